@@ -1,0 +1,114 @@
+"""Each kind of bad atlas file gets its own clear ``file: id: field: problem`` message."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.atlas_factory import good_atlas_data, point, write_atlas
+from trainer.atlas import check_atlas, load_atlas
+from trainer.errors import AtlasError
+
+
+def problems_for(tmp_path: Path, data: dict[str, Any], **kw: Any) -> list[str]:
+    write_atlas(tmp_path / "atlas", data, **kw)
+    _, problems = check_atlas(tmp_path / "atlas")
+    return [str(p) for p in problems]
+
+
+def test_good_atlas_loads_without_problems(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, good_atlas_data()) == []
+    atlas = load_atlas(tmp_path / "atlas")
+    assert set(atlas.views) == {"view_a_right", "view_a_left"}
+    assert atlas.sites["site_a"].at.offsets_cm == (-2.0, 0.0, 0.0)
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"] = "schema_version: 1\nregion: {id: reg_a\n"
+    probs = problems_for(tmp_path, data, renders=False)
+    assert any(p.startswith("atlas/regions/reg_a.yaml: -: -: YAML syntax error (line") for p in probs), probs
+
+
+def test_unknown_field_names_item_and_field(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["nerves"][0]["colour"] = "blue"
+    probs = problems_for(tmp_path, data)
+    assert "atlas/regions/reg_a.yaml: nerve_a: colour: unknown field (not in the schema)" in probs
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    del data["regions/reg_a.yaml"]["sites"][0]["at"]["ref"]
+    probs = problems_for(tmp_path, data)
+    assert "atlas/regions/reg_a.yaml: site_a: at.ref: required field is missing" in probs
+
+
+def test_both_offsets_of_a_pair_are_refused(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["sites"][0]["at"] = point(distal_cm=2, proximal_cm=1)
+    probs = problems_for(tmp_path, data)
+    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: ") and "not both" in p for p in probs), probs
+
+
+def test_unknown_landmark_is_reported(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["nerves"][0]["course"][1]["landmark"] = "lm_nowhere"
+    probs = problems_for(tmp_path, data)
+    assert "atlas/regions/reg_a.yaml: nerve_a: course.1.landmark: unknown landmark 'lm_nowhere'" in probs
+
+
+def test_unknown_nerve_of_a_site(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["sites"][0]["nerve"] = "nerve_z"
+    assert "atlas/regions/reg_a.yaml: site_a: nerve: unknown nerve 'nerve_z'" in problems_for(tmp_path, data)
+
+
+def test_duplicate_ids_across_kinds(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["avoid"][0]["id"] = "site_a"
+    data["regions/reg_a.yaml"]["sites"][0]["avoid"] = []
+    probs = problems_for(tmp_path, data, renders=False)
+    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: id: duplicate id") for p in probs), probs
+
+
+def test_record_citing_nothing(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["nerves"][0]["references"] = []
+    assert "atlas/regions/reg_a.yaml: nerve_a: references: cites no reference" in problems_for(tmp_path, data)
+
+
+def test_unknown_reference_in_a_point(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["sites"][0]["at"]["ref"] = "ref_missing"
+    assert "atlas/regions/reg_a.yaml: site_a: at.ref: unknown reference 'ref_missing'" in problems_for(tmp_path, data)
+
+
+def test_view_missing_its_render(tmp_path: Path) -> None:
+    probs = problems_for(tmp_path, good_atlas_data(), renders=False)
+    assert any(p.startswith("atlas/regions/reg_a.yaml: view_a_right: render: body type 'female': missing") for p in probs), probs
+
+
+def test_points_off_the_skin(tmp_path: Path) -> None:
+    probs = problems_for(tmp_path, good_atlas_data(), snap_cm=2.5)
+    assert any("site_a: point 0: off the skin: 2.5 cm" in p for p in probs), probs
+
+
+def test_wrong_schema_version(tmp_path: Path) -> None:
+    data = copy.deepcopy(good_atlas_data())
+    data["landmarks.yaml"]["schema_version"] = 7
+    probs = problems_for(tmp_path, data, renders=False)
+    assert any(p.startswith("atlas/landmarks.yaml: -: schema_version:") for p in probs), probs
+
+
+def test_load_atlas_raises_with_every_problem(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["sites"][0]["nerve"] = "nerve_z"
+    data["regions/reg_a.yaml"]["nerves"][0]["references"] = []
+    write_atlas(tmp_path / "atlas", data, renders=False)
+    with pytest.raises(AtlasError) as info:
+        load_atlas(tmp_path / "atlas")
+    assert len(info.value.problems) == 2

@@ -1,0 +1,254 @@
+"""Cross-file checks and construction of the frozen :class:`Atlas`.
+
+``check_atlas`` gathers *every* problem (schema, unresolved or duplicate ids, records
+citing nothing, views missing their render, points off the skin) so one validator run
+tells an author everything; ``load_atlas`` raises :class:`AtlasError` listing them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from trainer.atlas.core import (
+    Atlas,
+    Avoid,
+    BodyType,
+    Condition,
+    Landmark,
+    Nerve,
+    Reference,
+    Region,
+    Site,
+    SkinPoint,
+    Territory,
+    View,
+)
+from trainer.atlas.files import AtlasFiles, read_atlas_files
+from trainer.atlas.models import SkinPointModel
+from trainer.errors import AtlasError, Problem
+
+OFF_SKIN_LIMIT_CM = 1.5
+
+DEFAULT_ATLAS_DIR = Path(__file__).resolve().parents[2] / "atlas"
+
+
+def _sp(m: SkinPointModel) -> SkinPoint:
+    return SkinPoint(m.landmark, m.offsets_cm(), m.ref, m.value, m.tolerance_cm)
+
+
+def _build(files: AtlasFiles) -> Atlas:
+    """Assemble the atlas from shape-valid files (cross-references not yet checked)."""
+    refs = {
+        r.id: Reference(
+            r.id, r.kind, r.citation, r.doi, r.url, r.pmid, r.technique, tuple(r.findings), r.verified, r.notes
+        )
+        for r in (files.references.references if files.references else [])
+    }
+    conds = {
+        c.id: Condition(
+            c.id, c.name, tuple(c.synonyms), c.summary, c.pit_relevance, tuple(c.references), c.verified
+        )
+        for c in (files.conditions.conditions if files.conditions else [])
+    }
+    lms = {
+        m.id: Landmark(m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified)
+        for m in (files.landmarks.landmarks if files.landmarks else [])
+    }
+    regions: dict[str, Region] = {}
+    views: dict[str, View] = {}
+    nerves: dict[str, Nerve] = {}
+    sites: dict[str, Site] = {}
+    avoid: dict[str, Avoid] = {}
+    terrs: dict[str, Territory] = {}
+    region_files: dict[str, str] = {}
+    for label, rf in files.regions.items():
+        r = rf.region
+        regions[r.id] = Region(r.id, r.name, r.segment, tuple(r.conditions), r.summary, label)
+        region_files[r.id] = label
+        for v in rf.views:
+            for side in v.sides:
+                vid = v.id if side == "midline" else f"{v.id}_{side}"
+                views[vid] = View(vid, v.id, r.id, side, v.look_from, _sp(v.center), v.extent_cm, v.up)
+        for n in rf.nerves:
+            nerves[n.id] = Nerve(
+                n.id, r.id, n.name, tuple(n.synonyms), n.parent, n.parent_name, tuple(n.roots),
+                tuple(_sp(p) for p in n.course), n.description, tuple(n.conditions), tuple(n.references),
+                n.verified,
+            )
+        for s in rf.sites:
+            sites[s.id] = Site(
+                s.id, r.id, s.name, s.nerve, s.kind, _sp(s.at), s.depth, s.volume_ml, s.needle, s.technique,
+                tuple(s.conditions), tuple(s.cautions), tuple(s.avoid), s.teaching, tuple(s.references),
+                s.verified,
+            )
+        for a in rf.avoid:
+            avoid[a.id] = Avoid(
+                a.id, r.id, a.name, a.kind, tuple(_sp(p) for p in a.path), a.safety_radius_cm, a.why,
+                tuple(a.references), a.verified,
+            )
+        for t in rf.territories:
+            terrs[t.id] = Territory(
+                t.id, r.id, t.nerve, t.name, tuple(_sp(p) for p in t.polygon), tuple(t.references), t.verified
+            )
+    bts = files.body_types
+    body_types = {b.id: BodyType(b.id, b.name) for b in (bts.body_types if bts else [])}
+    default = bts.default if bts else "female"
+    return Atlas(
+        root=files.root, references=refs, conditions=conds, landmarks=lms, regions=regions, views=views,
+        nerves=nerves, sites=sites, avoid=avoid, territories=terrs, body_types=body_types,
+        default_body_type=default, region_files=region_files,
+    )
+
+
+def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
+    """Ids that don't resolve, duplicate ids and records that cite nothing."""
+    out: list[Problem] = []
+    seen: dict[str, str] = {}
+
+    def claim(label: str, item_id: str) -> None:
+        if item_id in seen:
+            out.append(Problem(label, item_id, "id", f"duplicate id (also defined in {seen[item_id]})"))
+        else:
+            seen[item_id] = label
+
+    def need_refs(label: str, item_id: str, refs: Iterable[str], field: str = "references") -> None:
+        refs = list(refs)
+        if not refs:
+            out.append(Problem(label, item_id, field, "cites no reference"))
+        for r in refs:
+            if r not in atlas.references:
+                out.append(Problem(label, item_id, field, f"unknown reference '{r}'"))
+
+    def check_point(label: str, item_id: str, field: str, p: SkinPointModel) -> None:
+        if p.landmark not in atlas.landmarks:
+            out.append(Problem(label, item_id, f"{field}.landmark", f"unknown landmark '{p.landmark}'"))
+        if p.ref not in atlas.references:
+            out.append(Problem(label, item_id, f"{field}.ref", f"unknown reference '{p.ref}'"))
+
+    def check_conditions(label: str, item_id: str, conds: Iterable[str]) -> None:
+        for c in conds:
+            if c not in atlas.conditions:
+                out.append(Problem(label, item_id, "conditions", f"unknown condition '{c}'"))
+
+    ref_label = "atlas/references.yaml"
+    for r in files.references.references if files.references else []:
+        claim(ref_label, r.id)
+        if not r.findings:
+            out.append(Problem(ref_label, r.id, "findings", "no measured value or finding recorded"))
+    cond_label = "atlas/conditions.yaml"
+    for c in files.conditions.conditions if files.conditions else []:
+        claim(cond_label, c.id)
+        need_refs(cond_label, c.id, c.references)
+    lm_label = "atlas/landmarks.yaml"
+    for m in files.landmarks.landmarks if files.landmarks else []:
+        claim(lm_label, m.id)
+        need_refs(lm_label, m.id, m.references)
+    for label, rf in files.regions.items():
+        claim(label, rf.region.id)
+        check_conditions(label, rf.region.id, rf.region.conditions)
+        for v in rf.views:
+            for side in v.sides:
+                claim(label, v.id if side == "midline" else f"{v.id}_{side}")
+            check_point(label, v.id, "center", v.center)
+        for n in rf.nerves:
+            claim(label, n.id)
+            need_refs(label, n.id, n.references)
+            check_conditions(label, n.id, n.conditions)
+            if n.parent is not None and n.parent not in atlas.nerves:
+                out.append(Problem(label, n.id, "parent", f"unknown nerve '{n.parent}' (use parent_name for a nerve the atlas does not draw)"))
+            for i, p in enumerate(n.course):
+                check_point(label, n.id, f"course.{i}", p)
+        for s in rf.sites:
+            claim(label, s.id)
+            need_refs(label, s.id, s.references)
+            check_conditions(label, s.id, s.conditions)
+            if s.nerve not in atlas.nerves:
+                out.append(Problem(label, s.id, "nerve", f"unknown nerve '{s.nerve}'"))
+            for a in s.avoid:
+                if a not in atlas.avoid:
+                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{a}'"))
+            check_point(label, s.id, "at", s.at)
+        for a in rf.avoid:
+            claim(label, a.id)
+            need_refs(label, a.id, a.references)
+            for i, p in enumerate(a.path):
+                check_point(label, a.id, f"path.{i}", p)
+        for t in rf.territories:
+            claim(label, t.id)
+            need_refs(label, t.id, t.references)
+            if t.nerve not in atlas.nerves:
+                out.append(Problem(label, t.id, "nerve", f"unknown nerve '{t.nerve}'"))
+            for i, p in enumerate(t.polygon):
+                check_point(label, t.id, f"polygon.{i}", p)
+    if files.body_types and files.body_types.default not in atlas.body_types:
+        out.append(Problem("atlas/body_types.yaml", "", "default", f"unknown body type '{files.body_types.default}'"))
+    return out
+
+
+def sidecar_key(view_id: str, body_type: str) -> str:
+    return f"{view_id}__{body_type}"
+
+
+def _render_checks(atlas: Atlas) -> list[Problem]:
+    """Every view × body type has its PNG, depth map and sidecar; no point is off the skin."""
+    out: list[Problem] = []
+    images = atlas.root / "images"
+    sidecars = atlas.root / "sidecars"
+    off_skin_reported: set[tuple[str, int]] = set()
+    for view in atlas.views.values():
+        label = atlas.region_files.get(view.region, "atlas")
+        for bt in atlas.body_types:
+            key = sidecar_key(view.id, bt)
+            png, depth, meta = images / f"{key}.png", sidecars / f"{key}.depth.png", sidecars / f"{key}.json"
+            missing = [p.name for p in (png, depth, meta) if not p.exists()]
+            if missing:
+                out.append(Problem(label, view.id, "render", f"body type '{bt}': missing {', '.join(missing)} (run python -m trainer.render)"))
+                continue
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                out.append(Problem(label, view.id, "render", f"sidecar {meta.name} unreadable: {exc}"))
+                continue
+            items = data.get("items", {})
+            for item in atlas.region_items(view.region):
+                rec = items.get(item.id)
+                if rec is None:
+                    out.append(Problem(label, item.id, "render", f"not in the sidecar of {key} (re-render)"))
+                    continue
+                for i, snap in enumerate(rec.get("snap_cm", [])):
+                    if snap is not None and snap > OFF_SKIN_LIMIT_CM and (item.id, i) not in off_skin_reported:
+                        off_skin_reported.add((item.id, i))
+                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {OFF_SKIN_LIMIT_CM} cm)"))
+    return out
+
+
+def check_atlas(root: Path = DEFAULT_ATLAS_DIR, renders: bool = True) -> tuple[Atlas | None, list[Problem]]:
+    """Read, build and cross-check the atlas; return it (if buildable) and every problem."""
+    files = read_atlas_files(Path(root))
+    problems = list(files.problems)
+    atlas = _build(files)
+    problems.extend(_cross_checks(files, atlas))
+    if renders and not problems:
+        problems.extend(_render_checks(atlas))
+    return atlas, problems
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(root: str, mtime_key: float) -> Atlas:
+    atlas, problems = check_atlas(Path(root), renders=False)
+    if problems or atlas is None:
+        raise AtlasError(problems)
+    return atlas
+
+
+def _tree_mtime(root: Path) -> float:
+    return max((p.stat().st_mtime for p in root.rglob("*.yaml")), default=0.0)
+
+
+def load_atlas(root: Path = DEFAULT_ATLAS_DIR) -> Atlas:
+    """Load the atlas or raise :class:`AtlasError` with every problem; cached by file mtimes."""
+    root = Path(root).resolve()
+    return _load_cached(str(root), _tree_mtime(root))

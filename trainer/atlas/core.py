@@ -1,0 +1,205 @@
+"""Plain frozen atlas objects, built from validated files.
+
+The rest of the trainer (scoring, quizzes, UI) works with these objects only; they hold
+no pydantic, no YAML and no file handles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Side = Literal["right", "left", "midline"]
+ItemKind = Literal["landmark", "nerve", "site", "avoid", "territory"]
+
+
+@dataclass(frozen=True)
+class SkinPoint:
+    landmark: str
+    offsets_cm: tuple[float, float, float]  # proximal, lateral, anterior
+    ref: str
+    value: str | None
+    tolerance_cm: float
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    kind: str
+    citation: str
+    doi: str | None
+    url: str | None
+    pmid: str | None
+    technique: str
+    findings: tuple[str, ...]
+    verified: bool
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: str
+    name: str
+    synonyms: tuple[str, ...]
+    summary: str
+    pit_relevance: str
+    references: tuple[str, ...]
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Landmark:
+    id: str
+    name: str
+    segment: str
+    vertex: int
+    palpation: str
+    references: tuple[str, ...]
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    name: str
+    segment: str
+    conditions: tuple[str, ...]
+    summary: str
+    file: str
+
+
+@dataclass(frozen=True)
+class View:
+    """One side of a view definition, e.g. ``knee_anteromedial_right``."""
+
+    id: str
+    base_id: str
+    region: str
+    side: Side
+    look_from: str
+    center: SkinPoint
+    extent_cm: float
+    up: str
+
+
+@dataclass(frozen=True)
+class Nerve:
+    id: str
+    region: str
+    name: str
+    synonyms: tuple[str, ...]
+    parent: str | None
+    parent_name: str | None
+    roots: tuple[str, ...]
+    course: tuple[SkinPoint, ...]
+    description: str
+    conditions: tuple[str, ...]
+    references: tuple[str, ...]
+    verified: bool
+    kind: ItemKind = "nerve"
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    region: str
+    name: str
+    nerve: str
+    site_kind: str
+    at: SkinPoint
+    depth: str
+    volume_ml: tuple[float, float] | None
+    needle: str | None
+    technique: str
+    conditions: tuple[str, ...]
+    cautions: tuple[str, ...]
+    avoid: tuple[str, ...]
+    teaching: str
+    references: tuple[str, ...]
+    verified: bool
+    kind: ItemKind = "site"
+
+
+@dataclass(frozen=True)
+class Avoid:
+    id: str
+    region: str
+    name: str
+    structure_kind: str
+    path: tuple[SkinPoint, ...]
+    safety_radius_cm: float
+    why: str
+    references: tuple[str, ...]
+    verified: bool
+    kind: ItemKind = "avoid"
+
+
+@dataclass(frozen=True)
+class Territory:
+    id: str
+    region: str
+    nerve: str
+    name: str | None
+    polygon: tuple[SkinPoint, ...]
+    references: tuple[str, ...]
+    verified: bool
+    kind: ItemKind = "territory"
+
+
+@dataclass(frozen=True)
+class BodyType:
+    id: str
+    name: str
+
+
+AtlasItem = Nerve | Site | Avoid | Territory
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """The whole atlas, indexed by id. Dicts are insertion-ordered as in the files."""
+
+    root: Path
+    references: dict[str, Reference]
+    conditions: dict[str, Condition]
+    landmarks: dict[str, Landmark]
+    regions: dict[str, Region]
+    views: dict[str, View]
+    nerves: dict[str, Nerve]
+    sites: dict[str, Site]
+    avoid: dict[str, Avoid]
+    territories: dict[str, Territory]
+    body_types: dict[str, BodyType]
+    default_body_type: str
+    region_files: dict[str, str] = field(default_factory=dict)  # region id -> file label
+
+    def item(self, item_id: str) -> AtlasItem | None:
+        """Look up a nerve, site, structure to avoid or territory by id."""
+        for table in (self.nerves, self.sites, self.avoid, self.territories):
+            found = table.get(item_id)
+            if found is not None:
+                return found  # type: ignore[return-value]
+        return None
+
+    def name_of(self, item_id: str) -> str:
+        """Human name for any id (falls back to the id itself)."""
+        thing = self.item(item_id) or self.landmarks.get(item_id) or self.conditions.get(item_id)
+        name = getattr(thing, "name", None)
+        return name if isinstance(name, str) and name else item_id.replace("_", " ")
+
+    def views_of_region(self, region_id: str) -> list[View]:
+        return [v for v in self.views.values() if v.region == region_id]
+
+    def region_items(self, region_id: str) -> list[AtlasItem]:
+        out: list[AtlasItem] = []
+        for table in (self.nerves, self.sites, self.avoid, self.territories):
+            out.extend(x for x in table.values() if x.region == region_id)  # type: ignore[attr-defined]
+        return out
+
+    def sites_of_nerve(self, nerve_id: str) -> list[Site]:
+        return [s for s in self.sites.values() if s.nerve == nerve_id]
+
+    def nerves_for_condition(self, condition_id: str) -> list[Nerve]:
+        ids = {s.nerve for s in self.sites.values() if condition_id in s.conditions}
+        return [n for n in self.nerves.values() if condition_id in n.conditions or n.id in ids]

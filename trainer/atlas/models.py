@@ -1,0 +1,204 @@
+"""Pydantic models of the atlas YAML files (schema_version 1).
+
+These models only check the *shape* of one file. Cross-file rules (ids that resolve,
+duplicates, references, rendered views) live in :mod:`trainer.atlas.validate`.
+See ``docs/atlas-format.md`` for the format in prose.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+Id = str
+Segment = Literal["trunk", "head", "neck", "arm", "forearm", "hand", "thigh", "leg", "foot"]
+Technique = Literal[
+    "anatomy", "classic_pit", "ultrasound_hydrodissection", "neurofascial_prolotherapy", "general"
+]
+LookFrom = Literal[
+    "anterior",
+    "posterior",
+    "lateral",
+    "medial",
+    "anteromedial",
+    "anterolateral",
+    "posteromedial",
+    "posterolateral",
+    "inferior",
+    "superior",
+]
+
+_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, objects are frozen once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SkinPointModel(Strict):
+    """An offset in cm from a landmark, along its segment's anatomical axes."""
+
+    landmark: Id
+    proximal_cm: float | None = None
+    distal_cm: float | None = None
+    lateral_cm: float | None = None
+    medial_cm: float | None = None
+    anterior_cm: float | None = None
+    posterior_cm: float | None = None
+    ref: Id
+    value: str | None = None
+    tolerance_cm: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_of_each_pair(self) -> SkinPointModel:
+        for a, b in (("proximal_cm", "distal_cm"), ("lateral_cm", "medial_cm"), ("anterior_cm", "posterior_cm")):
+            if getattr(self, a) is not None and getattr(self, b) is not None:
+                raise ValueError(f"give {a} or {b}, not both")
+        return self
+
+    def offsets_cm(self) -> tuple[float, float, float]:
+        """(proximal, lateral, anterior) with distal/medial/posterior as negatives."""
+        prox = self.proximal_cm if self.proximal_cm is not None else -(self.distal_cm or 0.0)
+        lat = self.lateral_cm if self.lateral_cm is not None else -(self.medial_cm or 0.0)
+        ant = self.anterior_cm if self.anterior_cm is not None else -(self.posterior_cm or 0.0)
+        return (float(prox), float(lat), float(ant))
+
+
+class Record(Strict):
+    """Every atlas record carries an id, its references and a verified flag."""
+
+    id: Id = Field(pattern=_ID_PATTERN)
+    references: list[Id] = Field(default_factory=list)
+    verified: bool = False
+
+
+class ReferenceModel(Strict):
+    id: Id = Field(pattern=_ID_PATTERN)
+    kind: Literal["paper", "textbook", "guideline", "review", "web"]
+    citation: str = Field(min_length=5)
+    doi: str | None = None
+    url: str | None = None
+    pmid: str | None = None
+    technique: Technique = "anatomy"
+    findings: list[str] = Field(default_factory=list)
+    verified: bool = False
+    notes: str | None = None
+
+
+class ReferencesFile(Strict):
+    schema_version: Literal[1]
+    references: list[ReferenceModel]
+
+
+class ConditionModel(Record):
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    summary: str = ""
+    pit_relevance: str = ""
+
+
+class ConditionsFile(Strict):
+    schema_version: Literal[1]
+    conditions: list[ConditionModel]
+
+
+class LandmarkModel(Record):
+    name: str
+    segment: Segment
+    vertex: int = Field(ge=0)
+    palpation: str = ""
+
+
+class LandmarksFile(Strict):
+    schema_version: Literal[1]
+    landmarks: list[LandmarkModel]
+
+
+class RegionModel(Strict):
+    id: Id = Field(pattern=_ID_PATTERN)
+    name: str
+    segment: Segment
+    conditions: list[Id] = Field(default_factory=list)
+    summary: str = ""
+
+
+class ViewModel(Strict):
+    id: Id = Field(pattern=_ID_PATTERN)
+    look_from: LookFrom
+    center: SkinPointModel
+    extent_cm: float = Field(gt=1, le=200)
+    up: Literal["proximal", "anterior", "distal"] = "proximal"
+    sides: list[Literal["right", "left", "midline"]] = Field(default_factory=lambda: ["right", "left"])
+
+    @field_validator("sides")
+    @classmethod
+    def _sides(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one side")
+        if "midline" in v and len(v) > 1:
+            raise ValueError("a midline view has only the side 'midline'")
+        if len(set(v)) != len(v):
+            raise ValueError("duplicate side")
+        return v
+
+
+class NerveModel(Record):
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    parent: Id | None = None
+    parent_name: str | None = None
+    roots: list[str] = Field(default_factory=list)
+    course: list[SkinPointModel] = Field(min_length=2)
+    description: str = Field(min_length=10)
+    conditions: list[Id] = Field(default_factory=list)
+
+
+class SiteModel(Record):
+    name: str
+    nerve: Id
+    kind: Literal["fascial_piercing", "injection", "tunnel", "bony_edge"]
+    at: SkinPointModel
+    depth: str = "subcutaneous"
+    volume_ml: tuple[float, float] | None = None
+    needle: str | None = None
+    technique: Technique = "classic_pit"
+    conditions: list[Id] = Field(default_factory=list)
+    cautions: list[str] = Field(default_factory=list)
+    avoid: list[Id] = Field(default_factory=list)
+    teaching: str = ""
+
+    @field_validator("volume_ml")
+    @classmethod
+    def _volume(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (0 < v[0] <= v[1] <= 20):
+            raise ValueError("volume_ml must be [low, high] with 0 < low <= high <= 20")
+        return v
+
+
+class AvoidModel(Record):
+    name: str
+    kind: Literal["vein", "artery", "nerve", "tendon", "bursa", "other"]
+    path: list[SkinPointModel] = Field(min_length=1)
+    safety_radius_cm: float = Field(gt=0, le=5)
+    why: str = ""
+
+
+class TerritoryModel(Record):
+    nerve: Id
+    name: str | None = None
+    polygon: list[SkinPointModel] = Field(min_length=3)
+
+
+class RegionFile(Strict):
+    schema_version: Literal[1]
+    region: RegionModel
+    views: list[ViewModel] = Field(min_length=1)
+    nerves: list[NerveModel] = Field(default_factory=list)
+    sites: list[SiteModel] = Field(default_factory=list)
+    avoid: list[AvoidModel] = Field(default_factory=list)
+    territories: list[TerritoryModel] = Field(default_factory=list)

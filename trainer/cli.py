@@ -1,0 +1,84 @@
+"""Command line: ``python -m trainer validate|stats|bench|serve``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from trainer.atlas import DEFAULT_ATLAS_DIR, check_atlas
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from trainer.quiz.bank import DEFAULT_QUIZ_DIR, check_banks
+
+    atlas_dir = Path(args.atlas)
+    atlas, problems = check_atlas(atlas_dir, renders=not args.no_renders)
+    quiz_paths = [Path(p) for p in args.paths] if args.paths else [Path(args.quizzes)]
+    questions = 0
+    if atlas is not None and not any(p.file.startswith("atlas") and "schema" in p.message for p in problems):
+        bank_problems, questions = check_banks(atlas, quiz_paths)
+        problems.extend(bank_problems)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    assert atlas is not None
+    print(
+        f"ok: {len(atlas.regions)} regions, {len(atlas.views)} views, {len(atlas.nerves)} nerves, "
+        f"{len(atlas.sites)} sites, {len(atlas.avoid)} structures to avoid, {len(atlas.references)} references, "
+        f"{questions} questions"
+    )
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from trainer.stats import atlas_stats
+
+    stats = atlas_stats(Path(args.atlas), Path(args.quizzes))
+    if args.json:
+        print(json.dumps(stats, sort_keys=True))
+    else:
+        for k, v in stats.items():
+            print(f"{k:>22}: {v}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from trainer.bench import run_bench
+
+    print(json.dumps(run_bench(Path(args.atlas)), indent=None if args.json else 2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from trainer.quiz.bank import DEFAULT_QUIZ_DIR
+
+    v = sub.add_parser("validate", help="check every atlas and quiz file; exit 1 on any problem")
+    v.add_argument("paths", nargs="*", help="quiz bank files or folders (default: quizzes/)")
+    v.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
+    v.add_argument("--quizzes", default=str(DEFAULT_QUIZ_DIR))
+    v.add_argument("--no-renders", action="store_true", help="skip checks of rendered views")
+    v.set_defaults(func=_validate)
+
+    s = sub.add_parser("stats", help="count atlas and quiz content")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
+    s.add_argument("--quizzes", default=str(DEFAULT_QUIZ_DIR))
+    s.set_defaults(func=_stats)
+
+    b = sub.add_parser("bench", help="measure scoring and payload figures; prints JSON")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
+    b.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,88 @@
+"""Per-question consistency rules shared by the validator and the author page."""
+
+from __future__ import annotations
+
+from trainer.atlas.core import Atlas
+from trainer.quiz.models import QuestionModel
+
+PIN_TYPES = {"locate", "multi_site", "trace"}
+
+
+def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
+    """Return ``(field, message)`` pairs for everything wrong with one question."""
+    out: list[tuple[str, str]] = []
+    if not q.explanation.strip():
+        out.append(("explanation", "every question needs an explanation"))
+    if not q.references:
+        out.append(("references", "cites no reference"))
+    for r in q.references:
+        if r not in atlas.references:
+            out.append(("references", f"unknown reference '{r}'"))
+    needs_view = q.type in PIN_TYPES or q.type in {"identify", "territory"} or (q.type == "case" and q.view)
+    if needs_view:
+        if q.view is None:
+            out.append(("view", f"a {q.type} question needs a view"))
+        elif q.view not in atlas.views and not any(v.base_id == q.view for v in atlas.views.values()):
+            out.append(("view", f"unknown view '{q.view}'"))
+    for t in q.targets:
+        if atlas.item(t) is None:
+            out.append(("targets", f"unknown atlas id '{t}'"))
+    if q.tags.region and q.tags.region not in atlas.regions:
+        out.append(("tags.region", f"unknown region '{q.tags.region}'"))
+    for n in q.tags.nerves:
+        if n not in atlas.nerves:
+            out.append(("tags.nerves", f"unknown nerve '{n}'"))
+    for c in q.tags.conditions:
+        if c not in atlas.conditions:
+            out.append(("tags.conditions", f"unknown condition '{c}'"))
+    match q.type:
+        case "locate":
+            if len(q.targets) != 1:
+                out.append(("targets", "a locate question has exactly one target (a site or a nerve)"))
+        case "multi_site":
+            if len(q.targets) < 2:
+                out.append(("targets", "a multi_site question needs at least two targets"))
+        case "trace":
+            if len(q.targets) != 1 or q.targets[0] not in atlas.nerves:
+                out.append(("targets", "a trace question has exactly one target nerve"))
+        case "identify":
+            if len(q.targets) != 1 or q.targets[0] not in atlas.nerves:
+                out.append(("targets", "an identify question highlights exactly one nerve"))
+            out.extend(_choice_problems(q, single=True))
+        case "territory":
+            if len(q.targets) != 1 or q.targets[0] not in atlas.territories:
+                out.append(("targets", "a territory question has exactly one target territory"))
+            if q.mode is None:
+                out.append(("mode", "territory questions need mode: name or tap"))
+            elif q.mode == "name":
+                out.extend(_choice_problems(q, single=True))
+        case "clinical":
+            out.extend(_choice_problems(q, single=not q.multi_answer))
+        case "case":
+            if not q.steps:
+                out.append(("steps", "a case needs steps"))
+            for i, step in enumerate(q.steps):
+                for t in step.targets:
+                    if atlas.item(t) is None:
+                        out.append((f"steps.{i}.targets", f"unknown atlas id '{t}'"))
+                if step.type in {"identify", "clinical"}:
+                    n_correct = sum(c.correct for c in step.choices)
+                    if len(step.choices) < 2 or n_correct < 1:
+                        out.append((f"steps.{i}.choices", "needs at least two choices and one correct"))
+                elif not step.targets:
+                    out.append((f"steps.{i}.targets", "a placing step needs targets"))
+                if step.type in {"locate", "multi_site"} and q.view is None:
+                    out.append(("view", "a case with placing steps needs a view"))
+    return out
+
+
+def _choice_problems(q: QuestionModel, single: bool) -> list[tuple[str, str]]:
+    n_correct = sum(c.correct for c in q.choices)
+    out = []
+    if len(q.choices) < 2:
+        out.append(("choices", "needs at least two choices"))
+    if n_correct == 0:
+        out.append(("choices", "no choice is marked correct"))
+    elif single and n_correct > 1:
+        out.append(("choices", "single-answer question has more than one correct choice"))
+    return out

@@ -1,0 +1,43 @@
+"""Content counts for ``python -m trainer stats``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from trainer.atlas import check_atlas
+from trainer.quiz.bank import read_banks
+from trainer.quiz.models import QUESTION_TYPES
+
+
+def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
+    """Integer counts of everything in the atlas and the banks (best effort on broken files)."""
+    atlas, _ = check_atlas(atlas_dir, renders=False)
+    assert atlas is not None
+    banks, _ = read_banks([quiz_dir])
+    questions = [q for b in banks.values() for q in b.questions]
+    by_type = Counter(q.type for q in questions)
+    records = [
+        *atlas.landmarks.values(),
+        *atlas.nerves.values(),
+        *atlas.sites.values(),
+        *atlas.avoid.values(),
+        *atlas.territories.values(),
+        *atlas.conditions.values(),
+    ]
+    unreferenced = sum(1 for r in records if not r.references) + sum(1 for q in questions if not q.references)
+    unverified = sum(1 for r in records if not r.verified)
+    return {
+        "regions": len(atlas.regions),
+        "views": len(atlas.views),
+        "nerves": len(atlas.nerves),
+        "landmarks": len(atlas.landmarks),
+        "sites": len(atlas.sites),
+        "territories": len(atlas.territories),
+        "avoid": len(atlas.avoid),
+        "references": len(atlas.references),
+        "questions": len(questions),
+        "questions_by_type": {t: by_type.get(t, 0) for t in QUESTION_TYPES},
+        "unreferenced": unreferenced,
+        "unverified": unverified,
+    }

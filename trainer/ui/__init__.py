@@ -1,0 +1,1 @@
+"""Streamlit user interface. The only package (with streamlit_app.py) that imports streamlit."""

@@ -1,0 +1,28 @@
+"""Multipage navigation; each page is a thin file under trainer/ui/pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def run() -> None:
+    st.set_page_config(page_title="Nerve Mapping Trainer", page_icon="🩺", layout="wide")
+    pages = {
+        "Learn": [
+            st.Page(PAGES / "explorer.py", title="Atlas explorer", icon="🗺️", url_path="explorer", default=True),
+            st.Page(PAGES / "practice.py", title="Practice", icon="🎯", url_path="practice"),
+            st.Page(PAGES / "progress.py", title="Progress", icon="📈", url_path="progress"),
+        ],
+        "Live class": [
+            st.Page(PAGES / "join.py", title="Join a class", icon="📱", url_path="join"),
+            st.Page(PAGES / "host.py", title="Host a class", icon="🧑‍🏫", url_path="host"),
+        ],
+        "Authoring": [
+            st.Page(PAGES / "author.py", title="Author", icon="✏️", url_path="author"),
+        ],
+    }
+    st.navigation(pages, position="sidebar").run()

@@ -1,0 +1,6 @@
+"""Host page (not built yet)."""
+
+import streamlit as st
+
+st.title("Host")
+st.info("Not yet: this part of the trainer is still being built. The atlas explorer works today.")

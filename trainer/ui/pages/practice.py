@@ -1,0 +1,6 @@
+"""Practice page (not built yet)."""
+
+import streamlit as st
+
+st.title("Practice")
+st.info("Not yet: this part of the trainer is still being built. The atlas explorer works today.")

@@ -1,0 +1,6 @@
+"""Progress page (not built yet)."""
+
+import streamlit as st
+
+st.title("Progress")
+st.info("Not yet: this part of the trainer is still being built. The atlas explorer works today.")
