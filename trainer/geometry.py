@@ -120,7 +120,10 @@ def direction_words(components: dict[str, float], min_cm: float = 0.3) -> str:
     'on target'
     """
     parts = []
-    for axis, value in sorted(components.items(), key=lambda kv: -abs(kv[1])):
+    order = list(_WORDS)
+    # Ties (to 0.01 mm) break in a fixed axis order, so mirrored answers read identically.
+    ranked = sorted(components.items(), key=lambda kv: (-round(abs(kv[1]), 4), order.index(kv[0]) if kv[0] in order else 9))
+    for axis, value in ranked:
         if abs(value) < min_cm or axis not in _WORDS:
             continue
         pos, neg = _WORDS[axis]
