@@ -140,7 +140,7 @@ def write_flat_renders(root: Path, data: dict[str, Any], snap_cm: float = 0.1, s
                     if side == "left":
                         frame["lateral"] = [1.0, 0.0, 0.0]
 
-                    def add(item_id: str, kind: str, pts: list[dict[str, Any]]) -> None:
+                    def add(item_id: str, kind: str, pts: list[dict[str, Any]], side: str = side, cam: Camera = cam, items: dict[str, Any] = items) -> None:
                         anchors = [flat_point(p, side) for p in pts]
                         xy, _ = cam.project(anchors)
                         items[item_id] = {

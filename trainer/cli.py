@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from trainer.atlas import DEFAULT_ATLAS_DIR, check_atlas
+from trainer.atlas import check_atlas
+from trainer.settings import atlas_dir, quiz_dir
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from trainer.quiz.bank import DEFAULT_QUIZ_DIR, check_banks
+    from trainer.quiz.bank import check_banks
 
     atlas_dir = Path(args.atlas)
     atlas, problems = check_atlas(atlas_dir, renders=not args.no_renders)
@@ -57,24 +58,22 @@ def _bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    from trainer.quiz.bank import DEFAULT_QUIZ_DIR
-
     v = sub.add_parser("validate", help="check every atlas and quiz file; exit 1 on any problem")
     v.add_argument("paths", nargs="*", help="quiz bank files or folders (default: quizzes/)")
-    v.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
-    v.add_argument("--quizzes", default=str(DEFAULT_QUIZ_DIR))
+    v.add_argument("--atlas", default=str(atlas_dir()))
+    v.add_argument("--quizzes", default=str(quiz_dir()))
     v.add_argument("--no-renders", action="store_true", help="skip checks of rendered views")
     v.set_defaults(func=_validate)
 
     s = sub.add_parser("stats", help="count atlas and quiz content")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
-    s.add_argument("--quizzes", default=str(DEFAULT_QUIZ_DIR))
+    s.add_argument("--atlas", default=str(atlas_dir()))
+    s.add_argument("--quizzes", default=str(quiz_dir()))
     s.set_defaults(func=_stats)
 
     b = sub.add_parser("bench", help="measure scoring and payload figures; prints JSON")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--atlas", default=str(DEFAULT_ATLAS_DIR))
+    b.add_argument("--atlas", default=str(atlas_dir()))
     b.set_defaults(func=_bench)
     return parser
 

@@ -35,6 +35,12 @@ OFF_SKIN_LIMIT_CM = 1.5
 DEFAULT_ATLAS_DIR = Path(__file__).resolve().parents[2] / "atlas"
 
 
+def _atlas_dir() -> Path:
+    from trainer.settings import atlas_dir
+
+    return atlas_dir()
+
+
 def _sp(m: SkinPointModel) -> SkinPoint:
     return SkinPoint(m.landmark, m.offsets_cm(), m.ref, m.value, m.tolerance_cm)
 
@@ -248,7 +254,7 @@ def _tree_mtime(root: Path) -> float:
     return max((p.stat().st_mtime for p in root.rglob("*.yaml")), default=0.0)
 
 
-def load_atlas(root: Path = DEFAULT_ATLAS_DIR) -> Atlas:
+def load_atlas(root: Path | None = None) -> Atlas:
     """Load the atlas or raise :class:`AtlasError` with every problem; cached by file mtimes."""
-    root = Path(root).resolve()
+    root = Path(root if root is not None else _atlas_dir()).resolve()
     return _load_cached(str(root), _tree_mtime(root))

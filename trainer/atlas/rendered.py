@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from trainer.atlas.build import DEFAULT_ATLAS_DIR, sidecar_key
+from trainer.atlas.build import sidecar_key
 from trainer.camera import Camera
 from trainer.errors import AtlasError, Problem
 
@@ -107,9 +107,11 @@ def _nearest_skin(depth_cm: FloatArray) -> tuple[NDArray[np.int32], FloatArray]:
     return idx.astype(np.int32), dist.astype(np.float64)
 
 
-def load_rendered_view(view_id: str, body_type: str, root: Path = DEFAULT_ATLAS_DIR) -> RenderedView:
+def load_rendered_view(view_id: str, body_type: str, root: Path | None = None) -> RenderedView:
     """Load one view's sidecar and depth map (cached); raise AtlasError if it is missing."""
-    root = Path(root).resolve()
+    from trainer.settings import atlas_dir
+
+    root = Path(root if root is not None else atlas_dir()).resolve()
     key = sidecar_key(view_id, body_type)
     meta = root / "sidecars" / f"{key}.json"
     try:

@@ -1,0 +1,28 @@
+"""Words for atlas geometry: "2.5 cm distal and 1.0 cm medial to the apex of the patella"."""
+
+from __future__ import annotations
+
+from trainer.atlas.core import Atlas, SkinPoint
+
+_PAIRS = (("proximal", "distal"), ("lateral", "medial"), ("anterior", "posterior"))
+
+
+def offset_words(point: SkinPoint, atlas: Atlas) -> str:
+    """Describe a skin point the way anatomy papers do, from the landmark outwards.
+
+    >>> from trainer.atlas.core import SkinPoint
+    >>> class A:  # a stand-in atlas with one landmark name
+    ...     def name_of(self, i): return "medial malleolus"
+    ...     landmarks = {"mm": type("L", (), {"name": "medial malleolus"})()}
+    >>> offset_words(SkinPoint("mm", (4.0, 0.0, -1.5), "r", None, 1.0), A())
+    '4.0 cm proximal and 1.5 cm posterior to the medial malleolus'
+    """
+    parts = []
+    for (pos, neg), value in zip(_PAIRS, point.offsets_cm, strict=True):
+        if abs(value) >= 0.05:
+            parts.append(f"{abs(value):.1f} cm {pos if value > 0 else neg}")
+    lm = atlas.landmarks.get(point.landmark)
+    name = lm.name[0].lower() + lm.name[1:] if lm is not None else point.landmark.replace("_", " ")
+    if not parts:
+        return f"at the {name}"
+    return f"{' and '.join(parts)} to the {name}"

@@ -1,0 +1,174 @@
+"""Plotly figures for the explorer and for reveals. Pure: no streamlit.
+
+Images are referenced by static URL (browsers cache them once), never embedded as base64.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from trainer.atlas.core import Atlas
+from trainer.atlas.rendered import RenderedItem, RenderedView
+
+STATIC_PREFIX = "app/static/atlas/"
+LAYERS = ("landmarks", "nerves", "sites", "territories", "avoid")
+LAYER_LABELS = {
+    "landmarks": "Landmarks",
+    "nerves": "Nerve courses",
+    "sites": "Injection sites",
+    "territories": "Sensory territories",
+    "avoid": "Structures to avoid",
+}
+NERVE_COLOURS = ("#f2b705", "#e07a00", "#d4a017", "#ffcc33", "#c98b00", "#f5d142", "#b8860b", "#ffa62b")
+
+
+def image_url(view: RenderedView) -> str:
+    """Relative static URL so the app also works under a reverse-proxy base path."""
+    return STATIC_PREFIX + view.image_name
+
+
+def _visible_runs(item: RenderedItem) -> tuple[list[float | None], list[float | None]]:
+    """x/y lists with None gaps wherever the course goes out of sight."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for (x, y), vis in zip(item.points_px, item.visible, strict=True):
+        if vis:
+            xs.append(float(x))
+            ys.append(float(y))
+        elif xs and xs[-1] is not None:
+            xs.append(None)
+            ys.append(None)
+    return xs, ys
+
+
+def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
+    """An image-sized figure in natural pixels with y pointing down, image as a layout image."""
+    w, h = view.width_px, view.height_px
+    fig = go.Figure()
+    fig.add_layout_image(
+        source=image_url(view), x=0, y=0, sizex=w, sizey=h, xref="x", yref="y",
+        xanchor="left", yanchor="top", sizing="stretch", layer="below",
+    )
+    fig.update_xaxes(range=[0, w], visible=False, constrain="domain", fixedrange=False)
+    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=height_px, showlegend=True,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0, "bgcolor": "rgba(255,255,255,0.75)"},
+        plot_bgcolor="white", dragmode="pan", hoverlabel={"bgcolor": "white"},
+        uirevision=view.key,
+    )
+    return fig
+
+
+def _hover(*lines: str) -> str:
+    return "<br>".join(html.escape(x) for x in lines if x)
+
+
+def explorer_figure(
+    view: RenderedView,
+    atlas: Atlas,
+    layers: Iterable[str] = LAYERS,
+    highlight: str | None = None,
+    height_px: int = 620,
+) -> go.Figure:
+    """The explorer view: every requested layer drawn over the render, with hover details."""
+    layers = set(layers)
+    fig = base_figure(view, height_px)
+    ppc = view.camera.px_per_cm
+    region_items = [i for i in view.items.values()]
+    if "territories" in layers:
+        for item in region_items:
+            if item.kind != "territory" or not item.any_visible:
+                continue
+            t = atlas.territories.get(item.id)
+            if t is None:
+                continue
+            pts = item.points_px
+            fig.add_trace(go.Scatter(
+                x=list(pts[:, 0]) + [pts[0, 0]], y=list(pts[:, 1]) + [pts[0, 1]], mode="lines", fill="toself",
+                fillcolor="rgba(90,140,255,0.16)", line={"color": "rgba(90,140,255,0.6)", "width": 1, "dash": "dot"},
+                name="Territory", legendgroup="territories", showlegend=False,
+                hoveron="fills", hovertemplate=_hover(f"Sensory territory: {atlas.name_of(t.nerve)}") + "<extra></extra>",
+            ))
+    if "avoid" in layers:
+        shown = False
+        for item in region_items:
+            if item.kind != "avoid" or not item.any_visible:
+                continue
+            a = atlas.avoid.get(item.id)
+            if a is None:
+                continue
+            xs, ys = _visible_runs(item)
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines" if len(item.points_px) > 1 else "markers",
+                line={"color": "rgba(200,30,45,0.28)", "width": max(2.0, 2 * a.safety_radius_cm * ppc)},
+                marker={"color": "rgba(200,30,45,0.28)", "size": max(6.0, 2 * a.safety_radius_cm * ppc)},
+                name="Avoid", legendgroup="avoid", showlegend=not shown,
+                hovertemplate=_hover(f"AVOID: {a.name}", f"{a.structure_kind}, keep {a.safety_radius_cm:.1f} cm away", a.why) + "<extra></extra>",
+            ))
+            shown = True
+    if "nerves" in layers:
+        shown = False
+        for k, item in enumerate(i for i in region_items if i.kind == "nerve"):
+            n = atlas.nerves.get(item.id)
+            if n is None or not item.any_visible:
+                continue
+            xs, ys = _visible_runs(item)
+            width = 5.0 if item.id == highlight else 3.0
+            colour = "#1f77ff" if item.id == highlight else NERVE_COLOURS[k % len(NERVE_COLOURS)]
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", line={"color": colour, "width": width},
+                name="Nerves", legendgroup="nerves", showlegend=not shown, customdata=[item.id] * len(xs),
+                hovertemplate=_hover(n.name, ", ".join(n.synonyms), f"Roots: {', '.join(n.roots)}" if n.roots else "") + "<extra></extra>",
+            ))
+            shown = True
+    if "sites" in layers:
+        xs, ys, texts, ids = [], [], [], []
+        for item in region_items:
+            s = atlas.sites.get(item.id)
+            if item.kind != "site" or s is None or not item.visible[0]:
+                continue
+            xs.append(float(item.points_px[0, 0]))
+            ys.append(float(item.points_px[0, 1]))
+            vol = f"{s.volume_ml[0]:g}–{s.volume_ml[1]:g} mL" if s.volume_ml else ""
+            texts.append(_hover(
+                s.name, f"Nerve: {atlas.name_of(s.nerve)}", f"{s.site_kind.replace('_', ' ')}, {s.depth}",
+                " · ".join(x for x in [vol, s.needle or ""] if x), ("Unverified" if not s.verified else ""),
+            ))
+            ids.append(s.id)
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="markers", name="Sites", legendgroup="sites", customdata=ids,
+                marker={"symbol": "diamond", "size": 12, "color": "#12a150", "line": {"color": "white", "width": 1.5}},
+                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
+            ))
+    if "landmarks" in layers:
+        xs, ys, texts, labels = [], [], [], []
+        for lm_id, lm in atlas.landmarks.items():
+            item = view.items.get(lm_id)
+            if item is None or not item.visible[0]:
+                continue
+            xs.append(float(item.points_px[0, 0]))
+            ys.append(float(item.points_px[0, 1]))
+            texts.append(_hover(lm.name, lm.palpation))
+            labels.append(html.escape(lm.name))
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="markers+text", name="Landmarks", text=labels, textposition="top center",
+                textfont={"size": 10, "color": "#333"},
+                marker={"symbol": "circle-open", "size": 10, "color": "#333", "line": {"width": 2}},
+                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
+            ))
+    return fig
+
+
+def pins_overlay(fig: go.Figure, pins_px: Sequence[tuple[float, float]], name: str = "Your pins", colour: str = "#7b2cbf") -> go.Figure:
+    if pins_px:
+        arr = np.asarray(pins_px, dtype=float)
+        fig.add_trace(go.Scatter(x=arr[:, 0], y=arr[:, 1], mode="markers", name=name,
+                                 marker={"size": 11, "color": colour, "line": {"color": "white", "width": 1.5}}))
+    return fig

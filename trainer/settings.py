@@ -1,0 +1,42 @@
+"""Every setting, declared once as (name, default, help); a test checks the README lists them all."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TRAINER_DATABASE_URL", "", "SQLAlchemy URL of a PostgreSQL database (postgresql+psycopg://...). Empty: SQLite in the data folder."),
+    Setting("TRAINER_DATA_DIR", "./data", "Folder for the SQLite database and other local data."),
+    Setting("TRAINER_ATLAS_DIR", "atlas/ in the repository", "Atlas folder (YAML, renders, sidecars)."),
+    Setting("TRAINER_QUIZ_DIR", "quizzes/ in the repository", "Folder of quiz bank YAML files."),
+    Setting("TRAINER_HOST_KEY", "", "Key instructors type to open the host and author pages. Empty: hosting is disabled."),
+    Setting("TRAINER_BASE_URL", "", "Public URL learners use to join (e.g. http://192.168.1.20:8501); shown as the QR code."),
+)
+
+
+def get(name: str) -> str:
+    """Current value (environment first, else the declared default)."""
+    for s in SETTINGS:
+        if s.name == name:
+            return os.environ.get(name, "" if s.default.endswith("repository") else s.default)
+    raise KeyError(name)
+
+
+def atlas_dir() -> Path:
+    return Path(os.environ.get("TRAINER_ATLAS_DIR") or REPO_ROOT / "atlas").resolve()
+
+
+def quiz_dir() -> Path:
+    return Path(os.environ.get("TRAINER_QUIZ_DIR") or REPO_ROOT / "quizzes").resolve()

@@ -1,0 +1,57 @@
+"""Shared Streamlit helpers: cached atlas loading and readable error display."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from trainer.atlas import Atlas, load_atlas
+from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.errors import AtlasError
+
+MOBILE_CSS = """
+<style>
+/* Keep the body image usable on phones: tighter padding, full-width widgets. */
+@media (max-width: 640px) {
+  .block-container { padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 2.6rem; }
+}
+.trainer-badge { display:inline-block; padding:0 6px; border-radius:8px; font-size:0.8em; }
+.trainer-badge.unverified { background:#fff3cd; color:#7a5b00; border:1px solid #e6c200; }
+.trainer-badge.verified { background:#e6f4ea; color:#1e6b35; border:1px solid #9bd3ad; }
+</style>
+"""
+
+
+def page_setup() -> None:
+    st.markdown(MOBILE_CSS, unsafe_allow_html=True)
+
+
+def get_atlas() -> Atlas | None:
+    """The atlas, or None after showing every problem (so a page never dies with a traceback)."""
+    try:
+        return load_atlas()
+    except AtlasError as exc:
+        st.error("The atlas has problems, so this page cannot show it. Run `python -m trainer validate`.")
+        st.code("\n".join(str(p) for p in exc.problems[:50]), language=None)
+        return None
+
+
+def get_view(view_id: str, body_type: str) -> RenderedView | None:
+    try:
+        return load_rendered_view(view_id, body_type)
+    except AtlasError as exc:
+        st.warning(f"This view has not been rendered yet ({html.escape(str(exc.problems[0]))}).")
+        return None
+
+
+def badge(verified: bool) -> str:
+    """An HTML badge; callers must pass only trusted (atlas) text alongside it."""
+    if verified:
+        return '<span class="trainer-badge verified">verified</span>'
+    return '<span class="trainer-badge unverified" title="Not yet confirmed against the cited source">unverified</span>'
+
+
+def esc(text: str | None) -> str:
+    """Escape user or content text for st.markdown with unsafe_allow_html."""
+    return html.escape(text or "")

@@ -1,0 +1,1 @@
+"""Small inline Streamlit components (no npm build)."""
