@@ -89,7 +89,7 @@ def _item_id(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             break
-        if isinstance(node, dict) and isinstance(node.get("id"), str) and i < len(loc) - 1:
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
             item = node["id"]
             rest_start = i + 1
     if not item:

@@ -60,7 +60,33 @@ def resolve_view_id(atlas: Atlas, view: str | None, side: str = "right") -> str 
 def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]:
     from trainer.quiz.rules import question_problems
 
-    return [Problem(label, q.id, field, msg) for field, msg in question_problems(atlas, q)]
+    found = [Problem(label, q.id, field, msg) for field, msg in question_problems(atlas, q)]
+    if not found:
+        found.extend(Problem(label, q.id, "targets", msg) for msg in _visibility_problems(atlas, q))
+    return found
+
+
+def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
+    """Every target must be visible on every side and body type the question can be shown on."""
+    from trainer.atlas.rendered import load_rendered_view
+    from trainer.errors import AtlasError
+
+    if not q.view:
+        return []
+    targets = [*q.targets, *(t for s in q.steps if s.type in ("locate", "multi_site") for t in s.targets)]
+    views = [v.id for v in atlas.views.values() if v.id == q.view or v.base_id == q.view]
+    out: list[str] = []
+    for view_id in views:
+        for bt in atlas.body_types:
+            try:
+                rv = load_rendered_view(view_id, bt, atlas.root)
+            except AtlasError:
+                continue  # the atlas check reports missing renders
+            for t in targets:
+                item = rv.items.get(t)
+                if item is None or not item.any_visible:
+                    out.append(f"'{t}' is not visible in view {view_id} ({bt})")
+    return out
 
 
 def check_banks(atlas: Atlas, paths: Iterable[Path]) -> tuple[list[Problem], int]:

@@ -1,0 +1,99 @@
+"""Bank validation: the good bank passes; each mistake gets its own located message."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.atlas_factory import good_atlas_data, write_atlas
+from tests.quiz_factory import good_bank, write_bank
+from trainer.atlas import load_atlas
+from trainer.quiz.bank import check_banks
+
+
+def bank_problems(tmp_path: Path, bank: dict[str, Any] | str) -> list[str]:
+    atlas = load_atlas(write_atlas(tmp_path / "atlas", good_atlas_data()))
+    path = write_bank(tmp_path / "quizzes", bank)
+    problems, _ = check_banks(atlas, [path])
+    return [str(p) for p in problems]
+
+
+def mutate(fn: Any) -> dict[str, Any]:
+    bank = copy.deepcopy(good_bank())
+    fn(bank["questions"])
+    return bank
+
+
+def test_good_bank_has_no_problems(tmp_path: Path) -> None:
+    assert bank_problems(tmp_path, good_bank()) == []
+
+
+def test_unknown_target_id(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[0].update(targets=["site_zz"])))
+    assert any(p.endswith("q_locate: targets: unknown atlas id 'site_zz'") for p in probs), probs
+
+
+def test_missing_explanation(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[0].update(explanation="")))
+    assert any(p.endswith("q_locate: explanation: every question needs an explanation") for p in probs), probs
+
+
+def test_unknown_view(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[0].update(view="view_nowhere")))
+    assert any(p.endswith("q_locate: view: unknown view 'view_nowhere'") for p in probs), probs
+
+
+def test_unknown_field_in_a_question(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[0].update(answer_hint="x")))
+    assert any(p.endswith("q_locate: answer_hint: unknown field (not in the schema)") for p in probs), probs
+
+
+def test_choice_question_without_a_correct_choice(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[6].update(choices=[{"text": "a"}, {"text": "b"}])))
+    assert any(p.endswith("q_clinical: choices: no choice is marked correct") for p in probs), probs
+
+
+def test_duplicate_question_ids(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[1].update(id="q_locate")))
+    assert any("q_locate: id: duplicate question id" in p for p in probs), probs
+
+
+def test_zero_must_exceed_tolerance(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, mutate(lambda qs: qs[0].update(tolerance_cm=2.0, zero_cm=1.5)))
+    assert any("q_locate: -: " in p and "zero_cm must be larger" in p for p in probs), probs
+
+
+def test_target_not_visible_in_the_view(tmp_path: Path) -> None:
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    import json
+
+    for side in ("right", "left"):
+        meta = atlas_root / "sidecars" / f"view_a_{side}__female.json"
+        data = json.loads(meta.read_text())
+        data["items"]["site_a"]["visible"] = [False]
+        meta.write_text(json.dumps(data))
+    atlas = load_atlas(atlas_root)
+    problems, _ = check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])
+    assert any(str(p).endswith("q_locate: targets: 'site_a' is not visible in view view_a_right (female)") for p in problems), problems
+
+
+def test_yaml_syntax_error_in_a_bank(tmp_path: Path) -> None:
+    probs = bank_problems(tmp_path, "schema_version: 1\nquestions: [\n")
+    assert any("YAML syntax error (line" in p for p in probs), probs
+
+
+def test_validate_cli_exits_1_and_prints_file_id_field(tmp_path: Path) -> None:
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    bank = mutate(lambda qs: qs[0].update(targets=["site_zz"]))
+    path = write_bank(tmp_path / "quizzes", bank)
+    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert "q_locate: targets: unknown atlas id 'site_zz'" in out.stdout
+    ok = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root),
+                         str(write_bank(tmp_path / "ok", good_bank()))], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("ok: 1 regions, 2 views")
