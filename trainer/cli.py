@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainer.atlas import check_atlas
+from trainer.errors import TrainerError
 from trainer.settings import atlas_dir, quiz_dir
 
 
@@ -80,4 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
