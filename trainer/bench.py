@@ -108,7 +108,7 @@ def run_bench(atlas_dir: Path, seed: int = 7) -> dict[str, Any]:
 
     figure_ms = _median_ms(lambda: explorer_figure(rv, atlas).to_json(), 20)
     payload = {
-        "image": "app/static/atlas/" + rv.image_name, "width": rv.width_px, "height": rv.height_px, "pins": [],
+        "image": "app/static/" + rv.image_name, "width": rv.width_px, "height": rv.height_px, "pins": [],
         "active": True, "shapes": [], "hint": "Tap where you would inject.", "seq": 2, "max_width_px": 900,
     }
     question_payload_bytes = len(json.dumps(payload).encode())

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedItem, RenderedView
 
-STATIC_PREFIX = "app/static/atlas/"
+STATIC_PREFIX = "app/static/"
 LAYERS = ("landmarks", "nerves", "sites", "territories", "avoid")
 LAYER_LABELS = {
     "landmarks": "Landmarks",
