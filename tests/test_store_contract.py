@@ -1,0 +1,605 @@
+"""One contract for the store, run against every backend: SQLite (a temp file) and a real
+PostgreSQL (see ``tests/conftest_pg.py``; skipped without one unless ``TRAINER_REQUIRE_PG=1``).
+
+Every test gets a fresh, empty database. "Two Store objects on one URL" stands in for two
+server processes: they share nothing but the database.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from trainer import classroom as rules
+from trainer.classroom import Phase
+from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
+from trainer.store import ANSWER_CSV_COLUMNS, LiveSession, Store, migrations, open_store, schema
+
+T0 = datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)
+QUESTIONS = ("q.sural.locate", "q.saphenous.locate", "q.lfcn.locate")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'trainer.sqlite3'}"
+    return str(request.getfixturevalue("pg_database_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def other_store(db_url: str, store: Store) -> Iterator[Store]:
+    """A second, independent Store on the same database: a second server process."""
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+def open_session(store: Store, *, limit_s: float = 20, speed_bonus: bool = True) -> LiveSession:
+    """A session with question 0 open at T0."""
+    session = store.create_session(
+        title="Knee workshop",
+        host_key="host-secret",
+        question_ids=QUESTIONS,
+        now=T0,
+        settings=rules.LiveSettings(time_limit_s=limit_s, speed_bonus=speed_bonus),
+        rng=random.Random(3),
+    )
+    state = rules.open_question(session.rules_state(), now=T0, time_limit_s=limit_s)
+    return store.save_rules_state(session.id, session.version, state, now=T0)
+
+
+# -- migrations --------------------------------------------------------------------------------
+
+
+def test_a_fresh_database_is_migrated_to_the_latest_version(store: Store) -> None:
+    assert store.schema_version() == migrations.LATEST_VERSION
+    with store.engine.connect() as conn:
+        versions = conn.execute(select(schema.schema_version.c.version).order_by("version")).scalars().all()
+    assert versions == list(range(1, migrations.LATEST_VERSION + 1))
+
+
+def test_migrated_tables_match_the_schema_module(store: Store) -> None:
+    insp = inspect(store.engine)
+    for table in schema.metadata.sorted_tables:
+        columns = {c["name"]: c["nullable"] for c in insp.get_columns(table.name)}
+        expected = {c.name: c.nullable for c in table.columns}
+        assert columns == expected, table.name
+    index_names = {
+        ix["name"] for name in ("attempts", "review_cards", "answers") for ix in insp.get_indexes(name)
+    }
+    assert {"ix_attempts_learner_created", "ix_review_cards_learner_due", "ix_answers_player"} <= index_names
+    assert insp.get_pk_constraint("answers")["constrained_columns"] == [
+        "session_id",
+        "question_index",
+        "player_id",
+    ]
+
+
+def test_reopening_a_migrated_database_is_a_no_op(db_url: str, store: Store) -> None:
+    with store.engine.connect() as conn:
+        before = conn.execute(select(schema.schema_version)).all()
+    again = Store(db_url)
+    try:
+        assert again.migrate() == []
+        with again.engine.connect() as conn:
+            assert conn.execute(select(schema.schema_version)).all() == before
+    finally:
+        again.close()
+
+
+def test_a_database_newer_than_the_code_is_refused(db_url: str, store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            schema.schema_version.insert().values(version=migrations.LATEST_VERSION + 1, applied_at=T0)
+        )
+    with pytest.raises(StoreError, match="newer"):
+        Store(db_url)
+
+
+# -- learners, attempts, review cards ----------------------------------------------------------
+
+
+def test_learner_crud(store: Store) -> None:
+    ana = store.create_learner("  Ana  ", now=T0)
+    ben = store.create_learner("Ben", now=T0 + timedelta(seconds=1))
+    assert ana.display_name == "Ana"
+    assert store.get_learner(ana.id) == ana
+    assert [lr.id for lr in store.list_learners()] == [ana.id, ben.id]
+    assert store.rename_learner(ana.id, "Ana M.").display_name == "Ana M."
+    store.delete_learner(ana.id)
+    assert [lr.id for lr in store.list_learners()] == [ben.id]
+    with pytest.raises(NotFoundError):
+        store.get_learner(ana.id)
+    with pytest.raises(ConflictError):
+        store.create_learner("Ben again", now=T0, learner_id=ben.id)
+
+
+def record(store: Store, learner_id: str | None, minute: int, credit: float = 0.5, q: str = "q1") -> Any:
+    return store.record_attempt(
+        learner_id=learner_id,
+        question_id=q,
+        view_id="knee_anterior_right",
+        side="right",
+        body_type="neutral",
+        pins=[[12.5, -3.25, 0.1]],
+        distances_cm=[1.8],
+        directions=[{"axis": "proximal", "cm": 1.8}],
+        credit=credit,
+        duration_ms=4200,
+        now=T0 + timedelta(minutes=minute),
+    )
+
+
+def test_attempts_are_listed_oldest_first_and_filtered_by_since(store: Store) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    a2 = record(store, ana.id, 2)
+    a1 = record(store, ana.id, 1)
+    anon = record(store, None, 3)
+    assert store.list_attempts(ana.id) == [a1, a2]
+    assert store.list_attempts(ana.id, since=T0 + timedelta(minutes=2)) == [a2]
+    assert store.list_attempts(None) == [anon]
+    got = store.list_attempts(ana.id)[0]
+    assert got.pins == [[12.5, -3.25, 0.1]] and got.directions == [{"axis": "proximal", "cm": 1.8}]
+
+
+def test_review_cards_upsert_and_due_queue(store: Store) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    assert store.get_review_card(ana.id, "q1") is None
+    store.upsert_review_card(ana.id, "q1", {"state": 1, "stability": 2.5}, due=T0 + timedelta(days=2), now=T0)
+    store.upsert_review_card(ana.id, "q2", {"state": 2}, due=T0 - timedelta(hours=1), now=T0)
+    store.upsert_review_card(ana.id, "q3", {"state": 2}, due=T0, now=T0)
+    updated = store.upsert_review_card(ana.id, "q1", {"state": 3}, due=T0 - timedelta(days=1), now=T0)
+    assert store.get_review_card(ana.id, "q1") == updated
+    assert [c.card_id for c in store.list_due(ana.id, now=T0)] == ["q1", "q2", "q3"]
+    assert [c.card_id for c in store.list_due(ana.id, now=T0, limit=1)] == ["q1"]
+    assert [c.card_id for c in store.list_due(ana.id, now=T0 - timedelta(minutes=90))] == ["q1"]
+    assert len(store.list_review_cards(ana.id)) == 3
+
+
+def test_delete_learner_removes_all_their_rows_and_nothing_of_others(store: Store) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    ben = store.create_learner("Ben", now=T0)
+    for i in range(3):
+        record(store, ana.id, i)
+        record(store, ben.id, i)
+    record(store, None, 9)
+    for who in (ana, ben):
+        store.upsert_review_card(who.id, "q1", {"s": 1}, due=T0, now=T0)
+    ben_before = store.export_learner(ben.id)
+
+    counts = store.delete_learner(ana.id)
+
+    assert counts == {"learners": 1, "attempts": 3, "review_cards": 1}
+    with store.engine.connect() as conn:
+        for table in (schema.attempts, schema.review_cards):
+            assert conn.execute(select(table).where(table.c.learner_id == ana.id)).all() == []
+        assert conn.execute(select(schema.learners.c.id)).scalars().all() == [ben.id]
+    assert store.export_learner(ben.id) == ben_before
+    assert len(store.list_attempts(None)) == 1
+    with pytest.raises(NotFoundError):
+        store.delete_learner(ana.id)
+
+
+def test_export_then_import_round_trips_with_nothing_lost(store: Store) -> None:
+    ana = store.create_learner("Ana 🦴", now=T0)
+    for i in range(4):
+        store.record_attempt(
+            learner_id=ana.id,
+            question_id=f"q{i}",
+            pins=[[0.1 + 0.2, 1e-7], [-5.0, 123456.789]],
+            distances_cm=[0.30000000000000004, None],
+            directions=["distal", {"lateral_cm": -1.25}],
+            credit=i / 3,
+            now=T0 + timedelta(days=i, microseconds=i),
+            duration_ms=None if i == 0 else 1000 * i,
+        )
+    store.upsert_review_card(
+        ana.id, "q1", {"due": "2025-03-05T09:00:00+00:00", "stability": 3.2}, due=T0, now=T0
+    )
+    exported = store.export_learner(ana.id)
+    as_file = json.loads(json.dumps(exported))  # what another machine would read
+
+    store.delete_learner(ana.id)
+    imported = store.import_learner(as_file)
+
+    assert imported == ana
+    assert store.export_learner(ana.id) == exported
+    with pytest.raises(ConflictError, match="already exists"):
+        store.import_learner(as_file)
+
+
+def test_import_rejects_foreign_documents(store: Store) -> None:
+    with pytest.raises(ValueError, match="format"):
+        store.import_learner({"format": "something-else"})
+
+
+def test_aware_datetimes_round_trip_in_utc(store: Store) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    local = datetime(2025, 6, 30, 23, 59, 58, 999999, tzinfo=india)
+    ana = store.create_learner("Ana", now=local)
+    got = store.get_learner(ana.id).created_at
+    assert got == local
+    assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
+    assert got.isoformat() == "2025-06-30T18:29:58.999999+00:00"
+    session = store.create_session(title="t", host_key="k", question_ids=["q"], now=local)
+    created = store.get_session(session.id).created_at
+    assert created is not None and created == local and created.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.create_learner("Ana", now=datetime(2025, 1, 1))
+    ana = store.create_learner("Ana", now=T0)
+    with pytest.raises(ValueError):
+        store.list_attempts(ana.id, since=datetime(2025, 1, 1))
+
+
+# -- live sessions and players -----------------------------------------------------------------
+
+
+def test_sessions_get_a_no_look_alike_join_code_and_are_found_by_it(store: Store) -> None:
+    session = store.create_session(
+        title="Knee", host_key="hk", question_ids=QUESTIONS, now=T0, rng=random.Random(11)
+    )
+    assert len(session.join_code) == 6 and set(session.join_code) <= set(rules.JOIN_CODE_ALPHABET)
+    typed = f" {session.join_code[:3].lower()} {session.join_code[3:].lower()} "
+    found = store.get_session_by_code(typed)
+    assert found == session
+    assert found.state is Phase.LOBBY and found.question_ids == QUESTIONS and found.version == 1
+    assert rules.check_host_key("hk", found.host_key_hash) and not rules.check_host_key(
+        "x", found.host_key_hash
+    )
+    assert "hk" not in repr(found)
+
+
+def test_join_code_collisions_are_retried(store: Store) -> None:
+    first = store.create_session(
+        title="a", host_key="k", question_ids=QUESTIONS, now=T0, rng=random.Random(5)
+    )
+    second = store.create_session(
+        title="b", host_key="k", question_ids=QUESTIONS, now=T0, rng=random.Random(5)
+    )
+    assert first.join_code != second.join_code
+
+
+def test_duplicate_nicknames_are_refused_case_insensitively(store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    other = store.create_session(title="u", host_key="k", question_ids=QUESTIONS, now=T0)
+    store.add_player(session.id, "Ana", now=T0)
+    for clash in ("ana", " ANA ", "ＡＮＡ"):
+        with pytest.raises(ConflictError, match="already taken"):
+            store.add_player(session.id, clash, now=T0)
+    assert store.add_player(other.id, "ana", now=T0).nickname == "ana"
+    assert [p.nickname for p in store.list_players(session.id)] == ["Ana"]
+
+
+def test_hostile_nicknames_are_stored_verbatim_or_refused(store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    for name in ("<script>x</script>", "[x](javascript:alert(1))", "🦴🧠\u200d", "=HYPERLINK(1)"):
+        assert store.add_player(session.id, name, now=T0).nickname == rules.clean_nickname(name)
+    with pytest.raises(RuleError, match="at most 24"):
+        store.add_player(session.id, "A" * 10_000, now=T0)
+    assert len(store.list_players(session.id)) == 4
+
+
+def test_a_player_rejoins_with_their_token(store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    ana = store.add_player(session.id, "Ana", now=T0)
+    assert len(ana.token) >= 32 and ana.token not in repr(ana)
+    assert store.get_player_by_token(ana.token) == ana
+    assert store.get_player(ana.id) == ana
+
+
+def test_players_cannot_join_a_finished_session(store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    store.save_rules_state(session.id, session.version, rules.finish(session.rules_state()), now=T0)
+    with pytest.raises(RuleError, match="finished"):
+        store.add_player(session.id, "Late", now=T0)
+
+
+def test_optimistic_concurrency_refuses_a_stale_update(store: Store, other_store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    opened = rules.open_question(session.rules_state(), now=T0, time_limit_s=20)
+    saved = store.save_rules_state(session.id, session.version, opened, now=T0)
+    assert saved.version == session.version + 1 and saved.state is Phase.OPEN
+    assert saved.question_closes_at == T0 + timedelta(seconds=20)
+    # The second host tab still holds the old version.
+    with pytest.raises(ConflictError, match="changed meanwhile"):
+        other_store.update_session_state(session.id, session.version, now=T0, state="finished")
+    assert store.get_session(session.id) == saved
+    with pytest.raises(ValueError, match="Unknown session fields"):
+        store.update_session_state(session.id, saved.version, now=T0, colour="red")
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+def test_a_second_submission_is_a_no_op_that_says_so(store: Store) -> None:
+    session = open_session(store)
+    ana = store.add_player(session.id, "Ana", now=T0)
+    first, created = store.submit_answer(
+        session_id=session.id,
+        question_index=0,
+        player_id=ana.id,
+        pins=[[10, 20]],
+        credit=1.0,
+        distance_cm=0.4,
+        result={"note": "on target"},
+        now=T0 + timedelta(seconds=5),
+    )
+    assert created
+    assert first.points == 1000 + round(500 * 15 / 20)
+    assert first.question_id == QUESTIONS[0]
+    assert first.result == {"note": "on target"}
+    again, created_again = store.submit_answer(
+        session_id=session.id,
+        question_index=0,
+        player_id=ana.id,
+        pins=[[99, 99]],
+        credit=0.0,
+        now=T0 + timedelta(seconds=6),
+    )
+    assert not created_again and again == first
+    assert store.count_answers(session.id, 0) == 1
+
+
+def test_concurrent_double_submission_stores_exactly_one_row(store: Store, other_store: Store) -> None:
+    session = open_session(store)
+    players = [store.add_player(session.id, f"P{i}", now=T0) for i in range(4)]
+    outcomes: list[tuple[str, bool]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+    lock = threading.Lock()
+
+    def submit(s: Store, player_id: str, credit: float) -> None:
+        try:
+            barrier.wait(timeout=10)
+            answer, created = s.submit_answer(
+                session_id=session.id,
+                question_index=0,
+                player_id=player_id,
+                pins=[[credit]],
+                credit=credit,
+                now=T0 + timedelta(seconds=1),
+            )
+            with lock:
+                outcomes.append((answer.player_id, created))
+        except BaseException as exc:  # surfaced below; a thread must not die silently
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=submit, args=(s, p.id, credit))
+        for p in players
+        for s, credit in ((store, 0.25), (other_store, 0.75))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert store.count_answers(session.id, 0) == len(players)
+    for p in players:
+        assert sorted(created for pid, created in outcomes if pid == p.id) == [False, True]
+    stored = {a.player_id: a.pins for a in store.list_answers(session.id, 0)}
+    assert len(stored) == len(players)
+
+
+def test_late_answers_are_refused_by_the_store(store: Store) -> None:
+    session = open_session(store, limit_s=20)
+    ana = store.add_player(session.id, "Ana", now=T0)
+    with pytest.raises(RuleError, match="Time is up"):
+        store.submit_answer(
+            session_id=session.id,
+            question_index=0,
+            player_id=ana.id,
+            pins=[],
+            credit=1,
+            now=T0 + timedelta(seconds=20),
+        )
+    with pytest.raises(RuleError, match="on screen"):
+        store.submit_answer(
+            session_id=session.id, question_index=1, player_id=ana.id, pins=[], credit=1, now=T0
+        )
+    assert store.count_answers(session.id, 0) == 0
+
+
+def test_a_resubmission_after_the_close_returns_the_stored_answer(store: Store) -> None:
+    session = open_session(store)
+    ana = store.add_player(session.id, "Ana", now=T0)
+    first, _ = store.submit_answer(
+        session_id=session.id, question_index=0, player_id=ana.id, pins=[1], credit=0.5, now=T0
+    )
+    closed = rules.close_question(session.rules_state(), now=T0 + timedelta(seconds=3))
+    store.save_rules_state(session.id, session.version, closed, now=T0 + timedelta(seconds=3))
+    again, created = store.submit_answer(
+        session_id=session.id,
+        question_index=0,
+        player_id=ana.id,
+        pins=[2],
+        credit=1,
+        now=T0 + timedelta(minutes=1),
+    )
+    assert (again, created) == (first, False)
+
+
+def test_answers_survive_closing_and_reopening_the_store(db_url: str) -> None:
+    first = Store(db_url)
+    session = open_session(first)
+    ana = first.add_player(session.id, "Ana", now=T0)
+    answer, _ = first.submit_answer(
+        session_id=session.id, question_index=0, player_id=ana.id, pins=[[1, 2]], credit=0.9, now=T0
+    )
+    first.close()
+
+    restarted = Store(db_url)
+    try:
+        resumed = restarted.get_session_by_code(session.join_code)
+        assert resumed.state is Phase.OPEN and resumed.current_index == 0
+        assert restarted.get_player_by_token(ana.token) == ana
+        assert restarted.list_answers(session.id) == [answer]
+    finally:
+        restarted.close()
+
+
+def test_two_stores_on_one_database_see_each_others_writes_at_once(store: Store, other_store: Store) -> None:
+    # Host on "server A", players on "server B".
+    session = open_session(store)
+    ana = other_store.add_player(session.id, "Ana", now=T0)
+    assert [p.nickname for p in store.list_players(session.id)] == ["Ana"]
+    other_store.submit_answer(
+        session_id=session.id, question_index=0, player_id=ana.id, pins=[], credit=1, now=T0
+    )
+    assert store.count_answers(session.id, 0) == 1
+    host_view, count = store.get_session_with_count(session.id)
+    assert count == 1 and host_view.state is Phase.OPEN
+    closed = rules.close_question(host_view.rules_state(), now=T0 + timedelta(seconds=2))
+    store.save_rules_state(session.id, host_view.version, closed, now=T0 + timedelta(seconds=2))
+    assert other_store.get_session(session.id).state is Phase.CLOSED
+
+
+def test_leaderboard_ranks_by_total_points_and_lists_everyone(store: Store) -> None:
+    session = open_session(store, speed_bonus=False)
+    names = ["Ana", "Ben", "Cy", "Di"]
+    ps = {n: store.add_player(session.id, n, now=T0 + timedelta(seconds=i)) for i, n in enumerate(names)}
+    for name, credit in (("Ana", 0.5), ("Ben", 1.0), ("Cy", 0.5)):
+        store.submit_answer(
+            session_id=session.id, question_index=0, player_id=ps[name].id, pins=[], credit=credit, now=T0
+        )
+    board = store.leaderboard(session.id)
+    assert [(e.rank, e.nickname, e.points, e.answered) for e in board] == [
+        (1, "Ben", 1000, 1),
+        (2, "Ana", 500, 1),
+        (2, "Cy", 500, 1),
+        (4, "Di", 0, 0),
+    ]
+
+
+def test_list_answers_filters_by_question_and_exports_csv_rows(store: Store) -> None:
+    session = open_session(store, speed_bonus=False)
+    ana = store.add_player(session.id, "=cmd|' /C calc'!A0", now=T0)
+    store.submit_answer(
+        session_id=session.id,
+        question_index=0,
+        player_id=ana.id,
+        pins=[[1, 2]],
+        credit=0.25,
+        distance_cm=2.1,
+        now=T0,
+    )
+    opened = session
+    closed = rules.close_question(opened.rules_state(), now=T0 + timedelta(seconds=1))
+    s2 = store.save_rules_state(session.id, opened.version, closed, now=T0 + timedelta(seconds=1))
+    s3 = store.save_rules_state(
+        session.id, s2.version, rules.reveal(s2.rules_state()), now=T0 + timedelta(seconds=1)
+    )
+    nxt = rules.open_question(s3.rules_state(), now=T0 + timedelta(seconds=2), time_limit_s=20)
+    store.save_rules_state(session.id, s3.version, nxt, now=T0 + timedelta(seconds=2))
+    store.submit_answer(
+        session_id=session.id,
+        question_index=1,
+        player_id=ana.id,
+        pins=[],
+        credit=1,
+        now=T0 + timedelta(seconds=3),
+    )
+
+    assert [a.question_index for a in store.list_answers(session.id)] == [0, 1]
+    assert [a.question_id for a in store.list_answers(session.id, 1)] == [QUESTIONS[1]]
+    assert store.list_answers(session.id, 2) == []
+    rows = store.export_answer_rows(session.id)
+    assert len(rows) == 2 and list(rows[0]) == list(ANSWER_CSV_COLUMNS)
+    assert rows[0]["nickname"] == "'=cmd|' /C calc'!A0"  # spreadsheet formula neutralised
+    assert rows[0]["question_number"] == 1 and rows[0]["distance_cm"] == 2.1 and rows[0]["points"] == 250
+    assert json.loads(str(rows[0]["pins_json"])) == [[1, 2]]
+    assert store.export_answer_rows(session.id, csv_safe=False)[0]["nickname"] == "=cmd|' /C calc'!A0"
+
+
+UNKNOWN = "0" * 32
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get_learner(UNKNOWN),
+        lambda s: s.rename_learner(UNKNOWN, "x"),
+        lambda s: s.delete_learner(UNKNOWN),
+        lambda s: s.export_learner(UNKNOWN),
+        lambda s: s.list_attempts(UNKNOWN),
+        lambda s: record(s, UNKNOWN, 0),
+        lambda s: s.get_review_card(UNKNOWN, "q"),
+        lambda s: s.upsert_review_card(UNKNOWN, "q", {}, due=T0, now=T0),
+        lambda s: s.list_due(UNKNOWN, now=T0),
+        lambda s: s.get_session(UNKNOWN),
+        lambda s: s.get_session_by_code("ABCDEF"),
+        lambda s: s.get_session_with_count(UNKNOWN),
+        lambda s: s.update_session_state(UNKNOWN, 1, now=T0, state="open"),
+        lambda s: s.add_player(UNKNOWN, "Ana", now=T0),
+        lambda s: s.get_player(UNKNOWN),
+        lambda s: s.get_player_by_token("nope"),
+        lambda s: s.list_players(UNKNOWN),
+        lambda s: s.count_answers(UNKNOWN, 0),
+        lambda s: s.list_answers(UNKNOWN),
+        lambda s: s.leaderboard(UNKNOWN),
+        lambda s: s.export_answer_rows(UNKNOWN),
+        lambda s: s.submit_answer(
+            session_id=UNKNOWN, question_index=0, player_id=UNKNOWN, pins=[], credit=1, now=T0
+        ),
+    ],
+)
+def test_unknown_ids_raise_not_found(store: Store, call: Callable[[Store], object]) -> None:
+    with pytest.raises(NotFoundError):
+        call(store)
+
+
+def test_a_player_of_another_session_cannot_answer(store: Store) -> None:
+    session = open_session(store)
+    other = store.create_session(title="o", host_key="k", question_ids=QUESTIONS, now=T0)
+    stranger = store.add_player(other.id, "Eve", now=T0)
+    with pytest.raises(NotFoundError, match="in this class"):
+        store.submit_answer(
+            session_id=session.id, question_index=0, player_id=stranger.id, pins=[], credit=1, now=T0
+        )
+
+
+# -- SQLite specifics and configuration --------------------------------------------------------
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    with open_store(data_dir=tmp_path) as s:
+        with s.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 10_000
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    assert (tmp_path / "trainer.sqlite3").exists()
+
+
+def test_open_store_uses_the_data_dir_and_database_url_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRAINER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TRAINER_DATA_DIR", str(tmp_path / "d"))
+    with open_store() as s:
+        assert s.url.endswith(str(tmp_path / "d" / "trainer.sqlite3"))
+    monkeypatch.setenv("TRAINER_DATABASE_URL", f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    with open_store() as s:
+        assert s.url.endswith("other.sqlite3")
+
+
+def test_in_memory_sqlite_is_refused_because_processes_could_not_share_it() -> None:
+    with pytest.raises(StoreError, match="in-memory"):
+        Store("sqlite://")
