@@ -56,6 +56,22 @@ def _add_pin(pins: list[tuple[float, float]], pt: tuple[float, float], max_pins:
 
 
 # ---------------------------------------------------------------- session setup
+# A link such as ?questions=id1,id2&side=left starts a session directly (shared links,
+# "practise these" buttons on the progress page).
+linked = [x for x in st.query_params.get("questions", "").split(",") if x in questions]
+if linked and ss.get("pr_linked") != st.query_params.get("questions"):
+    ss["pr_linked"] = st.query_params.get("questions")
+    _start(linked, int(time.time() * 1000) % (2**31))
+    want_side = st.query_params.get("side")
+    if want_side in ("right", "left"):
+        for qid in linked:
+            base = questions[qid].view
+            match = next((v.id for v in atlas.views.values() if v.base_id == base and v.side == want_side), None)
+            if match:
+                ss["pr"]["views"][qid] = match
+    if st.query_params.get("body") in atlas.body_types:
+        ss["body_type"] = st.query_params["body"]
+
 if "pr" not in ss:
     st.caption("Choose what to practise. Every answer is scored in centimetres on the body.")
     with st.form("pr_setup"):
