@@ -16,6 +16,7 @@ from trainer.summary import error_chart, summary_rows
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
+from trainer.ui.state import get_store, now_utc, profile_sidebar
 
 page_setup()
 st.title("Practice")
@@ -23,6 +24,7 @@ atlas = get_atlas()
 if atlas is None:
     st.stop()
 questions = get_questions(atlas)
+learner_id = profile_sidebar()
 ss = st.session_state
 ss.setdefault("body_type", atlas.default_body_type)
 TYPE_LABELS = {"locate": "Locate", "multi_site": "Multi-site", "trace": "Trace", "identify": "Identify",
@@ -74,6 +76,17 @@ if linked and ss.get("pr_linked") != st.query_params.get("questions"):
 
 if "pr" not in ss:
     st.caption("Choose what to practise. Every answer is scored in centimetres on the body.")
+    if learner_id is not None:
+        from trainer.learning import review_queue
+
+        queue = review_queue(get_store(), learner_id, now_utc(), list(questions))
+        if queue.due_question_ids:
+            n_due = len(queue.due_question_ids)
+            if st.button(f"Review queue: {n_due} due today", type="primary", key="pr_review_queue"):
+                _start(list(queue.due_question_ids[:20]), int(time.time() * 1000) % (2**31))
+                st.rerun()
+        elif queue.next_due is not None:
+            st.caption(f"Nothing due for review; next review {queue.next_due:%d %b %H:%M} UTC.")
     with st.form("pr_setup"):
         c1, c2 = st.columns(2)
         regions = c1.multiselect("Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name, key="pr_regions")
@@ -227,6 +240,18 @@ if not answered:
         res = score(q, answer, view, atlas)
         ss["pr_result"] = res
         session["results"].append((q.prompt, res))
+        duration_ms = int((time.time() - ss.get("pr_t0", time.time())) * 1000)
+        if learner_id is not None:
+            from trainer.learning import record_answer
+
+            record_answer(get_store(), atlas, learner_id, q, res, view_id=view.view_id if view else None,
+                          body_type=ss["body_type"] if view else None, duration_ms=duration_ms, now=now_utc())
+        else:
+            from trainer.learning import attempt_fields
+
+            ss.setdefault("anon_attempts", []).append(
+                {"question_id": q.id, "view_id": view.view_id if view else None, "credit": res.credit,
+                 "duration_ms": duration_ms, "created_at": now_utc(), **attempt_fields(res)})
         st.rerun()
 else:
     assert result is not None
