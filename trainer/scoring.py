@@ -290,10 +290,12 @@ def _score_trace(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas) 
         f"Your path is on average {sym_mean:.1f} cm from the {name} and covers "
         f"{coverage * 100:.0f}% of its visible course."
     )
-    safety = tuple(p.safety for p in prs if p.safety)
-    if safety:
-        credit = 0.0
-    return Result(q.id, q.type, credit, fb, pins=tuple(prs), safety=safety,
+    # Tracing is about the course, not where to inject, so points near a vein do not zero
+    # the score; they earn a caution instead.
+    near = sorted({p.safety.split(" cm from the ")[1].split(",")[0] for p in prs if p.safety and " cm from the " in p.safety})
+    if near:
+        fb += f" Some points lie within the safety radius of the {', '.join(near)}: fine for tracing, but never inject there."
+    return Result(q.id, q.type, credit, fb, pins=tuple(prs), safety=(),
                   details={"symmetric_mean_cm": sym_mean, "coverage": coverage})
 
 

@@ -219,6 +219,7 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
                 out.append(Problem(label, view.id, "render", f"sidecar {meta.name} unreadable: {exc}"))
                 continue
             items = data.get("items", {})
+            out.extend(_sites_inside_avoid(atlas, label, view.id, bt, items))
             for item in atlas.region_items(view.region):
                 rec = items.get(item.id)
                 if rec is None:
@@ -228,6 +229,23 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
                     if snap is not None and snap > OFF_SKIN_LIMIT_CM and (item.id, i) not in off_skin_reported:
                         off_skin_reported.add((item.id, i))
                         out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {OFF_SKIN_LIMIT_CM} cm)"))
+    return out
+
+
+def _sites_inside_avoid(atlas: Atlas, label: str, view_id: str, body_type: str, items: dict) -> list[Problem]:
+    """A PIT site inside a structure-to-avoid radius would teach learners to inject there."""
+    import numpy as np
+
+    from trainer.geometry import closest_on_polyline
+
+    out = []
+    for site in (s for s in atlas.sites.values() if s.id in items):
+        point = np.asarray(items[site.id]["points_cm"], dtype=float).reshape(-1, 3)[:1]
+        for avoid in (a for a in atlas.avoid.values() if a.id in items):
+            path = np.asarray(items[avoid.id]["points_cm"], dtype=float).reshape(-1, 3)
+            d = float(np.linalg.norm(path[0] - point[0])) if len(path) == 1 else float(closest_on_polyline(point, path)[0][0])
+            if d <= avoid.safety_radius_cm:
+                out.append(Problem(label, site.id, "at", f"lies {d:.2f} cm from '{avoid.id}', inside its {avoid.safety_radius_cm:g} cm safety radius ({view_id}, {body_type})"))
     return out
 
 
