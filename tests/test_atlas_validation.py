@@ -112,3 +112,10 @@ def test_load_atlas_raises_with_every_problem(tmp_path: Path) -> None:
     with pytest.raises(AtlasError) as info:
         load_atlas(tmp_path / "atlas")
     assert len(info.value.problems) == 2
+
+
+def test_site_inside_a_safety_radius_is_reported(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["avoid"][0]["path"] = [point(distal_cm=2, lateral_cm=0.2), point(distal_cm=5, lateral_cm=0.2)]
+    probs = problems_for(tmp_path, data)
+    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: lies 0.20 cm from 'vein_a', inside its 0.5 cm safety radius") for p in probs), probs
