@@ -51,12 +51,19 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        self._close_log()
 
     def kill(self) -> None:
         """Abrupt stop, as a crash or power cut would do it."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        log = self.extra.pop("log_file", None)
+        if log is not None:
+            log.close()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -75,10 +82,11 @@ def start_app(tmp_dir: Path, env_extra: dict[str, str] | None = None, port: int 
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    server = AppServer(f"http://127.0.0.1:{port}", port, proc, env, log_path)
+    server = AppServer(f"http://127.0.0.1:{port}", port, proc, env, log_path, {"log_file": log})
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            server.stop()
             raise RuntimeError(f"streamlit exited early:\n{server.log()}")
         try:
             with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedItem, RenderedView
+from trainer.geometry import buffer_polyline
 
 STATIC_PREFIX = "app/static/"
 LAYERS = ("landmarks", "nerves", "sites", "territories", "avoid")
@@ -45,6 +46,21 @@ def _visible_runs(item: RenderedItem) -> tuple[list[float | None], list[float | 
     return xs, ys
 
 
+def _runs_px(item: RenderedItem) -> list[np.ndarray]:
+    """Visible stretches of an item's projected polyline."""
+    runs: list[np.ndarray] = []
+    cur: list[np.ndarray] = []
+    for p, vis in zip(item.points_px, item.visible, strict=True):
+        if vis:
+            cur.append(p)
+        elif cur:
+            runs.append(np.asarray(cur))
+            cur = []
+    if cur:
+        runs.append(np.asarray(cur))
+    return runs
+
+
 def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
     """An image-sized figure in natural pixels with y pointing down, image as a layout image."""
     w, h = view.width_px, view.height_px
@@ -54,7 +70,9 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         xanchor="left", yanchor="top", sizing="stretch", layer="below",
     )
     fig.update_xaxes(range=[0, w], visible=False, constrain="domain", fixedrange=False)
-    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain")
+    # On a narrow phone the square image is shorter than the figure: keep it at the top.
+    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain",
+                     constraintoward="top")
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=height_px, showlegend=True,
         legend={"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0, "bgcolor": "rgba(255,255,255,0.75)"},
@@ -102,15 +120,15 @@ def explorer_figure(
             a = atlas.avoid.get(item.id)
             if a is None:
                 continue
-            xs, ys = _visible_runs(item)
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="lines" if len(item.points_px) > 1 else "markers",
-                line={"color": "rgba(200,30,45,0.28)", "width": max(2.0, 2 * a.safety_radius_cm * ppc)},
-                marker={"color": "rgba(200,30,45,0.28)", "size": max(6.0, 2 * a.safety_radius_cm * ppc)},
-                name="Avoid", legendgroup="avoid", showlegend=not shown,
-                hovertemplate=_hover(f"AVOID: {a.name}", f"{a.structure_kind}, keep {a.safety_radius_cm:.1f} cm away", a.why) + "<extra></extra>",
-            ))
-            shown = True
+            hover = _hover(f"AVOID: {a.name}", f"{a.structure_kind}, keep {a.safety_radius_cm:.1f} cm away", a.why) + "<extra></extra>"
+            for run in _runs_px(item):
+                zone = buffer_polyline(run, a.safety_radius_cm * ppc)
+                fig.add_trace(go.Scatter(
+                    x=list(zone[:, 0]) + [zone[0, 0]], y=list(zone[:, 1]) + [zone[0, 1]], mode="lines", fill="toself",
+                    fillcolor="rgba(200,30,45,0.22)", line={"color": "rgba(200,30,45,0.55)", "width": 1},
+                    name="Avoid", legendgroup="avoid", showlegend=not shown, hoveron="fills+points", hovertemplate=hover,
+                ))
+                shown = True
     if "nerves" in layers:
         shown = False
         for k, item in enumerate(i for i in region_items if i.kind == "nerve"):

@@ -131,3 +131,37 @@ def direction_words(components: dict[str, float], min_cm: float = 0.3) -> str:
     if not parts:
         return "on target"
     return " and ".join(parts[:2]) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -> FloatArray:
+    """A closed outline at ``radius`` around a 2D polyline (a capsule for one segment).
+
+    Used to draw safety zones in *image* units, so they scale with zoom instead of
+    staying a fixed number of screen pixels wide.
+
+    >>> outline = buffer_polyline([[0, 0], [10, 0]], 1.0)
+    >>> points_in_polygon([[5, 0.9], [5, 1.1], [10.9, 0], [11.1, 0], [-0.9, 0]], outline).tolist()
+    [True, False, True, False, True]
+    """
+    line = np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
+    if len(line) == 1 or polyline_length(line) == 0:
+        t = np.linspace(0, 2 * np.pi, 4 * cap_segments, endpoint=False)
+        return line[0] + radius * np.stack([np.cos(t), np.sin(t)], axis=1)
+    seg = np.diff(line, axis=0)
+    seg_len = np.linalg.norm(seg, axis=1)
+    keep = np.concatenate([[True], seg_len > 1e-9])
+    line = line[keep]
+    seg = np.diff(line, axis=0)
+    tang = seg / np.linalg.norm(seg, axis=1)[:, None]
+    normals_seg = np.stack([-tang[:, 1], tang[:, 0]], axis=1)
+    normals = np.vstack([normals_seg[:1], normals_seg[:-1] + normals_seg[1:], normals_seg[-1:]])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1), 1e-9)[:, None]
+    left = line + radius * normals
+    right = line - radius * normals
+
+    def cap(center: FloatArray, normal: FloatArray) -> FloatArray:
+        # Sweep half a turn from the side we are on, round the tip, to the other side.
+        t = float(np.arctan2(normal[1], normal[0])) - np.linspace(0, np.pi, cap_segments + 1)[1:-1]
+        return center + radius * np.stack([np.cos(t), np.sin(t)], axis=1)
+
+    return np.vstack([left, cap(line[-1], normals[-1]), right[::-1], cap(line[0], -normals[0])])

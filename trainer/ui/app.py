@@ -10,19 +10,19 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 
 def run() -> None:
-    st.set_page_config(page_title="Nerve Mapping Trainer", page_icon="🩺", layout="wide")
+    st.set_page_config(page_title="Nerve Mapping Trainer", page_icon=":material/stethoscope:", layout="wide")
     pages = {
         "Learn": [
-            st.Page(PAGES / "explorer.py", title="Atlas explorer", icon="🗺️", url_path="explorer", default=True),
-            st.Page(PAGES / "practice.py", title="Practice", icon="🎯", url_path="practice"),
-            st.Page(PAGES / "progress.py", title="Progress", icon="📈", url_path="progress"),
+            st.Page(PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer", default=True),
+            st.Page(PAGES / "practice.py", title="Practice", icon=":material/my_location:", url_path="practice"),
+            st.Page(PAGES / "progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
         ],
         "Live class": [
-            st.Page(PAGES / "join.py", title="Join a class", icon="📱", url_path="join"),
-            st.Page(PAGES / "host.py", title="Host a class", icon="🧑‍🏫", url_path="host"),
+            st.Page(PAGES / "join.py", title="Join a class", icon=":material/smartphone:", url_path="join"),
+            st.Page(PAGES / "host.py", title="Host a class", icon=":material/co_present:", url_path="host"),
         ],
         "Authoring": [
-            st.Page(PAGES / "author.py", title="Author", icon="✏️", url_path="author"),
+            st.Page(PAGES / "author.py", title="Author", icon=":material/edit_note:", url_path="author"),
         ],
     }
     st.navigation(pages, position="sidebar").run()

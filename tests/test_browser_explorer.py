@@ -1,0 +1,88 @@
+"""The atlas explorer in a real headless Chromium against a real Streamlit server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser import AppServer, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def plot_state(page: Any) -> dict[str, Any]:
+    return page.evaluate(
+        """() => {
+            const gd = document.querySelector('.js-plotly-plot');
+            if (!gd || !gd.layout) return null;
+            return {src: (gd.layout.images || [])[0]?.source || null,
+                    traces: gd.data.map(t => t.name)};
+        }"""
+    )
+
+
+def wait_plot(page: Any, predicate: str, timeout_ms: int = 20000) -> dict[str, Any]:
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.js-plotly-plot');"
+        " if (!gd || !gd.layout || !gd.data) return false; const s = {src: (gd.layout.images||[])[0]?.source||'',"
+        " traces: gd.data.map(t => t.name)}; return (" + predicate + "); }",
+        timeout=timeout_ms,
+    )
+    return plot_state(page)
+
+
+def test_explorer_switches_region_side_and_layers(app_server: AppServer, chromium: Any) -> None:
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    page = ctx.new_page()
+    image_requests: list[str] = []
+    page.on("response", lambda r: image_requests.append(r.url) if "/app/static/" in r.url and r.status == 200 else None)
+    page.goto(app_server.url + "/")
+    wait_idle(page)
+    first = wait_plot(page, "s.src.includes('_right__')")
+    assert first["src"].startswith("app/static/") and "_right__" in first["src"]
+    assert "Nerves" in first["traces"] and "Sites" in first["traces"]
+    page.wait_for_timeout(800)
+    shot_right = screenshot(page, "explorer_right")
+
+    page.get_by_role("radio", name="Left", exact=True).click()
+    left = wait_plot(page, "s.src.includes('_left__')")
+    assert left["src"] == first["src"].replace("_right__", "_left__")
+    page.wait_for_timeout(800)
+    shot_left = screenshot(page, "explorer_left")
+    assert shot_left != shot_right
+
+    # Toggle the nerve layer off: the nerve traces disappear and the picture changes.
+    page.get_by_role("button", name="Nerve courses").click()
+    no_nerves = wait_plot(page, "!s.traces.includes('Nerves')")
+    assert "Sites" in no_nerves["traces"]
+    page.wait_for_timeout(500)
+    assert screenshot(page, "explorer_left_no_nerves") != shot_left
+    page.get_by_role("button", name="Sensory territories").click()
+    wait_plot(page, "s.traces.includes('Territory')")
+
+    # Another region: a different image.
+    page.locator('[data-testid="stSelectbox"]').first.click()
+    options = page.locator('[role="option"]')
+    options.nth(1).click()
+    other = wait_plot(page, f"s.src !== {left['src']!r}")
+    assert other["src"] != left["src"]
+    wait_idle(page)
+    screenshot(page, "explorer_other_region")
+    assert any("/app/static/" in u for u in image_requests), "images must come as static files"
+    ctx.close()
+
+
+def test_explorer_is_usable_at_phone_width(app_server: AppServer, chromium: Any) -> None:
+    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                               device_scale_factor=2)
+    page = ctx.new_page()
+    page.goto(app_server.url + "/")
+    wait_idle(page)
+    wait_plot(page, "s.src.length > 0")
+    box = page.locator(".js-plotly-plot").first.bounding_box()
+    assert box is not None and box["width"] <= 390 and box["width"] > 300
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 2, f"page scrolls sideways by {overflow}px on a phone"
+    screenshot(page, "explorer_phone")
+    ctx.close()
