@@ -84,7 +84,7 @@ def test_practice_locate_scores_a_click_and_reveals(content: Path) -> None:
     submit.click().run()
     assert not at.exception, at.exception
     feedback = at.warning[0].value
-    assert feedback.startswith("50%") and "2.0 cm proximal" in feedback and "Site A" in feedback
+    assert feedback.startswith("50%") and "2.0 cm proximal to the site A" in feedback
 
 
 def test_practice_clinical_question_and_summary(content: Path) -> None:

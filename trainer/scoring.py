@@ -190,15 +190,20 @@ def _pin_results(
     return out
 
 
+def _lower_name(name: str) -> str:
+    """'Sural nerve' -> 'sural nerve', but keep acronyms such as 'IPBSN'."""
+    return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
+
+
 def _pin_sentence(pr: PinResult, atlas: Atlas, tolerance_cm: float) -> str:
-    name = atlas.name_of(pr.target_id) if pr.target_id else "target"
+    name = _lower_name(atlas.name_of(pr.target_id)) if pr.target_id else "target"
     if not pr.on_body:
         return f"That pin is off the body; the {name} is on the skin."
     if pr.safety:
         return pr.safety
     if pr.distance_cm <= tolerance_cm:
         return f"Within tolerance: {pr.distance_cm:.1f} cm from the {name}."
-    return f"{pr.direction_text.capitalize()} of the {name} ({pr.distance_cm:.1f} cm away)."
+    return f"{pr.direction_text.capitalize()} to the {name} ({pr.distance_cm:.1f} cm away)."
 
 
 def _score_locate(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas) -> Result:

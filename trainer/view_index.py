@@ -64,21 +64,26 @@ class ViewIndex:
         d2 = np.einsum("nsd,nsd->ns", diff, diff)
         return np.sqrt(np.minimum.reduceat(d2, self.starts, axis=1))
 
-    def distance_to_item(self, points_cm: FloatArray, item_id: str) -> FloatArray:
-        """Distance to one item, chunked so 10,000 pins stay cache-friendly."""
+    def distance_to_item(self, points_cm: FloatArray, item_id: str, chunk: int = 4096) -> FloatArray:
+        """Distance to one item for many points, in chunks so the (points × segments) block stays small."""
         k = self.item_ids.index(item_id)
         lo = self.starts[k]
         hi = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.seg_a)
         a, ab, l2 = self.seg_a[lo:hi], self.seg_ab[lo:hi], self.seg_len2[lo:hi]
+        inv = np.where(l2 > 0, 1.0 / np.where(l2 > 0, l2, 1.0), 0.0)
         p = np.asarray(points_cm, dtype=np.float64).reshape(-1, 3)
-        best = np.full(len(p), np.inf)
-        denom = np.where(l2 > 0, l2, 1.0)
-        for s in range(len(a)):
-            rel = p - a[s]
-            t = np.clip(rel @ ab[s] / denom[s], 0.0, 1.0)
-            diff = rel - t[:, None] * ab[s]
-            np.minimum(best, np.einsum("nd,nd->n", diff, diff), out=best)
-        return np.sqrt(best)
+        out = np.empty(len(p))
+        a_dot_ab = np.einsum("sd,sd->s", a, ab)
+        a2 = np.einsum("sd,sd->s", a, a)
+        for start in range(0, len(p), chunk):
+            q = p[start : start + chunk]
+            # |q - a - t ab|^2 expanded so everything is a matrix product.
+            q_ab = q @ ab.T
+            t = np.clip((q_ab - a_dot_ab) * inv, 0.0, 1.0)
+            q2 = np.einsum("nd,nd->n", q, q)[:, None]
+            d2 = q2 + a2 - 2.0 * (q @ a.T) - 2.0 * t * (q_ab - a_dot_ab) + t * t * l2
+            out[start : start + chunk] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+        return out
 
     def score_pin(self, x_px: float, y_px: float) -> dict[str, object]:
         """One pin against every nerve, site and structure to avoid: nearest item and safety."""

@@ -36,7 +36,10 @@ def profile_sidebar() -> str | None:
         learners = store.list_learners()
         options = [ANON, *(lr.id for lr in learners)]
         names = {lr.id: lr.display_name for lr in learners}
-        current = ss.get("learner_id", ANON)
+        # Remember the choice across reloads through the URL; on a personal machine with a
+        # single profile, use it without asking.
+        default = st.query_params.get("learner") or (learners[0].id if len(learners) == 1 else ANON)
+        current = ss.get("learner_id", default)
         if current not in options:
             current = ANON
         choice = st.selectbox(
@@ -45,6 +48,10 @@ def profile_sidebar() -> str | None:
             help="Profiles live on this machine only: a display name, no password.",
         )
         ss["learner_id"] = choice
+        if choice != ANON and st.query_params.get("learner") != choice:
+            st.query_params["learner"] = choice
+        elif choice == ANON and "learner" in st.query_params:
+            del st.query_params["learner"]
         with st.popover("New profile", width="stretch"):
             name = st.text_input("Display name", max_chars=40, key="profile_new_name")
             if st.button("Create profile", key="profile_create"):

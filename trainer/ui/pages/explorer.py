@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from trainer.describe import offset_words
-from trainer.figures import LAYER_LABELS, LAYERS, explorer_figure
+from trainer.figures import LAYER_LABELS, LAYERS
 from trainer.search import search_atlas
 from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
+from trainer.ui.data import cached_explorer_figure
 
 page_setup()
 st.title("Atlas explorer")
@@ -63,7 +64,7 @@ if view is None:
 nerves = [n for n in atlas.nerves.values() if n.region == region_id]
 if ss.get("ex_nerve") not in {n.id for n in nerves}:
     ss["ex_nerve"] = None
-fig = explorer_figure(view, atlas, layers or [], highlight=ss.get("ex_nerve"))
+fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
 event = st.plotly_chart(
     fig, key=f"ex_chart_{view.key}", on_select="rerun", selection_mode="points", width="stretch",
     config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},

@@ -123,7 +123,7 @@ if idx >= len(ids):
     rows = summary_rows(results)
     st.dataframe(
         [{"Question": r.prompt, "Type": TYPE_LABELS.get(r.type, r.type), "Score %": r.percent,
-          "Distance (cm)": None if r.distance_cm is None else round(r.distance_cm, 1), "Direction": r.direction} for r in rows],
+          "Distance (cm)": "—" if r.distance_cm is None else f"{r.distance_cm:.1f}", "Direction": r.direction} for r in rows],
         width="stretch", hide_index=True,
     )
     if any(p for _, r in results for p in r.pins):

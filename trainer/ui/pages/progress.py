@@ -57,7 +57,8 @@ else:
     c1.metric("Answers", len(attempts))
     c2.metric("Mean score", f"{sum(a.credit for a in attempts) / len(attempts) * 100:.0f}%")
     c3.metric("Streak", f"{streak_days(attempts, today)} d")
-    c4.metric("Practised", f"{minutes_practised(attempts):.0f} min")
+    minutes = minutes_practised(attempts)
+    c4.metric("Practised", "< 1 min" if minutes < 1 else f"{minutes:.0f} min")
     if queue is not None:
         if queue.due_question_ids:
             st.link_button(f"Review queue: {len(queue.due_question_ids)} due today",
@@ -94,10 +95,12 @@ else:
     # Accuracy over time
     days = accuracy_over_time(attempts)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[d.day for d in days], y=[d.mean_credit * 100 for d in days], name="mean score %",
+    day_labels = [d.day.isoformat() for d in days]
+    fig.add_trace(go.Scatter(x=day_labels, y=[d.mean_credit * 100 for d in days], name="mean score %",
                              mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=[d.day for d in days], y=[d.mean_distance_cm for d in days], name="mean distance (cm)",
+    fig.add_trace(go.Scatter(x=day_labels, y=[d.mean_distance_cm for d in days], name="mean distance (cm)",
                              mode="lines+markers", yaxis="y2"))
+    fig.update_xaxes(type="category")
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Accuracy over time",
                       yaxis={"title": "score %", "range": [0, 105]},
                       yaxis2={"title": "cm", "overlaying": "y", "side": "right", "rangemode": "tozero"},

@@ -1,0 +1,100 @@
+"""A newcomer's path in Chromium: make a profile, finish a 10-question mixed session, see progress."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser import AppServer, screenshot, wait_idle
+from trainer.atlas import load_atlas
+from trainer.quiz.bank import load_questions
+from trainer.settings import quiz_dir
+
+pytestmark = pytest.mark.browser
+
+
+def mixed_questions(n: int = 10) -> list[str]:
+    """One of each type first, then more locate questions, so every type is exercised."""
+    atlas = load_atlas()
+    qs = load_questions(atlas, [quiz_dir()])
+    picked: list[str] = []
+    for t in ("locate", "multi_site", "trace", "identify", "territory", "clinical", "case"):
+        picked += [q.id for q in qs if q.type == t][:1]
+    picked += [q.id for q in qs if q.type == "locate" and q.id not in picked][: n - len(picked)]
+    return picked
+
+
+def in_shadow(page: Any, selector: str) -> int:
+    return int(page.evaluate(
+        "(sel) => { let n = 0; document.querySelectorAll('*').forEach(e => { if (e.shadowRoot) n += e.shadowRoot.querySelectorAll(sel).length; }); return n; }",
+        selector,
+    ))
+
+
+def answer_current(page: Any) -> None:
+    """Tap the image (twice for multi-pin types) and/or pick the first option, then submit."""
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    img = page.locator('img[alt="Body view"]')
+    if img.count() and in_shadow(page, ".pb-wrap.pb-active"):
+        box = img.bounding_box()
+        for k in range(3):
+            page.mouse.click(box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k))
+            page.wait_for_timeout(350)
+    radios = page.get_by_role("radio")
+    for i in range(radios.count()):
+        group_first = radios.nth(i)
+        if group_first.is_visible():
+            group_first.check(force=True)
+            page.wait_for_timeout(300)
+            break
+    checkboxes = page.locator('[data-testid="stCheckbox"] input')
+    if checkboxes.count():
+        checkboxes.first.check(force=True)
+        page.wait_for_timeout(300)
+    submit = page.get_by_role("button", name="Submit answer")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Submit answer') && !b.disabled)",
+        timeout=15000,
+    )
+    submit.click()
+    page.locator('[data-testid="stAlert"]').first.wait_for(timeout=20000)
+
+
+def test_ten_question_session_with_a_profile_updates_progress(app_server: AppServer, chromium: Any) -> None:
+    ctx = chromium.new_context(viewport={"width": 1200, "height": 1200})
+    page = ctx.new_page()
+    page.goto(app_server.url + "/practice")
+    wait_idle(page)
+    page.get_by_role("button", name="New profile").click()
+    page.get_by_label("Display name").fill("Dr Test <b>")
+    page.get_by_role("button", name="Create profile").click()
+    wait_idle(page)
+
+    ids = mixed_questions(10)
+    assert len(ids) == 10
+    page.goto(app_server.url + "/practice?questions=" + ",".join(ids))
+    wait_idle(page)
+    for k in range(10):
+        page.get_by_text(f"Question {k + 1} of 10").wait_for(timeout=20000)
+        answer_current(page)
+        if k == 0:
+            screenshot(page, "session_first_feedback")
+        label = "See summary" if k == 9 else "Next question"
+        page.get_by_role("button", name=label).click()
+        wait_idle(page)
+    page.get_by_text("Session summary").wait_for(timeout=20000)
+    screenshot(page, "session_summary")
+
+    page.goto(app_server.url + "/progress")
+    wait_idle(page)
+    page.get_by_text("Answers", exact=True).wait_for(timeout=20000)
+    metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert int(metric) == 10
+    assert page.get_by_text(re.compile("Review queue|Nothing is due")).count() >= 1
+    # The profile name is shown as text, never as HTML.
+    assert page.locator("b", has_text="Dr Test").count() == 0
+    screenshot(page, "progress_after_session")
+    ctx.close()
