@@ -119,3 +119,16 @@ def test_site_inside_a_safety_radius_is_reported(tmp_path: Path) -> None:
     data["regions/reg_a.yaml"]["avoid"][0]["path"] = [point(distal_cm=2, lateral_cm=0.2), point(distal_cm=5, lateral_cm=0.2)]
     probs = problems_for(tmp_path, data)
     assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: lies 0.20 cm from 'vein_a', inside its 0.5 cm safety radius") for p in probs), probs
+
+
+def test_landmarks_and_references_may_be_split_over_files(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["landmarks_extra.yaml"] = {"schema_version": 1, "landmarks": [
+        {"id": "lm_c", "name": "Landmark C", "segment": "leg", "vertex": 3, "references": ["ref_b"]},
+        {"id": "lm_a", "name": "Duplicate", "segment": "leg", "vertex": 4, "references": ["ref_a"]},
+    ]}
+    data["references_extra.yaml"] = {"schema_version": 1, "references": [
+        {"id": "ref_b", "kind": "textbook", "citation": "Roe R. Anatomy. 2nd ed.", "findings": ["a fact"]}]}
+    probs = problems_for(tmp_path, data)
+    assert any(p.startswith("atlas/landmarks_extra.yaml: lm_a: id: duplicate id (also defined in atlas/landmarks.yaml)") for p in probs), probs
+    assert not any("ref_b" in p for p in probs), probs

@@ -139,8 +139,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             if c not in atlas.conditions:
                 out.append(Problem(label, item_id, "conditions", f"unknown condition '{c}'"))
 
-    ref_label = "atlas/references.yaml"
     for r in files.references.references if files.references else []:
+        ref_label = files.source_of.get(r.id, "atlas/references.yaml")
         claim(ref_label, r.id)
         if not r.findings:
             out.append(Problem(ref_label, r.id, "findings", "no measured value or finding recorded"))
@@ -148,8 +148,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     for c in files.conditions.conditions if files.conditions else []:
         claim(cond_label, c.id)
         need_refs(cond_label, c.id, c.references)
-    lm_label = "atlas/landmarks.yaml"
     for m in files.landmarks.landmarks if files.landmarks else []:
+        lm_label = files.source_of.get(m.id, "atlas/landmarks.yaml")
         claim(lm_label, m.id)
         need_refs(lm_label, m.id, m.references)
     for label, rf in files.regions.items():

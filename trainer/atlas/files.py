@@ -48,6 +48,7 @@ class AtlasFiles:
     body_types: BodyTypesFile | None = None
     regions: dict[str, RegionFile] = field(default_factory=dict)  # relative path -> region file
     problems: list[Problem] = field(default_factory=list)
+    source_of: dict[str, str] = field(default_factory=dict)  # reference / landmark id -> file label
 
     def rel(self, path: Path) -> str:
         try:
@@ -126,9 +127,7 @@ def read_atlas_files(root: Path) -> AtlasFiles:
         files.problems.append(Problem(str(root), "", "", "atlas folder not found"))
         return files
     singles: list[tuple[str, type[BaseModel], str]] = [
-        ("references.yaml", ReferencesFile, "references"),
         ("conditions.yaml", ConditionsFile, "conditions"),
-        ("landmarks.yaml", LandmarksFile, "landmarks"),
         ("body_types.yaml", BodyTypesFile, "body_types"),
     ]
     for name, model, attr in singles:
@@ -138,6 +137,27 @@ def read_atlas_files(root: Path) -> AtlasFiles:
             files.problems.append(Problem(label, "", "", "file is missing"))
             continue
         setattr(files, attr, validate_model(model, read_yaml(path, label, files.problems), label, files.problems))
+    # References and landmarks may be split over several files (references_*.yaml,
+    # landmarks_*.yaml) so that authors of different regions do not edit the same file.
+    for stem, model, attr, key in (
+        ("references", ReferencesFile, "references", "references"),
+        ("landmarks", LandmarksFile, "landmarks", "landmarks"),
+    ):
+        main = root / f"{stem}.yaml"
+        paths = ([main] if main.exists() else []) + sorted(root.glob(f"{stem}_*.yaml"))
+        if not main.exists():
+            files.problems.append(Problem(files.rel(main), "", "", "file is missing"))
+        merged: list[Any] = []
+        for path in paths:
+            label = files.rel(path)
+            parsed = validate_model(model, read_yaml(path, label, files.problems), label, files.problems)
+            if parsed is None:
+                continue
+            for rec in getattr(parsed, key):
+                files.source_of.setdefault(rec.id, label)
+                merged.append(rec)
+        if paths:
+            setattr(files, attr, model.model_validate({"schema_version": 1, key: merged}))
     region_dir = root / "regions"
     for path in sorted(region_dir.glob("*.yaml")) if region_dir.is_dir() else []:
         label = files.rel(path)

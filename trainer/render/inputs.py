@@ -94,6 +94,10 @@ def load_inputs(atlas_dir: Path, region_paths: list[Path] | None = None) -> Atla
     """Read landmarks, body types and every ``regions/*.yaml`` (or the given files)."""
     atlas_dir = Path(atlas_dir)
     lm_raw, landmarks = load_landmarks(atlas_dir / "landmarks.yaml")
+    for extra in sorted(atlas_dir.glob("landmarks_*.yaml")):  # landmarks split by author/region
+        more_raw, more = load_landmarks(extra)
+        lm_raw += b"\n" + more_raw
+        landmarks += more
     bt_path = atlas_dir / "body_types.yaml"
     body_types = dict(BODY_TYPES)
     if bt_path.is_file():
