@@ -139,8 +139,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             if c not in atlas.conditions:
                 out.append(Problem(label, item_id, "conditions", f"unknown condition '{c}'"))
 
-    for r in files.references.references if files.references else []:
-        ref_label = files.source_of.get(r.id, "atlas/references.yaml")
+    refs_list = files.references.references if files.references else []
+    for r, ref_label in zip(refs_list, files.labels["references"], strict=False):
         claim(ref_label, r.id)
         if not r.findings:
             out.append(Problem(ref_label, r.id, "findings", "no measured value or finding recorded"))
@@ -148,8 +148,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     for c in files.conditions.conditions if files.conditions else []:
         claim(cond_label, c.id)
         need_refs(cond_label, c.id, c.references)
-    for m in files.landmarks.landmarks if files.landmarks else []:
-        lm_label = files.source_of.get(m.id, "atlas/landmarks.yaml")
+    lms_list = files.landmarks.landmarks if files.landmarks else []
+    for m, lm_label in zip(lms_list, files.labels["landmarks"], strict=False):
         claim(lm_label, m.id)
         need_refs(lm_label, m.id, m.references)
     for label, rf in files.regions.items():

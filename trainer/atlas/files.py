@@ -48,7 +48,8 @@ class AtlasFiles:
     body_types: BodyTypesFile | None = None
     regions: dict[str, RegionFile] = field(default_factory=dict)  # relative path -> region file
     problems: list[Problem] = field(default_factory=list)
-    source_of: dict[str, str] = field(default_factory=dict)  # reference / landmark id -> file label
+    # File label of each merged reference / landmark record, in order.
+    labels: dict[str, list[str]] = field(default_factory=lambda: {"references": [], "landmarks": []})
 
     def rel(self, path: Path) -> str:
         try:
@@ -154,7 +155,7 @@ def read_atlas_files(root: Path) -> AtlasFiles:
             if parsed is None:
                 continue
             for rec in getattr(parsed, key):
-                files.source_of.setdefault(rec.id, label)
+                files.labels[key].append(label)
                 merged.append(rec)
         if paths:
             setattr(files, attr, model.model_validate({"schema_version": 1, key: merged}))
