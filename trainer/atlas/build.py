@@ -144,8 +144,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
         claim(ref_label, r.id)
         if not r.findings:
             out.append(Problem(ref_label, r.id, "findings", "no measured value or finding recorded"))
-    cond_label = "atlas/conditions.yaml"
-    for c in files.conditions.conditions if files.conditions else []:
+    conds_list = files.conditions.conditions if files.conditions else []
+    for c, cond_label in zip(conds_list, files.labels["conditions"], strict=False):
         claim(cond_label, c.id)
         need_refs(cond_label, c.id, c.references)
     lms_list = files.landmarks.landmarks if files.landmarks else []

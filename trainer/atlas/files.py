@@ -49,7 +49,7 @@ class AtlasFiles:
     regions: dict[str, RegionFile] = field(default_factory=dict)  # relative path -> region file
     problems: list[Problem] = field(default_factory=list)
     # File label of each merged reference / landmark record, in order.
-    labels: dict[str, list[str]] = field(default_factory=lambda: {"references": [], "landmarks": []})
+    labels: dict[str, list[str]] = field(default_factory=lambda: {"references": [], "landmarks": [], "conditions": []})
 
     def rel(self, path: Path) -> str:
         try:
@@ -128,7 +128,6 @@ def read_atlas_files(root: Path) -> AtlasFiles:
         files.problems.append(Problem(str(root), "", "", "atlas folder not found"))
         return files
     singles: list[tuple[str, type[BaseModel], str]] = [
-        ("conditions.yaml", ConditionsFile, "conditions"),
         ("body_types.yaml", BodyTypesFile, "body_types"),
     ]
     for name, model, attr in singles:
@@ -143,6 +142,7 @@ def read_atlas_files(root: Path) -> AtlasFiles:
     for stem, model, attr, key in (
         ("references", ReferencesFile, "references", "references"),
         ("landmarks", LandmarksFile, "landmarks", "landmarks"),
+        ("conditions", ConditionsFile, "conditions", "conditions"),
     ):
         main = root / f"{stem}.yaml"
         paths = ([main] if main.exists() else []) + sorted(root.glob(f"{stem}_*.yaml"))

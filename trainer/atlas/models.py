@@ -134,6 +134,8 @@ class ViewModel(Strict):
     extent_cm: float = Field(gt=1, le=200)
     up: Literal["proximal", "anterior", "distal"] = "proximal"
     sides: list[Literal["right", "left", "midline"]] = Field(default_factory=lambda: ["right", "left"])
+    # Forearm rotation from the mesh's A-pose towards anatomical position (90 = palm forward).
+    supination_deg: float | None = Field(default=None, ge=0, le=180)
 
     @field_validator("sides")
     @classmethod

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from trainer.errors import AtlasError
 from trainer.render.inputs import load_inputs
@@ -73,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     times: list[float] = []
     for bt in args.body_types:
-        try:
-            body = body_context(inputs, bt, args.assets, args.subdivisions, args.supination_deg)
-        except AtlasError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        bodies: dict[float, Any] = {}  # one posed mesh per forearm supination used by the views
         for region, view, side, vid in jobs:
+            supination = float(view.get("supination_deg") if view.get("supination_deg") is not None else args.supination_deg)
+            if supination not in bodies:
+                try:
+                    bodies[supination] = body_context(inputs, bt, args.assets, args.subdivisions, supination)
+                except AtlasError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 2
+            body = bodies[supination]
             key = view_key(vid, bt)
             n = done + skipped + 1
             want_hash = planned_hash(inputs, region, view, side, body, args.size, args.supersample)
