@@ -56,6 +56,25 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _atlas_report(args: argparse.Namespace) -> int:
+    from trainer.atlas import load_atlas
+    from trainer.report import atlas_report
+
+    text = atlas_report(load_atlas(Path(args.atlas)), args.body_type)
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from trainer.serve import serve
+
+    return serve(args.processes, args.host, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--atlas", default=str(atlas_dir()))
     b.set_defaults(func=_bench)
+
+    r = sub.add_parser("atlas-report", help="Markdown table of cited vs measured landmark offsets")
+    r.add_argument("--atlas", default=str(atlas_dir()))
+    r.add_argument("--body-type", default=None, help="default: the atlas default body type")
+    r.add_argument("--output", default="docs/atlas-report.md", help="file to write, or - for stdout")
+    r.set_defaults(func=_atlas_report)
+
+    sv = sub.add_parser("serve", help="run N Streamlit processes behind one sticky port (large live classes)")
+    sv.add_argument("--processes", type=int, default=2)
+    sv.add_argument("--host", default="0.0.0.0")
+    sv.add_argument("--port", type=int, default=8501)
+    sv.set_defaults(func=_serve)
     return parser
 
 
