@@ -90,7 +90,7 @@ def test_ten_question_session_with_a_profile_updates_progress(app_server: AppSer
 
     page.goto(app_server.url + "/progress")
     wait_idle(page)
-    page.get_by_text("Answers", exact=True).wait_for(timeout=20000)
+    page.locator('[data-testid="stMetricLabel"]', has_text="Answers").first.wait_for(timeout=20000)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert int(metric) == 10
     assert page.get_by_text(re.compile("Review queue|Nothing is due")).count() >= 1
