@@ -631,6 +631,36 @@ class Store:
             raise NotFoundError(f"No live session with id {session_id!r}.")
         return _session_from_row(row), int(row.answer_count)
 
+    def poll_session(self, session_id: str) -> tuple[LiveSession, int, int]:
+        """The session, the answers to its current question and the players, in one query.
+
+        The host's polled fragment shows "answered / players" every second; one round trip.
+        """
+        n_answers = (
+            select(func.count())
+            .select_from(answers)
+            .where(
+                answers.c.session_id == live_sessions.c.id,
+                answers.c.question_index == live_sessions.c.current_index,
+            )
+            .scalar_subquery()
+        )
+        n_players = (
+            select(func.count())
+            .select_from(players)
+            .where(players.c.session_id == live_sessions.c.id)
+            .scalar_subquery()
+        )
+        with self._read() as conn:
+            row = conn.execute(
+                select(live_sessions, n_answers.label("answer_count"), n_players.label("player_count")).where(
+                    live_sessions.c.id == session_id
+                )
+            ).first()
+        if row is None:
+            raise NotFoundError(f"No live session with id {session_id!r}.")
+        return _session_from_row(row), int(row.answer_count), int(row.player_count)
+
     def list_sessions(self, limit: int = 20) -> list[LiveSession]:
         """Most recently active sessions first, so a host can resume after a restart."""
         with self._read() as conn:
@@ -837,6 +867,18 @@ class Store:
             created = conn.execute(stmt).first() is not None
             row = conn.execute(select(answers).where(*key)).one()
         return _answer_from_row(row), created
+
+    def get_answer(self, session_id: str, question_index: int, player_id: str) -> Answer | None:
+        """One player's answer to one question, or ``None`` (primary-key lookup)."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(answers).where(
+                    answers.c.session_id == session_id,
+                    answers.c.question_index == question_index,
+                    answers.c.player_id == player_id,
+                )
+            ).first()
+        return None if row is None else _answer_from_row(row)
 
     def count_answers(self, session_id: str, question_index: int) -> int:
         """How many players have answered question ``question_index`` (one indexed query)."""

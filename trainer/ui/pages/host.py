@@ -1,6 +1,316 @@
-"""Host page (not built yet)."""
+"""Host a live class: setup, lobby, questions with a live heatmap, reveal, leaderboard, results.
+
+All class state is read from the database on every run (the session id is in the URL as
+``?session=``), so a reload, a second host tab or a restarted server resumes the class.
+Widget keys are stable and listed in docs/live-class.md (the load-test tool drives them).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import random
 
 import streamlit as st
 
-st.title("Host")
-st.info("Not yet: this part of the trainer is still being built. The atlas explorer works today.")
+from trainer import live
+from trainer.classroom import LiveSettings, Phase, check_host_key, is_last_question, time_left_s
+from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.live_figures import heatmap_figure, reveal_figure
+from trainer.quiz.session import Filters, matches
+from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.data import get_questions
+from trainer.ui.live_common import (
+    BASE_URL_ENV,
+    configured_host_key,
+    get_store,
+    live_banks,
+    live_questions,
+    now_utc,
+    plain_md,
+    show_error,
+)
+
+page_setup()
+st.title("Host a class")
+ss = st.session_state
+
+# ---------------------------------------------------------------- host key
+host_key = configured_host_key()
+if not host_key:
+    st.error("Hosting is switched off: no host key is configured on this server.")
+    st.markdown(
+        "Set a host key before starting the app, either as an environment variable:\n\n"
+        "```\nTRAINER_HOST_KEY='choose-a-long-secret' streamlit run streamlit_app.py\n```\n\n"
+        "or in `.streamlit/secrets.toml`:\n\n```\nhost_key = \"choose-a-long-secret\"\n```\n\n"
+        "Learners never need it; only the instructor types it here. See docs/live-class.md."
+    )
+    st.stop()
+
+if not ss.get("host_ok"):
+    with st.form("host_login"):
+        typed = st.text_input("Host key", type="password", key="host_key_input")
+        go = st.form_submit_button("Open host controls", type="primary", key="host_login_go")
+    if go:
+        if hmac.compare_digest(typed.strip().encode("utf-8"), host_key.encode("utf-8")):
+            ss["host_ok"] = True
+            st.rerun()
+        st.error("That is not the host key.")
+    st.stop()
+
+atlas = get_atlas()
+if atlas is None:
+    st.stop()
+store = get_store()
+all_questions = get_questions(atlas)
+questions = live_questions(atlas, all_questions)
+
+
+def _act(action: str) -> None:
+    """Run a host transition; a refused or raced action becomes a readable message."""
+    sid = st.query_params.get("session", "")
+    fn = {"open": live.open_next, "close": live.close_now, "reveal": live.reveal_answer, "finish": live.finish_class}[action]
+    try:
+        fn(store, sid, now_utc())
+    except ConflictError:
+        ss["host_msg"] = "Another host screen changed the class at the same moment; showing the latest state."
+    except RuleError as exc:
+        ss["host_msg"] = str(exc)
+
+
+def _leave() -> None:
+    st.query_params.pop("session", None)
+
+
+# ---------------------------------------------------------------- setup (no session chosen)
+session_id = st.query_params.get("session")
+if not session_id:
+    recent = live.sessions_for_key(store, host_key, limit=8)
+    if recent:
+        with st.expander(f"Resume a recent class ({len(recent)})", expanded=False):
+            for i, s in enumerate(recent):
+                c1, c2 = st.columns([4, 1])
+                c1.text(f"{s.title} · code {s.join_code} · {s.state.value} · question "
+                        f"{max(s.current_index + 1, 0)}/{len(s.question_ids)}")
+                if c2.button("Resume", key=f"host_resume_{i}"):
+                    st.query_params["session"] = s.id
+                    st.rerun()
+    if not questions:
+        st.info("No live questions yet: add a bank under quizzes/ (see docs/quiz-format.md).")
+        st.stop()
+    banks = live_banks()
+    st.subheader("New class")
+    with st.form("host_setup"):
+        title = st.text_input("Title", value="Live class", max_chars=120, key="host_title")
+        c1, c2 = st.columns(2)
+        bank_ids = c1.multiselect("Banks", [b for b in banks if any(q in questions for q in banks[b][1])],
+                                  format_func=lambda b: banks[b][0], key="host_banks")
+        regions = c2.multiselect("Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name,
+                                 key="host_regions")
+        types = c1.multiselect("Question types", list(live.LIVE_TYPES), key="host_types")
+        n = c2.number_input("Number of questions (from banks/filters)", 1, 50, 5, key="host_n")
+        picked = st.multiselect("…or hand-pick questions (in this order)", list(questions),
+                                format_func=lambda qid: f"{questions[qid].prompt[:90]} [{qid}]", key="host_pick")
+        c3, c4, c5 = st.columns(3)
+        time_s = c3.number_input("Seconds per question", 5, 600, 30, step=5, key="host_time_s")
+        side = c4.selectbox("Side", list(live.SIDES), key="host_side",
+                            format_func=lambda s: {"mixed": "mixed (random per question)"}.get(s, s))
+        body = c5.selectbox("Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name,
+                            index=list(atlas.body_types).index(atlas.default_body_type), key="host_body")
+        speed = st.toggle("Speed bonus (up to +500 for a fast, accurate answer)", value=True, key="host_speed")
+        anon = st.toggle("Anonymous leaderboard (shows Player 1, Player 2, …)", value=False, key="host_anon")
+        create = st.form_submit_button("Create class", type="primary", key="host_create")
+    if create:
+        if picked:
+            ids = list(picked)
+        else:
+            pool = [qid for b in bank_ids for qid in banks[b][1]] if bank_ids else list(questions)
+            f = Filters(regions=tuple(regions), types=tuple(types))
+            ids = [qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)][: int(n)]
+        try:
+            session = live.create_class(
+                store, atlas, questions, title=title, question_ids=ids, host_key=host_key,
+                settings=LiveSettings(time_limit_s=float(time_s), speed_bonus=speed, anonymous=anon),
+                side=side, body_type=body, now=now_utc(), rng=random.Random(),
+            )
+        except RuleError as exc:
+            show_error(str(exc))
+        else:
+            st.query_params["session"] = session.id
+            st.rerun()
+    st.stop()
+
+# ---------------------------------------------------------------- a class
+try:
+    session = live.tick(store, session_id, now_utc())
+except NotFoundError:
+    st.error("No class with that id (it may have been deleted).")
+    st.button("Back to setup", on_click=_leave, key="host_leave")
+    st.stop()
+if not check_host_key(host_key, session.host_key_hash):
+    st.error("This class was created with a different host key.")
+    st.button("Back to setup", on_click=_leave, key="host_leave")
+    st.stop()
+
+msg = ss.pop("host_msg", None)
+if msg:
+    show_error(msg)
+
+# TRAINER_BASE_URL wins (the laptop's LAN address); else the address this browser used.
+base_url = os.environ.get(BASE_URL_ENV, "").strip() or (
+    live.base_url_from_page_url(st.context.url) if st.context.url else "")
+url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code)
+phase = session.state
+idx = session.current_index
+ss["host_snap"] = (session.id, phase.value, idx)
+
+head, side_col = st.columns([3, 1])
+head.subheader(plain_md(session.title))
+head.caption(f"{phase.value.upper()} · question {max(idx + 1, 0)} of {len(session.question_ids)}")
+side_col.button("Leave this class", on_click=_leave, key="host_leave")
+
+
+@st.fragment(run_every=1)
+def _watch() -> None:
+    """The tiny poll: one query, no image; a full rerun only when the class moved on."""
+    now = now_utc()
+    s, answered, players = store.poll_session(session.id)
+    if live.effective_phase(s, now) is not s.state:
+        live.tick(store, s.id, now)
+        st.rerun()
+    if (s.id, s.state.value, s.current_index) != ss.get("host_snap"):
+        st.rerun()
+    if s.state is Phase.LOBBY:
+        return  # the lobby fragment lists the players
+    # Same layout in every phase, so a fragment run never leaves a stale element behind.
+    c1, c2 = st.columns(2)
+    c1.metric("Answered", f"{answered} / {players}")
+    if s.state is Phase.OPEN:
+        c2.metric("Time left", f"{time_left_s(s.rules_state(), now):.0f} s")
+    else:
+        c2.metric("Time left", "closed")
+
+
+def _join_panel(big: bool) -> None:
+    c1, c2 = st.columns([2, 1]) if big else (st.container(), None)
+    size = "6rem" if big else "1.6rem"
+    c1.markdown(f"<div style='font-size:{size};font-weight:700;letter-spacing:0.12em;font-family:monospace'>"
+                f"{esc(session.join_code)}</div>", unsafe_allow_html=True)
+    c1.text(f"Join at {url}")
+    if not base_url:
+        c1.caption("Set TRAINER_BASE_URL to this computer's address on the venue network "
+                   "(e.g. http://192.168.1.20:8501) so phones can reach it.")
+    if c2 is not None:
+        c2.image(live.qr_png(url), caption="Scan to join", width=240)
+
+
+def _leaderboard(limit: int | None = 10) -> None:
+    rows = live.leaderboard(store, session, limit=limit)
+    if rows:
+        st.dataframe([{"Rank": r.rank, "Name": r.name, "Points": r.points, "Answered": r.answered} for r in rows],
+                     hide_index=True, width="stretch", key="host_board")
+
+
+# ---------------------------------------------------------------- lobby
+if phase is Phase.LOBBY:
+    _join_panel(big=True)
+    _watch()
+
+    @st.fragment(run_every=2)
+    def _lobby() -> None:
+        players = store.list_players(session.id)
+        st.metric("Joined", len(players))
+        if players:
+            st.text("   ".join(p.nickname for p in players))   # st.text: never HTML or markdown
+        else:
+            st.caption("Waiting for learners to join…")
+
+    _lobby()
+    c1, c2 = st.columns(2)
+    c1.button("Start the first question", type="primary", on_click=_act, args=("open",), key="host_start")
+    c2.button("Finish without playing", on_click=_act, args=("finish",), key="host_finish")
+    st.stop()
+
+# ---------------------------------------------------------------- finished
+if phase is Phase.FINISHED:
+    st.subheader("Final results")
+    top = live.leaderboard(store, session, limit=3)
+    medals = ["🥇", "🥈", "🥉"]
+    cols = st.columns(3)
+    for col, row, medal in zip(cols, top, medals, strict=False):
+        col.metric(f"{medal} rank {row.rank}", f"{row.points} pts")
+        col.text(row.name)
+    _leaderboard(limit=None)
+    st.subheader("Per-question analytics")
+    st.dataframe(live.question_analytics(store, atlas, all_questions, session), hide_index=True, width="stretch")
+    st.download_button("Download every answer (CSV)", live.answers_csv(store, session.id),
+                       file_name=f"class-{session.join_code}.csv", mime="text/csv", key="host_csv")
+    st.stop()
+
+# ---------------------------------------------------------------- a question
+_join_panel(big=False)
+qid = session.question_ids[idx]
+q = all_questions.get(qid)
+if q is None:
+    st.error(f"Question {qid} is no longer in the banks. Reveal and move on.")
+else:
+    if q.vignette:
+        st.info(q.vignette)
+    st.markdown(f"### {esc(q.prompt)}", unsafe_allow_html=True)
+view = live.question_view(atlas, session, idx)
+
+if phase in (Phase.OPEN, Phase.CLOSED):
+    # Controls and counts beside the heatmap, so a projector shows both without scrolling.
+    left, right = st.columns([3, 2])
+    with right:
+        _watch()
+        if phase is Phase.OPEN:
+            st.button("Close now", on_click=_act, args=("close",), key="host_close", type="primary")
+        else:
+            st.button("Reveal the answer", on_click=_act, args=("reveal",), key="host_reveal", type="primary")
+    if view is not None:
+
+        @st.fragment(run_every=2)
+        def _heatmap() -> None:
+            """Host only: rebuilt only when the answer count changed (one COUNT query per poll)."""
+            n = store.count_answers(session.id, idx)
+            cache_key = (session.id, idx, n)
+            if ss.get("host_hm_key") != cache_key:
+                ss["host_hm_fig"] = heatmap_figure(view, live.heatmap_pins(store, session.id, idx), height_px=480)
+                ss["host_hm_key"] = cache_key
+            st.caption(f"Live heatmap · {n} answers · visible to you only")
+            st.plotly_chart(ss["host_hm_fig"], key="host_heatmap", width="stretch",
+                            config={"displayModeBar": False, "scrollZoom": False})
+
+        with left:
+            _heatmap()
+    st.stop()
+
+_watch()
+# ---------------------------------------------------------------- revealed
+stats = live.reveal_stats(store, atlas, all_questions, session, idx)
+c2, c3 = st.columns(2)
+if stats.mean_error_cm is not None:
+    c2.metric("Mean error", f"{stats.mean_error_cm:.1f} cm")
+if stats.within_tolerance_pct is not None:
+    c3.metric("Within tolerance", f"{stats.within_tolerance_pct:.0f}%")
+if stats.correct_pct is not None:
+    c3.metric("Correct", f"{stats.correct_pct:.0f}%")
+if stats.cluster is not None:
+    st.warning(stats.cluster.sentence)
+if q is not None and stats.choice_counts:
+    st.dataframe([{"Option": c.text + (" ✓" if c.correct else ""), "Chosen by": n}
+                  for c, n in zip(q.choices, stats.choice_counts, strict=True)], hide_index=True)
+if view is not None and q is not None:
+    st.plotly_chart(reveal_figure(view, atlas, q, stats), key="host_reveal_fig", width="stretch",
+                    config={"displayModeBar": False})
+if q is not None and q.explanation:
+    st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
+st.subheader("Leaderboard")
+_leaderboard()
+last = is_last_question(session.rules_state())
+c1, c2 = st.columns(2)
+if not last:
+    c1.button("Next question", type="primary", on_click=_act, args=("open",), key="host_next")
+c2.button("Finish the class", type="primary" if last else "secondary", on_click=_act, args=("finish",),
+          key="host_finish")

@@ -1,6 +1,222 @@
-"""Join page (not built yet)."""
+"""Join a live class from a phone: code + nickname, wait, tap, submit, see the reveal and rank.
+
+The player token lives in the URL (``?token=``), so a reload or a dropped connection comes
+back as the same player. Before the reveal this page sends the browser only the image, the
+prompt and the player's own pins (``question_shapes``); targets arrive with ``reveal_shapes``.
+Nicknames are shown with ``st.text`` only, never as markdown or HTML.
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("Join")
-st.info("Not yet: this part of the trainer is still being built. The atlas explorer works today.")
+from trainer import live
+from trainer.classroom import Phase, time_left_s
+from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.figures import image_url
+from trainer.quiz.session import pins_needed
+from trainer.reveal import question_shapes, reveal_shapes
+from trainer.scoring import Result
+from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.components.pinboard import pinboard, take_click
+from trainer.ui.data import get_questions
+from trainer.ui.live_common import get_store, now_utc, show_error
+
+page_setup()
+ss = st.session_state
+atlas = get_atlas()
+if atlas is None:
+    st.stop()
+store = get_store()
+questions = get_questions(atlas)
+
+# ---------------------------------------------------------------- who am I?
+token = st.query_params.get("token", "")
+player = None
+session = None
+if token:
+    try:
+        session, player = live.rejoin(store, token)
+    except NotFoundError:
+        st.query_params.pop("token", None)
+        st.error("That player link is no longer valid. Join again with the code on the projector.")
+
+if player is None or session is None:
+    st.title("Join a class")
+    with st.form("join_form"):
+        code = st.text_input("Class code", value=st.query_params.get("code", ""), key="join_code",
+                             placeholder="e.g. K7PM3Q")
+        nick = st.text_input("Your nickname", key="join_nick", placeholder="shown on the leaderboard")
+        go = st.form_submit_button("Join", type="primary", width="stretch", key="join_go")
+    if go:
+        try:
+            session, player = live.join(store, code, nick, now_utc())
+        except ConflictError:
+            st.error("That nickname is already taken in this class (names are compared ignoring case). "
+                     "Please choose another.")
+        except NotFoundError:
+            st.error("No class has that code. Check the code on the projector.")
+        except RuleError as exc:
+            show_error(str(exc))
+        else:
+            st.query_params["token"] = player.token
+            st.query_params.pop("code", None)
+            st.rerun()
+    st.stop()
+
+assert player is not None and session is not None
+now = now_utc()
+phase = live.effective_phase(session, now)
+idx = session.current_index
+snap = (session.id, phase.value, idx)
+ss["join_snap"] = snap
+ss["join_tap_target"] = None  # set again below when this run shows an active answer surface
+st.text(f"{player.nickname} · class {session.join_code}")
+
+
+def _place_pin(click: dict[str, object], pins_key: str, hi: int) -> None:
+    """A one-pin question moves its pin; multi-pin questions add up to their maximum."""
+    cur: list[tuple[float, float]] = ss.setdefault(pins_key, [])
+    pt = (float(click["x"]), float(click["y"]))  # type: ignore[arg-type]
+    if hi == 1:
+        cur[:] = [pt]
+    elif len(cur) < hi:
+        cur.append(pt)
+
+
+@st.fragment(run_every=2)
+def _watch() -> None:
+    """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
+    # A tap whose trigger value arrived with this fragment run (the poll fired just as the
+    # learner tapped) would otherwise be dropped: the pinboard is outside the fragment.
+    pending = ss.get("join_tap_target")
+    if pending is not None:
+        click = take_click(pending[0])
+        if click is not None:
+            _place_pin(click, pending[1], pending[2])
+            st.rerun()
+    t = now_utc()
+    s = store.get_session(session.id)
+    if (s.id, live.effective_phase(s, t).value, s.current_index) != ss.get("join_snap"):
+        st.rerun()
+    if s.state is Phase.OPEN:
+        st.caption(f"{time_left_s(s.rules_state(), t):.0f} s left")
+
+
+_watch()
+
+if phase is Phase.LOBBY:
+    st.success("You're in! The class starts when the host opens the first question.")
+    st.stop()
+
+if phase is Phase.FINISHED:
+    st.subheader("Class finished")
+    try:
+        rank, n, points = live.player_standing(store, session, player.id)
+        st.metric("Your final rank", f"{rank} of {n}", f"{points} points", delta_color="off")
+    except NotFoundError:
+        pass
+    top = live.leaderboard(store, session, you_player_id=player.id, limit=3)
+    for row in top:
+        st.text(f"{row.rank}. {row.name} — {row.points} pts" + ("  (you)" if row.is_you and row.name != "You" else ""))
+    st.stop()
+
+qid = session.question_ids[idx]
+q = questions.get(qid)
+st.caption(f"Question {idx + 1} of {len(session.question_ids)}")
+if q is None:
+    st.warning("This question is not available on this server; wait for the next one.")
+    st.stop()
+if q.vignette:
+    st.info(q.vignette)
+st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
+view = live.question_view(atlas, session, idx)
+mine = store.get_answer(session.id, idx, player.id)
+lo, hi = pins_needed(atlas, q)
+pins_key = f"join_pins_{session.id}_{idx}"
+pins: list[tuple[float, float]] = ss.setdefault(pins_key, [])
+pb_key = f"join_pb_{idx}"
+
+# ---------------------------------------------------------------- reveal
+if phase is Phase.REVEALED:
+    result: Result | None = live.rescore(atlas, questions, session, mine) if mine is not None else None
+    if mine is None:
+        st.info("You did not answer this one.")
+    else:
+        assert result is not None
+        tone = st.success if mine.credit >= 0.999 else (st.warning if mine.credit > 0 else st.error)
+        tone(f"{round(mine.credit * 100)}% · +{mine.points} points")
+        if mine.distance_cm is not None:
+            st.metric("Your distance", f"{mine.distance_cm:.1f} cm")
+        st.write(result.feedback)
+        for s in result.safety:
+            st.error(s, icon="⛔")
+    try:
+        rank, n, points = live.player_standing(store, session, player.id)
+        st.metric("Your rank", f"{rank} of {n}", f"{points} points in total", delta_color="off")
+    except NotFoundError:
+        pass
+    if view is not None and hi > 0:
+        shown = result or Result(question_id=q.id, type=q.type, credit=0.0, feedback="")
+        shapes = question_shapes(q, view) + reveal_shapes(q, shown, view, atlas)
+        own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else []
+        pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
+                 pins_px=own, active=False, shapes=shapes, hint="", seq=idx, max_width_px=700)
+    if q.explanation:
+        st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
+    st.caption("Waiting for the next question…")
+    st.stop()
+
+# ---------------------------------------------------------------- open / closed
+if mine is not None:
+    st.success("Answer received ✓ Wait for the reveal.")
+elif phase is Phase.CLOSED:
+    st.warning("Time is up. Waiting for the reveal…")
+
+can_answer = phase is Phase.OPEN and mine is None
+ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
+if view is not None and hi > 0:
+    own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else pins
+
+    def _on_click(pb_key: str = pb_key, pins_key: str = pins_key, hi: int = hi) -> None:
+        click = take_click(pb_key)
+        if click is not None:
+            _place_pin(click, pins_key, hi)
+
+    hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") if can_answer else ""
+    click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
+                     pins_px=own, active=can_answer, shapes=question_shapes(q, view), hint=hint, seq=idx,
+                     max_width_px=700, on_click=_on_click)
+    if click is not None and can_answer:  # state injected without the callback (tests)
+        _place_pin(click, pins_key, hi)
+        st.rerun()
+
+choices: tuple[int, ...] = ()
+if q.choices and hi == 0:
+    if q.multi_answer:
+        choices = tuple(i for i, c in enumerate(q.choices)
+                        if st.checkbox(c.text, key=f"join_choice_{idx}_{i}", disabled=not can_answer))
+    else:
+        pick = st.radio("Your answer", list(range(len(q.choices))), format_func=lambda i: q.choices[i].text,
+                        index=None, key=f"join_choice_{idx}", disabled=not can_answer)
+        choices = () if pick is None else (int(pick),)
+
+if can_answer:
+    if q.type == "multi_site":
+        st.caption(f"Place {lo} pins.")
+    elif q.type == "trace":
+        st.caption("Tap points along the nerve's course, then submit.")
+    c1, c2 = st.columns(2)
+    if hi > 0 and c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}"):
+        pins.pop()
+        st.rerun()
+    ready = len(pins) >= lo if hi > 0 else bool(choices)
+    if c2.button("Submit", type="primary", disabled=not ready, width="stretch", key=f"join_send_{idx}"):
+        try:
+            outcome = live.submit(store, atlas, questions, session.id, player.token, pins, now_utc(),
+                                  choices=choices, question_index=idx)
+        except RuleError as exc:
+            show_error(str(exc))
+        else:
+            ss[f"join_sent_{session.id}_{idx}"] = outcome.message
+            st.rerun()

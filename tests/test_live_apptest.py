@@ -1,0 +1,246 @@
+"""Host and join pages through AppTest: the host key gate, a class from setup to the end, and
+hostile nicknames that must be refused clearly or shown literally, never as HTML/markdown."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.atlas_factory import good_atlas_data, write_atlas
+from tests.quiz_factory import good_bank, write_bank
+from trainer import live
+from trainer.atlas import load_atlas
+from trainer.atlas.rendered import load_rendered_view
+from trainer.classroom import LiveSettings
+from trainer.quiz.bank import load_questions
+from trainer.store import open_store
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+KEY = "correct-horse-battery"
+
+
+@pytest.fixture()
+def content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    write_bank(tmp_path / "quizzes", good_bank())
+    monkeypatch.setenv("TRAINER_ATLAS_DIR", str(atlas_root))
+    monkeypatch.setenv("TRAINER_QUIZ_DIR", str(tmp_path / "quizzes"))
+    monkeypatch.setenv("TRAINER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TRAINER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRAINER_HOST_KEY", raising=False)
+    monkeypatch.delenv("TRAINER_BASE_URL", raising=False)
+    return tmp_path
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.switch_page(f"trainer/ui/pages/{page}.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts: list[str] = []
+    for kind in ("markdown", "text", "caption", "error", "warning", "info", "success", "title", "subheader"):
+        parts += [str(e.value) for e in at.get(kind)]
+    return "\n".join(parts)
+
+
+def make_class(tmp: Path, qids: list[str], **settings: Any) -> tuple[Any, Any]:
+    atlas = load_atlas(tmp / "atlas")
+    questions = {q.id: q for q in load_questions(atlas, [tmp / "quizzes"])}
+    store = open_store(data_dir=tmp / "data")
+    session = live.create_class(
+        store, atlas, questions, title="Knee class", question_ids=qids, host_key=KEY,
+        settings=LiveSettings(**{"time_limit_s": 60.0, **settings}), side="right", body_type="female",
+        now=datetime.now(UTC), rng=random.Random(3),
+    )
+    return store, session
+
+
+# ---------------------------------------------------------------- host
+
+
+def test_host_without_a_configured_key_explains_how_to_set_it(content: Path) -> None:
+    at = open_page("host")
+    assert "no host key is configured" in at.error[0].value
+    assert "TRAINER_HOST_KEY" in all_text(at)
+    assert not at.text_input  # no way in at all
+
+
+def test_host_refuses_a_wrong_key(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    at = open_page("host")
+    at.text_input(key="host_key_input").set_value("guess")
+    at.button(key="host_login_go").click().run()
+    assert "not the host key" in at.error[0].value
+    assert not at.session_state["host_ok"] if "host_ok" in at.session_state else True
+
+
+def test_host_runs_a_class_from_setup_to_the_csv(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    monkeypatch.setenv("TRAINER_BASE_URL", "http://192.168.1.20:8501")
+    at = open_page("host")
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    at.multiselect(key="host_pick").set_value(["q_locate", "q_identify"])
+    at.number_input(key="host_time_s").set_value(20)
+    at.toggle(key="host_anon").set_value(True)
+    at.button(key="host_create").click().run()
+    assert not at.exception, at.exception
+    sid = at.query_params["session"][0] if isinstance(at.query_params["session"], list) else at.query_params["session"]
+    store = open_store(data_dir=content / "data")
+    session = store.get_session(sid)
+    assert session.settings["anonymous"] is True and session.settings["view_ids"] == ["view_a_right", "view_a_right"]
+    text = all_text(at)
+    assert session.join_code in text and "http://192.168.1.20:8501/join?code=" + session.join_code in text
+    assert at.get("image"), "the QR code image is shown"
+
+    # A player joins (service), the host starts; the heatmap appears once a pin is in.
+    _, player = live.join(store, session.join_code, "Ana", datetime.now(UTC))
+    at.run()
+    assert "Ana" in [t.value for t in at.text][-1]
+    at.button(key="host_start").click().run()
+    assert not at.exception, at.exception
+    assert store.get_session(sid).state.value == "open"
+    atlas = load_atlas(content / "atlas")
+    questions = {q.id: q for q in load_questions(atlas, [content / "quizzes"])}
+    x, y = load_rendered_view("view_a_right", "female", content / "atlas").items["site_a"].points_px[0]
+    live.submit(store, atlas, questions, sid, player.token, [(x, y + 20)], datetime.now(UTC))
+    at.run()
+    assert any(m.value == "1 / 1" for m in at.metric)
+    assert at.session_state["host_hm_key"] == (sid, 0, 1)
+
+    at.button(key="host_close").click().run()
+    at.button(key="host_reveal").click().run()
+    assert not at.exception, at.exception
+    assert "Most of you went 2.0 cm too distal." in all_text(at)
+    board = at.dataframe[0].value
+    assert list(board["Name"]) == ["Player 1"]  # anonymous mode
+    at.button(key="host_next").click().run()
+    at.button(key="host_close").click().run()
+    at.button(key="host_reveal").click().run()
+    at.button(key="host_finish").click().run()
+    assert not at.exception, at.exception
+    assert "Final results" in all_text(at)
+    assert at.get("download_button")
+
+
+def test_host_resumes_a_class_from_the_url(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    store, session = make_class(content, ["q_locate"])
+    live.open_next(store, session.id, datetime.now(UTC))
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="host_close")
+    at.query_params.pop("session")
+    at.run()
+    assert at.button(key="host_resume_0")
+
+
+def test_host_cannot_control_a_class_made_with_another_key(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, session = make_class(content, ["q_locate"])
+    monkeypatch.setenv("TRAINER_HOST_KEY", "a-different-key")
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value("a-different-key")
+    at.button(key="host_login_go").click().run()
+    assert "different host key" in at.error[0].value
+
+
+# ---------------------------------------------------------------- join
+
+
+def join_as(at: AppTest, code: str, nick: str) -> AppTest:
+    at.text_input(key="join_code").set_value(code)
+    at.text_input(key="join_nick").set_value(nick)
+    at.button(key="join_go").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def assert_literal_only(at: AppTest, nick: str) -> None:
+    """The nickname appears only in st.text elements, character for character."""
+    assert any(nick in t.value for t in at.text), [t.value for t in at.text]
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader"):
+        for e in at.get(kind):
+            assert nick not in str(e.value), f"{kind} renders the nickname: {e.value!r}"
+
+
+@pytest.mark.parametrize("nick", ["<script>x</script>", "[x](javascript:alert(1))", "**b** _i_ $x$ :red[r]",
+                                  "Ana 👩‍⚕️🦴", "<img src=x onerror=y>"])
+def test_hostile_nicknames_are_shown_literally(content: Path, nick: str) -> None:
+    _, session = make_class(content, ["q_locate"])
+    at = join_as(open_page("join"), session.join_code, nick)
+    token = at.query_params["token"]
+    assert token
+    assert_literal_only(at, nick)
+    # The host's lobby list shows it literally too.
+    assert open_store(data_dir=content / "data").list_players(session.id)[0].nickname == nick
+
+
+def test_a_10kb_nickname_is_refused_with_a_clear_message(content: Path) -> None:
+    _, session = make_class(content, ["q_locate"])
+    at = join_as(open_page("join"), session.join_code, "A" * 10_000)
+    assert "far too long" in at.error[0].value and "24" in at.error[0].value
+    assert "token" not in at.query_params
+
+
+def test_a_duplicate_nickname_ignoring_case_is_refused(content: Path) -> None:
+    store, session = make_class(content, ["q_locate"])
+    live.join(store, session.join_code, "Ana", datetime.now(UTC))
+    at = join_as(open_page("join"), session.join_code, "  aNA ")
+    assert "already taken" in at.error[0].value and "ignoring case" in at.error[0].value
+    at = join_as(open_page("join"), session.join_code, "<b>" * 3)
+    assert not at.error
+
+
+def test_a_hostile_join_code_is_refused_without_rendering_it(content: Path) -> None:
+    make_class(content, ["q_locate"])
+    at = join_as(open_page("join"), "[a](b)", "Ana")
+    assert at.error and "\\[" in at.error[0].value  # escaped for markdown, shown as typed
+
+
+def test_join_answer_reload_and_reveal(content: Path) -> None:
+    store, session = make_class(content, ["q_locate"])
+    at = join_as(open_page("join", code=session.join_code), session.join_code, "Ana")
+    token = at.query_params["token"]
+    assert "You're in" in at.success[0].value
+    live.open_next(store, session.id, datetime.now(UTC))
+    at.run()
+    view = load_rendered_view("view_a_right", "female", content / "atlas")
+    x, y = view.items["site_a"].points_px[0]
+    at.session_state["join_pb_0"] = {"click": {"x": float(x), "y": float(y) + 20.0, "pointer": "touch", "seq": 0, "n": 1}}
+    at.run()
+    assert at.session_state[f"join_pins_{session.id}_0"] == [(float(x), float(y) + 20.0)]
+    at.button(key="join_send_0").click().run()
+    assert not at.exception, at.exception
+    assert "Answer received" in at.success[0].value
+    # A reload (a new browser session) with the token is the same player, still answered.
+    again = open_page("join", token=token)
+    assert "Answer received" in again.success[0].value
+    assert not again.button(key="join_send_0") if "join_send_0" in [b.key for b in again.button] else True
+    live.close_now(store, session.id, datetime.now(UTC))
+    live.reveal_answer(store, session.id, datetime.now(UTC))
+    again.run()
+    text = all_text(again)
+    assert "+" in again.warning[0].value and "points" in again.warning[0].value
+    assert any(m.label == "Your rank" and m.value == "1 of 1" for m in again.metric)
+    assert any(m.label == "Your distance" and m.value == "2.0 cm" for m in again.metric)
+    assert "distal" in text
+
+
+def test_an_invalid_token_shows_the_join_form(content: Path) -> None:
+    at = open_page("join", token="nope")
+    assert "no longer valid" in at.error[0].value
+    assert at.text_input(key="join_nick")

@@ -1,0 +1,90 @@
+"""Streamlit helpers shared by the host and join pages: the store, the host key, safe text.
+
+Nothing here keeps class state: the store handle is a per-process cached *connection pool*
+(keyed by the database URL), and every page run reads the class from the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from trainer.atlas import Atlas
+from trainer.live import is_live_question
+from trainer.quiz.bank import read_banks
+from trainer.quiz.models import QuestionModel
+from trainer.settings import quiz_dir
+from trainer.store import Store, default_url, open_store
+
+HOST_KEY_ENV = "TRAINER_HOST_KEY"
+BASE_URL_ENV = "TRAINER_BASE_URL"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return open_store(url=url)
+
+
+def get_store() -> Store:
+    """One engine per process and database URL (``TRAINER_DATABASE_URL`` or the SQLite file)."""
+    return _store(default_url())
+
+
+def now_utc() -> datetime:
+    """The server's clock: every time stamp of a class is taken here, never on a phone."""
+    return datetime.now(UTC)
+
+
+def configured_host_key() -> str | None:
+    """``$TRAINER_HOST_KEY``, else ``host_key`` in ``.streamlit/secrets.toml``, else None."""
+    key = os.environ.get(HOST_KEY_ENV, "").strip()
+    if key:
+        return key
+    try:
+        secret = st.secrets.get("host_key")
+    except Exception:  # no secrets file at all: Streamlit raises its own error types here
+        return None
+    return str(secret).strip() or None if secret else None
+
+
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain_md(text: str) -> str:
+    """User text made inert for ``st.markdown``: every ASCII punctuation mark backslash-escaped.
+
+    CommonMark allows escaping any ASCII punctuation, so links, emphasis, HTML, ``$`` maths,
+    ``:emoji:`` and ``:red[...]`` directives all show as the characters typed.
+
+    >>> plain_md("[x](javascript:alert(1)) <b>")
+    '\\\\[x\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\) \\\\<b\\\\>'
+    """
+    return _MD_PUNCT.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def show_error(message: str) -> None:
+    """An error box whose text is never interpreted (messages may quote what a user typed)."""
+    st.error(plain_md(message))
+
+
+def _bank_stamp() -> str:
+    return ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in sorted(quiz_dir().glob("*.yaml")))
+
+
+@st.cache_data(show_spinner=False)
+def _banks(stamp: str, folder: str) -> dict[str, tuple[str, list[str]]]:
+    banks, _ = read_banks([quiz_dir()])
+    return {b.bank.id: (b.bank.title, [q.id for q in b.questions]) for b in banks.values()}
+
+
+def live_banks() -> dict[str, tuple[str, list[str]]]:
+    """Bank id -> (title, question ids), for the host's "by bank" choice."""
+    return _banks(_bank_stamp(), str(quiz_dir()))
+
+
+def live_questions(atlas: Atlas, questions: dict[str, QuestionModel]) -> dict[str, QuestionModel]:
+    """The questions a phone can answer on one screen."""
+    return {qid: q for qid, q in questions.items() if is_live_question(q)}
