@@ -23,6 +23,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRAINER_QUIZ_DIR", "quizzes/ in the repository", "Folder of quiz bank YAML files."),
     Setting("TRAINER_HOST_KEY", "", "Key instructors type to open the host and author pages. Empty: hosting is disabled."),
     Setting("TRAINER_BASE_URL", "", "Public URL learners use to join (e.g. http://192.168.1.20:8501); shown as the QR code."),
+    # issue 7 (authoring): banks written by the author page; Practice and Live read them too.
+    Setting("TRAINER_AUTHOR_DIR", "<data dir>/banks", "Folder where the author page saves and merges question banks (YAML)."),
 )
 
 
@@ -30,7 +32,7 @@ def get(name: str) -> str:
     """Current value (environment first, else the declared default)."""
     for s in SETTINGS:
         if s.name == name:
-            return os.environ.get(name, "" if s.default.endswith("repository") else s.default)
+            return os.environ.get(name, "" if s.default.endswith("repository") or s.default.startswith("<") else s.default)
     raise KeyError(name)
 
 
@@ -40,3 +42,17 @@ def atlas_dir() -> Path:
 
 def quiz_dir() -> Path:
     return Path(os.environ.get("TRAINER_QUIZ_DIR") or REPO_ROOT / "quizzes").resolve()
+
+
+# --- issue 7 (authoring): author banks and kept photos live in the data folder by default.
+def data_dir() -> Path:
+    return Path(os.environ.get("TRAINER_DATA_DIR") or "data").resolve()
+
+
+def author_dir() -> Path:
+    return Path(os.environ.get("TRAINER_AUTHOR_DIR") or data_dir() / "banks").resolve()
+
+
+def photo_dir() -> Path:
+    """Photos are kept here only when the instructor ticks "keep this photo"."""
+    return data_dir() / "photos"

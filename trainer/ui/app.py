@@ -23,6 +23,8 @@ def run() -> None:
         ],
         "Authoring": [
             st.Page(PAGES / "author.py", title="Author", icon=":material/edit_note:", url_path="author"),
+            # issue 7: photo overlay
+            st.Page(PAGES / "photo.py", title="Photo overlay", icon=":material/photo_camera:", url_path="photo"),
         ],
     }
     st.navigation(pages, position="sidebar").run()

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from trainer.atlas import Atlas
 from trainer.quiz.bank import load_questions
 from trainer.quiz.models import QuestionModel
-from trainer.settings import quiz_dir
+from trainer.settings import author_dir, quiz_dir
+
+
+def _bank_folders() -> list[Path]:
+    # issue 7: banks saved by the author page are read after the shipped ones.
+    return [quiz_dir(), *([author_dir()] if author_dir().is_dir() and author_dir() != quiz_dir() else [])]
 
 
 @st.cache_resource(show_spinner=False)
 def _questions(_atlas: Atlas, key: str) -> dict[str, QuestionModel]:
-    return {q.id: q for q in load_questions(_atlas, [quiz_dir()])}
+    out: dict[str, QuestionModel] = {}
+    for q in load_questions(_atlas, _bank_folders()):
+        out.setdefault(q.id, q)  # a shipped question is never replaced by an authored one
+    return out
 
 
 def get_questions(atlas: Atlas) -> dict[str, QuestionModel]:
-    """All bank questions by id; cached per atlas object and bank file mtimes."""
-    stamp = ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in sorted(quiz_dir().glob("*.yaml")))
+    """All bank questions by id (shipped and authored); cached per atlas object and bank file mtimes."""
+    files = [p for folder in _bank_folders() for p in sorted(folder.glob("*.yaml"))]
+    stamp = ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in files)
     return _questions(atlas, f"{id(atlas)}|{stamp}")
 
 

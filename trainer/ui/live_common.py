@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ from trainer.atlas import Atlas
 from trainer.live import is_live_question
 from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QuestionModel
-from trainer.settings import quiz_dir
+from trainer.settings import author_dir, quiz_dir
 from trainer.store import Store, default_url, open_store
 
 HOST_KEY_ENV = "TRAINER_HOST_KEY"
@@ -70,13 +71,21 @@ def show_error(message: str) -> None:
     st.error(plain_md(message))
 
 
+def _bank_folders() -> list[Path]:
+    """Shipped banks plus the instructor's own (the author page's folder), if it exists."""
+    folders = [quiz_dir()]
+    if author_dir().is_dir():
+        folders.append(author_dir())
+    return folders
+
+
 def _bank_stamp() -> str:
-    return ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in sorted(quiz_dir().glob("*.yaml")))
+    return ",".join(f"{p}:{p.stat().st_mtime_ns}" for f in _bank_folders() for p in sorted(f.glob("*.yaml")))
 
 
 @st.cache_data(show_spinner=False)
 def _banks(stamp: str, folder: str) -> dict[str, tuple[str, list[str]]]:
-    banks, _ = read_banks([quiz_dir()])
+    banks, _ = read_banks(_bank_folders())
     return {b.bank.id: (b.bank.title, [q.id for q in b.questions]) for b in banks.values()}
 
 

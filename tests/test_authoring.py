@@ -1,0 +1,257 @@
+"""Authoring: snap a click to a target, create → save → validate → practise, merge without clobbering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.atlas_factory import good_atlas_data, write_atlas
+from tests.quiz_factory import good_bank, write_bank
+from trainer.atlas import Atlas, load_atlas
+from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.authoring import (
+    bank_to_yaml,
+    build_question,
+    check_bank,
+    default_choices,
+    merge_questions,
+    new_bank,
+    parse_bank,
+    question_ids,
+    read_bank_folder,
+    save_question,
+    snap_click,
+    target_options,
+)
+from trainer.quiz.bank import check_banks, load_questions
+from trainer.quiz.models import QuestionModel
+from trainer.scoring import Answer, score
+
+# The flat test body: 10 px per cm, landmark A at (100, 100) px; site_a 2 cm distal at
+# (100, 120); nerve_a runs from (100, 80) to (100, 140); vein_a at x = 70 px.
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, RenderedView]:
+    root = tmp_path_factory.mktemp("flat") / "atlas"
+    write_atlas(root, good_atlas_data())
+    return load_atlas(root), load_rendered_view("view_a_right", "female", root)
+
+
+def locate(atlas: Atlas, qid: str = "my_locate", **kw: object) -> QuestionModel:
+    fields: dict[str, object] = {
+        "qid": qid, "qtype": "locate", "prompt": "Tap the fascial piercing point of nerve A.", "view": "view_a",
+        "targets": ["site_a"], "tolerance_cm": 1.0, "zero_cm": 3.0, "explanation": "It pierces 2 cm below landmark A.",
+        "references": ["ref_a"],
+    }
+    fields.update(kw)
+    q, problems = build_question(atlas, **fields)  # type: ignore[arg-type]
+    assert problems == [] and q is not None, problems
+    return q
+
+
+# ------------------------------------------------------------------------- snapping
+
+
+def test_a_click_near_a_site_snaps_to_the_site_not_its_nerve(flat: tuple[Atlas, RenderedView]) -> None:
+    _, view = flat
+    snap = snap_click(view, 103.0, 121.0)
+    assert snap is not None and snap.item_id == "site_a" and snap.distance_cm == pytest.approx(0.316, abs=0.01)
+
+
+def test_a_click_on_a_course_away_from_sites_snaps_to_the_nerve(flat: tuple[Atlas, RenderedView]) -> None:
+    _, view = flat
+    snap = snap_click(view, 101.0, 85.0)
+    assert snap is not None and (snap.item_id, snap.kind) == ("nerve_a", "nerve")
+    assert snap.distance_cm == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_click_far_from_everything_snaps_to_nothing(flat: tuple[Atlas, RenderedView]) -> None:
+    _, view = flat
+    assert snap_click(view, 190.0, 190.0) is None
+
+
+def test_territory_questions_snap_to_the_territory_under_the_click(flat: tuple[Atlas, RenderedView]) -> None:
+    _, view = flat
+    snap = snap_click(view, 100.0, 110.0, kinds=("territory",))
+    assert snap is not None and snap.item_id == "terr_a" and snap.distance_cm == 0.0
+
+
+def test_target_options_follow_the_question_type(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, view = flat
+    assert set(target_options(view, atlas, "locate")) == {"site_a", "nerve_a"}
+    assert target_options(view, atlas, "trace") == ["nerve_a"]
+    assert target_options(view, atlas, "territory") == ["terr_a"]
+    assert target_options(view, atlas, "clinical") == []
+
+
+# ------------------------------------------------------------------------- building
+
+
+def test_every_problem_with_a_draft_is_reported_at_once(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    q, problems = build_question(atlas, qid="draft_1", qtype="locate", prompt="Tap it here.", view="view_a",
+                                 targets=["site_a", "nerve_a"], explanation="", references=["ref_nowhere"])
+    assert q is None
+    lines = [str(p) for p in problems]
+    assert "author: draft_1: explanation: every question needs an explanation" in lines
+    assert "author: draft_1: references: unknown reference 'ref_nowhere'" in lines
+    assert any("exactly one target" in p for p in lines), lines
+
+
+def test_a_bad_id_and_tolerance_are_reported_with_their_fields(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    q, problems = build_question(atlas, qid="Bad Id!", qtype="locate", prompt="Tap it here.", view="view_a",
+                                 targets=["site_a"], tolerance_cm=3.0, zero_cm=2.0, explanation="x", references=["ref_a"])
+    assert q is None
+    fields = {p.field for p in problems}
+    assert "id" in fields and any("zero_cm must be larger" in p.message for p in problems)
+
+
+def test_identify_choices_default_to_the_nerve_and_are_valid(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    choices = default_choices(atlas, "nerve_a")
+    assert choices[0].correct and choices[0].item == "nerve_a"
+    choices = [*choices, {"text": "Some other nerve"}]
+    q, problems = build_question(atlas, qid="my_identify", qtype="identify", prompt="Which nerve is highlighted?",
+                                 view="view_a", targets=["nerve_a"], explanation="It is nerve A.", references=["ref_a"],
+                                 choices=choices)
+    assert problems == [] and q is not None
+    assert q.tags.region == "reg_a" and q.tags.nerves == ["nerve_a"]
+
+
+# ---------------------------------------------------------------- the round trip
+
+
+def test_create_save_validate_and_practise_round_trip(tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, view = flat
+    snap = snap_click(view, 102.0, 119.0)
+    assert snap is not None
+    q = locate(atlas, targets=[snap.item_id])
+    folder = tmp_path / "banks"
+    path = save_question(folder, new_bank("my_bank", "My bank"), q, question_ids([folder]))
+    assert path == folder / "my_bank.yaml"
+
+    problems, count = check_banks(atlas, [folder])  # exactly what `python -m trainer validate` runs
+    assert problems == [] and count == 1
+    [loaded] = load_questions(atlas, [folder])
+    assert loaded == q
+
+    on_target = score(loaded, Answer(pins_px=((100.0, 120.0),)), view, atlas)
+    assert on_target.credit == pytest.approx(1.0)
+    two_cm_off = score(loaded, Answer(pins_px=((100.0, 140.0),)), view, atlas)
+    assert 0.0 < two_cm_off.credit < 1.0 and "distal" in two_cm_off.feedback
+
+    # A second question goes into the same bank; its id must not be reused.
+    bank = read_bank_folder(folder)["my_bank"]
+    with pytest.raises(ValueError, match="already used"):
+        save_question(folder, bank, q, question_ids([folder]))
+    save_question(folder, bank, locate(atlas, qid="my_locate_nerve", targets=["nerve_a"]), {})
+    assert [x.id for x in load_questions(atlas, [folder])] == ["my_locate", "my_locate_nerve"]
+
+
+def test_bank_yaml_round_trips_and_leaves_defaults_out(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    bank = new_bank("b", "B").model_copy(update={"questions": [locate(atlas)]})
+    text = bank_to_yaml(bank)
+    assert "tolerance_cm" not in text and text.startswith("schema_version: 1")
+    parsed, problems = parse_bank(text, "b.yaml")
+    assert problems == [] and parsed == bank
+
+
+# ---------------------------------------------------------------------- uploads
+
+
+def test_an_uploaded_bank_gets_the_same_messages_as_the_cli(tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    data = good_bank()
+    data["questions"][0]["targets"] = ["site_zz"]
+    data["questions"][1]["explanation"] = ""
+    path = write_bank(tmp_path / "cli", data)
+    cli, _ = check_banks(atlas, [path])
+    bank, shape = parse_bank(path.read_bytes(), "upload.yaml")
+    assert shape == [] and bank is not None
+    ours = check_bank(atlas, bank, "upload.yaml")
+    assert [(p.item, p.field, p.message) for p in ours] == [(p.item, p.field, p.message) for p in cli]
+    assert str(ours[0]).startswith("upload.yaml: q_locate: targets: ")
+
+
+def test_broken_yaml_and_wrong_shapes_are_located(flat: tuple[Atlas, RenderedView]) -> None:
+    _, problems = parse_bank(b"schema_version: 1\nbank: {id: x, title: [unclosed\n", "up.yaml")
+    assert len(problems) == 1 and "YAML syntax error (line" in str(problems[0])
+    _, problems = parse_bank(b"\xff\xfe not utf8", "up.yaml")
+    assert str(problems[0]) == "up.yaml: -: -: file is not UTF-8 text"
+    _, problems = parse_bank("schema_version: 1\nbank: {id: b, title: B}\nquestions:\n  - {id: q1, type: locate, prompt: hi there, colour: red}\n", "up.yaml")
+    assert "up.yaml: q1: colour: unknown field (not in the schema)" in [str(p) for p in problems]
+
+
+# ----------------------------------------------------------------------- merging
+
+
+def test_merge_reports_conflicting_ids_and_never_overwrites(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    mine = [locate(atlas, "q_one"), locate(atlas, "q_two")]
+    bank = new_bank("mine", "Mine").model_copy(update={"questions": mine})
+    changed_two = locate(atlas, "q_two", prompt="A different prompt for the same id.")
+    incoming = [mine[0], changed_two, locate(atlas, "q_three"), locate(atlas, "q_shipped")]
+
+    report = merge_questions(bank, incoming, taken_elsewhere={"q_shipped": "quizzes/knee.yaml"})
+    assert report.added == ("q_three",)
+    assert report.conflicts == ("q_two", "q_shipped")
+    assert report.unchanged == ("q_one",)
+    merged = {q.id: q for q in report.bank.questions}
+    assert merged["q_two"] == mine[1]  # the existing question is untouched
+    assert "q_shipped" not in merged
+    assert any("Not added, id already used: q_two, q_shipped" in line for line in report.lines())
+
+
+def test_merge_can_rename_conflicts_with_a_suffix(flat: tuple[Atlas, RenderedView]) -> None:
+    atlas, _ = flat
+    bank = new_bank("mine", "Mine").model_copy(update={"questions": [locate(atlas, "q_two"), locate(atlas, "q_two_imported")]})
+    changed = locate(atlas, "q_two", prompt="A different prompt for the same id.")
+    report = merge_questions(bank, [changed], rename_suffix="imported")
+    assert report.conflicts == ()
+    assert report.renamed == {"q_two": "q_two_imported_2"}
+    ids = [q.id for q in report.bank.questions]
+    assert ids == ["q_two", "q_two_imported", "q_two_imported_2"]
+    assert report.bank.questions[0].prompt != changed.prompt
+
+
+# ------------------------------------------------------------------ the author page
+
+
+def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    monkeypatch.setenv("TRAINER_ATLAS_DIR", str(root))
+    monkeypatch.setenv("TRAINER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRAINER_QUIZ_DIR", str(tmp_path / "quizzes"))
+    monkeypatch.setenv("TRAINER_HOST_KEY", "author-key")
+    page = Path(__file__).resolve().parents[1] / "trainer" / "ui" / "pages" / "author.py"
+
+    locked = AppTest.from_file(str(page), default_timeout=120)
+    locked.run()
+    assert not locked.exception and not locked.tabs  # the host key comes first
+
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state["host_ok"] = True
+    at.run()
+    assert not at.exception, at.exception
+    at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <script>x</script>.")
+    at.text_area(key="au_explanation").set_value("It pierces 2 cm below landmark A.")
+    at.multiselect(key="au_refs").set_value(["ref_a"])
+    at.session_state["au_targets"] = ["site_a"]
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="au_save").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
+
+    atlas = load_atlas(root)
+    [q] = load_questions(atlas, [tmp_path / "data" / "banks"])
+    assert q.type == "locate" and q.targets == ["site_a"] and q.view == "view_a"
+    problems, _ = check_banks(atlas, [tmp_path / "data" / "banks"])
+    assert problems == []

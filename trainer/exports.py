@@ -1,0 +1,344 @@
+"""Take content elsewhere: Moodle XML, an Anki deck, CSV, and a printable region sheet.
+
+Pure functions from questions and rendered views to bytes or text; the caller offers them
+as downloads. What cannot be expressed in the target format is *reported*, never dropped
+silently (``ExportResult.skipped``).
+
+* **Moodle** ``ddmarker`` (drag-and-drop markers) for pin questions: the background image is
+  base64 inside the XML, as Moodle requires, scaled to fit 600 × 400 px (the classic
+  ddmarker limit) with the drop zones scaled with it. A site becomes a circle of
+  ``tolerance_cm``; a nerve course or a territory becomes a polygon. Choice questions
+  become ``multichoice`` with Moodle's allowed fractions.
+* **Anki** ``.apkg`` through ``genanki``: a picture with the nerve highlighted (or the
+  territory shaded) → the nerve's name; clinical questions → the correct answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from trainer.atlas.core import Atlas
+from trainer.atlas.rendered import RenderedView
+from trainer.geometry import buffer_polyline
+from trainer.photo import compose_handout, draw_atlas_overlay, to_png_bytes, visible_runs
+from trainer.quiz.models import QuestionModel
+
+MOODLE_MAX_W_PX = 600
+MOODLE_MAX_H_PX = 400
+# Moodle accepts only these answer fractions (percent) in multichoice questions.
+MOODLE_FRACTIONS = (100.0, 90.0, 83.33333, 80.0, 75.0, 70.0, 66.66667, 60.0, 50.0, 40.0, 33.33333, 30.0, 25.0,
+                    20.0, 16.66667, 14.28571, 12.5, 11.11111, 10.0, 5.0, 0.0)
+ANKI_MODEL_IMAGE_ID = 1_734_551_207
+ANKI_MODEL_TEXT_ID = 1_734_551_208
+
+ViewFor = Callable[[QuestionModel], RenderedView | None]
+
+
+@dataclass
+class ExportResult:
+    data: bytes
+    count: int
+    skipped: list[str] = field(default_factory=list)
+
+
+def moodle_fraction(percent: float) -> str:
+    """The nearest fraction Moodle accepts, formatted as Moodle writes it.
+
+    >>> moodle_fraction(100 / 3), moodle_fraction(-50), moodle_fraction(100 / 7)
+    ('33.33333', '-50', '14.28571')
+    """
+    sign = -1.0 if percent < 0 else 1.0
+    best = min(MOODLE_FRACTIONS, key=lambda f: abs(f - abs(percent)))
+    value = sign * best
+    return f"{value:.5f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _fit_scale(width_px: int, height_px: int, max_w: int = MOODLE_MAX_W_PX, max_h: int = MOODLE_MAX_H_PX) -> float:
+    return min(1.0, max_w / width_px, max_h / height_px)
+
+
+def view_image(view: RenderedView) -> Image.Image:
+    with Image.open(view.image_path) as im:
+        return im.convert("RGB")
+
+
+def highlighted_image(view: RenderedView, atlas: Atlas, item_id: str) -> Image.Image:
+    """The render with one nerve drawn boldly, or one territory shaded: the card's question."""
+    base = view_image(view)
+    item = view.items[item_id]
+    if item.kind == "territory":
+        layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+        ImageDraw.Draw(layer).polygon([(float(x), float(y)) for x, y in item.points_px], fill=(90, 140, 255, 80),
+                                      outline=(60, 100, 230, 220), width=3)
+        return Image.alpha_composite(base.convert("RGBA"), layer).convert("RGB")
+    out, _, _ = draw_atlas_overlay(base, view, atlas, layers=("nerves",), labels=False, highlight=item_id, only=[item_id])
+    return out
+
+
+def _png_b64(image: Image.Image) -> str:
+    return base64.b64encode(to_png_bytes(image)).decode("ascii")
+
+
+def _background_b64(view: RenderedView, scale: float, cache: dict[str, str]) -> str:
+    """The view's image scaled for Moodle, encoded once per export (many questions share it)."""
+    if view.key not in cache:
+        img = view_image(view)
+        if scale < 1.0:
+            img = img.resize((int(round(view.width_px * scale)), int(round(view.height_px * scale))), Image.Resampling.LANCZOS)
+        cache[view.key] = _png_b64(img)
+    return cache[view.key]
+
+
+def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, tag, {"format": fmt} if fmt else {})
+    ET.SubElement(el, "text").text = text
+    return el
+
+
+def _html_p(text: str) -> str:
+    """User text as HTML for Moodle's html format (escaped here; XML escapes it once more)."""
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip()) or "<p></p>"
+
+
+def _common(q: QuestionModel, atlas: Atlas, qtype: str, root: ET.Element) -> ET.Element:
+    el = ET.SubElement(root, "question", {"type": qtype})
+    _text(el, "name", f"{q.id}")
+    return el
+
+
+def _general_feedback(el: ET.Element, q: QuestionModel, atlas: Atlas) -> None:
+    refs = [atlas.references[r].citation for r in q.references if r in atlas.references]
+    fb = _html_p(q.explanation) + ("<p><small>" + html.escape(" · ".join(refs)) + "</small></p>" if refs else "")
+    _text(el, "generalfeedback", fb, "html")
+    ET.SubElement(el, "defaultgrade").text = "1.0000000"
+    ET.SubElement(el, "penalty").text = "0.3333333"
+    ET.SubElement(el, "hidden").text = "0"
+    ET.SubElement(el, "idnumber").text = q.id
+
+
+def _drop_shape(view: RenderedView, q: QuestionModel, target: str, scale: float) -> tuple[str, str] | None:
+    """(shape, coords) of one target's drop zone in background-image pixels."""
+    item = view.items.get(target)
+    if item is None or not item.any_visible:
+        return None
+    ppc = view.camera.px_per_cm * scale
+    if item.kind == "site":
+        x, y = item.points_px[0] * scale
+        return "circle", f"{int(round(x))},{int(round(y))};{max(1, int(round(q.tolerance_cm * ppc)))}"
+    if item.kind == "territory":
+        pts = item.points_px * scale
+    else:
+        runs = [r for r in visible_runs(item) if len(r) >= 1]
+        if not runs:
+            return None
+        run = max(runs, key=len) * scale
+        pts = buffer_polyline(run, q.tolerance_cm * ppc, cap_segments=6)
+    return "polygon", ";".join(f"{int(round(x))},{int(round(y))}" for x, y in pts)
+
+
+def _moodle_ddmarker(root: ET.Element, q: QuestionModel, atlas: Atlas, view: RenderedView, skipped: list[str],
+                     cache: dict[str, str]) -> bool:
+    targets = list(q.targets)
+    scale = _fit_scale(view.width_px, view.height_px)
+    shapes = [_drop_shape(view, q, t, scale) for t in targets]
+    if any(s is None for s in shapes):
+        skipped.append(f"{q.id}: a target is not visible on {view.view_id}")
+        return False
+    el = _common(q, atlas, "ddmarker", root)
+    side = atlas.views[view.view_id].side if view.view_id in atlas.views else view.side
+    extra = " Drag one marker onto each point." if len(targets) > 1 else " Drag the marker onto the point."
+    _text(el, "questiontext", _html_p(q.prompt + extra) + f"<p><small>{html.escape(side)} side</small></p>", "html")
+    _general_feedback(el, q, atlas)
+    ET.SubElement(el, "showmisplaced")
+    _text(el, "correctfeedback", "<p>Your answer is correct.</p>", "html")
+    _text(el, "partiallycorrectfeedback", "<p>Your answer is partially correct.</p>", "html")
+    _text(el, "incorrectfeedback", "<p>Your answer is incorrect.</p>", "html")
+    ET.SubElement(el, "shownumcorrect")
+    f = ET.SubElement(el, "file", {"name": f"{view.key}.png", "encoding": "base64"})
+    f.text = _background_b64(view, scale, cache)
+    drag = ET.SubElement(el, "drag")
+    ET.SubElement(drag, "no").text = "1"
+    ET.SubElement(drag, "text").text = "Injection point" if q.type != "territory" else "Tap point"
+    ET.SubElement(drag, "noofdrags").text = str(len(targets))
+    for i, shape in enumerate(shapes, start=1):
+        assert shape is not None
+        drop = ET.SubElement(el, "drop")
+        ET.SubElement(drop, "no").text = str(i)
+        ET.SubElement(drop, "shape").text = shape[0]
+        ET.SubElement(drop, "coords").text = shape[1]
+        ET.SubElement(drop, "choice").text = "1"
+    return True
+
+
+def _moodle_multichoice(root: ET.Element, q: QuestionModel, atlas: Atlas, view: RenderedView | None) -> None:
+    el = _common(q, atlas, "multichoice", root)
+    text = _html_p(q.vignette or "") if q.vignette else ""
+    text += _html_p(q.prompt)
+    qt = _text(el, "questiontext", text, "html")
+    if view is not None and q.targets and q.type in ("identify", "territory"):
+        name = f"{view.key}__{q.targets[0]}.png"
+        qt.find("text").text = text + f'<p><img src="@@PLUGINFILE@@/{name}" alt="body view" width="{min(view.width_px, 600)}"></p>'  # type: ignore[union-attr]
+        f = ET.SubElement(qt, "file", {"name": name, "path": "/", "encoding": "base64"})
+        f.text = _png_b64(highlighted_image(view, atlas, q.targets[0]))
+    _general_feedback(el, q, atlas)
+    n_right = sum(c.correct for c in q.choices)
+    multi = q.multi_answer or n_right > 1
+    ET.SubElement(el, "single").text = "false" if multi else "true"
+    ET.SubElement(el, "shuffleanswers").text = "true"
+    ET.SubElement(el, "answernumbering").text = "abc"
+    for c in q.choices:
+        # Multi-answer mirrors our scoring: (right − wrong) / n_right.
+        pct = (100.0 / max(1, n_right)) * (1 if c.correct else -1) if multi else (100.0 if c.correct else 0.0)
+        a = ET.SubElement(el, "answer", {"fraction": moodle_fraction(pct), "format": "html"})
+        ET.SubElement(a, "text").text = _html_p(c.text)
+        _text(a, "feedback", _html_p(c.why) if c.why else "", "html")
+
+
+def moodle_xml(questions: Sequence[QuestionModel], atlas: Atlas, view_for: ViewFor,
+               category: str = "Nerve Mapping Trainer") -> ExportResult:
+    """A Moodle question-bank XML file (import: Question bank → Import → Moodle XML format)."""
+    root = ET.Element("quiz")
+    cat = ET.SubElement(root, "question", {"type": "category"})
+    _text(cat, "category", f"$course$/{category}")
+    skipped: list[str] = []
+    cache: dict[str, str] = {}
+    count = 0
+    for q in questions:
+        if q.type in ("locate", "multi_site") or (q.type == "territory" and q.mode == "tap"):
+            view = view_for(q)
+            if view is None:
+                skipped.append(f"{q.id}: its view has not been rendered")
+                continue
+            count += _moodle_ddmarker(root, q, atlas, view, skipped, cache)
+        elif q.type in ("clinical", "identify") or (q.type == "territory" and q.mode == "name"):
+            view = view_for(q) if q.type != "clinical" else None
+            _moodle_multichoice(root, q, atlas, view)
+            count += 1
+        else:
+            skipped.append(f"{q.id}: Moodle has no question type for a {q.type} question")
+    ET.indent(root, space="  ")
+    data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    return ExportResult(data, count, skipped)
+
+
+# ------------------------------------------------------------------------------------ Anki
+
+
+def _stable_id(text: str) -> int:
+    """Anki deck ids must be stable across exports, so re-imports update instead of duplicating."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16) % (1 << 31) + (1 << 30)
+
+
+ANKI_CSS = ".card { font-family: sans-serif; font-size: 18px; text-align: center; } img { max-width: 100%; }" \
+           " .why { font-size: 15px; color: #444; text-align: left; } .ref { font-size: 12px; color: #777; }"
+
+
+def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: ViewFor,
+                 deck_name: str = "Nerve Mapping Trainer") -> ExportResult:
+    """An ``.apkg`` with picture cards (identify, territory) and clinical cards."""
+    import genanki
+
+    image_model = genanki.Model(
+        ANKI_MODEL_IMAGE_ID, "Nerve Mapping Trainer: picture",
+        fields=[{"name": "Prompt"}, {"name": "Image"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
+        templates=[{"name": "Name the nerve", "qfmt": "{{Prompt}}<br>{{Image}}",
+                    "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"}],
+        css=ANKI_CSS,
+    )
+    text_model = genanki.Model(
+        ANKI_MODEL_TEXT_ID, "Nerve Mapping Trainer: clinical",
+        fields=[{"name": "Question"}, {"name": "Choices"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
+        templates=[{"name": "Clinical", "qfmt": "{{Question}}<br>{{Choices}}",
+                    "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"}],
+        css=ANKI_CSS,
+    )
+    deck = genanki.Deck(_stable_id(deck_name), deck_name)
+    skipped: list[str] = []
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="trainer-anki-") as tmp:
+        media: list[str] = []
+        for q in questions:
+            refs = html.escape(" · ".join(atlas.references[r].citation for r in q.references if r in atlas.references))
+            why = html.escape(q.explanation)
+            if q.type == "identify" or q.type == "territory":
+                view = view_for(q)
+                if view is None or not q.targets or q.targets[0] not in view.items:
+                    skipped.append(f"{q.id}: its view has not been rendered")
+                    continue
+                target = q.targets[0]
+                nerve_id = atlas.territories[target].nerve if target in atlas.territories else target
+                name = f"trainer_{view.key}__{target}.png"
+                path = Path(tmp) / name
+                path.write_bytes(to_png_bytes(highlighted_image(view, atlas, target)))
+                media.append(str(path))
+                prompt = ("Which nerve is highlighted?" if q.type == "identify"
+                          else "Which nerve supplies the shaded skin?")
+                fields = [html.escape(prompt), f'<img src="{html.escape(name)}">', html.escape(atlas.name_of(nerve_id)), why, refs]
+                deck.add_note(genanki.Note(model=image_model, fields=fields, guid=genanki.guid_for("trainer", q.id)))
+                count += 1
+            elif q.type == "clinical":
+                choices = "<ol type=a style='text-align:left'>" + "".join(f"<li>{html.escape(c.text)}</li>" for c in q.choices) + "</ol>"
+                answer = "<br>".join(html.escape(c.text) for c in q.choices if c.correct)
+                fields = [html.escape(q.prompt), choices, answer, why, refs]
+                deck.add_note(genanki.Note(model=text_model, fields=fields, guid=genanki.guid_for("trainer", q.id)))
+                count += 1
+            else:
+                skipped.append(f"{q.id}: {q.type} questions need a tap, which Anki cannot score")
+        out = Path(tmp) / "deck.apkg"
+        genanki.Package(deck, media_files=media).write_to_file(str(out))
+        data = out.read_bytes()
+    return ExportResult(data, count, skipped)
+
+
+# ------------------------------------------------------------------------------------ CSV
+
+
+def rows_csv(rows: Sequence[Mapping[str, object]]) -> str:
+    """Rows (already made spreadsheet-safe by the store) as CSV with a header line."""
+    buf = io.StringIO()
+    if not rows:
+        return ""
+    w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+# -------------------------------------------------------------------------- region sheet
+
+
+def region_sheet(view: RenderedView, atlas: Atlas, title: str | None = None) -> Image.Image:
+    """A printable page: the view with nerves, sites, safety zones, labels, legend and scale."""
+    base = view_image(view)
+    drawn, legend, key = draw_atlas_overlay(base, view, atlas, layers=("avoid", "nerves", "sites"))
+    v = atlas.views.get(view.view_id)
+    region = atlas.regions.get(view.region)
+    heading = title or f"{region.name if region else view.region}: {v.side if v else view.side} side ({atlas.body_types[view.body_type].name if view.body_type in atlas.body_types else view.body_type})"
+    notes = ["Nerve Mapping Trainer · a teaching aid, not clinical guidance: anatomy varies, palpate."]
+    unverified = [atlas.name_of(i) for i, it in view.items.items()
+                  if it.any_visible and (x := atlas.item(i)) is not None and not getattr(x, "verified", True)]
+    if unverified:
+        notes.append(f"{len(unverified)} item(s) on this sheet are not yet verified against their sources.")
+    return compose_handout(drawn, heading, legend, view.camera.px_per_cm, notes, key)
+
+
+def region_sheet_png(view: RenderedView, atlas: Atlas, title: str | None = None) -> bytes:
+    return to_png_bytes(region_sheet(view, atlas, title))
+
+
+def site_positions_px(view: RenderedView) -> dict[str, tuple[float, float]]:
+    """Site pixels on the render (used by tests and the sheet)."""
+    return {i: (float(it.points_px[0, 0]), float(it.points_px[0, 1])) for i, it in view.items.items()
+            if it.kind == "site" and bool(np.asarray(it.visible)[0])}
