@@ -166,7 +166,10 @@ def explorer_figure(
             ))
     if "landmarks" in layers:
         xs, ys, texts, labels = [], [], [], []
-        for lm_id, lm in atlas.landmarks.items():
+        # Only the landmarks this region is measured from: a view from below the foot also
+        # "sees" the pelvis, whose landmarks would only confuse.
+        for lm_id in atlas.region_landmarks(view.region):
+            lm = atlas.landmarks[lm_id]
             item = view.items.get(lm_id)
             if item is None or not item.visible[0]:
                 continue

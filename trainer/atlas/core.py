@@ -197,6 +197,17 @@ class Atlas:
             out.extend(x for x in table.values() if x.region == region_id)  # type: ignore[attr-defined]
         return out
 
+    def region_landmarks(self, region_id: str) -> list[str]:
+        """Landmarks the region's items and views are measured from (the ones worth showing)."""
+        ids: list[str] = []
+        for item in self.region_items(region_id):
+            points = {"nerve": "course", "site": "at", "avoid": "path", "territory": "polygon"}[item.kind]
+            value = getattr(item, points)
+            for p in value if isinstance(value, tuple) else (value,):
+                ids.append(p.landmark)
+        ids.extend(v.center.landmark for v in self.views_of_region(region_id))
+        return [i for i in dict.fromkeys(ids) if i in self.landmarks]
+
     def sites_of_nerve(self, nerve_id: str) -> list[Site]:
         return [s for s in self.sites.values() if s.nerve == nerve_id]
 

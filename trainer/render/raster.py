@@ -251,6 +251,7 @@ def render(
     near_clip_cm: float | None = None,
     supersample: int = 2,
     mirror_lights: bool = False,
+    far_clip_cm: float | None = None,
 ) -> RenderResult:
     """Render skin triangles; ``near_clip_cm`` drops triangles nearer than that depth.
 
@@ -273,6 +274,8 @@ def render(
     keep = face_n @ np.asarray(camera.direction) < 0.0  # back-face culling
     if near_clip_cm is not None:
         keep &= depth[triangles].mean(axis=1) >= near_clip_cm
+    if far_clip_cm is not None:  # e.g. the leg and pelvis behind the sole in a view from below
+        keep &= depth[triangles].mean(axis=1) <= far_clip_cm
     tris = triangles[keep]
     zbuf, tbuf_local = rasterize(xy, depth, tris, cam_ss.width_px, cam_ss.height_px)
     lin = shade(vertices_cm, normals, tris, cam_ss, xy, zbuf, tbuf_local, reliefs, mirror_lights)

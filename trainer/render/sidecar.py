@@ -305,6 +305,10 @@ def _arm_chain(joints: Mapping[str, FloatArray], prefix: str) -> FloatArray:
     return np.stack(chain)
 
 
+# Seen from below, the whole leg and pelvis stand behind the sole; keep only the foot.
+FAR_CLIP_FROM_BELOW_CM = 12.0
+
+
 def near_clip_cm(segment: str, extent_cm: float) -> float | None:
     """Limb views drop geometry this far in front of the view centre (e.g. a hand hanging
     in front of a lateral hip); trunk, head and neck views clip nothing."""
@@ -374,6 +378,7 @@ def render_view(
         near_clip_cm=near_clip_cm(region.segment, float(view["extent_cm"])),
         supersample=supersample,
         mirror_lights=side == "left",
+        far_clip_cm=FAR_CLIP_FROM_BELOW_CM if str(view["look_from"]) == "inferior" else None,
     )
     depth_u16, near, scale = encode_depth(result.depth_cm)
     vid = side_view_id(view, side)
@@ -473,6 +478,7 @@ def render_view_by_id(
         for view in region.views:
             for side in sides_of(view):
                 if side_view_id(view, side) == view_id:
-                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions)
+                    supination = float(view.get("supination_deg") or 0.0)
+                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, supination)
                     return render_view(inputs, region, view, side, body, size_px, supersample)
     raise AtlasError(f"no view {view_id!r} in {atlas_dir}")

@@ -21,6 +21,11 @@ if not atlas.regions:
 
 regions = list(atlas.regions)
 ss = st.session_state
+# ?region=<id> opens a region directly (links from elsewhere, and tests).
+wanted = st.query_params.get("region")
+if wanted in atlas.regions and ss.get("ex_linked") != wanted:
+    ss["ex_linked"] = wanted
+    ss["ex_region"] = wanted
 ss.setdefault("ex_region", regions[0])
 ss.setdefault("ex_side", "right")
 ss.setdefault("ex_body", atlas.default_body_type)

@@ -1,0 +1,79 @@
+"""Every region works in Chromium: the explorer shows its image and layers, practice scores a tap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser import AppServer, wait_idle
+from trainer.atlas import load_atlas
+from trainer.quiz.bank import load_questions
+from trainer.quiz.session import question_region
+from trainer.settings import quiz_dir
+
+pytestmark = pytest.mark.browser
+
+IMAGE_READY = (
+    "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && [...e.shadowRoot.querySelectorAll('img')]"
+    ".some(i => i.alt === 'Body view' && i.complete && i.naturalWidth > 0))"
+)
+
+
+def test_explorer_shows_every_region(app_server: AppServer, chromium: Any) -> None:
+    atlas = load_atlas()
+    ctx = chromium.new_context(viewport={"width": 1100, "height": 900})
+    page = ctx.new_page()
+    failures = []
+    for region_id in atlas.regions:
+        page.goto(f"{app_server.url}/?region={region_id}")
+        wait_idle(page, 60000)
+        views = {v.base_id for v in atlas.views_of_region(region_id)}
+        try:
+            page.wait_for_function(
+                "(ids) => { const gd = document.querySelector('.js-plotly-plot'); if (!gd || !gd.layout) return false;"
+                " const src = (gd.layout.images || [])[0]?.source || ''; return ids.some(i => src.includes(i + '_')); }",
+                arg=sorted(views), timeout=30000,
+            )
+            loaded = page.evaluate(
+                "async (src) => { const r = await fetch(src); return r.ok && (await r.blob()).size > 1000; }",
+                page.evaluate("() => document.querySelector('.js-plotly-plot').layout.images[0].source"),
+            )
+            if not loaded:
+                failures.append(f"{region_id}: image not served")
+        except Exception as exc:  # noqa: BLE001 - collect every region's failure
+            failures.append(f"{region_id}: {exc}")
+    ctx.close()
+    assert failures == []
+
+
+def test_practice_scores_a_tap_in_every_region(app_server: AppServer, chromium: Any) -> None:
+    atlas = load_atlas()
+    first: dict[str, str] = {}
+    for q in load_questions(atlas, [quiz_dir()]):
+        region = question_region(atlas, q)
+        if q.type == "locate" and region and region not in first:
+            first[region] = q.id
+    assert set(first) == set(atlas.regions), sorted(set(atlas.regions) - set(first))
+    ctx = chromium.new_context(viewport={"width": 1000, "height": 1300})
+    page = ctx.new_page()
+    failures = []
+    for region_id, qid in first.items():
+        try:
+            page.goto(f"{app_server.url}/practice?questions={qid}")
+            wait_idle(page, 60000)
+            page.wait_for_function(IMAGE_READY, timeout=30000)
+            box = page.locator('img[alt="Body view"]').bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Submit answer') && !b.disabled)",
+                timeout=20000,
+            )
+            page.get_by_role("button", name="Submit answer").click()
+            text = page.locator('[data-testid="stAlert"]').first.inner_text(timeout=20000)
+            if "%" not in text:
+                failures.append(f"{region_id}/{qid}: no score in {text!r}")
+        except Exception as exc:  # noqa: BLE001 - collect every region's failure
+            failures.append(f"{region_id}/{qid}: {exc}")
+    ctx.close()
+    assert failures == []
