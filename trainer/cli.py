@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|stats|bench|serve``."""
+"""Command line: ``python -m trainer validate|stats|bench|serve|loadtest``."""
 
 from __future__ import annotations
 
@@ -75,6 +75,19 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.processes, args.host, args.port)
 
 
+def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
+    from trainer.loadtest import LoadConfig, format_report, run_loadtest
+
+    report = run_loadtest(LoadConfig(
+        players=args.players, urls=tuple(args.urls), questions=args.questions, time_limit_s=args.time_limit,
+        timeout_s=args.timeout, database_url=args.database_url,
+        atlas_dir=Path(args.atlas) if args.atlas else None, quiz_dir=Path(args.quizzes) if args.quizzes else None,
+        think_s=(float(args.think[0]), float(args.think[1])), ramp_s=args.ramp, seed=args.seed,
+    ))
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0 if report["lost"] == 0 and report["answers_sent"] > 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="0.0.0.0")
     sv.add_argument("--port", type=int, default=8501)
     sv.set_defaults(func=_serve)
+
+    # --- loadtest (issue 4 item 7; owner: load tool, see trainer/loadtest.py) ---------------
+    lt = sub.add_parser("loadtest", help="simulate a live class of N phones against running servers (loopback only)")
+    lt.add_argument("--players", type=int, required=True, help="simulated phones (at most 500)")
+    lt.add_argument("--url", action="append", required=True, dest="urls",
+                    help="app URL on this machine, e.g. http://127.0.0.1:8501; repeat to spread players")
+    lt.add_argument("--questions", type=int, default=3, help="locate questions to play (default 3)")
+    lt.add_argument("--time-limit", type=float, default=60.0, help="seconds per question (default 60)")
+    lt.add_argument("--timeout", type=float, default=None, help="wall-clock limit of the whole run, s")
+    lt.add_argument("--database-url", default=None,
+                    help="the servers' database (default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR)")
+    lt.add_argument("--atlas", default=None, help="atlas folder (default: as the app)")
+    lt.add_argument("--quizzes", default=None, help="quiz bank folder (default: as the app)")
+    lt.add_argument("--think", type=float, nargs=2, default=(1.0, 4.0), metavar=("MIN", "MAX"),
+                    help="seconds a phone waits before tapping (default 1 4)")
+    lt.add_argument("--ramp", type=float, default=None, help="seconds over which phones join (default 0.4 × players, at most 120)")
+    lt.add_argument("--seed", type=int, default=None)
+    lt.add_argument("--json", action="store_true", help="print one JSON object")
+    lt.set_defaults(func=_loadtest)
+    # --- end loadtest ---------------------------------------------------------------------------
     return parser
 
 

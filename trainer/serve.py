@@ -54,18 +54,36 @@ def start_backends(n: int, first_port: int, extra_args: Sequence[str] = ()) -> l
         )
         backends.append(Backend(port, proc))
     deadline = time.monotonic() + 90
-    for b in backends:
-        while True:
-            if b.proc.poll() is not None:
-                raise RuntimeError(f"streamlit on port {b.port} exited with {b.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{b.port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit on port {b.port} did not start") from None
-                time.sleep(0.3)
+    try:
+        for b in backends:
+            while True:
+                if b.proc.poll() is not None:
+                    raise RuntimeError(f"streamlit on port {b.port} exited with {b.proc.returncode} (port in use?)")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{b.port}/_stcore/health", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"streamlit on port {b.port} did not start") from None
+                    time.sleep(0.3)
+    except RuntimeError:
+        stop_backends(backends)  # never leave half a cluster running
+        raise
     return backends
+
+
+def stop_backends(backends: Sequence[Backend], grace_s: float = 10.0) -> None:
+    """Terminate every backend, then kill what has not exited after ``grace_s``."""
+    for b in backends:
+        if b.proc.poll() is None:
+            b.proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for b in backends:
+        try:
+            b.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            b.proc.kill()
+            b.proc.wait(timeout=10)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -110,9 +128,7 @@ def serve(processes: int, host: str, port: int) -> int:
           f"open http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}", flush=True)
 
     def stop(*_: object) -> None:
-        for b in backends:
-            if b.proc.poll() is None:
-                b.proc.terminate()
+        stop_backends(backends)
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -121,11 +137,5 @@ def serve(processes: int, host: str, port: int) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for b in backends:
-            if b.proc.poll() is None:
-                b.proc.terminate()
-                try:
-                    b.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    b.proc.kill()
+        stop_backends(backends)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -272,7 +273,14 @@ def _tree_mtime(root: Path) -> float:
     return max((p.stat().st_mtime for p in root.rglob("*.yaml")), default=0.0)
 
 
+# One loader at a time: when a class of phones connects at once, the first session loads the
+# atlas and the others wait for the cached result instead of each loading it again.
+_LOAD_LOCK = threading.Lock()
+
+
 def load_atlas(root: Path | None = None) -> Atlas:
     """Load the atlas or raise :class:`AtlasError` with every problem; cached by file mtimes."""
     root = Path(root if root is not None else _atlas_dir()).resolve()
-    return _load_cached(str(root), _tree_mtime(root))
+    stamp = _tree_mtime(root)
+    with _LOAD_LOCK:
+        return _load_cached(str(root), stamp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def load_rendered_view(view_id: str, body_type: str, root: Path | None = None) -
         mtime = meta.stat().st_mtime
     except OSError:
         raise AtlasError([Problem(f"atlas/sidecars/{key}.json", view_id, "render", "view has not been rendered for this body type")]) from None
-    return _load(str(root), key, mtime)
+    with _LOAD_LOCK:  # single-flight: concurrent sessions share one decode of the depth map
+        return _load(str(root), key, mtime)
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=64)
