@@ -17,13 +17,13 @@ from trainer.settings import quiz_dir
 pytestmark = pytest.mark.browser
 
 
-def locate_question() -> tuple[str, str, str]:
-    """A real locate question whose target is a site: (question id, view id, site id)."""
+def locate_question() -> tuple[str, str, str, float]:
+    """A real locate question whose target is a site: (question id, view id, site id, partial-credit cm)."""
     atlas = load_atlas()
     for q in load_questions(atlas, [quiz_dir()]):
         if q.type == "locate" and q.targets[0] in atlas.sites and q.view:
             view_id = q.view if q.view in atlas.views else f"{q.view}_right"
-            return q.id, view_id, q.targets[0]
+            return q.id, view_id, q.targets[0], (q.tolerance_cm + q.zero_cm) / 2
     pytest.fail("the banks have no locate question with a site target")
 
 
@@ -74,7 +74,7 @@ def coordinate_strings(values: np.ndarray) -> list[bytes]:
 
 
 def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: AppServer, chromium: Any) -> None:
-    qid, view_id, site_id = locate_question()
+    qid, view_id, site_id, partial_cm = locate_question()
     rv = load_rendered_view(view_id, "female")
     x, y = (float(v) for v in rv.items[site_id].points_px[0])
     side = view_id.rsplit("_", 1)[1]
@@ -105,10 +105,11 @@ def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: 
     screenshot(page, "practice_full_credit")
     ctx.close()
 
-    # 2 cm proximal along the view's anatomical axis: partial credit and the word "proximal".
+    # Halfway between the question's tolerance and zero distance, proximally along the view's
+    # anatomical axis: partial credit and the word "proximal".
     dx, dy = rv.axes_px_per_cm["proximal"]
     ctx, page, _ = open_question(chromium, f"{app_server.url}/practice?questions={qid}&side={side}&body=female")
-    tap_at(page, x + 2 * dx, y + 2 * dy, rv.width_px)
+    tap_at(page, x + partial_cm * dx, y + partial_cm * dy, rv.width_px)
     text = submit_and_read(page)
     pct = int(re.match(r"(\d+)%", text).group(1))  # type: ignore[union-attr]
     assert 0 < pct < 100, text
