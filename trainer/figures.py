@@ -33,10 +33,14 @@ def image_url(view: RenderedView) -> str:
 
 
 def _visible_runs(item: RenderedItem) -> tuple[list[float | None], list[float | None]]:
-    """x/y lists with None gaps wherever the course goes out of sight."""
+    return gapped_xy(item.points_px, item.visible)
+
+
+def gapped_xy(points_px: np.ndarray, visible: np.ndarray) -> tuple[list[float | None], list[float | None]]:
+    """x/y lists for a plotly line, with None gaps wherever the course goes out of sight."""
     xs: list[float | None] = []
     ys: list[float | None] = []
-    for (x, y), vis in zip(item.points_px, item.visible, strict=True):
+    for (x, y), vis in zip(points_px, visible, strict=True):
         if vis:
             xs.append(float(x))
             ys.append(float(y))

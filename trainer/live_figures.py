@@ -14,24 +14,11 @@ import plotly.graph_objects as go
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
-from trainer.figures import base_figure
+from trainer.figures import base_figure, gapped_xy
 from trainer.live import CLUSTER_RADIUS_CM, RevealStats
 from trainer.quiz.models import QuestionModel
 
 _DENSITY = [[0.0, "rgba(255,80,0,0)"], [0.3, "rgba(255,120,0,0.35)"], [1.0, "rgba(200,0,0,0.75)"]]
-
-
-def _runs(xy: np.ndarray, visible: np.ndarray) -> tuple[list[float | None], list[float | None]]:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for (x, y), vis in zip(xy, visible, strict=True):
-        if vis:
-            xs.append(float(x))
-            ys.append(float(y))
-        elif xs and xs[-1] is not None:
-            xs.append(None)
-            ys.append(None)
-    return xs, ys
 
 
 def heatmap_figure(view: RenderedView, pins_px: Sequence[tuple[float, float]], height_px: int = 560) -> go.Figure:
@@ -62,7 +49,7 @@ def reveal_figure(view: RenderedView, atlas: Atlas, q: QuestionModel, stats: Rev
     for n in sorted(nerves):
         item = view.items.get(n)
         if item is not None:
-            xs, ys = _runs(item.points_px, item.visible)
+            xs, ys = gapped_xy(item.points_px, item.visible)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=atlas.name_of(n), hoverinfo="skip",
                                      line={"color": "#1f77ff", "width": 4}))
     for t in q.targets:
