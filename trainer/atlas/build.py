@@ -270,7 +270,10 @@ def _load_cached(root: str, mtime_key: float) -> Atlas:
 
 
 def _tree_mtime(root: Path) -> float:
-    return max((p.stat().st_mtime for p in root.rglob("*.yaml")), default=0.0)
+    """Newest YAML time stamp; runs on every page rerun, so it lists only the YAML folders,
+    not the hundreds of renders and sidecars beside them."""
+    paths = [*root.glob("*.yaml"), *(root / "regions").glob("*.yaml")]
+    return max((p.stat().st_mtime for p in paths), default=0.0)
 
 
 # One loader at a time: when a class of phones connects at once, the first session loads the
