@@ -293,3 +293,64 @@ def test_sessions_for_key_lists_only_this_hosts_classes(store: Store, content: A
 def test_qr_code_is_a_png_of_the_join_url() -> None:
     png = live.qr_png(live.join_url("http://10.0.0.5:8501", "K7PM3Q"))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("qid", ["q_locate", "q_multi", "q_trace", "q_identify", "q_terr_tap"])
+def test_the_reveal_reads_the_stored_result_which_equals_a_fresh_score(
+    store: Store, content: Any, qid: str
+) -> None:
+    """Phones show the result stored at submit time; it must be the very result scoring gives."""
+    from trainer.quiz.session import pins_needed
+    from trainer.scoring import Answer as ScoredAnswer
+    from trainer.scoring import score
+
+    atlas, questions, root = content
+    session = new_class(store, content, [qid])
+    (ana,) = players(store, session.join_code, ["Ana"])
+    live.open_next(store, session.id, T0)
+    x, y = site_px(root)
+    _, hi = pins_needed(atlas, questions[qid])
+    # Near the target, one pin far off (unmatched or off the body), at most 5 pins.
+    pins = [(x + 7.0 * i, y + 13.0 + 5.0 * i) for i in range(min(hi, 4))] + ([(1.0, 1.0)] if hi > 1 else [])
+    choices = [1] if hi == 0 else []
+    out = live.submit(store, atlas, questions, session.id, ana.token, pins, T0 + timedelta(seconds=3), choices=choices)
+    view = live.question_view(atlas, session, 0)
+    stored = store.get_answer(session.id, 0, ana.id)
+    assert stored is not None
+    scored_pins = tuple((float(px), float(py)) for px, py in stored.pins) if hi > 0 else ()
+    fresh = score(questions[qid], ScoredAnswer(pins_px=scored_pins, choices=tuple(choices)), view, atlas)
+    assert same(live.rescore(atlas, questions, session, stored), fresh)
+    assert same(live.result_from_json(out.answer.result), fresh)
+    # Guard against a comparison that cannot fail: a different result is told apart.
+    assert not same(live.result_from_json({**out.answer.result, "credit": 0.123}), fresh)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality of results where NaN equals NaN (an unmatched pin's distance is NaN)."""
+    import dataclasses
+    import math
+
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+        return type(a) is type(b) and all(
+            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b) and type(a) is type(b)
+
+
+def test_an_unreadable_stored_result_is_scored_again(store: Store, content: Any) -> None:
+    import dataclasses
+
+    atlas, questions, root = content
+    session = new_class(store, content, ["q_locate"])
+    (ana,) = players(store, session.join_code, ["Ana"])
+    live.open_next(store, session.id, T0)
+    x, y = site_px(root)
+    out = live.submit(store, atlas, questions, session.id, ana.token, [(x, y + 20)], T0 + timedelta(seconds=3))
+    broken = dataclasses.replace(out.answer, result={"question_id": "q_locate", "pins": [{"x_px": "?"}]})
+    again = live.rescore(atlas, questions, session, broken)
+    assert again is not None and again.mean_distance_cm == pytest.approx(2.0)

@@ -487,6 +487,23 @@ def test_leaderboard_ranks_by_total_points_and_lists_everyone(store: Store) -> N
         (2, "Cy", 500, 1),
         (4, "Di", 0, 0),
     ]
+    # Each phone's own rank, computed in the database, agrees with the board (ties included).
+    for e in board:
+        standing = store.player_standing(session.id, e.player_id)
+        assert (standing.rank, standing.players, standing.points) == (e.rank, len(names), e.points)
+    other = open_session(store)
+    stranger = store.add_player(other.id, "Eve", now=T0)
+    with pytest.raises(NotFoundError):
+        store.player_standing(session.id, stranger.id)
+
+
+def test_the_session_clock_agrees_with_the_full_session(store: Store) -> None:
+    session = open_session(store, limit_s=30)
+    clock = store.session_clock(session.id)
+    full = store.get_session(session.id)
+    assert (clock.id, clock.state, clock.current_index, clock.question_closes_at) == (
+        full.id, full.state, full.current_index, full.question_closes_at)
+    assert clock.question_closes_at == T0 + timedelta(seconds=30)
 
 
 def test_list_answers_filters_by_question_and_exports_csv_rows(store: Store) -> None:
@@ -555,6 +572,8 @@ UNKNOWN = "0" * 32
         lambda s: s.count_answers(UNKNOWN, 0),
         lambda s: s.list_answers(UNKNOWN),
         lambda s: s.leaderboard(UNKNOWN),
+        lambda s: s.player_standing(UNKNOWN, UNKNOWN),
+        lambda s: s.session_clock(UNKNOWN),
         lambda s: s.export_answer_rows(UNKNOWN),
         lambda s: s.submit_answer(
             session_id=UNKNOWN, question_index=0, player_id=UNKNOWN, pins=[], credit=1, now=T0

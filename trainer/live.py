@@ -43,8 +43,8 @@ from trainer.errors import AtlasError, ConflictError, NotFoundError, RuleError
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
 from trainer.scoring import Answer as ScoredAnswer
-from trainer.scoring import Result, score
-from trainer.store import ANSWER_CSV_COLUMNS, Answer, LiveSession, Player, Store
+from trainer.scoring import PinResult, Result, score
+from trainer.store import ANSWER_CSV_COLUMNS, Answer, LiveSession, Player, SessionClock, Store
 
 __all__ = [
     "CLUSTER_RADIUS_CM",
@@ -74,7 +74,9 @@ __all__ = [
     "question_view",
     "rejoin",
     "rescore",
+    "result_from_json",
     "result_to_json",
+    "seconds_left",
     "reveal_answer",
     "reveal_stats",
     "sessions_for_key",
@@ -196,7 +198,7 @@ def question_view(
 # --------------------------------------------------------------------------------------------
 
 
-def effective_phase(session: LiveSession, now: datetime) -> Phase:
+def effective_phase(session: LiveSession | SessionClock, now: datetime) -> Phase:
     """The phase as the clock sees it: an open question whose time is up is closed.
 
     Read-only, so the hundreds of polling phones never write; the host's :func:`tick` persists it.
@@ -205,6 +207,13 @@ def effective_phase(session: LiveSession, now: datetime) -> Phase:
         if require_utc(now) >= session.question_closes_at:
             return Phase.CLOSED
     return session.state
+
+
+def seconds_left(session: LiveSession | SessionClock, now: datetime) -> float:
+    """Seconds until the open question closes, never negative; 0 when none is open."""
+    if effective_phase(session, now) is not Phase.OPEN or session.question_closes_at is None:
+        return 0.0
+    return max(0.0, (session.question_closes_at - require_utc(now)).total_seconds())
 
 
 def _apply(
@@ -301,6 +310,45 @@ def result_to_json(result: Result) -> dict[str, Any]:
     return data
 
 
+def _num(value: Any, missing: float = math.nan) -> float:
+    """A stored number; ``None`` is what :func:`_json_safe` made of infinity or NaN."""
+    return missing if value is None else float(value)
+
+
+def _pin_from_json(d: Mapping[str, Any]) -> PinResult:
+    target = d.get("target_px")
+    target_id = d.get("target_id")
+    # Scoring gives an extra (unmatched) pin a NaN distance and an off-body pin infinity.
+    missing = math.nan if target_id is None else math.inf
+    return PinResult(
+        x_px=float(d["x_px"]), y_px=float(d["y_px"]), on_body=bool(d["on_body"]),
+        target_id=target_id, distance_cm=_num(d["distance_cm"], missing), credit=float(d["credit"]),
+        direction={str(k): _num(v) for k, v in dict(d.get("direction") or {}).items()},
+        direction_text=str(d.get("direction_text") or ""), nearest_id=d.get("nearest_id"),
+        nearest_name=d.get("nearest_name"),
+        nearest_cm=None if d.get("nearest_cm") is None else float(d["nearest_cm"]),
+        safety=d.get("safety"),
+        target_px=None if target is None else (float(target[0]), float(target[1])),
+    )
+
+
+def result_from_json(data: Mapping[str, Any]) -> Result:
+    """The :class:`Result` stored by :func:`result_to_json` (extra keys such as ``elapsed_s``
+    are ignored). Raises ``KeyError``/``TypeError``/``ValueError`` on a malformed record."""
+    return Result(
+        question_id=str(data["question_id"]), type=str(data["type"]), credit=float(data["credit"]),
+        feedback=str(data["feedback"]),
+        pins=tuple(_pin_from_json(p) for p in data.get("pins") or ()),
+        chosen=tuple(int(c) for c in data.get("chosen") or ()),
+        correct_choices=tuple(int(c) for c in data.get("correct_choices") or ()),
+        teaching=str(data.get("teaching") or ""),
+        references=tuple(str(r) for r in data.get("references") or ()),
+        safety=tuple(str(x) for x in data.get("safety") or ()),
+        details={str(k): _num(v) for k, v in dict(data.get("details") or {}).items()},
+        steps=tuple(result_from_json(x) for x in data.get("steps") or ()),
+    )
+
+
 @dataclass(frozen=True)
 class SubmitOutcome:
     """What the phone is told: ``created`` False means "already received" (a no-op)."""
@@ -395,11 +443,17 @@ def rescore(
     atlas: Atlas, questions: Mapping[str, QuestionModel], session: LiveSession, answer: Answer,
     view_loader: ViewLoader | None = None,
 ) -> Result | None:
-    """Rebuild the full :class:`Result` of a stored answer (for the player's reveal overlay).
+    """The full :class:`Result` of a stored answer (for the player's reveal overlay).
 
-    Scoring is pure and deterministic, so re-running it on the stored pins gives the stored
-    result back without keeping Python objects anywhere but the database.
+    The result stored with the answer is what the points were given for, so it is used as is
+    (every phone asks for it at the same moment, after the reveal). An answer stored without
+    a readable result is scored again: scoring is pure, so that gives the same result.
     """
+    if answer.result:
+        try:
+            return result_from_json(answer.result)
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass
     q = questions.get(answer.question_id)
     if q is None:
         return None
@@ -643,12 +697,12 @@ def leaderboard(
 
 
 def player_standing(store: Store, session: LiveSession, player_id: str) -> tuple[int, int, int]:
-    """``(rank, players, points)`` of one player."""
-    entries = store.leaderboard(session.id)
-    for e in entries:
-        if e.player_id == player_id:
-            return e.rank, len(entries), e.points
-    raise NotFoundError("You are not in this class.")
+    """``(rank, players, points)`` of one player (ranked in the database: every phone asks)."""
+    try:
+        s = store.player_standing(session.id, player_id)
+    except NotFoundError:
+        raise NotFoundError("You are not in this class.") from None
+    return s.rank, s.players, s.points
 
 
 def question_analytics(

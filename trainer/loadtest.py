@@ -249,6 +249,7 @@ class ElementInfo:
     widget_id: str
     disabled: bool = False
     data: dict[str, Any] | None = None
+    fragment_id: str = ""  # the fragment it was drawn in: its widgets rerun only that fragment
 
 
 @dataclass
@@ -290,8 +291,8 @@ class StreamlitClient:
         self.page_hash = ""
         self.query_string = query_string
         self.elements: dict[str, ElementInfo] = {}
-        self.texts: list[str] = []
-        self.fragment_texts: list[str] = []
+        self.texts: list[str] = []  # drawn by the full script run
+        self.fragment_texts: dict[str, list[str]] = {}  # drawn inside each fragment
         self.timers: dict[str, list[float]] = {}  # fragment id -> [interval_s, next due]
         self.BackMsg, self.ForwardMsg, self.WidgetState = _protos()
 
@@ -316,7 +317,8 @@ class StreamlitClient:
         return w
 
     def has_text(self, needle: str) -> bool:
-        return any(needle in t for t in self.texts)
+        return any(needle in t for t in self.texts) or any(
+            needle in t for texts in self.fragment_texts.values() for t in texts)
 
     def question_shown(self) -> int | None:
         """0-based index of the question on the page ("Question 2 of 3"), or None."""
@@ -327,8 +329,13 @@ class StreamlitClient:
         return None
 
     # -- one rerun ----------------------------------------------------------------------
-    async def rerun(self, widgets: Sequence[Any] = (), kind: str = "full", fragment_id: str = "") -> float:
-        """Send one ``rerun_script`` and read until its final ``script_finished``; returns ms."""
+    async def rerun(self, widgets: Sequence[Any] = (), kind: str = "full", fragment_id: str = "",
+                    auto: bool = False) -> float:
+        """Send one ``rerun_script`` and read until its final ``script_finished``; returns ms.
+
+        With ``fragment_id`` only that fragment runs, as the browser asks when a widget inside
+        a fragment changes (``auto=False``) or a fragment's ``run_every`` timer fires (``auto``).
+        """
         msg = self.BackMsg()
         cs = msg.rerun_script
         cs.query_string = self.query_string
@@ -338,10 +345,13 @@ class StreamlitClient:
             cs.page_name = self.page_name
         if fragment_id:
             cs.fragment_id = fragment_id
-            cs.is_auto_rerun = True
+            cs.is_auto_rerun = auto
+            # The fragment redraws its own part of the page.
+            self.fragment_texts[fragment_id] = []
+            for key in [k for k, e in self.elements.items() if e.fragment_id == fragment_id]:
+                del self.elements[key]
         for w in widgets:
             cs.widget_states.widgets.append(w)
-        self.fragment_texts = []
         t0 = time.monotonic()
         await self.ws.send(msg.SerializeToString())
         self.shared.reruns += 1
@@ -367,6 +377,7 @@ class StreamlitClient:
             # fragment ids): the page is rebuilt from scratch and re-registers its timers.
             self.elements.clear()
             self.texts = []
+            self.fragment_texts = {}
             self.timers.clear()
             if fm.new_session.page_script_hash:
                 self.page_hash = fm.new_session.page_script_hash
@@ -384,20 +395,20 @@ class StreamlitClient:
         elif kind == "page_not_found":
             raise LoadTestError(f"the server has no page {self.page_name!r}")
         elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-            self._element(fm.delta.new_element, bool(fm.delta.fragment_id))
+            self._element(fm.delta.new_element, fm.delta.fragment_id)
         elif kind == "script_finished":
             if fm.script_finished == 1:
                 self.shared.error("server: script compile error")
             return int(fm.script_finished) in _DONE_STATUSES
         return False
 
-    def _element(self, element: Any, in_fragment: bool) -> None:
+    def _element(self, element: Any, fragment_id: str) -> None:
         etype = element.WhichOneof("type")
         if etype is None:
             return
         sub = getattr(element, etype)
         names = sub.DESCRIPTOR.fields_by_name
-        texts = self.fragment_texts if in_fragment else self.texts
+        texts = self.fragment_texts.setdefault(fragment_id, []) if fragment_id else self.texts
         for name in ("label", "body", "message"):
             if name in names and names[name].type == names[name].TYPE_STRING:
                 value = getattr(sub, name)
@@ -415,7 +426,7 @@ class StreamlitClient:
                 data = json.loads(sub.json)
             except ValueError:
                 data = None
-        self.elements[m.group(1)] = ElementInfo(etype, wid, bool(getattr(sub, "disabled", False)), data)
+        self.elements[m.group(1)] = ElementInfo(etype, wid, bool(getattr(sub, "disabled", False)), data, fragment_id)
 
     # -- fragment timers ----------------------------------------------------------------
     async def idle(self, seconds: float) -> None:
@@ -443,7 +454,7 @@ class StreamlitClient:
         now = time.monotonic()
         # setInterval semantics: fixed rate, but a late tick is not followed by a burst.
         self.timers[fid] = [iv, due + iv if due + iv > now else now + iv]
-        await self.rerun(kind="poll", fragment_id=fid)
+        await self.rerun(kind="poll", fragment_id=fid, auto=True)
         return True
 
 
@@ -542,14 +553,15 @@ async def _play(
                 x, y = rng.uniform(0.3, 0.7) * w, rng.uniform(0.2, 0.8) * h
             click = {"x": min(max(x, 0.0), w), "y": min(max(y, 0.0), h), "pointer": "touch",
                      "seq": int(data.get("seq", i)), "n": 1}
-            await client.rerun([client.component_event(pb.widget_id, "click", click)], kind="tap")
+            await client.rerun([client.component_event(pb.widget_id, "click", click)], kind="tap",
+                               fragment_id=pb.fragment_id)
             send = client.widget(send_key)
             if send is None or send.disabled:
                 shared.error(f"{nick}: q{i + 1}: the tap did not enable Submit")
             else:
                 shared.sent_at[(i, nick)] = time.monotonic()
                 shared.sent_wall[(i, nick)] = datetime.now(UTC)
-                await client.rerun([client.trigger(send.widget_id)], kind="submit")
+                await client.rerun([client.trigger(send.widget_id)], kind="submit", fragment_id=send.fragment_id)
                 # The host may close and reveal while this rerun is still running (the answer
                 # was the last one), so a reveal that shows a score also confirms it.
                 received = client.has_text("Answer received") or client.has_text("Already received") or (

@@ -36,6 +36,13 @@ def get(name: str) -> str:
     raise KeyError(name)
 
 
+def location_key() -> str:
+    """The raw folder and database settings plus the working directory, without touching the
+    file system: a cheap cache key for "which content and database" on pages rerun constantly."""
+    names = ("TRAINER_ATLAS_DIR", "TRAINER_QUIZ_DIR", "TRAINER_DATA_DIR", "TRAINER_AUTHOR_DIR", "TRAINER_DATABASE_URL")
+    return "|".join([os.getcwd(), *(os.environ.get(n, "") for n in names)])
+
+
 def atlas_dir() -> Path:
     return Path(os.environ.get("TRAINER_ATLAS_DIR") or REPO_ROOT / "atlas").resolve()
 

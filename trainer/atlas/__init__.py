@@ -1,6 +1,6 @@
 """The atlas: landmarks, nerves, sites, structures to avoid and territories, in cm on the body."""
 
-from trainer.atlas.build import DEFAULT_ATLAS_DIR, check_atlas, load_atlas, sidecar_key
+from trainer.atlas.build import DEFAULT_ATLAS_DIR, atlas_stamp, check_atlas, load_atlas, sidecar_key
 from trainer.atlas.core import (
     Atlas,
     AtlasItem,
@@ -33,6 +33,7 @@ __all__ = [
     "Territory",
     "View",
     "check_atlas",
+    "atlas_stamp",
     "load_atlas",
     "sidecar_key",
 ]

@@ -281,9 +281,18 @@ def _tree_mtime(root: Path) -> float:
 _LOAD_LOCK = threading.Lock()
 
 
-def load_atlas(root: Path | None = None) -> Atlas:
-    """Load the atlas or raise :class:`AtlasError` with every problem; cached by file mtimes."""
+def atlas_stamp(root: Path | None = None) -> tuple[Path, float]:
+    """The resolved atlas folder and its newest YAML time stamp (the cache key of the atlas)."""
     root = Path(root if root is not None else _atlas_dir()).resolve()
-    stamp = _tree_mtime(root)
+    return root, _tree_mtime(root)
+
+
+def load_atlas(root: Path | None = None, stamp: tuple[Path, float] | None = None) -> Atlas:
+    """Load the atlas or raise :class:`AtlasError` with every problem; cached by file mtimes.
+
+    ``stamp`` is a recent :func:`atlas_stamp` (a polling page reuses it for a few seconds
+    instead of listing the folders on every rerun); without it the folders are checked now.
+    """
+    root, stamp_s = stamp if stamp is not None else atlas_stamp(root)
     with _LOAD_LOCK:
-        return _load_cached(str(root), stamp)
+        return _load_cached(str(root), stamp_s)

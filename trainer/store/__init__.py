@@ -17,6 +17,8 @@ from trainer.store.records import (
     LiveSession,
     Player,
     ReviewCardRecord,
+    SessionClock,
+    Standing,
 )
 from trainer.store.store import (
     ANSWER_CSV_COLUMNS,
@@ -41,6 +43,8 @@ __all__ = [
     "LiveSession",
     "Player",
     "ReviewCardRecord",
+    "SessionClock",
+    "Standing",
     "Store",
     "default_data_dir",
     "default_url",

@@ -57,6 +57,28 @@ class ReviewCardRecord:
 
 
 @dataclass(frozen=True)
+class SessionClock:
+    """The few columns a polling phone needs to notice that the class moved on.
+
+    Field names match :class:`LiveSession`, so the phase rules accept either.
+    """
+
+    id: str
+    state: Phase
+    current_index: int
+    question_closes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One player's place: rank 1 is best, ties share a rank (1, 1, 3)."""
+
+    rank: int
+    players: int
+    points: int
+
+
+@dataclass(frozen=True)
 class LiveSession:
     """A live class. ``version`` increases on every update (optimistic concurrency)."""
 

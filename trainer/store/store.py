@@ -67,6 +67,8 @@ from trainer.store.records import (
     LiveSession,
     Player,
     ReviewCardRecord,
+    SessionClock,
+    Standing,
 )
 from trainer.store.schema import answers, attempts, learners, live_sessions, players, review_cards
 
@@ -222,9 +224,15 @@ class Store:
                 yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A read transaction; on SQLite in WAL mode it never blocks or is blocked by writers."""
+    def _read(self, snapshot: bool = True) -> Iterator[Connection]:
+        """A read transaction; on SQLite in WAL mode it never blocks or is blocked by writers.
+
+        ``snapshot=False`` is for reads of a single statement (each statement is atomic on its
+        own): SQLite then skips ``BEGIN``/``ROLLBACK``, which the polling pages feel.
+        """
         with self._engine.connect() as conn:
+            if not snapshot:
+                conn.execution_options(trainer_autocommit=True)
             yield conn
 
     def _insert(self, table: Table) -> Any:
@@ -591,7 +599,7 @@ class Store:
         raise StoreError("Could not find a free join code after 20 tries.")
 
     def get_session(self, session_id: str) -> LiveSession:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return self._get_session(conn, session_id)
 
     def _get_session(self, conn: Connection, session_id: str) -> LiveSession:
@@ -600,10 +608,21 @@ class Store:
             raise NotFoundError(f"No live session with id {session_id!r}.")
         return _session_from_row(row)
 
+    def session_clock(self, session_id: str) -> SessionClock:
+        """Phase, question and close time only: what hundreds of phones poll every few seconds."""
+        cols = (live_sessions.c.id, live_sessions.c.state, live_sessions.c.current_index,
+                live_sessions.c.question_closes_at)
+        with self._read(snapshot=False) as conn:
+            row = conn.execute(select(*cols).where(live_sessions.c.id == session_id)).first()
+        if row is None:
+            raise NotFoundError(f"No live session with id {session_id!r}.")
+        return SessionClock(id=row.id, state=Phase(row.state), current_index=row.current_index,
+                            question_closes_at=row.question_closes_at)
+
     def get_session_by_code(self, join_code: str) -> LiveSession:
         """Look up what a learner typed; malformed codes raise ``RuleError``, unknown ``NotFoundError``."""
         code = classroom.normalise_join_code(join_code)
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(select(live_sessions).where(live_sessions.c.join_code == code)).first()
         if row is None:
             raise NotFoundError(f"No class with code {code}. Check the code on the projector.")
@@ -623,7 +642,7 @@ class Store:
             )
             .scalar_subquery()
         )
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(
                 select(live_sessions, count.label("answer_count")).where(live_sessions.c.id == session_id)
             ).first()
@@ -651,7 +670,7 @@ class Store:
             .where(players.c.session_id == live_sessions.c.id)
             .scalar_subquery()
         )
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(
                 select(live_sessions, n_answers.label("answer_count"), n_players.label("player_count")).where(
                     live_sessions.c.id == session_id
@@ -764,7 +783,7 @@ class Store:
         return player
 
     def get_player(self, player_id: str) -> Player:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(select(players).where(players.c.id == player_id)).first()
         if row is None:
             raise NotFoundError(f"No player with id {player_id!r}.")
@@ -772,7 +791,7 @@ class Store:
 
     def get_player_by_token(self, token: str) -> Player:
         """Rejoin after a reload: the token from the URL identifies the player."""
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(select(players).where(players.c.token == token)).first()
         if row is None:
             raise NotFoundError("This player link is not valid (the class may have been deleted).")
@@ -870,7 +889,7 @@ class Store:
 
     def get_answer(self, session_id: str, question_index: int, player_id: str) -> Answer | None:
         """One player's answer to one question, or ``None`` (primary-key lookup)."""
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(
                 select(answers).where(
                     answers.c.session_id == session_id,
@@ -889,7 +908,7 @@ class Store:
             .scalar_subquery()
         )
         known = select(literal(1)).where(live_sessions.c.id == session_id).exists()
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             row = conn.execute(select(n.label("n"), known.label("known"))).one()
         if not row.known:
             raise NotFoundError(f"No live session with id {session_id!r}.")
@@ -940,6 +959,36 @@ class Store:
                 )
             )
         return entries
+
+    def player_standing(self, session_id: str, player_id: str) -> Standing:
+        """One player's rank among all players of the session, computed in the database.
+
+        Equal to this player's entry in :meth:`leaderboard`, without sending every player's
+        total to Python: each phone asks for its own rank after every reveal.
+        """
+        totals = (
+            select(players.c.id.label("pid"), func.coalesce(func.sum(answers.c.points), 0).label("pts"))
+            .select_from(
+                players.outerjoin(
+                    answers,
+                    and_(answers.c.player_id == players.c.id, answers.c.session_id == players.c.session_id),
+                )
+            )
+            .where(players.c.session_id == session_id)
+            .group_by(players.c.id)
+            .cte("totals")
+        )
+        mine = select(totals.c.pts).where(totals.c.pid == player_id).scalar_subquery()
+        query = select(
+            mine.label("points"),
+            select(func.count()).select_from(totals).where(totals.c.pts > mine).scalar_subquery().label("ahead"),
+            select(func.count()).select_from(totals).scalar_subquery().label("n"),
+        )
+        with self._read(snapshot=False) as conn:
+            row = conn.execute(query).one()
+        if row.points is None:
+            raise NotFoundError(f"No player {player_id!r} in live session {session_id!r}.")
+        return Standing(rank=int(row.ahead) + 1, players=int(row.n), points=int(row.points))
 
     def export_answer_rows(self, session_id: str, csv_safe: bool = True) -> list[dict[str, object]]:
         """Every answer of a session as flat rows with :data:`ANSWER_CSV_COLUMNS`.
@@ -1003,8 +1052,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("trainer_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("trainer_autocommit", False):
+            return  # one statement: SQLite runs it atomically without an explicit transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("trainer_write", False) else "BEGIN")
 
     return engine
 

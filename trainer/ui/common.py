@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+import time
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
-from trainer.atlas import Atlas, load_atlas
+from trainer.atlas import Atlas, atlas_stamp, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.errors import AtlasError
+from trainer.settings import location_key
 
 MOBILE_CSS = """
 <style>
@@ -27,10 +31,38 @@ def page_setup() -> None:
     st.markdown(MOBILE_CSS, unsafe_allow_html=True)
 
 
-def get_atlas() -> Atlas | None:
-    """The atlas, or None after showing every problem (so a page never dies with a traceback)."""
+@st.cache_resource(show_spinner=False)
+def _recent_memo() -> dict[str, tuple[float, Any]]:
+    """Per-process memo of file stamps: each entry is (monotonic time taken, value)."""
+    return {}
+
+
+def recent(key: str, compute: Callable[[], Any], max_age_s: float) -> Any:
+    """``compute()``, reused for ``max_age_s`` seconds (0 = always fresh).
+
+    Listing the content folders costs a few ms; a page that hundreds of phones rerun (join)
+    checks them every few seconds instead of on every rerun.
+    """
+    if max_age_s <= 0:
+        return compute()
+    memo = _recent_memo()
+    now_s = time.monotonic()
+    hit = memo.get(key)
+    if hit is not None and now_s - hit[0] < max_age_s:
+        return hit[1]
+    value = compute()
+    memo[key] = (now_s, value)
+    return value
+
+
+def get_atlas(max_stale_s: float = 0.0) -> Atlas | None:
+    """The atlas, or None after showing every problem (so a page never dies with a traceback).
+
+    ``max_stale_s`` > 0 lets a hot page reuse the folder check for that long, so an edited
+    atlas shows there up to that many seconds later.
+    """
     try:
-        return load_atlas()
+        return load_atlas(stamp=recent(f"atlas:{location_key()}", atlas_stamp, max_stale_s))
     except AtlasError as exc:
         st.error("The atlas has problems, so this page cannot show it. Run `python -m trainer validate`.")
         st.code("\n".join(str(p) for p in exc.problems[:50]), language=None)

@@ -9,7 +9,8 @@ import streamlit as st
 from trainer.atlas import Atlas
 from trainer.quiz.bank import load_questions
 from trainer.quiz.models import QuestionModel
-from trainer.settings import author_dir, quiz_dir
+from trainer.settings import author_dir, location_key, quiz_dir
+from trainer.ui.common import recent
 
 
 def _bank_folders() -> list[Path]:
@@ -25,10 +26,17 @@ def _questions(_atlas: Atlas, key: str) -> dict[str, QuestionModel]:
     return out
 
 
-def get_questions(atlas: Atlas) -> dict[str, QuestionModel]:
-    """All bank questions by id (shipped and authored); cached per atlas object and bank file mtimes."""
+def _banks_stamp() -> str:
     files = [p for folder in _bank_folders() for p in sorted(folder.glob("*.yaml"))]
-    stamp = ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in files)
+    return ",".join(f"{p}:{p.stat().st_mtime_ns}" for p in files)
+
+
+def get_questions(atlas: Atlas, max_stale_s: float = 0.0) -> dict[str, QuestionModel]:
+    """All bank questions by id (shipped and authored); cached per atlas object and bank file mtimes.
+
+    ``max_stale_s`` as for :func:`trainer.ui.common.get_atlas`.
+    """
+    stamp = recent(f"banks:{location_key()}", _banks_stamp, max_stale_s)
     return _questions(atlas, f"{id(atlas)}|{stamp}")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -18,25 +17,16 @@ from trainer.live import is_live_question
 from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QuestionModel
 from trainer.settings import author_dir, quiz_dir
-from trainer.store import Store, default_url, open_store
+
+# One store per process for every page, and the server's clock (every time stamp of a class is
+# taken on the server, never on a phone): re-exported for the live pages.
+from trainer.ui.state import get_store as get_store
+from trainer.ui.state import now_utc as now_utc
 
 HOST_KEY_ENV = "TRAINER_HOST_KEY"
 BASE_URL_ENV = "TRAINER_BASE_URL"
 
 
-@st.cache_resource(show_spinner=False)
-def _store(url: str) -> Store:
-    return open_store(url=url)
-
-
-def get_store() -> Store:
-    """One engine per process and database URL (``TRAINER_DATABASE_URL`` or the SQLite file)."""
-    return _store(default_url())
-
-
-def now_utc() -> datetime:
-    """The server's clock: every time stamp of a class is taken here, never on a phone."""
-    return datetime.now(UTC)
 
 
 def configured_host_key() -> str | None:

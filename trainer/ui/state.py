@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from trainer.errors import TrainerError
+from trainer.settings import location_key
 from trainer.store import Store, open_store
 from trainer.store.store import default_url
 
@@ -14,13 +15,17 @@ ANON = "__anonymous__"
 
 
 @st.cache_resource(show_spinner=False)
-def _store_for(url: str) -> Store:
-    return open_store(url)
+def _store_for(location: str) -> Store:
+    return open_store(default_url())
 
 
 def get_store() -> Store:
-    """One store per server process and database URL (engines are thread-safe; sessions share it)."""
-    return _store_for(default_url())
+    """One store per server process and database (engines are thread-safe; sessions share it).
+
+    Keyed by the raw settings (:func:`trainer.settings.location_key`), so the polling pages do
+    not resolve the data folder on every rerun.
+    """
+    return _store_for(location_key())
 
 
 def now_utc() -> datetime:

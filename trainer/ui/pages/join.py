@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from trainer import live
-from trainer.classroom import Phase, time_left_s
+from trainer.classroom import Phase
 from trainer.errors import ConflictError, NotFoundError, RuleError
 from trainer.figures import image_url
 from trainer.quiz.session import pins_needed
@@ -28,11 +28,14 @@ JOIN_POLL_S = 3
 
 page_setup()
 ss = st.session_state
-atlas = get_atlas()
+# The content does not change during a class: a phone's rerun reuses the folder check for a
+# few seconds (an edit to the atlas shows here up to that much later).
+CONTENT_RECHECK_S = 5.0
+atlas = get_atlas(max_stale_s=CONTENT_RECHECK_S)
 if atlas is None:
     st.stop()
 store = get_store()
-questions = get_questions(atlas)
+questions = get_questions(atlas, max_stale_s=CONTENT_RECHECK_S)
 
 # ---------------------------------------------------------------- who am I?
 token = st.query_params.get("token", "")
@@ -100,11 +103,12 @@ def _watch() -> None:
             _place_pin(click, pending[1], pending[2])
             st.rerun()
     t = now_utc()
-    s = store.get_session(session.id)
-    if (s.id, live.effective_phase(s, t).value, s.current_index) != ss.get("join_snap"):
+    clock = store.session_clock(session.id)
+    now_phase = live.effective_phase(clock, t)
+    if (clock.id, now_phase.value, clock.current_index) != ss.get("join_snap"):
         st.rerun()
-    if s.state is Phase.OPEN:
-        st.caption(f"{time_left_s(s.rules_state(), t):.0f} s left")
+    if now_phase is Phase.OPEN:
+        st.caption(f"{live.seconds_left(clock, t):.0f} s left")
 
 
 _watch()
@@ -135,7 +139,6 @@ if q.vignette:
     st.info(q.vignette)
 st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
 view = live.question_view(atlas, session, idx)
-mine = store.get_answer(session.id, idx, player.id)
 lo, hi = pins_needed(atlas, q)
 pins_key = f"join_pins_{session.id}_{idx}"
 pins: list[tuple[float, float]] = ss.setdefault(pins_key, [])
@@ -143,6 +146,7 @@ pb_key = f"join_pb_{idx}"
 
 # ---------------------------------------------------------------- reveal
 if phase is Phase.REVEALED:
+    mine = store.get_answer(session.id, idx, player.id)
     result: Result | None = live.rescore(atlas, questions, session, mine) if mine is not None else None
     if mine is None:
         st.info("You did not answer this one.")
@@ -172,55 +176,88 @@ if phase is Phase.REVEALED:
     st.stop()
 
 # ---------------------------------------------------------------- open / closed
-if mine is not None:
-    st.success("Answer received ✓ Wait for the reveal.")
-elif phase is Phase.CLOSED:
-    st.warning("Time is up. Waiting for the reveal…")
+# The answer surface is a fragment: a tap, Undo and Submit rerun only this part of the page
+# (no navigation, atlas check or header), which is what keeps a full room of phones within the
+# server's budget. Submitting happens in the button's callback, so one run both stores the
+# answer and shows "Answer received".
+sent_key = f"join_sent_{session.id}_{idx}"
+err_key = f"join_err_{session.id}_{idx}"
 
-can_answer = phase is Phase.OPEN and mine is None
-ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
-if view is not None and hi > 0:
-    own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else pins
 
-    def _on_click(pb_key: str = pb_key, pins_key: str = pins_key, hi: int = hi) -> None:
-        click = take_click(pb_key)
-        if click is not None:
-            _place_pin(click, pins_key, hi)
-
-    hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") if can_answer else ""
-    click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                     pins_px=own, active=can_answer, shapes=question_shapes(q, view), hint=hint, seq=idx,
-                     max_width_px=700, on_click=_on_click)
-    if click is not None and can_answer:  # state injected without the callback (tests)
-        _place_pin(click, pins_key, hi)
-        st.rerun()
-
-choices: tuple[int, ...] = ()
-if q.choices and hi == 0:
+def _chosen() -> tuple[int, ...]:
+    """The choices ticked on this phone, read from the widgets' state (callbacks see it first)."""
     if q.multi_answer:
-        choices = tuple(i for i, c in enumerate(q.choices)
-                        if st.checkbox(c.text, key=f"join_choice_{idx}_{i}", disabled=not can_answer))
-    else:
-        pick = st.radio("Your answer", list(range(len(q.choices))), format_func=lambda i: q.choices[i].text,
-                        index=None, key=f"join_choice_{idx}", disabled=not can_answer)
-        choices = () if pick is None else (int(pick),)
+        return tuple(i for i in range(len(q.choices)) if ss.get(f"join_choice_{idx}_{i}"))
+    pick = ss.get(f"join_choice_{idx}")
+    return () if pick is None else (int(pick),)
 
-if can_answer:
-    if q.type == "multi_site":
-        st.caption(f"Place {lo} pins.")
-    elif q.type == "trace":
-        st.caption("Tap points along the nerve's course, then submit.")
-    c1, c2 = st.columns(2)
-    if hi > 0 and c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}"):
-        pins.pop()
-        st.rerun()
-    ready = len(pins) >= lo if hi > 0 else bool(choices)
-    if c2.button("Submit", type="primary", disabled=not ready, width="stretch", key=f"join_send_{idx}"):
-        try:
-            outcome = live.submit(store, atlas, questions, session.id, player.token, pins, now_utc(),
-                                  choices=choices, question_index=idx)
-        except RuleError as exc:
-            show_error(str(exc))
-        else:
-            ss[f"join_sent_{session.id}_{idx}"] = outcome.message
+
+def _on_submit() -> None:
+    try:
+        outcome = live.submit(store, atlas, questions, session.id, player.token, list(ss.get(pins_key, [])),
+                              now_utc(), choices=_chosen() if hi == 0 else (), question_index=idx)
+    except (RuleError, NotFoundError) as exc:
+        ss[err_key] = str(exc)
+    else:
+        ss[sent_key] = outcome.message
+        ss.pop(err_key, None)
+
+
+def _on_undo() -> None:
+    cur = ss.get(pins_key, [])
+    if cur:
+        cur.pop()
+
+
+def _on_click() -> None:
+    click = take_click(pb_key)
+    if click is not None:
+        _place_pin(click, pins_key, hi)
+
+
+@st.fragment
+def _answer_area() -> None:
+    mine = store.get_answer(session.id, idx, player.id)
+    if mine is not None:
+        sent = ss.get(sent_key, "")
+        if sent.startswith("Already"):
+            st.info(sent)  # a second tap on Submit: the first answer stands
+        st.success("Answer received ✓ Wait for the reveal.")
+    elif phase is Phase.CLOSED:
+        st.warning("Time is up. Waiting for the reveal…")
+    if ss.get(err_key):
+        show_error(ss[err_key])
+    can_answer = phase is Phase.OPEN and mine is None
+    ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
+    if view is not None and hi > 0:
+        own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else pins
+        hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") if can_answer else ""
+        click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
+                         pins_px=own, active=can_answer, shapes=question_shapes(q, view), hint=hint, seq=idx,
+                         max_width_px=700, on_click=_on_click)
+        if click is not None and can_answer:  # state injected without the callback (tests)
+            _place_pin(click, pins_key, hi)
             st.rerun()
+
+    if q.choices and hi == 0:
+        if q.multi_answer:
+            for i, c in enumerate(q.choices):
+                st.checkbox(c.text, key=f"join_choice_{idx}_{i}", disabled=not can_answer)
+        else:
+            st.radio("Your answer", list(range(len(q.choices))), format_func=lambda i: q.choices[i].text,
+                     index=None, key=f"join_choice_{idx}", disabled=not can_answer)
+
+    if can_answer:
+        if q.type == "multi_site":
+            st.caption(f"Place {lo} pins.")
+        elif q.type == "trace":
+            st.caption("Tap points along the nerve's course, then submit.")
+        c1, c2 = st.columns(2)
+        if hi > 0:
+            c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}", on_click=_on_undo)
+        ready = len(pins) >= lo if hi > 0 else bool(_chosen())
+        c2.button("Submit", type="primary", disabled=not ready, width="stretch", key=f"join_send_{idx}",
+                  on_click=_on_submit)
+
+
+_answer_area()
