@@ -70,6 +70,14 @@ def players(store: Store, code: str, names: list[str]) -> list[Any]:
     return [live.join(store, code, n, T0)[1] for n in names]
 
 
+def open_with_ana(store: Store, content: Any, qid: str) -> tuple[Any, Any, tuple[float, float]]:
+    """A class on one question, opened at T0, with one player: (session, Ana, the site's px)."""
+    session = new_class(store, content, [qid])
+    (ana,) = players(store, session.join_code, ["Ana"])
+    live.open_next(store, session.id, T0)
+    return session, ana, site_px(content[2])
+
+
 def test_live_answers_are_scored_on_the_server_with_the_class_view(store: Store, content: Any) -> None:
     atlas, questions, root = content
     session = new_class(store, content, ["q_locate"], side="left")
@@ -99,11 +107,8 @@ def test_speed_bonus_rewards_fast_accurate_answers(store: Store, content: Any) -
 
 
 def test_a_resubmission_is_a_no_op_that_says_already_received(store: Store, content: Any) -> None:
-    atlas, questions, root = content
-    session = new_class(store, content, ["q_locate"])
-    (ana,) = players(store, session.join_code, ["Ana"])
-    live.open_next(store, session.id, T0)
-    x, y = site_px(root)
+    atlas, questions, _ = content
+    session, ana, (x, y) = open_with_ana(store, content, "q_locate")
     first = live.submit(store, atlas, questions, session.id, ana.token, [(x, y + 25)], T0 + timedelta(seconds=2))
     again = live.submit(store, atlas, questions, session.id, ana.token, [(x, y)], T0 + timedelta(seconds=3))
     assert first.created and not again.created
@@ -304,11 +309,8 @@ def test_the_reveal_reads_the_stored_result_which_equals_a_fresh_score(
     from trainer.scoring import Answer as ScoredAnswer
     from trainer.scoring import score
 
-    atlas, questions, root = content
-    session = new_class(store, content, [qid])
-    (ana,) = players(store, session.join_code, ["Ana"])
-    live.open_next(store, session.id, T0)
-    x, y = site_px(root)
+    atlas, questions, _ = content
+    session, ana, (x, y) = open_with_ana(store, content, qid)
     _, hi = pins_needed(atlas, questions[qid])
     # Near the target, one pin far off (unmatched or off the body), at most 5 pins.
     pins = [(x + 7.0 * i, y + 13.0 + 5.0 * i) for i in range(min(hi, 4))] + ([(1.0, 1.0)] if hi > 1 else [])
@@ -345,11 +347,8 @@ def same(a: Any, b: Any) -> bool:
 def test_an_unreadable_stored_result_is_scored_again(store: Store, content: Any) -> None:
     import dataclasses
 
-    atlas, questions, root = content
-    session = new_class(store, content, ["q_locate"])
-    (ana,) = players(store, session.join_code, ["Ana"])
-    live.open_next(store, session.id, T0)
-    x, y = site_px(root)
+    atlas, questions, _ = content
+    session, ana, (x, y) = open_with_ana(store, content, "q_locate")
     out = live.submit(store, atlas, questions, session.id, ana.token, [(x, y + 20)], T0 + timedelta(seconds=3))
     broken = dataclasses.replace(out.answer, result={"question_id": "q_locate", "pins": [{"x_px": "?"}]})
     again = live.rescore(atlas, questions, session, broken)
