@@ -64,6 +64,17 @@ def test_a_whole_class_in_chromium(tmp_path: Path, chromium: Any) -> None:
         session = store.get_session(sid)
         assert len(session.question_ids) == 2
         screenshot(host, "live_host_lobby")
+        # Reloading the projector tab keeps the host in (a grant in the tab's sessionStorage,
+        # never in the URL); a fresh tab on the same URL still has to type the key.
+        assert "grant" not in host.url
+        host.reload()
+        host.get_by_text("Scan to join").wait_for(timeout=20000)
+        assert host.get_by_label("Host key").count() == 0
+        other = new_context(chromium, env, LAPTOP).new_page()
+        other.goto(host.url)
+        other.get_by_label("Host key").wait_for(timeout=20000)
+        assert other.get_by_text("Scan to join").count() == 0
+        other.context.close()
 
         # -- three phones join; one nickname is hostile markup
         names = ["Ana", "<i>Bo</i>", "Cy 🦴"]

@@ -7,7 +7,6 @@ Widget keys are stable and listed in docs/live-class.md (the load-test tool driv
 
 from __future__ import annotations
 
-import hmac
 import os
 import random
 
@@ -18,6 +17,7 @@ from trainer.classroom import LiveSettings, Phase, check_host_key, is_last_quest
 from trainer.errors import ConflictError, NotFoundError, RuleError
 from trainer.live_figures import heatmap_figure, reveal_figure
 from trainer.quiz.session import Filters, matches
+from trainer.ui.auth import host_gate
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import (
@@ -47,16 +47,8 @@ if not host_key:
     )
     st.stop()
 
-if not ss.get("host_ok"):
-    with st.form("host_login"):
-        typed = st.text_input("Host key", type="password", key="host_key_input")
-        go = st.form_submit_button("Open host controls", type="primary", key="host_login_go")
-    if go:
-        if hmac.compare_digest(typed.strip().encode("utf-8"), host_key.encode("utf-8")):
-            ss["host_ok"] = True
-            st.rerun()
-        st.error("That is not the host key.")
-    st.stop()
+host_gate(host_key, form_key="host_login", input_key="host_key_input", go_key="host_login_go",
+          button="Open host controls")
 
 atlas = get_atlas()
 if atlas is None:
