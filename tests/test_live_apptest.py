@@ -244,3 +244,26 @@ def test_an_invalid_token_shows_the_join_form(content: Path) -> None:
     at = open_page("join", token="nope")
     assert "no longer valid" in at.error[0].value
     assert at.text_input(key="join_nick")
+
+
+def test_a_second_submit_from_another_tab_keeps_the_first_answer_and_says_so(content: Path) -> None:
+    """The same player in two tabs (or a double tap racing a slow network) submits twice."""
+    store, session = make_class(content, ["q_locate"])
+    first = join_as(open_page("join", code=session.join_code), session.join_code, "Ana")
+    token = first.query_params["token"]
+    live.open_next(store, session.id, datetime.now(UTC))
+    first.run()
+    second = open_page("join", token=token)
+    view = load_rendered_view("view_a_right", "female", content / "atlas")
+    x, y = (float(v) for v in view.items["site_a"].points_px[0])
+    for at, dy in ((first, 0.0), (second, 30.0)):
+        at.session_state["join_pb_0"] = {"click": {"x": x, "y": y + dy, "pointer": "touch", "seq": 0, "n": 1}}
+        at.run()
+        assert at.button(key="join_send_0") and not at.button(key="join_send_0").disabled
+    first.button(key="join_send_0").click().run()
+    second.button(key="join_send_0").click().run()
+    assert not second.exception, second.exception
+    assert any("Already received: your first answer counts" in i.value for i in second.info)
+    assert "Answer received" in second.success[0].value
+    stored = store.list_answers(session.id, 0)
+    assert len(stored) == 1 and stored[0].pins == [[x, y]]  # the first tab's pin, once
