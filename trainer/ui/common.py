@@ -37,6 +37,12 @@ def _recent_memo() -> dict[str, tuple[float, Any]]:
     return {}
 
 
+@st.cache_resource(show_spinner=False)
+def _loaded_stamps() -> set[tuple[Any, ...]]:
+    """Atlas stamps this process has loaded already (no spinner for those)."""
+    return set()
+
+
 def recent(key: str, compute: Callable[[], Any], max_age_s: float) -> Any:
     """``compute()``, reused for ``max_age_s`` seconds (0 = always fresh).
 
@@ -62,7 +68,15 @@ def get_atlas(max_stale_s: float = 0.0) -> Atlas | None:
     atlas shows there up to that many seconds later.
     """
     try:
-        return load_atlas(stamp=recent(f"atlas:{location_key()}", atlas_stamp, max_stale_s))
+        stamp = recent(f"atlas:{location_key()}", atlas_stamp, max_stale_s)
+        loaded = _loaded_stamps()
+        if stamp in loaded:
+            return load_atlas(stamp=stamp)
+        # The first visit after a start (or an edit) reads every YAML file: several seconds.
+        with st.spinner("Loading the atlas (a few seconds after the server starts)…"):
+            atlas = load_atlas(stamp=stamp)
+        loaded.add(stamp)
+        return atlas
     except AtlasError as exc:
         st.error("The atlas has problems, so this page cannot show it. Run `python -m trainer validate`.")
         st.code("\n".join(str(p) for p in exc.problems[:50]), language=None)
