@@ -54,6 +54,13 @@ def test_command_line_refuses_before_connecting(capsys: pytest.CaptureFixture[st
         LoadConfig(players=3, urls=("http://127.0.0.1:1",), timeout_s=10_000).checked()
 
 
+def test_rerun_cost_refuses_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rerun-cost", "--url", "http://192.168.1.20:8501", "--runs", "5"]) == 2
+    assert "loopback" in capsys.readouterr().err
+    assert main(["rerun-cost", "--url", "http://127.0.0.1:1", "--runs", "0"]) == 2
+    assert "--runs" in capsys.readouterr().err
+
+
 def test_percentile_is_nearest_rank() -> None:
     assert percentile([5.0], 95) == 5.0
     assert percentile(list(range(1, 101)), 95) == 95
@@ -101,6 +108,28 @@ def test_small_class_on_sqlite_through_the_command_line(tmp_path: Path, content_
     assert config["processes"] == 1
     assert config["urls"] == [server.url]
     assert report["host"]["closed_by"] == ["all answered", "all answered"]
+
+
+@pytest.mark.slow
+def test_rerun_cost_measures_the_three_kinds_of_join_page_run(tmp_path: Path, content_env: dict[str, str]) -> None:
+    env = {**content_env, "TRAINER_DATA_DIR": str(tmp_path / "data")}
+    server = start_app(tmp_path, env)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "trainer", "rerun-cost", "--url", server.url, "--runs", "25", "--json"],
+            cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=150,
+        )
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["runs"] == 25
+    for kind in ("whole_page", "poll_fragment", "answer_fragment"):
+        # Every run costs the server some CPU and takes some wall time; /proc has 10 ms ticks,
+        # and 25 whole-page runs are well above one tick.
+        assert report[kind]["wall_ms_per_run"] > 0, kind
+        assert report[kind]["server_cpu_ms_per_run"] >= 0, kind
+    assert report["whole_page"]["server_cpu_ms_per_run"] > 0
 
 
 @pytest.mark.slow

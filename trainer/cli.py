@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|stats|bench|serve|loadtest``."""
+"""Command line: ``python -m trainer validate|stats|bench|serve|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -88,6 +88,21 @@ def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
     return 0 if report["lost"] == 0 and report["answers_sent"] > 0 else 1
 
 
+def _rerun_cost(args: argparse.Namespace) -> int:
+    from trainer.loadtest import run_rerun_cost
+
+    report = run_rerun_cost(args.url, args.runs, database_url=args.database_url,
+                            atlas=Path(args.atlas) if args.atlas else None,
+                            quizzes=Path(args.quizzes) if args.quizzes else None)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for kind in ("whole_page", "poll_fragment", "answer_fragment"):
+            r = report[kind]
+            print(f"{kind}: {r['server_cpu_ms_per_run']} ms server CPU, {r['wall_ms_per_run']} ms wall per run")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--seed", type=int, default=None)
     lt.add_argument("--json", action="store_true", help="print one JSON object")
     lt.set_defaults(func=_loadtest)
+    rc = sub.add_parser("rerun-cost", help="server CPU of one join-page run: whole page, poll and answer fragments")
+    rc.add_argument("--url", required=True, help="app URL on this machine, e.g. http://127.0.0.1:8501")
+    rc.add_argument("--runs", type=int, default=300, help="runs of each kind (default 300)")
+    rc.add_argument("--database-url", default=None, help="the server's database (default: as loadtest)")
+    rc.add_argument("--atlas", default=None, help="atlas folder (default: as the app)")
+    rc.add_argument("--quizzes", default=None, help="quiz bank folder (default: as the app)")
+    rc.add_argument("--json", action="store_true", help="print one JSON object")
+    rc.set_defaults(func=_rerun_cost)
     # --- end loadtest ---------------------------------------------------------------------------
     return parser
 
