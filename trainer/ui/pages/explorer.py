@@ -55,7 +55,17 @@ side = c2.segmented_control("Side", ["right", "left"], key="ex_side", format_fun
 body = c3.selectbox("Body type", list(atlas.body_types), key="ex_body", format_func=lambda b: atlas.body_types[b].name)
 region = atlas.regions[region_id]
 base_views = sorted({v.base_id for v in atlas.views_of_region(region_id)})
-base = st.selectbox("View", base_views, key=f"ex_view_{region_id}") if len(base_views) > 1 else base_views[0]
+
+
+def _view_name(base_id: str) -> str:
+    """"Anterior view", or "Lateral view (supinated)" when a region has several views."""
+    v = next(v for v in atlas.views_of_region(region_id) if v.base_id == base_id)
+    rest = base_id.replace(region_id, "").strip("_").replace("_", " ")
+    return f"{v.look_from.capitalize()} view" + (f" ({rest})" if rest else "")
+
+
+base = (st.selectbox("View", base_views, key=f"ex_view_{region_id}", format_func=_view_name)
+        if len(base_views) > 1 else base_views[0])
 view_id = next((v.id for v in atlas.views_of_region(region_id) if v.base_id == base and v.side in (side, "midline")), None)
 layers = st.pills("Layers", LAYERS, selection_mode="multi", key="ex_layers", format_func=lambda k: LAYER_LABELS[k])
 
