@@ -159,6 +159,12 @@ def test_a_whole_class_in_chromium(tmp_path: Path, chromium: Any) -> None:
         players[0]["page"].get_by_text("Class finished").wait_for(timeout=20000)
         screenshot(players[0]["page"], "live_phone_final")
         assert store.count_answers(sid, 0) == 3 and store.count_answers(sid, 1) == 3
+        # The phone can take the class home: the same questions start in Practice.
+        ana = players[0]["page"]
+        ana.get_by_text("Practise these questions again").click()
+        ana.get_by_text("Question 1 of 2").wait_for(timeout=20000)
+        assert f"questions={','.join(session.question_ids)}".replace(",", "%2C") in ana.url or \
+            f"questions={','.join(session.question_ids)}" in ana.url
         for p in players:
             p["ctx"].close()
         hctx.close()

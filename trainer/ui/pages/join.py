@@ -127,6 +127,17 @@ if phase is Phase.FINISHED:
     top = live.leaderboard(store, session, you_player_id=player.id, limit=3)
     for row in top:
         st.text(f"{row.rank}. {row.name} — {row.points} pts" + ("  (you)" if row.is_you and row.name != "You" else ""))
+    # Take the class home: the same questions in Practice, on this device, at your own pace.
+    again = [qid for qid in session.question_ids if qid in questions]
+    if again:
+        params = {"questions": ",".join(again)}
+        side, body = session.settings.get("side"), session.settings.get("body_type")
+        if side in ("right", "left"):
+            params["side"] = str(side)
+        if isinstance(body, str) and body in atlas.body_types:
+            params["body"] = body
+        st.page_link("trainer/ui/pages/practice.py", label="Practise these questions again",
+                     icon=":material/replay:", query_params=params)
     st.stop()
 
 qid = session.question_ids[idx]
