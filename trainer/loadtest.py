@@ -512,18 +512,23 @@ async def _player(
             shared.join_failed.add(nick)
 
 
-async def _play(
-    shared: _Shared, client: StreamlitClient, nick: str, plans: Sequence[QuestionPlan], rng: random.Random,
-    think_s: tuple[float, float],
-) -> None:
+async def _join(client: StreamlitClient, code: str, nick: str) -> None:
+    """Open /join and send the form, as a phone does; raises unless the page took the join."""
     await client.rerun(kind="load")
     code_w, nick_w, go_w = (client.widget(k) for k in ("join_code", "join_nick", "join_go"))
     if code_w is None or nick_w is None or go_w is None:
         raise LoadTestError(f"join form keys not found on /join (texts: {client.texts[:5]})")
-    await client.rerun([client.string(code_w.widget_id, shared.code), client.string(nick_w.widget_id, nick),
+    await client.rerun([client.string(code_w.widget_id, code), client.string(nick_w.widget_id, nick),
                         client.trigger(go_w.widget_id)], kind="join")
     if "token=" not in client.query_string:
         raise LoadTestError(f"join refused (texts: {client.texts[:5]})")
+
+
+async def _play(
+    shared: _Shared, client: StreamlitClient, nick: str, plans: Sequence[QuestionPlan], rng: random.Random,
+    think_s: tuple[float, float],
+) -> None:
+    await _join(client, shared.code, nick)
     shared.joined.add(nick)
 
     for plan in plans:
@@ -895,12 +900,7 @@ async def _rerun_costs(target: Target, code: str, runs: int, open_question: Any)
     async with connect(target.ws_url, subprotocols=["streamlit"], proxy=None, open_timeout=30,
                        max_size=32 * 2**20, ping_interval=None) as ws:
         client = StreamlitClient(ws, shared, "join", f"code={code}")
-        await client.rerun(kind="load")
-        code_w, nick_w, go_w = (client.widget(k) for k in ("join_code", "join_nick", "join_go"))
-        if code_w is None or nick_w is None or go_w is None:
-            raise LoadTestError("join form keys not found on /join")
-        await client.rerun([client.string(code_w.widget_id, code), client.string(nick_w.widget_id, "rerun-cost"),
-                            client.trigger(go_w.widget_id)], kind="join")
+        await _join(client, code, "rerun-cost")
         open_question()
         await client.rerun(kind="full")
         board = client.widget("join_pb_0")

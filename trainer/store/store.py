@@ -633,15 +633,7 @@ class Store:
 
         This is what a polling fragment needs every second, so it is a single round trip.
         """
-        count = (
-            select(func.count())
-            .select_from(answers)
-            .where(
-                answers.c.session_id == live_sessions.c.id,
-                answers.c.question_index == live_sessions.c.current_index,
-            )
-            .scalar_subquery()
-        )
+        count = _answers_to_current_question()
         with self._read(snapshot=False) as conn:
             row = conn.execute(
                 select(live_sessions, count.label("answer_count")).where(live_sessions.c.id == session_id)
@@ -655,15 +647,7 @@ class Store:
 
         The host's polled fragment shows "answered / players" every second; one round trip.
         """
-        n_answers = (
-            select(func.count())
-            .select_from(answers)
-            .where(
-                answers.c.session_id == live_sessions.c.id,
-                answers.c.question_index == live_sessions.c.current_index,
-            )
-            .scalar_subquery()
-        )
+        n_answers = _answers_to_current_question()
         n_players = (
             select(func.count())
             .select_from(players)
@@ -1024,6 +1008,19 @@ class Store:
             }
             out.append({k: _csv_safe(v) for k, v in row.items()} if csv_safe else row)
         return out
+
+
+def _answers_to_current_question() -> Any:
+    """Correlated subquery: answers to the session row's current question (for the polls)."""
+    return (
+        select(func.count())
+        .select_from(answers)
+        .where(
+            answers.c.session_id == live_sessions.c.id,
+            answers.c.question_index == live_sessions.c.current_index,
+        )
+        .scalar_subquery()
+    )
 
 
 # -- engine setup --------------------------------------------------------------------------

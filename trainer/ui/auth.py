@@ -14,7 +14,8 @@ import streamlit as st
 from trainer.atlas import Atlas
 from trainer.hostgrant import check_grant, issue_grant
 from trainer.ui.components.tab_memory import tab_memory
-from trainer.ui.live_common import configured_host_key, now_utc
+from trainer.ui.live_common import configured_host_key
+from trainer.ui.state import now_utc
 
 _GRANT = "host_grant"
 

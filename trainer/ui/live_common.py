@@ -1,7 +1,7 @@
-"""Streamlit helpers shared by the host and join pages: the store, the host key, safe text.
+"""Streamlit helpers shared by the host and join pages: the host key, banks, safe text.
 
-Nothing here keeps class state: the store handle is a per-process cached *connection pool*
-(keyed by the database URL), and every page run reads the class from the database.
+Nothing here keeps class state: every page run reads the class from the database through the
+per-process store of :mod:`trainer.ui.state`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QuestionModel
 from trainer.settings import author_dir, quiz_dir
 
-# One store per process for every page, and the server's clock (every time stamp of a class is
-# taken on the server, never on a phone): re-exported for the live pages.
-from trainer.ui.state import get_store as get_store
-from trainer.ui.state import now_utc as now_utc
-
 HOST_KEY_ENV = "TRAINER_HOST_KEY"
 BASE_URL_ENV = "TRAINER_BASE_URL"
-
 
 
 

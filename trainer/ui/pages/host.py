@@ -23,13 +23,12 @@ from trainer.ui.data import get_questions
 from trainer.ui.live_common import (
     BASE_URL_ENV,
     configured_host_key,
-    get_store,
     live_banks,
     live_questions,
-    now_utc,
     plain_md,
     show_error,
 )
+from trainer.ui.state import get_store, now_utc
 
 page_setup()
 st.title("Host a class")

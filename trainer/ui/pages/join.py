@@ -20,7 +20,8 @@ from trainer.scoring import Result
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
-from trainer.ui.live_common import get_store, now_utc, show_error
+from trainer.ui.live_common import show_error
+from trainer.ui.state import get_store, now_utc
 
 # Phones poll the class every few seconds (DESIGN.md §5: 1–3 s). 3 s keeps a 200-phone class
 # within two cores; the reveal reaches a phone at most 3 s after the host presses it.
