@@ -62,6 +62,7 @@ def limb(skin: Skin | None = None) -> Geometry:
             "items": {
                 "nerve_a": {"kind": "nerve", "points_cm": [[0.0, 30.0, 5.0], [0.0, 20.0, 5.0], [0.0, 2.0, 5.0]]},
                 "site_a": {"kind": "site", "points_cm": [[0.0, 6.0, 5.0]]},
+                "vein_a": {"kind": "avoid", "points_cm": [[-4.0, 26.0, 3.0], [-1.0, 24.0, 4.0]]},
             },
         },
         skin,
@@ -128,6 +129,12 @@ def test_course_point_nearest_a_landmark_and_nearest_a_line() -> None:
     # the segment lm_side (-5,10,0) -> lm_b (-3,14,4) comes closest to the nerve at lm_b's end
     to_line = {"course": {"item": "nerve_a", "nearest_to_line": [{"landmark": "lm_side"}, {"landmark": "lm_b"}]}}
     assert quantity_of(q({"component": {"from": LM_A, "to": to_line, "axis": "leg.proximal"}}), geo) == pytest.approx(4.0)
+
+
+def test_course_point_nearest_another_item() -> None:
+    # the vein ends at (-1,24,4), 1.41 cm from the nerve point (0,24,5)
+    p = {"course": {"item": "nerve_a", "nearest_to_item": "vein_a"}}
+    assert quantity_of(q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()) == pytest.approx(14.0)
 
 
 def test_between_gives_the_midpoint() -> None:

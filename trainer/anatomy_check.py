@@ -216,6 +216,24 @@ def closest_between_segments(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2:
     return p1 + s * d1, p2 + t * d2
 
 
+def nearest_between_polylines(path: FloatArray, other: FloatArray) -> FloatArray:
+    """The point of ``path`` closest to polyline ``other`` (either may be a single point).
+
+    >>> nearest_between_polylines(np.array([[0.0, 0, 0], [4, 0, 0]]), np.array([[1.0, 2, 0], [1.0, 1, 0]])).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    segs_a = [(path[i], path[i + 1]) for i in range(len(path) - 1)] or [(path[0], path[0])]
+    segs_b = [(other[j], other[j + 1]) for j in range(len(other) - 1)] or [(other[0], other[0])]
+    best, best_d = segs_a[0][0], math.inf
+    for p1, q1 in segs_a:
+        for p2, q2 in segs_b:
+            on_a, on_b = closest_between_segments(p1, q1, p2, q2)
+            d = float(np.linalg.norm(on_a - on_b))
+            if d < best_d:
+                best, best_d = on_a, d
+    return np.asarray(best, dtype=np.float64)
+
+
 def plane_crossing(path: FloatArray, origin: FloatArray, normal: FloatArray, which: str = "first") -> FloatArray | None:
     """Where polyline ``path`` crosses the plane through ``origin`` with unit ``normal``.
 
@@ -262,15 +280,9 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
         return closest_on_polyline(point_of(c.nearest_to, geo), path)
     if c.nearest_to_line is not None:
         a, b = (point_of(p, geo) for p in c.nearest_to_line)
-        if len(path) == 1:
-            return path[0].copy()
-        best, best_d = path[0], math.inf
-        for i in range(len(path) - 1):
-            on_path, on_line = closest_between_segments(path[i], path[i + 1], a, b)
-            d = float(np.linalg.norm(on_path - on_line))
-            if d < best_d:
-                best, best_d = on_path, d
-        return np.asarray(best, dtype=np.float64)
+        return nearest_between_polylines(path, np.stack([a, b]))
+    if c.nearest_to_item is not None:
+        return nearest_between_polylines(path, _polyline(c.nearest_to_item, geo))
     plane = c.crossing
     assert plane is not None
     n = axis_vector(plane.axis, geo)

@@ -81,11 +81,12 @@ class CourseSpec(_Strict):
     crossing: PlaneSpec | None = None
     nearest_to: PointSpec | None = None
     nearest_to_line: tuple[PointSpec, PointSpec] | None = None
+    nearest_to_item: str | None = Field(default=None, pattern=_ID_PATTERN)
     end: Literal["first", "last"] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CourseSpec:
-        _exactly_one(self, ("crossing", "nearest_to", "nearest_to_line", "end"), "course point")
+        _exactly_one(self, ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end"), "course point")
         return self
 
 
@@ -287,6 +288,8 @@ def measured_items(check: CheckModel) -> set[str]:
             out.add(p.site)
         if p.course:
             out.add(p.course.item)
+            if p.course.nearest_to_item:
+                out.add(p.course.nearest_to_item)
     return out
 
 
@@ -319,8 +322,9 @@ def check_validation(atlas: Atlas, vset: ValidationSet) -> list[Problem]:
                 out.append(Problem(label, c.id, "compute", f"unknown landmark '{p.landmark}' (list it under needs if the atlas lacks it)"))
             if p.site and p.site not in atlas.sites:
                 out.append(Problem(label, c.id, "compute", f"unknown site '{p.site}'"))
-            if p.course and p.course.item not in atlas.nerves and p.course.item not in atlas.avoid:
-                out.append(Problem(label, c.id, "compute", f"unknown nerve or structure to avoid '{p.course.item}'"))
+            for ref_item in ([p.course.item, p.course.nearest_to_item] if p.course else []):
+                if ref_item and ref_item not in atlas.nerves and ref_item not in atlas.avoid:
+                    out.append(Problem(label, c.id, "compute", f"unknown nerve or structure to avoid '{ref_item}'"))
         if not c.same_source:
             for item_id in sorted(measured_items(c)):
                 if c.ref in _placement_refs(atlas, item_id):
