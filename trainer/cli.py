@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|stats|bench|serve|loadtest|rerun-cost``."""
+"""Command line: ``python -m trainer validate|stats|bench|atlas-report|anatomy-check|serve|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,44 @@ def _atlas_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _anatomy_check(args: argparse.Namespace) -> int:
+    from trainer.anatomy_check import (
+        load_geometry,
+        markdown_report,
+        report_json,
+        run_outcomes,
+        short_citations,
+    )
+    from trainer.atlas import load_atlas
+    from trainer.atlas.validation import check_validation, read_validation
+    from trainer.errors import AtlasError
+
+    root = Path(args.atlas)
+    atlas = load_atlas(root)
+    vset, problems = read_validation(root)
+    problems += check_validation(atlas, vset)
+    if problems:
+        raise AtlasError(problems)
+    bodies = [args.body] if args.body else list(atlas.body_types)
+    unknown = [b for b in bodies if b not in atlas.body_types]
+    if unknown:
+        raise AtlasError(f"unknown body type {unknown[0]!r}; expected one of {', '.join(atlas.body_types)}")
+    outcomes = run_outcomes(vset.checks, {b: load_geometry(root, b) for b in bodies})
+    report = report_json(outcomes, len(vset.checks))
+    if args.output != "-" and not args.body:
+        text = markdown_report(vset.checks, outcomes, short_citations(atlas.references.values()))
+        Path(args.output).write_text(text, encoding="utf-8")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for body, r in report["bodies"].items():
+            print(f"{body}: {r['within']} of {r['checks']} within, {len(r['outside'])} outside, "
+                  f"{len(r['not_computable'])} not computable")
+        if args.output != "-" and not args.body:
+            print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from trainer.serve import serve
 
@@ -129,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--body-type", default=None, help="default: the atlas default body type")
     r.add_argument("--output", default="docs/atlas-report.md", help="file to write, or - for stdout")
     r.set_defaults(func=_atlas_report)
+
+    ac = sub.add_parser("anatomy-check", help="measure the atlas against the independent validation set (atlas/validation)")
+    ac.add_argument("--atlas", default=str(atlas_dir()))
+    ac.add_argument("--body", default=None, help="one body type (default: every body type)")
+    ac.add_argument("--json", action="store_true", help="print the JSON report")
+    ac.add_argument("--output", default="docs/anatomy-check.md",
+                    help="Markdown report to write when every body is checked, or - for none")
+    ac.set_defaults(func=_anatomy_check)
 
     sv = sub.add_parser("serve", help="run N Streamlit processes behind one sticky port (large live classes)")
     sv.add_argument("--processes", type=int, default=2)

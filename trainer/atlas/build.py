@@ -250,12 +250,21 @@ def _sites_inside_avoid(atlas: Atlas, label: str, view_id: str, body_type: str, 
     return out
 
 
+def _validation_checks(root: Path, atlas: Atlas) -> list[Problem]:
+    """The independent validation set (atlas/validation/*.yaml): shape and ids."""
+    from trainer.atlas.validation import check_validation, read_validation
+
+    vset, problems = read_validation(root)
+    return problems + check_validation(atlas, vset)
+
+
 def check_atlas(root: Path = DEFAULT_ATLAS_DIR, renders: bool = True) -> tuple[Atlas | None, list[Problem]]:
     """Read, build and cross-check the atlas; return it (if buildable) and every problem."""
     files = read_atlas_files(Path(root))
     problems = list(files.problems)
     atlas = _build(files)
     problems.extend(_cross_checks(files, atlas))
+    problems.extend(_validation_checks(files.root, atlas))
     if renders and not problems:
         problems.extend(_render_checks(atlas))
     return atlas, problems
