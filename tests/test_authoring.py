@@ -239,7 +239,7 @@ def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Pat
     at.session_state["host_ok"] = True
     at.run()
     assert not at.exception, at.exception
-    at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <script>x</script>.")
+    at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <b>x</b>.")
     at.text_area(key="au_explanation").set_value("It pierces 2 cm below landmark A.")
     at.multiselect(key="au_refs").set_value(["ref_a"])
     at.session_state["au_targets"] = ["site_a"]

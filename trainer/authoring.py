@@ -26,7 +26,7 @@ from trainer.atlas.files import validate_model
 from trainer.atlas.rendered import RenderedView
 from trainer.errors import Problem
 from trainer.geometry import closest_on_polyline, points_in_polygon
-from trainer.quiz.bank import _check_question, read_banks
+from trainer.quiz.bank import _check_question, check_questions, parse_bank_data, read_banks
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
 
 AUTHOR_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical")
@@ -242,38 +242,52 @@ def bank_to_yaml(bank: BankFile) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def parse_bank(text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
-    """Parse bank YAML from an upload with the validator's messages (shape only)."""
-    problems: list[Problem] = []
+def _yaml_data(text: str | bytes, label: str, problems: list[Problem]) -> Any:
+    """Parsed YAML of an upload, or None with the reason added to ``problems``."""
     if isinstance(text, bytes):
         if len(text) > MAX_BANK_BYTES:
-            return None, [Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB")]
+            problems.append(Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB"))
+            return None
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            return None, [Problem(label, "", "", "file is not UTF-8 text")]
+            problems.append(Problem(label, "", "", "file is not UTF-8 text"))
+            return None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        return None, [Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}")]
+        problems.append(Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
+        return None
     if not isinstance(data, dict):
-        return None, [Problem(label, "", "", "expected a mapping at the top of the file")]
-    bank = validate_model(BankFile, data, label, problems)
+        problems.append(Problem(label, "", "", "expected a mapping at the top of the file"))
+        return None
+    return data
+
+
+def parse_bank(text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
+    """Parse bank YAML from an upload with the validator's messages (shape only, every question)."""
+    problems: list[Problem] = []
+    bank, _ = parse_bank_data(_yaml_data(text, label, problems), label, problems)
     return bank, problems
+
+
+def check_upload(atlas: Atlas, text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
+    """Every problem of an uploaded bank at once, exactly as ``python -m trainer validate`` finds them.
+
+    Shape problems of one question do not hide rule problems of the others. The bank is
+    returned only when there is nothing to fix (nothing is merged otherwise).
+    """
+    problems: list[Problem] = []
+    bank, good = parse_bank_data(_yaml_data(text, label, problems), label, problems)
+    problems.extend(check_questions(atlas, label, bank, good, {}))
+    return (bank if not problems else None), problems
 
 
 def check_bank(atlas: Atlas, bank: BankFile, label: str) -> list[Problem]:
     """Every problem the CLI validator would report for this bank on its own."""
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for q in bank.questions:
-        if q.id in seen:
-            problems.append(Problem(label, q.id, "id", f"duplicate question id (also in {label})"))
-        seen.add(q.id)
-        problems.extend(_check_question(atlas, label, q))
-    return problems
+    return check_questions(atlas, label, bank, bank.questions, {})
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,10 @@ from trainer.authoring import (
     TARGET_KINDS,
     bank_to_yaml,
     build_question,
-    check_bank,
+    check_upload,
     default_choices,
     merge_questions,
     new_bank,
-    parse_bank,
     question_ids,
     read_bank_folder,
     save_question,
@@ -275,8 +274,7 @@ with tab_banks:
     up = st.file_uploader("Bank YAML", type=["yaml", "yml"], key="au_upload")
     if up is not None:
         label = up.name
-        bank, shape = parse_bank(up.getvalue(), label)
-        problems = shape if bank is None else shape + check_bank(atlas, bank, label)
+        bank, problems = check_upload(atlas, up.getvalue(), label)
         if problems:
             show_problems(problems)
             st.caption("Fix these in the file and upload it again; nothing was merged.")
