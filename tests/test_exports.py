@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
@@ -154,3 +155,94 @@ def test_rows_csv_writes_a_header_and_rows() -> None:
     text = rows_csv([{"nickname": "'=cmd", "credit": 0.5}, {"nickname": "Ann", "credit": 1.0}])
     assert text.splitlines() == ["nickname,credit", "'=cmd,0.5", "Ann,1.0"]
     assert rows_csv([]) == ""
+
+
+# ------------------------------------------------ Moodle's own rules for drop zones (issue 11, item 8)
+
+
+def moodle_zone_errors(shape: str, coords: str, width_px: int, height_px: int) -> list[str]:
+    """Moodle's ddmarker checks, re-stated from its source (question/type/ddmarker/shapes.php and
+    edit_ddmarker_form.php ``validation``), independent of our exporter.
+
+    Each number must match ^[0-9]+$; a circle is "x,y;r"; a polygon has at least three
+    "x,y" parts, none equal to the part before it (a last part equal to the first is dropped);
+    the shape's outlying coordinates must lie within 0..width and 0..height of the background.
+    """
+    only_numbers = re.compile(r"^[0-9]+$")
+    coords = re.sub(r"\s", "", coords)
+    parts = coords.split(";")
+    errors: list[str] = []
+    if shape == "circle":
+        if len(parts) != 2:
+            return ["toomanysemicolons" if len(parts) > 2 else "nosemicolons"]
+        xy = parts[0].split(",")
+        if len(xy) != 2:
+            return ["unrecognisedxypart"]
+        if not all(only_numbers.match(v) for v in (*xy, parts[1])):
+            return ["onlyusewholepositivenumbers"]
+        x, y, r = int(xy[0]), int(xy[1]), int(parts[1])
+        outlying = [(x - r, y - r), (x + r, y + r)]
+    elif shape == "polygon":
+        if len(parts) < 3:
+            return ["polygonmusthaveatleastthreepoints"]
+        points: list[tuple[int, int]] = []
+        for part in parts:
+            xy = part.split(",")
+            if len(xy) != 2:
+                errors.append("unrecognisedxypart")
+                continue
+            if not all(only_numbers.match(v) for v in xy):
+                errors.append("onlyusewholepositivenumbers")
+                continue
+            p = (int(xy[0]), int(xy[1]))
+            if points and points[-1] == p:
+                errors.append("repeatedpoint")
+            points.append(p)
+        if errors:
+            return errors
+        if points[-1] == points[0]:
+            points.pop()
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        outlying = [(min(xs), min(ys)), (max(xs), max(ys))]
+    else:
+        return [f"unknown shape {shape!r}"]
+    if any(x < 0 or x > width_px or y < 0 or y > height_px for x, y in outlying):
+        errors.append("shapeoutsideboundsofbgimage")
+    return errors
+
+
+def test_the_moodle_checker_catches_what_moodle_refuses() -> None:
+    assert moodle_zone_errors("polygon", "182,-8;190,10;170,10", 600, 400) == ["onlyusewholepositivenumbers"]
+    assert moodle_zone_errors("polygon", "1,1;5,5;5,5;1,5", 600, 400) == ["repeatedpoint"]
+    assert moodle_zone_errors("polygon", "1,1;5,5;1,5;1,1", 600, 400) == []  # closed: Moodle drops the last
+    assert moodle_zone_errors("polygon", "590,1;610,5;590,9", 600, 400) == ["shapeoutsideboundsofbgimage"]
+    assert moodle_zone_errors("circle", "5,100;10", 600, 400) == ["shapeoutsideboundsofbgimage"]
+    assert moodle_zone_errors("circle", "100,120;10.5", 600, 400) == ["onlyusewholepositivenumbers"]
+
+
+@pytest.mark.slow
+def test_every_shipped_pin_question_exports_drop_zones_moodle_accepts() -> None:
+    from trainer.quiz.bank import load_questions, resolve_view_id
+
+    atlas = load_atlas()
+    shipped = load_questions(atlas)
+
+    def shipped_view(question: QuestionModel) -> RenderedView | None:
+        vid = resolve_view_id(atlas, question.view, "right")
+        return load_rendered_view(vid, atlas.default_body_type, atlas.root) if vid else None
+
+    pin = [x for x in shipped if x.type in ("locate", "multi_site") or (x.type == "territory" and x.mode == "tap")]
+    result = moodle_xml(pin, atlas, shipped_view)
+    assert result.skipped == [] and result.count == len(pin)
+    questions = by_name(ET.fromstring(result.data))
+    bad: list[str] = []
+    for x in pin:
+        el = questions[x.id]
+        width_px, height_px = Image.open(io.BytesIO(base64.b64decode(el.findtext("file") or ""))).size
+        drops = el.findall("drop")
+        assert len(drops) == len(x.targets), x.id
+        for drop in drops:
+            errors = moodle_zone_errors(drop.findtext("shape") or "", drop.findtext("coords") or "", width_px, height_px)
+            if errors:
+                bad.append(f"{x.id}: {errors}")
+    assert bad == []

@@ -7,10 +7,17 @@ silently (``ExportResult.skipped``).
 * **Moodle** ``ddmarker`` (drag-and-drop markers) for pin questions: the background image is
   base64 inside the XML, as Moodle requires, scaled to fit 600 × 400 px (the classic
   ddmarker limit) with the drop zones scaled with it. A site becomes a circle of
-  ``tolerance_cm``; a nerve course or a territory becomes a polygon. Choice questions
-  become ``multichoice`` with Moodle's allowed fractions.
-* **Anki** ``.apkg`` through ``genanki``: a picture with the nerve highlighted (or the
-  territory shaded) → the nerve's name; clinical questions → the correct answers.
+  ``tolerance_cm``; a nerve course or a territory becomes a polygon. Every zone is made to
+  pass Moodle's own checks (:func:`moodle_zone`). Choice questions become ``multichoice``
+  with Moodle's allowed fractions and shuffled answers.
+* **Anki** ``.apkg`` through ``genanki``: every question type becomes a card. A picture with
+  the nerve highlighted (or the territory shaded) → the nerve's name; a pin question
+  (locate, multi-site, trace) → the view and the prompt, and on the back the target drawn as
+  the app's reveal draws it (a site with its tolerance ring, or the course) with the answer
+  in words; clinical and case questions → their choices, in a fixed shuffled order.
+
+Authored text is HTML-escaped and stripped of control characters (``trainer.safetext``) so
+an XML file stays well-formed and an Anki field is never split.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
 from trainer.geometry import buffer_polyline
 from trainer.photo import compose_handout, draw_atlas_overlay, to_png_bytes, visible_runs
+from trainer.quiz.choices import fixed_order
 from trainer.quiz.models import QuestionModel
+from trainer.safetext import clean_text
 
 MOODLE_MAX_W_PX = 600
 MOODLE_MAX_H_PX = 400
@@ -69,6 +78,13 @@ def _fit_scale(width_px: int, height_px: int, max_w: int = MOODLE_MAX_W_PX, max_
     return min(1.0, max_w / width_px, max_h / height_px)
 
 
+def _background_size(view: RenderedView, scale: float) -> tuple[int, int]:
+    """Size of the background image as written into the XML (Moodle checks zones against it)."""
+    if scale >= 1.0:
+        return view.width_px, view.height_px
+    return int(round(view.width_px * scale)), int(round(view.height_px * scale))
+
+
 def view_image(view: RenderedView) -> Image.Image:
     with Image.open(view.image_path) as im:
         return im.convert("RGB")
@@ -96,20 +112,25 @@ def _background_b64(view: RenderedView, scale: float, cache: dict[str, str]) -> 
     if view.key not in cache:
         img = view_image(view)
         if scale < 1.0:
-            img = img.resize((int(round(view.width_px * scale)), int(round(view.height_px * scale))), Image.Resampling.LANCZOS)
+            img = img.resize(_background_size(view, scale), Image.Resampling.LANCZOS)
         cache[view.key] = _png_b64(img)
     return cache[view.key]
 
 
+def _esc(text: str) -> str:
+    """Authored text for HTML: control characters dropped (XML forbids them), then escaped."""
+    return html.escape(clean_text(text))
+
+
 def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = None) -> ET.Element:
     el = ET.SubElement(parent, tag, {"format": fmt} if fmt else {})
-    ET.SubElement(el, "text").text = text
+    ET.SubElement(el, "text").text = clean_text(text)
     return el
 
 
 def _html_p(text: str) -> str:
     """User text as HTML for Moodle's html format (escaped here; XML escapes it once more)."""
-    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip()) or "<p></p>"
+    return "".join(f"<p>{_esc(line)}</p>" for line in text.splitlines() if line.strip()) or "<p></p>"
 
 
 def _common(q: QuestionModel, atlas: Atlas, qtype: str, root: ET.Element) -> ET.Element:
@@ -118,14 +139,103 @@ def _common(q: QuestionModel, atlas: Atlas, qtype: str, root: ET.Element) -> ET.
     return el
 
 
+def _citations(q: QuestionModel, atlas: Atlas) -> str:
+    return " · ".join(atlas.references[r].citation for r in q.references if r in atlas.references)
+
+
 def _general_feedback(el: ET.Element, q: QuestionModel, atlas: Atlas) -> None:
-    refs = [atlas.references[r].citation for r in q.references if r in atlas.references]
-    fb = _html_p(q.explanation) + ("<p><small>" + html.escape(" · ".join(refs)) + "</small></p>" if refs else "")
+    refs = _citations(q, atlas)
+    fb = _html_p(q.explanation) + ("<p><small>" + _esc(refs) + "</small></p>" if refs else "")
     _text(el, "generalfeedback", fb, "html")
     ET.SubElement(el, "defaultgrade").text = "1.0000000"
     ET.SubElement(el, "penalty").text = "0.3333333"
     ET.SubElement(el, "hidden").text = "0"
     ET.SubElement(el, "idnumber").text = q.id
+
+
+# ------------------------------------------------------------------- Moodle drop zones
+
+
+def _clip_to_rect(points: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Sutherland–Hodgman: the part of a polygon inside [0, width] × [0, height]."""
+    poly = [(float(x), float(y)) for x, y in points]
+    edges = ((0, 0.0, 1), (0, width, -1), (1, 0.0, 1), (1, height, -1))  # (axis, bound, inside sign)
+    for axis, bound, sign in edges:
+        if not poly:
+            break
+        out: list[tuple[float, float]] = []
+        for i, cur in enumerate(poly):
+            prev = poly[i - 1]
+            cur_in = sign * (cur[axis] - bound) >= 0
+            prev_in = sign * (prev[axis] - bound) >= 0
+            if cur_in != prev_in:
+                t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+                cross = (prev[0] + t * (cur[0] - prev[0]), prev[1] + t * (cur[1] - prev[1]))
+                out.append((bound, cross[1]) if axis == 0 else (cross[0], bound))
+            if cur_in:
+                out.append(cur)
+        poly = out
+    return np.asarray(poly, dtype=float).reshape(-1, 2)
+
+
+def _int_ring(points: np.ndarray, width: int, height: int) -> list[tuple[int, int]]:
+    """Whole pixels inside the image, with no point equal to the one before it (nor last = first)."""
+    ring: list[tuple[int, int]] = []
+    for x, y in points:
+        p = (min(max(int(round(x)), 0), width), min(max(int(round(y)), 0), height))
+        if not ring or ring[-1] != p:
+            ring.append(p)
+    while len(ring) > 1 and ring[-1] == ring[0]:
+        ring.pop()
+    return ring
+
+
+def _ring_area_px2(ring: Sequence[tuple[int, int]]) -> float:
+    xs = np.array([p[0] for p in ring], dtype=float)
+    ys = np.array([p[1] for p in ring], dtype=float)
+    return 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
+
+
+def moodle_zone(shape: str, points_px: np.ndarray, radius_px: float, width_px: int,
+                height_px: int) -> tuple[str, str] | None:
+    """A drop zone Moodle accepts, as ``(shape, coords)``, or None if nothing of it is on the image.
+
+    Moodle's ddmarker checks each zone when a question is saved (question/type/ddmarker/
+    shapes.php and the ``validation`` of edit_ddmarker_form.php), and we meet every rule:
+
+    * every coordinate is a whole number made of digits only (``is_only_numbers``: the
+      pattern ``^[0-9]+$``), so no minus sign and no decimals (error ``onlyusewholepositivenumbers``);
+    * a circle is ``x,y;r``: exactly one ``;`` and two numbers before it;
+    * a polygon is ``x1,y1;x2,y2;…`` with at least three points (``polygonmusthaveatleastthreepoints``),
+      each exactly two numbers, and no point equal to the point before it (``repeatedpoint``);
+      a last point equal to the first is dropped by Moodle, so we do not write one;
+    * the shape lies inside the background image (``inside_width_height``, error
+      ``shapeoutsideboundsofbgimage``): a circle's box ``x ± r, y ± r`` and a polygon's
+      bounding box within ``0 ≤ x ≤ width`` and ``0 ≤ y ≤ height``.
+
+    A site's circle that would cross the edge becomes a polygon of the same circle clipped to
+    the image, so the tolerance stays where the learner can drop; a course or territory
+    polygon is clipped to the image the same way.
+
+    >>> moodle_zone("circle", np.array([[100.0, 120.0]]), 10.0, 200, 200)
+    ('circle', '100,120;10')
+    >>> moodle_zone("circle", np.array([[5.0, 100.0]]), 10.0, 200, 200)[0]
+    'polygon'
+    >>> moodle_zone("polygon", np.array([[-50.0, -50.0], [-10.0, -50.0], [-10.0, -10.0]]), 0, 200, 200) is None
+    True
+    """
+    if shape == "circle":
+        x, y = float(points_px[0][0]), float(points_px[0][1])
+        cx, cy, r = int(round(x)), int(round(y)), max(1, int(round(radius_px)))
+        if cx - r >= 0 and cy - r >= 0 and cx + r <= width_px and cy + r <= height_px:
+            return "circle", f"{cx},{cy};{r}"
+        t = np.linspace(0.0, 2 * np.pi, 48, endpoint=False)
+        points_px = np.stack([x + radius_px * np.cos(t), y + radius_px * np.sin(t)], axis=1)
+    clipped = _clip_to_rect(np.asarray(points_px, dtype=float), float(width_px), float(height_px))
+    ring = _int_ring(clipped, width_px, height_px)
+    if len(ring) < 3 or _ring_area_px2(ring) < 1.0:
+        return None
+    return "polygon", ";".join(f"{x},{y}" for x, y in ring)
 
 
 def _drop_shape(view: RenderedView, q: QuestionModel, target: str, scale: float) -> tuple[str, str] | None:
@@ -134,9 +244,9 @@ def _drop_shape(view: RenderedView, q: QuestionModel, target: str, scale: float)
     if item is None or not item.any_visible:
         return None
     ppc = view.camera.px_per_cm * scale
+    width_px, height_px = _background_size(view, scale)
     if item.kind == "site":
-        x, y = item.points_px[0] * scale
-        return "circle", f"{int(round(x))},{int(round(y))};{max(1, int(round(q.tolerance_cm * ppc)))}"
+        return moodle_zone("circle", item.points_px[:1] * scale, q.tolerance_cm * ppc, width_px, height_px)
     if item.kind == "territory":
         pts = item.points_px * scale
     else:
@@ -145,7 +255,7 @@ def _drop_shape(view: RenderedView, q: QuestionModel, target: str, scale: float)
             return None
         run = max(runs, key=len) * scale
         pts = buffer_polyline(run, q.tolerance_cm * ppc, cap_segments=6)
-    return "polygon", ";".join(f"{int(round(x))},{int(round(y))}" for x, y in pts)
+    return moodle_zone("polygon", pts, 0.0, width_px, height_px)
 
 
 def _moodle_ddmarker(root: ET.Element, q: QuestionModel, atlas: Atlas, view: RenderedView, skipped: list[str],
@@ -159,7 +269,7 @@ def _moodle_ddmarker(root: ET.Element, q: QuestionModel, atlas: Atlas, view: Ren
     el = _common(q, atlas, "ddmarker", root)
     side = atlas.views[view.view_id].side if view.view_id in atlas.views else view.side
     extra = " Drag one marker onto each point." if len(targets) > 1 else " Drag the marker onto the point."
-    _text(el, "questiontext", _html_p(q.prompt + extra) + f"<p><small>{html.escape(side)} side</small></p>", "html")
+    _text(el, "questiontext", _html_p(q.prompt + extra) + f"<p><small>{_esc(side)} side</small></p>", "html")
     _general_feedback(el, q, atlas)
     ET.SubElement(el, "showmisplaced")
     _text(el, "correctfeedback", "<p>Your answer is correct.</p>", "html")
@@ -196,9 +306,12 @@ def _moodle_multichoice(root: ET.Element, q: QuestionModel, atlas: Atlas, view: 
     n_right = sum(c.correct for c in q.choices)
     multi = q.multi_answer or n_right > 1
     ET.SubElement(el, "single").text = "false" if multi else "true"
+    # Moodle shuffles for each attempt; the file order is a fixed shuffle too, so a teacher who
+    # turns shuffling off does not get the right answer first (authors tend to write it first).
     ET.SubElement(el, "shuffleanswers").text = "true"
     ET.SubElement(el, "answernumbering").text = "abc"
-    for c in q.choices:
+    for i in fixed_order(q.id, len(q.choices)):
+        c = q.choices[i]
         # Multi-answer mirrors our scoring: (right − wrong) / n_right.
         pct = (100.0 / max(1, n_right)) * (1 if c.correct else -1) if multi else (100.0 if c.correct else 0.0)
         a = ET.SubElement(el, "answer", {"fraction": moodle_fraction(pct), "format": "html"})
