@@ -32,14 +32,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
 from trainer.geometry import buffer_polyline
-from trainer.photo import compose_handout, draw_atlas_overlay, to_png_bytes, visible_runs
+from trainer.photo import compose_handout, draw_atlas_overlay, to_jpeg_bytes, to_png_bytes, visible_runs
 from trainer.quiz.choices import fixed_order
 from trainer.quiz.models import QuestionModel
 from trainer.safetext import clean_text
@@ -51,6 +52,8 @@ MOODLE_FRACTIONS = (100.0, 90.0, 83.33333, 80.0, 75.0, 70.0, 66.66667, 60.0, 50.
                     20.0, 16.66667, 14.28571, 12.5, 11.11111, 10.0, 5.0, 0.0)
 ANKI_MODEL_IMAGE_ID = 1_734_551_207
 ANKI_MODEL_TEXT_ID = 1_734_551_208
+ANKI_MODEL_BODY_ID = 1_734_551_209
+PIN_TYPES = ("locate", "multi_site", "trace")
 
 ViewFor = Callable[[QuestionModel], RenderedView | None]
 
@@ -130,7 +133,8 @@ def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = None) -> ET
 
 def _html_p(text: str) -> str:
     """User text as HTML for Moodle's html format (escaped here; XML escapes it once more)."""
-    return "".join(f"<p>{_esc(line)}</p>" for line in text.splitlines() if line.strip()) or "<p></p>"
+    lines = clean_text(text).splitlines()  # cleaned first: splitlines() also breaks at \x0b, \x1c…\x1e
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip()) or "<p></p>"
 
 
 def _common(q: QuestionModel, atlas: Atlas, qtype: str, root: ET.Element) -> ET.Element:
@@ -358,59 +362,191 @@ ANKI_CSS = ".card { font-family: sans-serif; font-size: 18px; text-align: center
            " .why { font-size: 15px; color: #444; text-align: left; } .ref { font-size: 12px; color: #777; }"
 
 
+def _rgba(colour: str) -> tuple[int, int, int, int]:
+    """A reveal shape's colour ("#12a150", "white", "rgba(200,30,45,0.35)") for Pillow."""
+    colour = colour.strip()
+    if colour.startswith("rgba(") and colour.endswith(")"):
+        r, g, b, a = (v.strip() for v in colour[5:-1].split(","))
+        return int(r), int(g), int(b), int(round(float(a) * 255))
+    rgb = ImageColor.getrgb(colour)
+    return (*rgb[:3], rgb[3] if len(rgb) == 4 else 255)  # type: ignore[misc]
+
+
+def draw_shapes(image: Image.Image, shapes: Sequence[Mapping[str, Any]]) -> Image.Image:
+    """Rasterise the app's overlay shapes (``trainer.reveal``) onto an image, for a printed card.
+
+    Circles, polylines and polygons are drawn; arrows and labels belong to a learner's pins,
+    which a card has none of. Each shape is composited on its own, so translucent zones blend.
+    """
+    out = image.convert("RGBA")
+    for shape in shapes:
+        kind = shape.get("type")
+        if kind not in ("circle", "polyline", "polygon"):
+            continue
+        layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        width = max(1, int(round(float(shape.get("width", 2)))))
+        stroke = _rgba(shape["stroke"]) if shape.get("stroke") else None
+        fill = _rgba(shape["fill"]) if shape.get("fill") else None
+        if kind == "circle":
+            x, y, r = float(shape["x"]), float(shape["y"]), float(shape["r"])
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=stroke, width=width)
+        elif kind == "polyline":
+            draw.line([(float(a), float(b)) for a, b in shape["points"]], fill=stroke, width=width, joint="curve")
+        else:
+            draw.polygon([(float(a), float(b)) for a, b in shape["points"]], fill=fill, outline=stroke, width=width)
+        out = Image.alpha_composite(out, layer)
+    return out.convert("RGB")
+
+
+def answer_image(q: QuestionModel, view: RenderedView, atlas: Atlas, targets: Sequence[str]) -> Image.Image:
+    """The view with the targets drawn exactly as the app's reveal draws them, and no pins."""
+    from trainer.reveal import reveal_shapes
+    from trainer.scoring import Result
+
+    nothing_placed = Result(question_id=q.id, type=q.type, credit=0.0, feedback="")
+    return draw_shapes(view_image(view), reveal_shapes(q, nothing_placed, view, atlas, targets=list(targets)))
+
+
+def _target_words(atlas: Atlas, target: str) -> str:
+    """Where a target is, in words: a site from its landmark, a nerve or territory by name."""
+    from trainer.describe import offset_words
+
+    if target in atlas.sites:
+        site = atlas.sites[target]
+        return f"{site.name}: {offset_words(site.at, atlas)}"
+    if target in atlas.nerves:
+        return f"anywhere on the course of the {atlas.name_of(target)}"
+    if target in atlas.territories:
+        return f"inside the skin territory of the {atlas.name_of(atlas.territories[target].nerve)}"
+    return atlas.name_of(target)
+
+
+def _pin_answer(q_type: str, targets: Sequence[str], tolerance_cm: float, atlas: Atlas) -> str:
+    """The answer of a placing question or step as card HTML."""
+    if q_type == "trace":
+        return f"The course of the {_esc(atlas.name_of(targets[0]))}, drawn on the image."
+    items = "".join(f"<li>{_esc(_target_words(atlas, t))}</li>" for t in targets)
+    return f"<ol style='text-align:left'>{items}</ol>Full credit within {tolerance_cm:g} cm."
+
+
+def _choice_lists(key: str, choices: Sequence[Any]) -> tuple[str, str]:
+    """(the options as shown, the right ones) in a fixed shuffled order, with their letters."""
+    order = fixed_order(key, len(choices))
+    shown = "<ol type=a style='text-align:left'>" + "".join(f"<li>{_esc(choices[i].text)}</li>" for i in order) + "</ol>"
+    right = "<br>".join(f"{chr(ord('a') + pos)}. {_esc(choices[i].text)}" for pos, i in enumerate(order)
+                        if choices[i].correct)
+    return shown, right
+
+
 def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: ViewFor,
                  deck_name: str = "Nerve Mapping Trainer") -> ExportResult:
-    """An ``.apkg`` with picture cards (identify, territory) and clinical cards."""
+    """An ``.apkg`` with a card for every question whose view is rendered.
+
+    * identify and territory: the highlighted nerve or shaded skin → the nerve's name;
+    * locate, multi-site and trace: the view and the prompt → the target drawn (a site with its
+      tolerance ring, a course) and the answer in words;
+    * clinical: the options in a fixed shuffled order → the right ones, by letter;
+    * case: the vignette and every step → each step's answer, with the placing steps drawn.
+    """
     import genanki
 
+    back = "<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"
     image_model = genanki.Model(
         ANKI_MODEL_IMAGE_ID, "Nerve Mapping Trainer: picture",
         fields=[{"name": "Prompt"}, {"name": "Image"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
-        templates=[{"name": "Name the nerve", "qfmt": "{{Prompt}}<br>{{Image}}",
-                    "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"}],
+        templates=[{"name": "Name the nerve", "qfmt": "{{Prompt}}<br>{{Image}}", "afmt": "{{FrontSide}}" + back}],
         css=ANKI_CSS,
     )
     text_model = genanki.Model(
         ANKI_MODEL_TEXT_ID, "Nerve Mapping Trainer: clinical",
         fields=[{"name": "Question"}, {"name": "Choices"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
-        templates=[{"name": "Clinical", "qfmt": "{{Question}}<br>{{Choices}}",
-                    "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"}],
+        templates=[{"name": "Clinical", "qfmt": "{{Question}}<br>{{Choices}}", "afmt": "{{FrontSide}}" + back}],
+        css=ANKI_CSS,
+    )
+    # The back shows the answer image instead of the front's plain view (not both).
+    body_model = genanki.Model(
+        ANKI_MODEL_BODY_ID, "Nerve Mapping Trainer: on the body",
+        fields=[{"name": "Prompt"}, {"name": "Image"}, {"name": "AnswerImage"}, {"name": "Answer"}, {"name": "Why"},
+                {"name": "Reference"}],
+        templates=[{"name": "Place on the body", "qfmt": "{{Prompt}}<br>{{Image}}",
+                    "afmt": "{{Prompt}}<br>{{AnswerImage}}" + back}],
         css=ANKI_CSS,
     )
     deck = genanki.Deck(_stable_id(deck_name), deck_name)
     skipped: list[str] = []
     count = 0
     with tempfile.TemporaryDirectory(prefix="trainer-anki-") as tmp:
-        media: list[str] = []
+        media: dict[str, Path] = {}
+
+        def add_media(name: str, write: Callable[[Path], None]) -> str:
+            if name not in media:
+                path = Path(tmp) / name
+                write(path)
+                media[name] = path
+            return f'<img src="{html.escape(name)}">'
+
+        def plain_view(view: RenderedView) -> str:
+            return add_media(f"trainer_{view.key}.png", lambda p: p.write_bytes(Path(view.image_path).read_bytes()))
+
+        def drawn(q: QuestionModel, view: RenderedView, targets: Sequence[str]) -> str:
+            return add_media(f"trainer_{q.id}__answer.jpg",
+                             lambda p: p.write_bytes(to_jpeg_bytes(answer_image(q, view, atlas, targets), quality=85)))
+
+        def note(model: Any, q: QuestionModel, fields: list[str]) -> None:
+            nonlocal count
+            deck.add_note(genanki.Note(model=model, fields=fields, guid=genanki.guid_for("trainer", q.id)))
+            count += 1
+
         for q in questions:
-            refs = html.escape(" · ".join(atlas.references[r].citation for r in q.references if r in atlas.references))
-            why = html.escape(q.explanation)
-            if q.type == "identify" or q.type == "territory":
-                view = view_for(q)
+            refs = _esc(_citations(q, atlas))
+            why = _esc(q.explanation)
+            view = view_for(q) if q.view else None
+            side = f"<div class=ref>{_esc(view.side)} side</div>" if view is not None else ""
+            if q.type in ("identify", "territory"):
                 if view is None or not q.targets or q.targets[0] not in view.items:
                     skipped.append(f"{q.id}: its view has not been rendered")
                     continue
                 target = q.targets[0]
                 nerve_id = atlas.territories[target].nerve if target in atlas.territories else target
-                name = f"trainer_{view.key}__{target}.png"
-                path = Path(tmp) / name
-                path.write_bytes(to_png_bytes(highlighted_image(view, atlas, target)))
-                media.append(str(path))
+                image = add_media(f"trainer_{view.key}__{target}.png",
+                                  lambda p, v=view, t=target: p.write_bytes(to_png_bytes(highlighted_image(v, atlas, t))))
                 prompt = ("Which nerve is highlighted?" if q.type == "identify"
                           else "Which nerve supplies the shaded skin?")
-                fields = [html.escape(prompt), f'<img src="{html.escape(name)}">', html.escape(atlas.name_of(nerve_id)), why, refs]
-                deck.add_note(genanki.Note(model=image_model, fields=fields, guid=genanki.guid_for("trainer", q.id)))
-                count += 1
+                note(image_model, q, [_esc(prompt), image, _esc(atlas.name_of(nerve_id)), why, refs])
+            elif q.type in PIN_TYPES:
+                if view is None or not q.targets or any(t not in view.items for t in q.targets):
+                    skipped.append(f"{q.id}: its view has not been rendered")
+                    continue
+                prompt = _esc(q.prompt) + side
+                note(body_model, q, [prompt, plain_view(view), drawn(q, view, q.targets),
+                                     _pin_answer(q.type, q.targets, q.tolerance_cm, atlas), why, refs])
             elif q.type == "clinical":
-                choices = "<ol type=a style='text-align:left'>" + "".join(f"<li>{html.escape(c.text)}</li>" for c in q.choices) + "</ol>"
-                answer = "<br>".join(html.escape(c.text) for c in q.choices if c.correct)
-                fields = [html.escape(q.prompt), choices, answer, why, refs]
-                deck.add_note(genanki.Note(model=text_model, fields=fields, guid=genanki.guid_for("trainer", q.id)))
-                count += 1
+                question = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + _esc(q.prompt)
+                choices, answer = _choice_lists(q.id, q.choices)
+                note(text_model, q, [question, choices, answer, why, refs])
+            elif q.type == "case":
+                placing = [t for st in q.steps if st.type in ("locate", "multi_site") for t in st.targets]
+                if placing and (view is None or any(t not in view.items for t in placing)):
+                    skipped.append(f"{q.id}: its view has not been rendered")
+                    continue
+                front = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + f"<p>{_esc(q.prompt)}</p>"
+                answers: list[str] = []
+                for i, step in enumerate(q.steps, start=1):
+                    front += f"<p><b>Step {i}.</b> {_esc(step.prompt)}</p>"
+                    if step.type in ("identify", "clinical"):
+                        shown, right = _choice_lists(f"{q.id}:{i}", step.choices)
+                        front += shown
+                        answers.append(f"Step {i}: {right}")
+                    else:
+                        answers.append(f"Step {i}: " + _pin_answer(step.type, step.targets, q.tolerance_cm, atlas))
+                images = (plain_view(view), drawn(q, view, placing)) if placing and view is not None else ("", "")
+                note(body_model, q, [front + (side if placing else ""), images[0], images[1], "<br>".join(answers),
+                                     why, refs])
             else:
-                skipped.append(f"{q.id}: {q.type} questions need a tap, which Anki cannot score")
+                skipped.append(f"{q.id}: Anki has no card for a {q.type} question")
         out = Path(tmp) / "deck.apkg"
-        genanki.Package(deck, media_files=media).write_to_file(str(out))
+        genanki.Package(deck, media_files=[str(p) for p in media.values()]).write_to_file(str(out))
         data = out.read_bytes()
     return ExportResult(data, count, skipped)
 
