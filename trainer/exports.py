@@ -58,6 +58,31 @@ PIN_TYPES = ("locate", "multi_site", "trace")
 ViewFor = Callable[[QuestionModel], RenderedView | None]
 
 
+def view_loader(atlas: Atlas, side: str = "right", body_type: str | None = None) -> ViewFor:
+    """The rendered view each question is exported on (one side, one body type), loaded once.
+
+    A view that has not been rendered gives None, which the exporters report as skipped.
+    """
+    from trainer.atlas.rendered import load_rendered_view
+    from trainer.errors import AtlasError
+    from trainer.quiz.bank import resolve_view_id
+
+    cache: dict[str, RenderedView | None] = {}
+
+    def get(q: QuestionModel) -> RenderedView | None:
+        view_id = resolve_view_id(atlas, q.view, side)
+        if view_id is None:
+            return None
+        if view_id not in cache:
+            try:
+                cache[view_id] = load_rendered_view(view_id, body_type or atlas.default_body_type, atlas.root)
+            except AtlasError:
+                cache[view_id] = None
+        return cache[view_id]
+
+    return get
+
+
 @dataclass
 class ExportResult:
     data: bytes
@@ -563,6 +588,34 @@ def rows_csv(rows: Sequence[Mapping[str, object]]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+QUESTION_CSV_COLUMNS = ("bank", "id", "type", "view", "targets", "prompt", "vignette", "choices", "correct",
+                        "tolerance_cm", "zero_cm", "difficulty", "technique", "explanation", "references")
+
+
+def questions_csv(banks: Sequence[tuple[str, Sequence[QuestionModel]]]) -> ExportResult:
+    """Questions as a spreadsheet: one row each, choices in the same fixed shuffled order as Anki.
+
+    Text cells a spreadsheet would run as a formula are neutralised, and control characters
+    dropped (a stray one would split a row in some readers).
+    """
+    from trainer.store.store import _csv_safe  # the one home of the CSV-injection rule
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(QUESTION_CSV_COLUMNS)
+    count = 0
+    for bank_id, questions in banks:
+        for q in questions:
+            shown = [q.choices[i] for i in fixed_order(q.id, len(q.choices))]
+            row = [bank_id, q.id, q.type, q.view or "", " | ".join(q.targets), q.prompt, q.vignette or "",
+                   " | ".join(c.text for c in shown), " | ".join(c.text for c in shown if c.correct),
+                   f"{q.tolerance_cm:g}", f"{q.zero_cm:g}", q.difficulty, q.technique, q.explanation,
+                   " | ".join(q.references)]
+            w.writerow([_csv_safe(clean_text(v)) if isinstance(v, str) else v for v in row])
+            count += 1
+    return ExportResult(buf.getvalue().encode("utf-8"), count)
 
 
 # -------------------------------------------------------------------------- region sheet

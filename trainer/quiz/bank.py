@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,38 @@ def check_banks(atlas: Atlas, paths: Iterable[Path]) -> tuple[list[Problem], int
         count += len(questions)
         problems.extend(check_questions(atlas, label, bank, questions, seen))
     return problems, count
+
+
+def select_banks(specs: Sequence[str], folders: Sequence[Path]) -> tuple[list[tuple[str, BankFile]], list[Problem]]:
+    """Banks named by id, file name or path; every bank in ``folders`` when none is named.
+
+    An unknown name, or a named file that is not a valid bank, is a problem (nothing is
+    silently left out of an export).
+    """
+    problems: list[Problem] = []
+    known = {}
+    for label, bank, _ in _read_files([f for f in folders if Path(f).is_dir()], problems if not specs else []):
+        if bank is not None:
+            known[label] = bank
+    if not specs:
+        return list(known.items()), problems
+    by_name: dict[str, str] = {}
+    for label, bank in known.items():
+        by_name.setdefault(bank.bank.id, label)
+        by_name.setdefault(Path(label).stem, label)
+    chosen: dict[str, BankFile] = {}
+    for spec in specs:
+        in_folder = [Path(f) / f"{spec}.yaml" for f in folders if (Path(f) / f"{spec}.yaml").is_file()]
+        if spec in by_name:
+            chosen.setdefault(by_name[spec], known[by_name[spec]])
+        elif Path(spec).exists() or in_folder:
+            for label, bank, _ in _read_files([Path(spec)] if Path(spec).exists() else in_folder[:1], problems):
+                if bank is not None:
+                    chosen.setdefault(label, bank)
+        else:
+            names = ", ".join(sorted({b.bank.id for b in known.values()})) or "none"
+            problems.append(Problem(spec, "", "", f"unknown bank: not a file, and no bank has this id (known banks: {names})"))
+    return list(chosen.items()), problems
 
 
 def load_questions(atlas: Atlas, paths: Iterable[Path] = (DEFAULT_QUIZ_DIR,)) -> list[QuestionModel]:
