@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from trainer.atlas.rendered import RenderedView
 from trainer.errors import Problem
 from trainer.geometry import closest_on_polyline, points_in_polygon
 from trainer.quiz.bank import _check_question, check_questions, parse_bank_data, read_banks
+from trainer.quiz.choices import fixed_order
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
 
 AUTHOR_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical")
@@ -128,9 +129,11 @@ def suggest_id(text: str, taken: Iterable[str]) -> str:
 
 
 def default_choices(atlas: Atlas, target: str, n: int = 4) -> list[ChoiceModel]:
-    """Name-the-nerve choices: the right nerve first, then nerves of the same region.
+    """Name-the-nerve choices: the right nerve and nerves of the same region, in a shuffled order.
 
-    The order is deterministic; practice shuffles nothing the author did not write.
+    Authors tend to keep the order they are given, and a bank whose right answer is always
+    first teaches learners to tap the first option; so the right nerve's position comes from
+    :func:`~trainer.quiz.choices.fixed_order` (stable for a nerve, spread across nerves).
     """
     nerve_id = target
     if target in atlas.territories:
@@ -142,9 +145,60 @@ def default_choices(atlas: Atlas, target: str, n: int = 4) -> list[ChoiceModel]:
         return []
     others = [x for x in atlas.nerves.values() if x.region == nerve.region and x.id != nerve.id]
     others += [x for x in atlas.nerves.values() if x.region != nerve.region and x.id != nerve.id]
-    out = [ChoiceModel(text=nerve.name, correct=True, item=nerve.id)]
-    out += [ChoiceModel(text=x.name, item=x.id) for x in others[: n - 1]]
-    return out
+    options = [ChoiceModel(text=nerve.name, correct=True, item=nerve.id)]
+    options += [ChoiceModel(text=x.name, item=x.id) for x in others[: n - 1]]
+    return [options[i] for i in fixed_order(f"author:{target}", len(options))]
+
+
+# ------------------------------------------------------------------- picking targets
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """What one click on the author's image did to the target list, said in words."""
+
+    targets: tuple[str, ...]
+    message: str
+
+
+def targets_words(targets: Sequence[str], name_of: Callable[[str], str]) -> str:
+    """The target list as the caption shows it.
+
+    >>> targets_words(["a", "b"], str.upper)
+    'Targets (2): A, B.'
+    >>> targets_words([], str.upper)
+    'No targets yet.'
+    """
+    if not targets:
+        return "No targets yet."
+    return f"Targets ({len(targets)}): {', '.join(name_of(t) for t in targets)}."
+
+
+def apply_click(current: Sequence[str], snap: Snap | None, single: bool, name_of: Callable[[str], str]) -> TargetChange:
+    """Add, replace or remove the clicked target, and say which (never a silent removal).
+
+    A question with one target replaces it; a multi-site question adds a new target and
+    removes one clicked again.
+
+    >>> apply_click(["a"], Snap("a", "site", 0.2), single=False, name_of=str.upper).message
+    'Removed A: it was a target and you clicked it again. No targets yet.'
+    """
+    cur = list(current)
+    if snap is None:
+        return TargetChange(tuple(cur), f"Nothing to snap to within {SNAP_CM:g} cm of that click; "
+                                        f"the targets are unchanged. {targets_words(cur, name_of)}")
+    name, away = name_of(snap.item_id), f"{snap.distance_cm:.1f} cm from the click"
+    if single:
+        if cur == [snap.item_id]:
+            return TargetChange(tuple(cur), f"{name} is already the target ({away}).")
+        replaced = f", replacing {', '.join(name_of(t) for t in cur)}" if cur else ""
+        return TargetChange((snap.item_id,), f"Target set to {name} ({away}){replaced}.")
+    if snap.item_id in cur:
+        cur.remove(snap.item_id)
+        return TargetChange(tuple(cur), f"Removed {name}: it was a target and you clicked it again. "
+                                        f"{targets_words(cur, name_of)}")
+    cur.append(snap.item_id)
+    return TargetChange(tuple(cur), f"Added {name} ({away}). {targets_words(cur, name_of)}")
 
 
 def _derived_tags(atlas: Atlas, view: str | None, targets: Sequence[str]) -> Tags:
