@@ -296,6 +296,17 @@ def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Pat
     assert not any("practice attempt" in label.lower() for label in labels), labels
     assert any("No live class has been run" in i.value for i in at.info)
 
+    # The saved question exports from the page.
+    at.multiselect(key="au_ex_banks").set_value(["author:my_questions"])
+    at.run()
+    at.button(key="au_ex_anki").click()
+    at.run()
+    at.button(key="au_ex_moodle").click()
+    at.run()
+    assert not at.exception, at.exception
+    labels = [el.proto.label for el in at.get("download_button")]
+    assert "Download Anki deck (1 cards)" in labels and "Download Moodle XML (1 questions)" in labels, labels
+
     atlas = load_atlas(root)
     [q] = load_questions(atlas, [tmp_path / "data" / "banks"])
     assert q.type == "locate" and q.targets == ["site_a"] and q.view == "view_a"

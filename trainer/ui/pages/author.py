@@ -13,7 +13,7 @@ from typing import Any, get_args
 import streamlit as st
 
 from trainer.atlas.models import Technique
-from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.atlas.rendered import RenderedView
 from trainer.authoring import (
     AUTHOR_TYPES,
     TARGET_KINDS,
@@ -34,7 +34,6 @@ from trainer.authoring import (
 )
 from trainer.errors import Problem, StoreError
 from trainer.figures import image_url
-from trainer.quiz.bank import resolve_view_id
 from trainer.quiz.models import QuestionModel
 from trainer.reveal import question_shapes
 from trainer.scoring import Answer, score
@@ -314,14 +313,9 @@ with tab_export:
     chosen: list[QuestionModel] = [all_q.get(qq.id, qq) for k in picked for qq in bank_ids[k].questions]
     st.caption(f"{len(chosen)} question(s) selected.")
 
-    def _view_for(question: QuestionModel) -> RenderedView | None:
-        vid = resolve_view_id(atlas, question.view, "right")
-        if vid is None:
-            return None
-        try:
-            return load_rendered_view(vid, atlas.default_body_type, atlas.root)
-        except Exception:  # an unrendered view is reported as skipped by the exporter
-            return None
+    from trainer.exports import view_loader
+
+    _view_for = view_loader(atlas, "right")  # an unrendered view is reported as skipped by the exporter
 
     e1, e2 = st.columns(2)
     if e1.button("Build Moodle XML", disabled=not chosen, key="au_ex_moodle", width="stretch"):
@@ -345,7 +339,7 @@ with tab_export:
         e2.download_button(f"Download Anki deck ({r.count} cards)", r.data, file_name="nerve-trainer.apkg",
                            mime="application/octet-stream", key="au_ex_anki_dl", width="stretch")
         if r.skipped:
-            e2.caption(f"{len(r.skipped)} question(s) need a tap and were left out of the deck.")
+            e2.caption("Not exported: " + "; ".join(r.skipped[:20]) + (" …" if len(r.skipped) > 20 else ""))
 
     st.subheader("Printable region sheet")
     s1, s2 = st.columns(2)
