@@ -132,3 +132,16 @@ def test_landmarks_and_references_may_be_split_over_files(tmp_path: Path) -> Non
     probs = problems_for(tmp_path, data)
     assert any(p.startswith("atlas/landmarks_extra.yaml: lm_a: id: duplicate id (also defined in atlas/landmarks.yaml)") for p in probs), probs
     assert not any("ref_b" in p for p in probs), probs
+
+
+def test_control_characters_and_images_in_atlas_text_are_refused_with_the_field(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["nerves"][0]["description"] = "Runs from above\x0b lm_a."
+    data["regions/reg_a.yaml"]["sites"][0]["teaching"] = "Mark it: ![here](http://example.com/x.png)"
+    data["references.yaml"]["references"][0]["findings"] = ['<img src="http://example.com/y.png">']
+    probs = problems_for(tmp_path, data)
+    assert "atlas/regions/reg_a.yaml: nerve_a: description: contains a control character (U+000B); remove it" in probs
+    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: teaching: contains a markdown image '![here]'")
+               for p in probs), probs
+    assert any(p.startswith("atlas/references.yaml: ref_a: findings.0: contains HTML that loads a resource")
+               for p in probs), probs

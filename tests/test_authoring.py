@@ -11,6 +11,8 @@ from tests.quiz_factory import good_bank, write_bank
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.authoring import (
+    Snap,
+    apply_click,
     bank_to_yaml,
     build_question,
     check_bank,
@@ -112,13 +114,47 @@ def test_a_bad_id_and_tolerance_are_reported_with_their_fields(flat: tuple[Atlas
 def test_identify_choices_default_to_the_nerve_and_are_valid(flat: tuple[Atlas, RenderedView]) -> None:
     atlas, _ = flat
     choices = default_choices(atlas, "nerve_a")
-    assert choices[0].correct and choices[0].item == "nerve_a"
+    assert [c.item for c in choices if c.correct] == ["nerve_a"]  # the flat atlas has no other nerve
+    assert default_choices(atlas, "nerve_a") == choices  # stable: the page does not reshuffle on every rerun
     choices = [*choices, {"text": "Some other nerve"}]
     q, problems = build_question(atlas, qid="my_identify", qtype="identify", prompt="Which nerve is highlighted?",
                                  view="view_a", targets=["nerve_a"], explanation="It is nerve A.", references=["ref_a"],
                                  choices=choices)
     assert problems == [] and q is not None
     assert q.tags.region == "reg_a" and q.tags.nerves == ["nerve_a"]
+
+
+def test_default_choices_do_not_put_the_right_nerve_first() -> None:
+    atlas = load_atlas()
+    positions = []
+    for nerve_id in atlas.nerves:
+        choices = default_choices(atlas, nerve_id)
+        assert len(choices) == 4 and sum(c.correct for c in choices) == 1
+        positions.append(next(i for i, c in enumerate(choices) if c.correct))
+    shares = [positions.count(k) / len(positions) for k in range(4)]
+    assert max(shares) <= 0.4, shares
+
+
+# ----------------------------------------------------------- picking targets by clicking
+
+
+def test_every_click_says_what_it_did_to_the_targets() -> None:
+    names = {"s1": "Site one", "s2": "Site two"}.__getitem__
+    added = apply_click([], Snap("s1", "site", 0.31), single=False, name_of=names)
+    assert added.targets == ("s1",) and added.message == "Added Site one (0.3 cm from the click). Targets (1): Site one."
+    both = apply_click(added.targets, Snap("s2", "site", 0.0), single=False, name_of=names)
+    assert both.targets == ("s1", "s2") and both.message.endswith("Targets (2): Site one, Site two.")
+    # Clicking a target again removes it, and says so (it used to say "Snapped to…").
+    removed = apply_click(both.targets, Snap("s1", "site", 0.2), single=False, name_of=names)
+    assert removed.targets == ("s2",)
+    assert removed.message == "Removed Site one: it was a target and you clicked it again. Targets (1): Site two."
+    missed = apply_click(removed.targets, None, single=False, name_of=names)
+    assert missed.targets == ("s2",) and missed.message.startswith("Nothing to snap to within 3 cm")
+    # One-target questions replace the target, naming the one replaced.
+    replaced = apply_click(["s1"], Snap("s2", "site", 0.5), single=True, name_of=names)
+    assert replaced.targets == ("s2",) and replaced.message == "Target set to Site two (0.5 cm from the click), replacing Site one."
+    same = apply_click(["s2"], Snap("s2", "site", 0.5), single=True, name_of=names)
+    assert same.targets == ("s2",) and same.message == "Site two is already the target (0.5 cm from the click)."
 
 
 # ---------------------------------------------------------------- the round trip
@@ -239,7 +275,7 @@ def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Pat
     at.session_state["host_ok"] = True
     at.run()
     assert not at.exception, at.exception
-    at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <script>x</script>.")
+    at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <b>x</b>.")
     at.text_area(key="au_explanation").set_value("It pierces 2 cm below landmark A.")
     at.multiselect(key="au_refs").set_value(["ref_a"])
     at.session_state["au_targets"] = ["site_a"]
@@ -249,6 +285,27 @@ def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Pat
     at.run()
     assert not at.exception, at.exception
     assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
+    # The form starts afresh: the saved question's target is not carried into the next one.
+    assert at.multiselect(key="au_targets").value == []
+    assert at.text_area(key="au_prompt").value == "" and at.multiselect(key="au_refs").value == []
+    assert any(i.value == "No targets yet\\." for i in at.info), [i.value for i in at.info]
+    assert at.button(key="au_save").disabled  # nothing to save until a new question is written
+
+    # Exports offer a live class's answers only: practice attempts belong to each learner.
+    labels = [el.proto.label for el in at.get("download_button")]
+    assert not any("practice attempt" in label.lower() for label in labels), labels
+    assert any("No live class has been run" in i.value for i in at.info)
+
+    # The saved question exports from the page.
+    at.multiselect(key="au_ex_banks").set_value(["author:my_questions"])
+    at.run()
+    at.button(key="au_ex_anki").click()
+    at.run()
+    at.button(key="au_ex_moodle").click()
+    at.run()
+    assert not at.exception, at.exception
+    labels = [el.proto.label for el in at.get("download_button")]
+    assert "Download Anki deck (1 cards)" in labels and "Download Moodle XML (1 questions)" in labels, labels
 
     atlas = load_atlas(root)
     [q] = load_questions(atlas, [tmp_path / "data" / "banks"])

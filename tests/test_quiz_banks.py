@@ -97,3 +97,92 @@ def test_validate_cli_exits_1_and_prints_file_id_field(tmp_path: Path) -> None:
                          str(write_bank(tmp_path / "ok", good_bank()))], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("ok: 1 regions, 2 views")
+
+
+# ------------------------------------------------- every problem of a file at once (issue 11, item 10b)
+
+
+def many_problems_bank() -> dict[str, Any]:
+    """One bank, nine mistakes of different kinds in six questions."""
+    def edit(qs: list[dict[str, Any]]) -> None:
+        qs[0].update(colour="red", tolerance_cm=9)  # two shape problems in one question
+        qs[1].update(references=["ref_zz"], explanation="")  # two rule problems (+ visibility, below)
+        qs[2].update(targets=["nerve_zz"])  # unknown target: one rule problem, not also "not visible"
+        qs[3]["choices"] = [{"text": "Nerve A"}, {"text": "Nerve B"}]  # no correct choice
+        qs[4].update(id="Bad Id")  # shape problem, question left out
+        qs[6].update(prompt="Is it safe?\x07", explanation="See ![map](http://example.com/map.png)")
+        qs.append(copy.deepcopy(qs[6]) | {"prompt": "Is it safe here?"})  # duplicate id
+    return mutate(edit)
+
+
+def atlas_with_site_a_hidden(tmp_path: Path) -> Path:
+    import json
+
+    root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    for side in ("right", "left"):
+        meta = root / "sidecars" / f"view_a_{side}__female.json"
+        data = json.loads(meta.read_text())
+        data["items"]["site_a"]["visible"] = [False]
+        meta.write_text(json.dumps(data))
+    return root
+
+
+EXPECTED_MANY = [
+    ("q_locate", "colour", "unknown field (not in the schema)"),
+    ("q_locate", "tolerance_cm", "less than or equal to 5"),
+    ("Bad Id", "id", "should match pattern"),
+    ("q_multi", "explanation", "every question needs an explanation"),
+    ("q_multi", "references", "unknown reference 'ref_zz'"),
+    ("q_multi", "targets", "'site_a' is not visible in view view_a_right (female)"),
+    ("q_multi", "targets", "'site_a' is not visible in view view_a_left (female)"),
+    ("q_trace", "targets", "unknown atlas id 'nerve_zz'"),
+    ("q_identify", "choices", "no choice is marked correct"),
+    ("q_clinical", "prompt", "control character (U+0007)"),
+    ("q_clinical", "explanation", "markdown image '![map]'"),
+    ("q_clinical", "id", "duplicate question id"),
+    # q_locate and q_case share site_a, hidden too
+    ("q_case", "targets", "'site_a' is not visible in view view_a_right (female)"),
+]
+
+
+def _matches(lines: list[str], label: str) -> None:
+    for item, field, fragment in EXPECTED_MANY:
+        assert any(line.startswith(f"{label}: {item}: {field}: ") and fragment in line for line in lines), \
+            (item, field, fragment, lines)
+
+
+def test_every_problem_of_a_bank_is_reported_in_one_run(tmp_path: Path) -> None:
+    atlas = load_atlas(atlas_with_site_a_hidden(tmp_path))
+    path = write_bank(tmp_path / "quizzes", many_problems_bank())
+    problems, count = check_banks(atlas, [path])
+    lines = [str(p) for p in problems]
+    _matches(lines, str(path))
+    # The shape problems leave two questions out; the other seven are all checked.
+    assert count == len(many_problems_bank()["questions"]) - 2
+    # An unknown target is one problem, not also "not visible".
+    assert not any("nerve_zz" in line and "not visible" in line for line in lines), lines
+
+
+def test_the_cli_and_an_upload_report_the_same_full_list(tmp_path: Path) -> None:
+    from trainer.authoring import check_upload
+
+    root = atlas_with_site_a_hidden(tmp_path)
+    path = write_bank(tmp_path / "quizzes", many_problems_bank())
+    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(root), str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    cli_lines = [line for line in out.stdout.splitlines() if line.startswith(str(path))]
+    _matches(cli_lines, str(path))
+
+    bank, problems = check_upload(load_atlas(root), path.read_bytes(), "upload.yaml")
+    assert bank is None
+    upload_lines = [str(p) for p in problems]
+    _matches(upload_lines, "upload.yaml")
+    assert [line.replace("upload.yaml", "FILE") for line in upload_lines] == \
+        [line.replace(str(path), "FILE") for line in cli_lines]
+
+
+def test_a_question_without_an_id_is_named_by_its_position(tmp_path: Path) -> None:
+    bank = mutate(lambda qs: qs.insert(1, {"type": "locate", "prompt": "Where is it?"}))
+    probs = bank_problems(tmp_path, bank)
+    assert any(p.endswith(": -: questions.1.id: required field is missing") for p in probs), probs

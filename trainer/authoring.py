@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from trainer.atlas.files import validate_model
 from trainer.atlas.rendered import RenderedView
 from trainer.errors import Problem
 from trainer.geometry import closest_on_polyline, points_in_polygon
-from trainer.quiz.bank import _check_question, read_banks
+from trainer.quiz.bank import _check_question, check_questions, parse_bank_data, read_banks
+from trainer.quiz.choices import fixed_order
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
 
 AUTHOR_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical")
@@ -128,9 +129,11 @@ def suggest_id(text: str, taken: Iterable[str]) -> str:
 
 
 def default_choices(atlas: Atlas, target: str, n: int = 4) -> list[ChoiceModel]:
-    """Name-the-nerve choices: the right nerve first, then nerves of the same region.
+    """Name-the-nerve choices: the right nerve and nerves of the same region, in a shuffled order.
 
-    The order is deterministic; practice shuffles nothing the author did not write.
+    Authors tend to keep the order they are given, and a bank whose right answer is always
+    first teaches learners to tap the first option; so the right nerve's position comes from
+    :func:`~trainer.quiz.choices.fixed_order` (stable for a nerve, spread across nerves).
     """
     nerve_id = target
     if target in atlas.territories:
@@ -142,9 +145,60 @@ def default_choices(atlas: Atlas, target: str, n: int = 4) -> list[ChoiceModel]:
         return []
     others = [x for x in atlas.nerves.values() if x.region == nerve.region and x.id != nerve.id]
     others += [x for x in atlas.nerves.values() if x.region != nerve.region and x.id != nerve.id]
-    out = [ChoiceModel(text=nerve.name, correct=True, item=nerve.id)]
-    out += [ChoiceModel(text=x.name, item=x.id) for x in others[: n - 1]]
-    return out
+    options = [ChoiceModel(text=nerve.name, correct=True, item=nerve.id)]
+    options += [ChoiceModel(text=x.name, item=x.id) for x in others[: n - 1]]
+    return [options[i] for i in fixed_order(f"author:{target}", len(options))]
+
+
+# ------------------------------------------------------------------- picking targets
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """What one click on the author's image did to the target list, said in words."""
+
+    targets: tuple[str, ...]
+    message: str
+
+
+def targets_words(targets: Sequence[str], name_of: Callable[[str], str]) -> str:
+    """The target list as the caption shows it.
+
+    >>> targets_words(["a", "b"], str.upper)
+    'Targets (2): A, B.'
+    >>> targets_words([], str.upper)
+    'No targets yet.'
+    """
+    if not targets:
+        return "No targets yet."
+    return f"Targets ({len(targets)}): {', '.join(name_of(t) for t in targets)}."
+
+
+def apply_click(current: Sequence[str], snap: Snap | None, single: bool, name_of: Callable[[str], str]) -> TargetChange:
+    """Add, replace or remove the clicked target, and say which (never a silent removal).
+
+    A question with one target replaces it; a multi-site question adds a new target and
+    removes one clicked again.
+
+    >>> apply_click(["a"], Snap("a", "site", 0.2), single=False, name_of=str.upper).message
+    'Removed A: it was a target and you clicked it again. No targets yet.'
+    """
+    cur = list(current)
+    if snap is None:
+        return TargetChange(tuple(cur), f"Nothing to snap to within {SNAP_CM:g} cm of that click; "
+                                        f"the targets are unchanged. {targets_words(cur, name_of)}")
+    name, away = name_of(snap.item_id), f"{snap.distance_cm:.1f} cm from the click"
+    if single:
+        if cur == [snap.item_id]:
+            return TargetChange(tuple(cur), f"{name} is already the target ({away}).")
+        replaced = f", replacing {', '.join(name_of(t) for t in cur)}" if cur else ""
+        return TargetChange((snap.item_id,), f"Target set to {name} ({away}){replaced}.")
+    if snap.item_id in cur:
+        cur.remove(snap.item_id)
+        return TargetChange(tuple(cur), f"Removed {name}: it was a target and you clicked it again. "
+                                        f"{targets_words(cur, name_of)}")
+    cur.append(snap.item_id)
+    return TargetChange(tuple(cur), f"Added {name} ({away}). {targets_words(cur, name_of)}")
 
 
 def _derived_tags(atlas: Atlas, view: str | None, targets: Sequence[str]) -> Tags:
@@ -242,38 +296,52 @@ def bank_to_yaml(bank: BankFile) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def parse_bank(text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
-    """Parse bank YAML from an upload with the validator's messages (shape only)."""
-    problems: list[Problem] = []
+def _yaml_data(text: str | bytes, label: str, problems: list[Problem]) -> Any:
+    """Parsed YAML of an upload, or None with the reason added to ``problems``."""
     if isinstance(text, bytes):
         if len(text) > MAX_BANK_BYTES:
-            return None, [Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB")]
+            problems.append(Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB"))
+            return None
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            return None, [Problem(label, "", "", "file is not UTF-8 text")]
+            problems.append(Problem(label, "", "", "file is not UTF-8 text"))
+            return None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        return None, [Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}")]
+        problems.append(Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
+        return None
     if not isinstance(data, dict):
-        return None, [Problem(label, "", "", "expected a mapping at the top of the file")]
-    bank = validate_model(BankFile, data, label, problems)
+        problems.append(Problem(label, "", "", "expected a mapping at the top of the file"))
+        return None
+    return data
+
+
+def parse_bank(text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
+    """Parse bank YAML from an upload with the validator's messages (shape only, every question)."""
+    problems: list[Problem] = []
+    bank, _ = parse_bank_data(_yaml_data(text, label, problems), label, problems)
     return bank, problems
+
+
+def check_upload(atlas: Atlas, text: str | bytes, label: str) -> tuple[BankFile | None, list[Problem]]:
+    """Every problem of an uploaded bank at once, exactly as ``python -m trainer validate`` finds them.
+
+    Shape problems of one question do not hide rule problems of the others. The bank is
+    returned only when there is nothing to fix (nothing is merged otherwise).
+    """
+    problems: list[Problem] = []
+    bank, good = parse_bank_data(_yaml_data(text, label, problems), label, problems)
+    problems.extend(check_questions(atlas, label, bank, good, {}))
+    return (bank if not problems else None), problems
 
 
 def check_bank(atlas: Atlas, bank: BankFile, label: str) -> list[Problem]:
     """Every problem the CLI validator would report for this bank on its own."""
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for q in bank.questions:
-        if q.id in seen:
-            problems.append(Problem(label, q.id, "id", f"duplicate question id (also in {label})"))
-        seen.add(q.id)
-        problems.extend(_check_question(atlas, label, q))
-    return problems
+    return check_questions(atlas, label, bank, bank.questions, {})
 
 
 @dataclass(frozen=True)

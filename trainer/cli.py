@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|stats|bench|atlas-report|anatomy-check|serve|loadtest|rerun-cost``."""
+"""Command line: ``python -m trainer validate|export|stats|bench|atlas-report|anatomy-check|serve|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,45 @@ def _validate(args: argparse.Namespace) -> int:
         f"{len(atlas.sites)} sites, {len(atlas.avoid)} structures to avoid, {len(atlas.references)} references, "
         f"{questions} questions"
     )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Write banks as Moodle XML, an Anki deck or CSV; refuse unknown or invalid banks."""
+    from trainer.atlas import load_atlas
+    from trainer.exports import anki_package, moodle_xml, questions_csv, view_loader
+    from trainer.quiz.bank import select_banks
+    from trainer.settings import author_dir
+
+    folders = [Path(args.quizzes), *([Path(args.authored)] if args.authored else [author_dir()])]
+    banks, problems = select_banks(args.banks, folders)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"error: nothing written; {len(problems)} problem(s) with the banks asked for", file=sys.stderr)
+        return 1
+    atlas = load_atlas(Path(args.atlas))
+    if args.body_type is not None and args.body_type not in atlas.body_types:
+        print(f"error: unknown body type '{args.body_type}' (known: {', '.join(atlas.body_types)})", file=sys.stderr)
+        return 1
+    questions = [q for _, bank in banks for q in bank.questions]
+    view_for = view_loader(atlas, args.side, args.body_type)
+    if args.format == "moodle":
+        result = moodle_xml(questions, atlas, view_for)
+    elif args.format == "anki":
+        result = anki_package(questions, atlas, view_for)
+    else:
+        result = questions_csv([(bank.bank.id, bank.questions) for _, bank in banks])
+    for line in result.skipped:
+        print(f"not exported: {line}", file=sys.stderr)
+    if result.count == 0:
+        print("error: no question could be exported; nothing written", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(result.data)
+    print(f"wrote {out}: {result.count} question(s) from {len(banks)} bank(s)"
+          + (f", {len(result.skipped)} not exported" if result.skipped else ""))
     return 0
 
 
@@ -151,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-renders", action="store_true", help="skip checks of rendered views")
     v.set_defaults(func=_validate)
 
+    e = sub.add_parser("export", help="write banks as Moodle XML, an Anki deck (.apkg) or CSV")
+    e.add_argument("format", choices=("moodle", "anki", "csv"))
+    e.add_argument("banks", nargs="*", metavar="BANK",
+                   help="bank ids or bank files (default: every shipped and authored bank)")
+    e.add_argument("--out", required=True, help="file to write")
+    e.add_argument("--side", choices=("right", "left"), default="right", help="side of the body to show (default right)")
+    e.add_argument("--body-type", default=None, help="body type of the images (default: the atlas default)")
+    e.add_argument("--atlas", default=str(atlas_dir()))
+    e.add_argument("--quizzes", default=str(quiz_dir()))
+    e.add_argument("--authored", default=None, help="author banks folder (default: TRAINER_AUTHOR_DIR or data/banks)")
+    e.set_defaults(func=_export)
+
     s = sub.add_parser("stats", help="count atlas and quiz content")
     s.add_argument("--json", action="store_true")
     s.add_argument("--atlas", default=str(atlas_dir()))
@@ -213,7 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "export" and not any(x.startswith("-") for x in extra):
+        # argparse ends a "*" positional at the first option: `export moodle --out F knee` leaves "knee".
+        args.banks = [*args.banks, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args))
     except TrainerError as exc:

@@ -195,6 +195,30 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     return out
 
 
+def _text_checks(files: AtlasFiles) -> list[Problem]:
+    """Control characters and images in atlas text (names, descriptions, teaching, citations).
+
+    The rule itself lives in :mod:`trainer.safetext`; this only names the file and record.
+    """
+    from trainer.safetext import field_text_problems
+
+    out: list[Problem] = []
+
+    def check(label: str, records: Iterable[object]) -> None:
+        for rec in records:
+            out.extend(Problem(label, str(getattr(rec, "id", "")), f, m) for f, m in field_text_problems(rec))
+
+    for attr, key in (("references", "references"), ("conditions", "conditions"), ("landmarks", "landmarks")):
+        parsed = getattr(files, attr)
+        for rec, label in zip(getattr(parsed, key) if parsed else [], files.labels[key], strict=False):
+            check(label, [rec])
+    if files.body_types:
+        check("atlas/body_types.yaml", files.body_types.body_types)
+    for label, rf in files.regions.items():
+        check(label, [rf.region, *rf.views, *rf.nerves, *rf.sites, *rf.avoid, *rf.territories])
+    return out
+
+
 def sidecar_key(view_id: str, body_type: str) -> str:
     return f"{view_id}__{body_type}"
 
@@ -265,6 +289,7 @@ def check_atlas(root: Path = DEFAULT_ATLAS_DIR, renders: bool = True) -> tuple[A
     atlas = _build(files)
     problems.extend(_cross_checks(files, atlas))
     problems.extend(_validation_checks(files.root, atlas))
+    problems.extend(_text_checks(files))
     if renders and not problems:
         problems.extend(_render_checks(atlas))
     return atlas, problems

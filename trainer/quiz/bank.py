@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.files import read_yaml, validate_model
@@ -32,19 +33,62 @@ def _label(path: Path) -> str:
         return str(path)
 
 
+def parse_bank_data(data: Any, label: str, problems: list[Problem]) -> tuple[BankFile | None, list[QuestionModel]]:
+    """Shape-check a parsed bank one question at a time.
+
+    Returns the bank (only when every part of it is valid) and every question that is valid
+    on its own, so that a malformed question never hides what is wrong with the others.
+    """
+    if data is None:
+        return None, []
+    raw_questions = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(raw_questions, list):
+        bank = validate_model(BankFile, data, label, problems)
+        return bank, list(bank.questions) if bank is not None else []
+    envelope = validate_model(BankFile, {**data, "questions": []}, label, problems)
+    good: list[QuestionModel] = []
+    for i, raw in enumerate(raw_questions):
+        if raw is None:
+            problems.append(Problem(label, "", f"questions.{i}", "empty question (a '-' with nothing after it)"))
+            continue
+        found: list[Problem] = []
+        question = validate_model(QuestionModel, raw, label, found)
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        for p in found:
+            if p.item:
+                problems.append(p)
+            elif isinstance(raw_id, str) and raw_id:
+                problems.append(Problem(p.file, raw_id, p.field, p.message))
+            else:  # a question without an id is named by its position in the file
+                where = f"questions.{i}" + ("" if p.field == "-" else f".{p.field}")
+                problems.append(Problem(p.file, "", where, p.message))
+        if question is not None:
+            good.append(question)
+    if envelope is None or len(good) != len(raw_questions):
+        return None, good
+    return envelope.model_copy(update={"questions": good}), good
+
+
 def read_banks(paths: Iterable[Path]) -> tuple[dict[str, BankFile], list[Problem]]:
-    """Parse bank files (shape only); returns label -> bank and the problems found."""
+    """Parse bank files (shape only); returns label -> bank (valid files only) and the problems found."""
     problems: list[Problem] = []
     banks: dict[str, BankFile] = {}
+    for label, bank, _ in _read_files(paths, problems):
+        if bank is not None:
+            banks[label] = bank
+    return banks, problems
+
+
+def _read_files(paths: Iterable[Path], problems: list[Problem]) -> list[tuple[str, BankFile | None, list[QuestionModel]]]:
+    out: list[tuple[str, BankFile | None, list[QuestionModel]]] = []
     for path in bank_paths(paths):
         label = _label(path)
         if not path.exists():
             problems.append(Problem(label, "", "", "file not found"))
             continue
-        bank = validate_model(BankFile, read_yaml(path, label, problems), label, problems)
-        if bank is not None:
-            banks[label] = bank
-    return banks, problems
+        bank, good = parse_bank_data(read_yaml(path, label, problems), label, problems)
+        out.append((label, bank, good))
+    return out
 
 
 def resolve_view_id(atlas: Atlas, view: str | None, side: str = "right") -> str | None:
@@ -58,22 +102,27 @@ def resolve_view_id(atlas: Atlas, view: str | None, side: str = "right") -> str 
 
 
 def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]:
+    """Every rule and visibility problem of one question (the rules never stop at the first)."""
     from trainer.quiz.rules import question_problems
 
     found = [Problem(label, q.id, field, msg) for field, msg in question_problems(atlas, q)]
-    if not found:
-        found.extend(Problem(label, q.id, "targets", msg) for msg in _visibility_problems(atlas, q))
+    found.extend(Problem(label, q.id, "targets", msg) for msg in _visibility_problems(atlas, q))
     return found
 
 
 def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
-    """Every target must be visible on every side and body type the question can be shown on."""
+    """Every target must be visible on every side and body type the question can be shown on.
+
+    Targets the atlas does not know are left to the rules ("unknown atlas id"), so one
+    mistake is not reported twice.
+    """
     from trainer.atlas.rendered import load_rendered_view
     from trainer.errors import AtlasError
 
     if not q.view:
         return []
     targets = [*q.targets, *(t for s in q.steps if s.type in ("locate", "multi_site") for t in s.targets)]
+    targets = [t for t in dict.fromkeys(targets) if atlas.item(t) is not None]
     views = [v.id for v in atlas.views.values() if v.id == q.view or v.base_id == q.view]
     out: list[str] = []
     for view_id in views:
@@ -89,20 +138,74 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     return out
 
 
+def check_questions(atlas: Atlas, label: str, bank: BankFile | None, questions: Iterable[QuestionModel],
+                    seen: dict[str, str]) -> list[Problem]:
+    """Rules, visibility, bank text and duplicate ids for one file's valid questions.
+
+    ``seen`` maps question ids to the file that used them first; it is updated, so a caller
+    checking several files finds duplicates across them.
+    """
+    from trainer.safetext import field_text_problems
+
+    problems: list[Problem] = []
+    if bank is not None:
+        problems.extend(Problem(label, bank.bank.id, f, m) for f, m in field_text_problems(bank.bank, "bank"))
+    for q in questions:
+        if q.id in seen:
+            problems.append(Problem(label, q.id, "id", f"duplicate question id (also in {seen[q.id]})"))
+        else:
+            seen[q.id] = label
+        problems.extend(_check_question(atlas, label, q))
+    return problems
+
+
 def check_banks(atlas: Atlas, paths: Iterable[Path]) -> tuple[list[Problem], int]:
-    """Check every bank: shape, ids resolving in the atlas, visibility, explanations, duplicates."""
-    banks, problems = read_banks(paths)
+    """Check every bank and report every problem at once.
+
+    A question with a shape problem (an unknown field, a bad id) is reported and left out;
+    every other question of the same file is still checked against the rules, and each
+    question gets all of its rule and visibility problems, not just the first.
+    """
+    problems: list[Problem] = []
+    files = _read_files(paths, problems)
     seen: dict[str, str] = {}
     count = 0
-    for label, bank in banks.items():
-        for q in bank.questions:
-            count += 1
-            if q.id in seen:
-                problems.append(Problem(label, q.id, "id", f"duplicate question id (also in {seen[q.id]})"))
-            else:
-                seen[q.id] = label
-            problems.extend(_check_question(atlas, label, q))
+    for label, bank, questions in files:
+        count += len(questions)
+        problems.extend(check_questions(atlas, label, bank, questions, seen))
     return problems, count
+
+
+def select_banks(specs: Sequence[str], folders: Sequence[Path]) -> tuple[list[tuple[str, BankFile]], list[Problem]]:
+    """Banks named by id, file name or path; every bank in ``folders`` when none is named.
+
+    An unknown name, or a named file that is not a valid bank, is a problem (nothing is
+    silently left out of an export).
+    """
+    problems: list[Problem] = []
+    known = {}
+    for label, bank, _ in _read_files([f for f in folders if Path(f).is_dir()], problems if not specs else []):
+        if bank is not None:
+            known[label] = bank
+    if not specs:
+        return list(known.items()), problems
+    by_name: dict[str, str] = {}
+    for label, bank in known.items():
+        by_name.setdefault(bank.bank.id, label)
+        by_name.setdefault(Path(label).stem, label)
+    chosen: dict[str, BankFile] = {}
+    for spec in specs:
+        in_folder = [Path(f) / f"{spec}.yaml" for f in folders if (Path(f) / f"{spec}.yaml").is_file()]
+        if spec in by_name:
+            chosen.setdefault(by_name[spec], known[by_name[spec]])
+        elif Path(spec).exists() or in_folder:
+            for label, bank, _ in _read_files([Path(spec)] if Path(spec).exists() else in_folder[:1], problems):
+                if bank is not None:
+                    chosen.setdefault(label, bank)
+        else:
+            names = ", ".join(sorted({b.bank.id for b in known.values()})) or "none"
+            problems.append(Problem(spec, "", "", f"unknown bank: not a file, and no bank has this id (known banks: {names})"))
+    return list(chosen.items()), problems
 
 
 def load_questions(atlas: Atlas, paths: Iterable[Path] = (DEFAULT_QUIZ_DIR,)) -> list[QuestionModel]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainer.atlas.core import Atlas
 from trainer.quiz.models import QuestionModel
+from trainer.safetext import field_text_problems
 
 PIN_TYPES = {"locate", "multi_site", "trace"}
 
@@ -73,6 +74,8 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
                     out.append((f"steps.{i}.targets", "a placing step needs targets"))
                 if step.type in {"locate", "multi_site"} and q.view is None:
                     out.append(("view", "a case with placing steps needs a view"))
+    # Control characters break the Moodle XML and Anki fields; images fetch third-party URLs.
+    out.extend(field_text_problems(q))
     return out
 
 

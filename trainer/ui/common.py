@@ -12,6 +12,7 @@ import streamlit as st
 from trainer.atlas import Atlas, atlas_stamp, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.errors import AtlasError
+from trainer.safetext import inert_markdown
 from trainer.settings import location_key
 
 MOBILE_CSS = """
@@ -99,5 +100,9 @@ def badge(verified: bool) -> str:
 
 
 def esc(text: str | None) -> str:
-    """Escape user or content text for st.markdown with unsafe_allow_html."""
-    return html.escape(text or "")
+    """Escape user or content text for st.markdown with unsafe_allow_html.
+
+    HTML is escaped, control characters dropped and markdown images made inert, so no
+    authored text can make a learner's browser fetch another site (``trainer.safetext``).
+    """
+    return inert_markdown(html.escape(text or ""))

@@ -13,27 +13,27 @@ from typing import Any, get_args
 import streamlit as st
 
 from trainer.atlas.models import Technique
-from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.atlas.rendered import RenderedView
 from trainer.authoring import (
     AUTHOR_TYPES,
     TARGET_KINDS,
+    apply_click,
     bank_to_yaml,
     build_question,
-    check_bank,
+    check_upload,
     default_choices,
     merge_questions,
     new_bank,
-    parse_bank,
     question_ids,
     read_bank_folder,
     save_question,
     snap_click,
     suggest_id,
     target_options,
+    targets_words,
 )
 from trainer.errors import Problem, StoreError
 from trainer.figures import image_url
-from trainer.quiz.bank import resolve_view_id
 from trainer.quiz.models import QuestionModel
 from trainer.reveal import question_shapes
 from trainer.scoring import Answer, score
@@ -54,6 +54,10 @@ ss = st.session_state
 folder = author_dir()
 TYPE_LABELS = {"locate": "Locate (one pin)", "multi_site": "Multi-site (several pins)", "trace": "Trace a course",
                "identify": "Identify the highlighted nerve", "territory": "Territory", "clinical": "Clinical (multiple choice)"}
+# What one question is made of; cleared after a save. View, type, body type, tolerances,
+# difficulty, technique and the bank stay, as an author writes several questions in a row.
+FORM_KEYS = ("au_targets", "au_snap_msg", "au_id", "au_prompt", "au_explanation", "au_refs", "au_try_pins",
+             "au_choices_for", "au_mode", "au_multi")
 KIND_COLOURS = {"site": "#12a150", "nerve": "#1f77ff", "territory": "rgba(90,140,255,0.8)"}
 
 
@@ -84,6 +88,7 @@ with tab_new:
         options_now = target_options(view, atlas, qtype)
         ss["au_targets"] = [t for t in ss["au_targets"] if t in options_now]
         ss["au_targets_for"] = (view_id, qtype)
+        ss.pop("au_snap_msg", None)
 
     if view is not None:
         options = target_options(view, atlas, qtype)
@@ -96,18 +101,12 @@ with tab_new:
             if click is None or view is None:
                 return
             snap = snap_click(view, float(click["x"]), float(click["y"]), kinds)
-            if snap is None:
-                ss["au_snap_msg"] = "Nothing to snap to within 3 cm of that click."
-                return
-            ss["au_snap_msg"] = f"Snapped to {atlas.name_of(snap.item_id)} ({snap.distance_cm:.1f} cm from the click)."
-            cur = list(ss.get("au_targets", []))
-            if single:
-                cur = [snap.item_id]
-            elif snap.item_id in cur:
-                cur.remove(snap.item_id)  # a second click on a target removes it
-            else:
-                cur.append(snap.item_id)
-            ss["au_targets"] = cur
+            change = apply_click(ss.get("au_targets", []), snap, single, atlas.name_of)
+            ss["au_targets"] = list(change.targets)
+            ss["au_snap_msg"] = change.message
+
+        def _on_list_edit() -> None:
+            ss["au_snap_msg"] = "Changed in the list. " + targets_words(ss.get("au_targets", []), atlas.name_of)
 
         shapes: list[dict[str, Any]] = []
         w = max(view.width_px, view.height_px) / 150
@@ -131,11 +130,11 @@ with tab_new:
             pinboard(key="au_pb", image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
                      pins_px=[], active=True, shapes=shapes, hint="Click a site or a course", max_width_px=700,
                      on_click=_on_pick)
-            if ss.get("au_snap_msg"):
-                st.caption(ss["au_snap_msg"])
+            # Every change to the targets is said here, with the whole list (issue 11, item 7).
+            st.info(plain_md(ss.get("au_snap_msg") or targets_words(ss["au_targets"], atlas.name_of)))
         with right:
             st.multiselect("Targets", options, key="au_targets", format_func=atlas.name_of,
-                           max_selections=1 if single else None)
+                           max_selections=1 if single else None, on_change=_on_list_edit)
             if qtype == "territory":
                 st.radio("The learner…", ["name", "tap"], key="au_mode", horizontal=True,
                          format_func={"name": "names the nerve of the shaded area", "tap": "taps inside the territory"}.get)
@@ -253,7 +252,8 @@ with tab_new:
             st.error(f"Not saved: {exc}")
         else:
             ss["au_saved_msg"] = f"Saved '{q.id}' to {path}. It is available in Practice and Host a class now."
-            for k in ("au_id", "au_prompt", "au_explanation", "au_try_pins"):
+            # A fresh form: nothing of the saved question (above all its targets) carries over.
+            for k in FORM_KEYS:
                 ss.pop(k, None)
             st.rerun()
     if ss.get("au_saved_msg"):
@@ -275,8 +275,7 @@ with tab_banks:
     up = st.file_uploader("Bank YAML", type=["yaml", "yml"], key="au_upload")
     if up is not None:
         label = up.name
-        bank, shape = parse_bank(up.getvalue(), label)
-        problems = shape if bank is None else shape + check_bank(atlas, bank, label)
+        bank, problems = check_upload(atlas, up.getvalue(), label)
         if problems:
             show_problems(problems)
             st.caption("Fix these in the file and upload it again; nothing was merged.")
@@ -314,14 +313,9 @@ with tab_export:
     chosen: list[QuestionModel] = [all_q.get(qq.id, qq) for k in picked for qq in bank_ids[k].questions]
     st.caption(f"{len(chosen)} question(s) selected.")
 
-    def _view_for(question: QuestionModel) -> RenderedView | None:
-        vid = resolve_view_id(atlas, question.view, "right")
-        if vid is None:
-            return None
-        try:
-            return load_rendered_view(vid, atlas.default_body_type, atlas.root)
-        except Exception:  # an unrendered view is reported as skipped by the exporter
-            return None
+    from trainer.exports import view_loader
+
+    _view_for = view_loader(atlas, "right")  # an unrendered view is reported as skipped by the exporter
 
     e1, e2 = st.columns(2)
     if e1.button("Build Moodle XML", disabled=not chosen, key="au_ex_moodle", width="stretch"):
@@ -345,7 +339,7 @@ with tab_export:
         e2.download_button(f"Download Anki deck ({r.count} cards)", r.data, file_name="nerve-trainer.apkg",
                            mime="application/octet-stream", key="au_ex_anki_dl", width="stretch")
         if r.skipped:
-            e2.caption(f"{len(r.skipped)} question(s) need a tap and were left out of the deck.")
+            e2.caption("Not exported: " + "; ".join(r.skipped[:20]) + (" …" if len(r.skipped) > 20 else ""))
 
     st.subheader("Printable region sheet")
     s1, s2 = st.columns(2)
@@ -365,14 +359,15 @@ with tab_export:
                            key="au_sheet_dl")
 
     st.subheader("Results as CSV")
+    # Practice attempts belong to each learner (only they can reach them: Progress → Export);
+    # a class's results are its live-class answers, downloaded here by the instructor who ran it.
+    st.caption("A live class's answers, one row per player and question. Learners download their own "
+               "practice history from Progress.")
     from trainer.exports import rows_csv
-    from trainer.learning import attempts_csv
     from trainer.ui.state import get_store
 
     store = get_store()
     try:
-        st.download_button("Every practice attempt on this server (CSV)", attempts_csv(store.list_attempts(None)),
-                           file_name="attempts.csv", mime="text/csv", key="au_csv_attempts")
         sessions = store.list_sessions(limit=50)
         if sessions:
             sid = st.selectbox("Live class", [s.id for s in sessions], key="au_csv_session",
@@ -381,5 +376,7 @@ with tab_export:
                                                           for s in sessions if s.id == i))
             st.download_button("That class's answers (CSV)", rows_csv(store.export_answer_rows(sid)),
                                file_name=f"class-{sid}.csv", mime="text/csv", key="au_csv_live")
+        else:
+            st.info("No live class has been run on this server yet.")
     except StoreError as exc:
         st.error(f"The store could not be read: {exc}")
