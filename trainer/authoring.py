@@ -258,6 +258,8 @@ def parse_bank(text: str | bytes, label: str) -> tuple[BankFile | None, list[Pro
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         return None, [Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}")]
+    except RecursionError:  # e.g. thousands of nested "[": PyYAML's composer recurses per level
+        return None, [Problem(label, "", "", "YAML nested too deeply to read (is this a quiz bank?)")]
     if not isinstance(data, dict):
         return None, [Problem(label, "", "", "expected a mapping at the top of the file")]
     bank = validate_model(BankFile, data, label, problems)
