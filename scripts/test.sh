@@ -9,6 +9,8 @@ SUDO=""
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/openssl ] || need+=(openssl)        # tests/test_tls.py: the documented certificate
+[ -x /usr/bin/chattr ] || need+=(e2fsprogs)       # tests/readonly_db.py: a read-only SQLite file
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"

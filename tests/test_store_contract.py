@@ -622,3 +622,210 @@ def test_open_store_uses_the_data_dir_and_database_url_env(
 def test_in_memory_sqlite_is_refused_because_processes_could_not_share_it() -> None:
     with pytest.raises(StoreError, match="in-memory"):
         Store("sqlite://")
+
+
+# -- issue 11: look-alike nicknames, the player cap, host-key throttling, a failing database ---
+
+
+def test_look_alike_and_invisible_variants_of_a_nickname_are_refused(store: Store) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    other = store.create_session(title="u", host_key="k", question_ids=QUESTIONS, now=T0)
+    store.add_player(session.id, "Alice", now=T0)
+    for clash in ("\u0410lice", "AIice", "ALICE", "Alice\u3164", "Al\u200bice", "\u0410LICE"):
+        with pytest.raises(ConflictError, match="looks the same"):
+            store.add_player(session.id, clash, now=T0)
+    # A different name is fine, and so is the look-alike in another class.
+    assert store.add_player(session.id, "Alicia", now=T0).nickname == "Alicia"
+    assert store.add_player(other.id, "\u0410lice", now=T0).nickname == "\u0410lice"
+    assert [p.nickname for p in store.list_players(session.id)] == ["Alice", "Alicia"]
+
+
+@pytest.mark.parametrize("name", ["\u3164", "\u3164\u3164 \u2800", "\u200b\u200d\ufe0f", "\U000e0041\u115f"])
+def test_invisible_only_nicknames_are_refused(store: Store, name: str) -> None:
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    with pytest.raises(RuleError, match="invisible"):
+        store.add_player(session.id, name, now=T0)
+    assert store.list_players(session.id) == []
+
+
+def test_the_player_cap_is_checked_in_the_insert(store: Store) -> None:
+    session = store.create_session(
+        title="t", host_key="k", question_ids=QUESTIONS, now=T0, settings=rules.LiveSettings(max_players=3)
+    )
+    for i in range(3):
+        store.add_player(session.id, f"P{i}", now=T0)
+    with pytest.raises(RuleError, match=r"full \(3 players\)"):
+        store.add_player(session.id, "P3", now=T0)
+    assert len(store.list_players(session.id)) == 3
+
+
+def test_a_class_stored_without_a_cap_gets_the_default_cap(store: Store) -> None:
+    session = store.create_session(
+        title="t", host_key="k", question_ids=QUESTIONS, now=T0, settings={"time_limit_s": 20.0}
+    )
+    assert session.live_settings().max_players == rules.DEFAULT_MAX_PLAYERS == 300
+
+
+def test_concurrent_joins_from_several_processes_cannot_pass_the_cap(db_url: str, store: Store) -> None:
+    cap, tries = 5, 16
+    session = store.create_session(
+        title="t", host_key="k", question_ids=QUESTIONS, now=T0, settings=rules.LiveSettings(max_players=cap)
+    )
+    stores = [Store(db_url) for _ in range(4)]  # four "server processes"
+    barrier = threading.Barrier(tries)
+    joined: list[str] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def join(s: Store, name: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            s.add_player(session.id, name, now=T0)
+            with lock:
+                joined.append(name)
+        except RuleError as exc:
+            with lock:
+                refused.append(str(exc))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=join, args=(stores[i % 4], f"Player {i}")) for i in range(tries)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for s in stores:
+            s.close()
+    assert errors == []
+    assert len(joined) == cap and len(refused) == tries - cap
+    assert all("full" in r for r in refused)
+    assert sorted(p.nickname for p in store.list_players(session.id)) == sorted(joined)
+
+
+def test_host_key_failures_are_shared_by_every_process(store: Store, other_store: Store) -> None:
+    from trainer import throttle
+
+    scopes = [("host-key:client:10.0.0.7", throttle.CLIENT_RULE), ("host-key:all", throttle.GLOBAL_RULE)]
+    looked: list[int] = []
+
+    def wrong() -> bool:
+        looked.append(1)
+        return False
+
+    for _ in range(5):
+        assert store.try_host_key(scopes, T0, wrong) == throttle.Verdict(True, False, 0.0, (len(looked), len(looked)))
+    sixth = other_store.try_host_key(scopes, T0, wrong)
+    assert sixth.checked and not sixth.right and sixth.retry_after_s == 1.0
+    # Inside the wait, from either process, even the right key is not looked at.
+    refused = store.try_host_key(scopes, T0 + timedelta(seconds=0.5), lambda: True)
+    assert not refused.checked and refused.retry_after_s == pytest.approx(0.5)
+    assert len(looked) == 6
+    # After the wait the right key works and clears this client's count, not the global one.
+    ok = other_store.try_host_key(scopes, T0 + timedelta(seconds=1), lambda: True)
+    assert ok.checked and ok.right
+    assert store.throttle_failures("host-key:client:10.0.0.7") == throttle.Failures()
+    assert store.throttle_failures("host-key:all").count == 6
+
+
+def test_concurrent_wrong_keys_are_counted_one_by_one(db_url: str, store: Store) -> None:
+    from trainer import throttle
+
+    scopes = [("host-key:client:10.0.0.8", throttle.CLIENT_RULE), ("host-key:all", throttle.GLOBAL_RULE)]
+    stores = [Store(db_url) for _ in range(3)]
+    barrier = threading.Barrier(10)
+    verdicts: list[throttle.Verdict] = []
+    errors: list[BaseException] = []
+
+    def guess(s: Store) -> None:
+        try:
+            barrier.wait(timeout=10)
+            verdicts.append(s.try_host_key(scopes, T0, lambda: False))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guess, args=(stores[i % 3],)) for i in range(10)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for s in stores:
+            s.close()
+    assert errors == []
+    # Five free tries and a sixth that starts the wait were looked at; the other four were not.
+    assert sum(v.checked for v in verdicts) == 6
+    assert store.throttle_failures("host-key:client:10.0.0.8").count == 6
+
+
+def test_a_read_only_database_fails_with_a_plain_message(db_url: str, store: Store) -> None:
+    from tests.readonly_db import read_only
+    from trainer.errors import StoreUnavailableError
+
+    session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
+    store.close()
+    with read_only(db_url):
+        s = Store(db_url)
+        try:
+            assert s.get_session(session.id).join_code == session.join_code  # reads still work
+            with pytest.raises(StoreUnavailableError) as caught:
+                s.add_player(session.id, "Ana", now=T0)
+        finally:
+            s.close()
+    message = str(caught.value)
+    assert "nothing was saved" in message
+    for leak in ("INSERT", "players", "token", "[SQL", "parameters", session.id):
+        assert leak not in message
+    assert caught.value.__cause__ is not None  # the driver's detail is kept for the server log
+
+
+def _version_2_database(url: str) -> None:
+    """A database as version 2 of the trainer left it (no look-alike keys, no throttle table)."""
+    from sqlalchemy import create_engine, insert
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            schema.schema_version.create(conn)
+            for version in (1, 2):
+                migrations.MIGRATIONS[version - 1](conn)
+                conn.execute(insert(schema.schema_version).values(version=version, applied_at=T0))
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_a_version_2_database_recomputes_the_nickname_keys(db_url: str) -> None:
+    import unicodedata
+
+    from sqlalchemy import create_engine, insert
+
+    _version_2_database(db_url)
+    engine = create_engine(db_url)
+    names = ["Alice", "\u0410lice", "Bob"]  # the second one passed version 2's rule
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(schema.live_sessions).values(
+                id="s1", join_code="ABCDEF", host_key_hash=rules.hash_host_key("k"), title="t",
+                settings_json="{}", question_ids_json=json.dumps(list(QUESTIONS)), state="lobby",
+                current_index=-1, created_at=T0, updated_at=T0, version=1))
+            for i, name in enumerate(names):
+                conn.execute(text(
+                    "INSERT INTO players (id, session_id, nickname, nickname_key, token, joined_at) "
+                    "VALUES (:id, 's1', :nick, :key, :token, :at)"),
+                    {"id": f"p{i}", "nick": name, "key": unicodedata.normalize("NFKC", name).casefold(),
+                     "token": f"t{i}", "at": (T0 + timedelta(seconds=i)).replace(tzinfo=None)})
+    finally:
+        engine.dispose()
+    s = Store(db_url)
+    try:
+        assert s.schema_version() == migrations.LATEST_VERSION
+        assert [p.nickname for p in s.list_players("s1")] == names  # nobody is dropped
+        for clash in ("ALICE", "AIice", "B\u043eb"):
+            with pytest.raises(ConflictError):
+                s.add_player("s1", clash, now=T0)
+        assert s.add_player("s1", "Carol", now=T0).nickname == "Carol"
+    finally:
+        s.close()

@@ -314,6 +314,9 @@ def _yaml_data(text: str | bytes, label: str, problems: list[Problem]) -> Any:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problems.append(Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
         return None
+    except RecursionError:  # e.g. thousands of nested "[": PyYAML's composer recurses per level
+        problems.append(Problem(label, "", "", "YAML nested too deeply to read (is this a quiz bank?)"))
+        return None
     if not isinstance(data, dict):
         problems.append(Problem(label, "", "", "expected a mapping at the top of the file"))
         return None

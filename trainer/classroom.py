@@ -31,7 +31,6 @@ import hmac
 import math
 import random
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -39,11 +38,21 @@ from enum import StrEnum
 from typing import Any
 
 from trainer.errors import RuleError
+from trainer.nicknames import (
+    NICKNAME_MAX_CHARS,
+    clean_nickname,
+    display_length,
+    nickname_key,
+    nickname_shape_key,
+)
 
 __all__ = [
     "BASE_POINTS",
+    "DEFAULT_MAX_PLAYERS",
     "JOIN_CODE_ALPHABET",
     "JOIN_CODE_LENGTH",
+    "MAX_JOINS_PER_BROWSER_SESSION",
+    "MAX_PLAYERS_LIMIT",
     "NICKNAME_MAX_CHARS",
     "SPEED_BONUS_MAX_POINTS",
     "LiveSettings",
@@ -51,9 +60,12 @@ __all__ = [
     "SessionState",
     "answer_allowed",
     "check_answer_allowed",
+    "check_browser_joins",
     "check_host_key",
+    "check_room_for_player",
     "clean_nickname",
     "close_question",
+    "display_length",
     "elapsed_s",
     "finish",
     "generate_join_code",
@@ -61,6 +73,7 @@ __all__ = [
     "is_last_question",
     "new_session_state",
     "nickname_key",
+    "nickname_shape_key",
     "normalise_join_code",
     "open_question",
     "points_at",
@@ -288,6 +301,16 @@ def points_at(state: SessionState, credit: float, now: datetime, speed_bonus: bo
     return points_for(credit, elapsed_s(state, now), limit_s, speed_bonus)
 
 
+#: Players a class takes unless the host chooses otherwise: a large lecture hall, and a bound
+#: on what one script can add (one connection once joined 150 fake players in 15 s).
+DEFAULT_MAX_PLAYERS = 300
+#: The most a host may allow: what the measured two-process set-up carried (docs/live-class.md §6).
+MAX_PLAYERS_LIMIT = 1000
+#: Joins one browser session may make (a phone that left and rejoined under another name a few
+#: times is fine; a script looping on the join form is not).
+MAX_JOINS_PER_BROWSER_SESSION = 5
+
+
 @dataclass(frozen=True)
 class LiveSettings:
     """The host's choices for a session, stored as JSON in the session row."""
@@ -295,25 +318,63 @@ class LiveSettings:
     time_limit_s: float = 30.0
     speed_bonus: bool = True
     anonymous: bool = False
+    max_players: int = DEFAULT_MAX_PLAYERS
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit_s) and 3 <= self.time_limit_s <= 600):
             raise RuleError("The time per question must be between 3 and 600 seconds.")
+        if isinstance(self.max_players, bool) or not isinstance(self.max_players, int) or not (
+            1 <= self.max_players <= MAX_PLAYERS_LIMIT
+        ):
+            raise RuleError(f"The most players in a class must be a whole number from 1 to {MAX_PLAYERS_LIMIT}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "time_limit_s": self.time_limit_s,
             "speed_bonus": self.speed_bonus,
             "anonymous": self.anonymous,
+            "max_players": self.max_players,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LiveSettings:
-        """Read settings, ignoring keys this version does not know (newer writers)."""
+        """Read settings, ignoring keys this version does not know (newer writers).
+
+        A class stored before the player cap existed gets the default cap.
+        """
         return cls(
             time_limit_s=float(data.get("time_limit_s", cls.time_limit_s)),
             speed_bonus=bool(data.get("speed_bonus", cls.speed_bonus)),
             anonymous=bool(data.get("anonymous", cls.anonymous)),
+            max_players=int(data.get("max_players", cls.max_players)),
+        )
+
+
+def check_room_for_player(settings: LiveSettings, joined: int) -> None:
+    """Raise :class:`RuleError` when a class with ``joined`` players cannot take one more.
+
+    >>> check_room_for_player(LiveSettings(max_players=2), 1)
+    >>> check_room_for_player(LiveSettings(max_players=2), 2)
+    Traceback (most recent call last):
+    ...
+    trainer.errors.RuleError: This class is full (2 players). Ask the host to make room.
+    """
+    if joined >= settings.max_players:
+        raise RuleError(f"This class is full ({settings.max_players} players). Ask the host to make room.")
+
+
+def check_browser_joins(joins_so_far: int) -> None:
+    """Raise :class:`RuleError` once one browser session has joined the allowed number of times.
+
+    >>> check_browser_joins(MAX_JOINS_PER_BROWSER_SESSION - 1)
+    >>> check_browser_joins(MAX_JOINS_PER_BROWSER_SESSION)
+    Traceback (most recent call last):
+    ...
+    trainer.errors.RuleError: This browser has already joined 5 times. Close the tab and open the join link again.
+    """
+    if joins_so_far >= MAX_JOINS_PER_BROWSER_SESSION:
+        raise RuleError(
+            f"This browser has already joined {joins_so_far} times. Close the tab and open the join link again."
         )
 
 
@@ -361,100 +422,9 @@ def normalise_join_code(raw: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Nicknames
+# Nicknames: the rules live in trainer.nicknames (cleaning, look-alike keys); re-exported here
+# because the store and the pages think of them as classroom rules.
 # --------------------------------------------------------------------------------------------
-
-NICKNAME_MAX_CHARS = 24
-#: Hard cap on code points, so a name of a few letters buried under hundreds of combining
-#: marks ("Zalgo" text) cannot blow up a leaderboard row while counting as 3 characters.
-_MAX_CODE_POINTS_PER_CHAR = 4
-#: Format characters emoji need: ZERO WIDTH JOINER (family/profession sequences) and the tag
-#: characters used by subdivision flags. Other format characters (bidi overrides, zero-width
-#: spaces) are removed because they are used to spoof or hide names.
-_KEPT_FORMAT_CHARS = frozenset({"\u200d"}) | frozenset(chr(c) for c in range(0xE0020, 0xE0080))
-
-
-def _is_extending(ch: str) -> bool:
-    """Code points that attach to the previous one and do not count towards the length."""
-    cat = unicodedata.category(ch)
-    if cat in ("Mn", "Me") or ch in _KEPT_FORMAT_CHARS:
-        return True
-    code = ord(ch)
-    return 0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F  # skin tones, variation selectors
-
-
-def display_length(text: str) -> int:
-    """Length as a reader perceives it (grapheme-ish): combining marks, ZWJ, skin tones and
-    variation selectors do not count, and a ZWJ glues the next code point to the previous.
-
-    >>> display_length("👩\u200d⚕️ Ana")
-    5
-    """
-    count = 0
-    after_zwj = False
-    for ch in text:
-        if ch == "\u200d":
-            after_zwj = True
-            continue
-        if not _is_extending(ch) and not after_zwj:
-            count += 1
-        after_zwj = False
-    return count
-
-
-def clean_nickname(raw: str, max_chars: int = NICKNAME_MAX_CHARS) -> str:
-    """Normalise a nickname, or raise :class:`RuleError` saying what to change.
-
-    Steps: NFC-normalise; every whitespace character (tabs, newlines, line separators)
-    becomes a space; control and invisible format characters are removed (emoji joiners are
-    kept); runs of spaces collapse; the ends are trimmed. Markup is *not* interpreted or
-    removed: ``<b>x</b>`` stays those exact characters, and the UI must render nicknames
-    escaped. Names longer than ``max_chars`` are **rejected**, not truncated, so a learner
-    never sees a name on the leaderboard that is not the one they typed.
-
-    >>> clean_nickname("  Ana \\t  María\\u0007 ")
-    'Ana María'
-    >>> clean_nickname("[me](http://x)")
-    '[me](http://x)'
-    """
-    if not isinstance(raw, str):
-        raise RuleError("The nickname must be text.")
-    # Cheap guard before any per-character work: a 10 kB paste is refused immediately.
-    if len(raw) > max_chars * _MAX_CODE_POINTS_PER_CHAR * 4:
-        raise RuleError(f"That nickname is far too long ({len(raw)} characters); use at most {max_chars}.")
-    text = unicodedata.normalize("NFC", raw)
-    kept: list[str] = []
-    for ch in text:
-        if ch.isspace():
-            kept.append(" ")
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Co", "Cn") or (cat == "Cf" and ch not in _KEPT_FORMAT_CHARS):
-            continue
-        kept.append(ch)
-    name = " ".join("".join(kept).split())
-    if not name or all(_is_extending(ch) for ch in name):
-        raise RuleError("Please type a nickname (letters, digits or emoji).")
-    length = display_length(name)
-    if length > max_chars:
-        raise RuleError(f"That nickname is {length} characters long; use at most {max_chars}.")
-    if len(name) > max_chars * _MAX_CODE_POINTS_PER_CHAR:
-        raise RuleError("That nickname has too many accents or joined symbols; please simplify it.")
-    return name
-
-
-def nickname_key(nickname: str) -> str:
-    """The form used for uniqueness: case-folded and compatibility-normalised.
-
-    "ANA", "ana" and the full-width "ａｎａ" collide, so nobody can impersonate a classmate with
-    a look-alike spelling of the same letters.
-
-    >>> nickname_key("ＡＮＡ") == nickname_key("ana")
-    True
-    """
-    folded = unicodedata.normalize("NFKC", nickname).casefold()
-    return unicodedata.normalize("NFKC", folded)
-
 
 # --------------------------------------------------------------------------------------------
 # Host keys

@@ -5,7 +5,8 @@
     ├── QuizBankError     bad quiz bank YAML
     ├── StoreError        database problems (unknown ids, conflicts)
     │   ├── NotFoundError
-    │   └── ConflictError
+    │   ├── ConflictError
+    │   └── StoreUnavailableError   the database could not be reached or written
     ├── RuleError         a classroom / scoring rule refused an action
     └── UploadError       oversized, corrupt or unsupported upload
 
@@ -59,6 +60,14 @@ class NotFoundError(StoreError):
 
 class ConflictError(StoreError):
     """The write conflicts with existing data (duplicate nickname, id clash)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database failed underneath (unreachable, read-only, full, locked too long).
+
+    The message is a plain sentence; the driver's error (with its SQL and parameters, which
+    may hold a player's token) is only the ``__cause__``, for the server log.
+    """
 
 
 class RuleError(TrainerError):

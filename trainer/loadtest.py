@@ -751,7 +751,7 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
 
     from trainer import live
     from trainer.atlas import load_atlas
-    from trainer.classroom import LiveSettings
+    from trainer.classroom import DEFAULT_MAX_PLAYERS, LiveSettings
     from trainer.settings import atlas_dir
     from trainer.store import default_url, open_store
 
@@ -768,7 +768,9 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
         tag = f"{rng.randrange(16**4):04x}"
         session = live.create_class(
             store, atlas, qs, title=f"loadtest {tag}", question_ids=[p.question_id for p in plans],
-            host_key=f"loadtest-{tag}-{rng.random()}", settings=LiveSettings(time_limit_s=cfg.time_limit_s),
+            host_key=f"loadtest-{tag}-{rng.random()}",
+            # The class takes every simulated phone (the default cap is 300; the tool goes to 500).
+            settings=LiveSettings(time_limit_s=cfg.time_limit_s, max_players=max(cfg.players, DEFAULT_MAX_PLAYERS)),
             side="right", body_type=body_type, now=datetime.now(UTC), rng=rng,
         )
         ports = sorted({t.port for t in targets})

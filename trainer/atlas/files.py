@@ -75,6 +75,9 @@ def read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problems.append(Problem(label, "", "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
         return None
+    except RecursionError:  # e.g. thousands of nested "[": PyYAML's composer recurses per level
+        problems.append(Problem(label, "", "", "YAML nested too deeply to read"))
+        return None
     if not isinstance(data, dict):
         problems.append(Problem(label, "", "", "expected a mapping at the top of the file"))
         return None

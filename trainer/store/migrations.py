@@ -37,6 +37,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 
 from trainer.errors import StoreError
@@ -139,8 +140,48 @@ def _v2_live(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_security(conn: Connection) -> None:
+    """Look-alike nicknames and host-key throttling (issue 11, items 21 and 13).
+
+    Adds ``players.nickname_shape_key`` with its unique index and recomputes both nickname
+    keys of existing players with the look-alike rules of this version
+    (:mod:`trainer.nicknames`). Two players of one class whose names now collide both keep
+    their place: the later one's keys get its id appended, so history is never dropped.
+    Creates ``auth_throttle`` (failed host-key tries per scope).
+    """
+    from trainer.nicknames import nickname_key, nickname_shape_key
+
+    md = MetaData()
+    Table(
+        "auth_throttle",
+        md,
+        Column("scope", String(200), primary_key=True),
+        Column("failures", Integer, nullable=False),
+        Column("last_failure_at", UTCDateTime(), nullable=True),
+    )
+    md.create_all(conn)
+    conn.execute(text("ALTER TABLE players ADD COLUMN nickname_shape_key VARCHAR(400) NOT NULL DEFAULT ''"))
+    rows = conn.execute(text("SELECT id, session_id, nickname FROM players ORDER BY joined_at, id")).all()
+    # Park every key on a unique placeholder first, so no intermediate update can collide
+    # with a row not yet recomputed.
+    conn.execute(text("UPDATE players SET nickname_key = 'v3#' || id"))
+    keys: set[tuple[str, str]] = set()
+    shapes: set[tuple[str, str]] = set()
+    for r in rows:
+        key, shape = nickname_key(r.nickname), nickname_shape_key(r.nickname)
+        if (r.session_id, key) in keys or (r.session_id, shape) in shapes:
+            key, shape = f"{key}#{r.id}", f"{shape}#{r.id}"
+        keys.add((r.session_id, key))
+        shapes.add((r.session_id, shape))
+        conn.execute(
+            text("UPDATE players SET nickname_key = :key, nickname_shape_key = :shape WHERE id = :id"),
+            {"key": key, "shape": shape, "id": r.id},
+        )
+    conn.execute(text("CREATE UNIQUE INDEX uq_players_session_shape ON players (session_id, nickname_shape_key)"))
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live)
+MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security)
 LATEST_VERSION = len(MIGRATIONS)
 
 

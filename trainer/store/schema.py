@@ -11,8 +11,9 @@ Portability choices (SQLite and PostgreSQL run the same code):
 * JSON is stored as text we encode ourselves, so both backends return identical values;
 * datetimes go through :class:`UTCDateTime`, which refuses naive values and always returns
   aware UTC datetimes (SQLite has no time zones; PostgreSQL returns the session's zone);
-* case-insensitive nickname uniqueness is a plain unique index on a stored ``nickname_key``
-  column computed in Python, rather than a functional index only one backend supports.
+* nickname uniqueness (case-insensitive, and by look-alike shape) is two plain unique indexes
+  on stored key columns computed in Python (:mod:`trainer.nicknames`), rather than functional
+  indexes only one backend supports.
 """
 
 from __future__ import annotations
@@ -144,9 +145,12 @@ players = Table(
     Column("nickname_key", String(400), nullable=False),
     Column("token", String(64), nullable=False),
     Column("joined_at", UTCDateTime(), nullable=False),
+    # Case-sensitive look-alike key (trainer.nicknames.nickname_shape_key), added in version 3.
+    Column("nickname_shape_key", String(400), nullable=False),
     # Leading session_id: this unique index also serves "players of a session".
     UniqueConstraint("session_id", "nickname_key", name="uq_players_session_nickname"),
     UniqueConstraint("token", name="uq_players_token"),
+    Index("uq_players_session_shape", "session_id", "nickname_shape_key", unique=True),
 )
 
 answers = Table(
@@ -165,4 +169,14 @@ answers = Table(
     # The idempotency key doubles as the index for "answers of question k of a session".
     PrimaryKeyConstraint("session_id", "question_index", "player_id", name="pk_answers"),
     Index("ix_answers_player", "player_id"),
+)
+
+#: Failed host-key tries per scope ("host-key:client:<address>", "host-key:all"), so every
+#: server process throttles the same guesser (trainer.throttle holds the rules).
+auth_throttle = Table(
+    "auth_throttle",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime(), nullable=True),
 )

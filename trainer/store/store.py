@@ -14,7 +14,10 @@ Why it looks like this:
   clock); naive datetimes raise ``ValueError``.
 * **Errors are the trainer's own:** unknown ids raise :class:`~trainer.errors.NotFoundError`,
   clashes :class:`~trainer.errors.ConflictError`, refused classroom actions
-  :class:`~trainer.errors.RuleError`, each with a sentence a user can read.
+  :class:`~trainer.errors.RuleError`, each with a sentence a user can read. A failing
+  database (read-only, unreachable, full) raises
+  :class:`~trainer.errors.StoreUnavailableError`, whose message never quotes the SQL or its
+  parameters (a new player's token would be among them); the driver's error is its cause.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import random
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,11 +55,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from trainer import classroom
+from trainer import classroom, throttle
 from trainer.classroom import LiveSettings, Phase, SessionState, require_utc
-from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
+from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError, StoreUnavailableError
 from trainer.store import migrations
 from trainer.store.records import (
     Answer,
@@ -70,7 +73,15 @@ from trainer.store.records import (
     SessionClock,
     Standing,
 )
-from trainer.store.schema import answers, attempts, learners, live_sessions, players, review_cards
+from trainer.store.schema import (
+    answers,
+    attempts,
+    auth_throttle,
+    learners,
+    live_sessions,
+    players,
+    review_cards,
+)
 
 DATA_DIR_ENV = "TRAINER_DATA_DIR"
 DATABASE_URL_ENV = "TRAINER_DATABASE_URL"
@@ -218,7 +229,7 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """The single write path: per-store lock + one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        with self._write_lock, self._engine.connect() as conn:
+        with _plain_failures("The database could not be written just now, so nothing was saved."), self._write_lock, self._engine.connect() as conn:
             conn.execution_options(trainer_write=True)
             with conn.begin():
                 yield conn
@@ -230,7 +241,7 @@ class Store:
         ``snapshot=False`` is for reads of a single statement (each statement is atomic on its
         own): SQLite then skips ``BEGIN``/``ROLLBACK``, which the polling pages feel.
         """
-        with self._engine.connect() as conn:
+        with _plain_failures("The database could not be read just now."), self._engine.connect() as conn:
             if not snapshot:
                 conn.execution_options(trainer_autocommit=True)
             yield conn
@@ -731,9 +742,17 @@ class Store:
     # -- players -------------------------------------------------------------------------
 
     def add_player(self, session_id: str, nickname: str, now: datetime) -> Player:
-        """Join a session. The nickname is cleaned and must be unique (ignoring case) in it."""
+        """Join a session, within the class's player cap.
+
+        The nickname is cleaned (:func:`trainer.classroom.clean_nickname`) and must differ from
+        every other in the class ignoring case and look-alike characters (two unique keys,
+        :mod:`trainer.nicknames`). The cap (``LiveSettings.max_players``) is counted in the
+        insert's transaction, with the session row locked on PostgreSQL, so processes joining
+        players at the same moment cannot pass it together.
+        """
         name = classroom.clean_nickname(nickname)
         key = classroom.nickname_key(name)
+        shape = classroom.nickname_shape_key(name)
         player = Player(
             id=_new_id(),
             session_id=session_id,
@@ -741,23 +760,43 @@ class Store:
             token=secrets.token_urlsafe(24),
             joined_at=require_utc(now),
         )
-        taken = ConflictError(f"The nickname {name!r} is already taken in this class; please choose another.")
+        taken = ConflictError(
+            f"The nickname {name!r} is already taken in this class (or looks the same as one that is); "
+            "please choose another."
+        )
         try:
             with self._write() as conn:
-                session = self._get_session(conn, session_id)
+                # FOR UPDATE serialises joins of one class on PostgreSQL (SQLite's BEGIN
+                # IMMEDIATE already does), so the count below cannot go stale before the insert.
+                row = conn.execute(
+                    select(live_sessions).where(live_sessions.c.id == session_id).with_for_update()
+                ).first()
+                if row is None:
+                    raise NotFoundError(f"No live session with id {session_id!r}.")
+                session = _session_from_row(row)
                 if session.state is Phase.FINISHED:
                     raise RuleError("This class has finished; ask the host for a new code.")
                 clash = conn.execute(
-                    select(exists().where(players.c.session_id == session_id, players.c.nickname_key == key))
+                    select(
+                        exists().where(
+                            players.c.session_id == session_id,
+                            (players.c.nickname_key == key) | (players.c.nickname_shape_key == shape),
+                        )
+                    )
                 ).scalar_one()
                 if clash:
                     raise taken
+                joined = conn.execute(
+                    select(func.count()).select_from(players).where(players.c.session_id == session_id)
+                ).scalar_one()
+                classroom.check_room_for_player(session.live_settings(), int(joined))
                 conn.execute(
                     insert(players).values(
                         id=player.id,
                         session_id=session_id,
                         nickname=name,
                         nickname_key=key,
+                        nickname_shape_key=shape,
                         token=player.token,
                         joined_at=player.joined_at,
                     )
@@ -792,6 +831,60 @@ class Store:
             if not rows:
                 self._get_session(conn, session_id)
         return [_player_from_row(r) for r in rows]
+
+    # -- host-key throttling -------------------------------------------------------------
+
+    def try_host_key(
+        self,
+        scopes: Sequence[tuple[str, throttle.ThrottleRule]],
+        now: datetime,
+        is_right: Callable[[], bool],
+    ) -> throttle.Verdict:
+        """One host-key try under :func:`trainer.throttle.try_key`, for every process at once.
+
+        ``scopes`` names each counter and its rule (a client's address, every client). The
+        counters are read, decided on and written in one write transaction (rows locked on
+        PostgreSQL, in name order so two tries cannot deadlock), so concurrent guesses from
+        several processes are counted one by one. ``is_right`` is not called while a scope
+        must wait.
+        """
+        now = require_utc(now)
+        names = [name for name, _ in scopes]
+        if len(set(names)) != len(names):
+            raise ValueError("throttle scopes must be distinct")
+        order = sorted(range(len(scopes)), key=lambda i: names[i])
+        with self._write() as conn:
+            conn.execute(
+                self._insert(auth_throttle)
+                .values([{"scope": names[i], "failures": 0, "last_failure_at": None} for i in order])
+                .on_conflict_do_nothing()
+            )
+            rows = {
+                r.scope: r
+                for r in conn.execute(
+                    select(auth_throttle)
+                    .where(auth_throttle.c.scope.in_(names))
+                    .order_by(auth_throttle.c.scope)
+                    .with_for_update()
+                )
+            }
+            limits = [
+                (rule, throttle.Failures(rows[name].failures, rows[name].last_failure_at)) for name, rule in scopes
+            ]
+            verdict, states = throttle.try_key(limits, now, is_right)
+            for name, state in zip(names, states, strict=True):
+                conn.execute(
+                    update(auth_throttle)
+                    .where(auth_throttle.c.scope == name)
+                    .values(failures=state.count, last_failure_at=state.last_at)
+                )
+        return verdict
+
+    def throttle_failures(self, scope: str) -> throttle.Failures:
+        """The stored counter of one scope (for diagnostics and tests)."""
+        with self._read(snapshot=False) as conn:
+            row = conn.execute(select(auth_throttle).where(auth_throttle.c.scope == scope)).first()
+        return throttle.Failures() if row is None else throttle.Failures(row.failures, row.last_failure_at)
 
     # -- answers -------------------------------------------------------------------------
 
@@ -1021,6 +1114,24 @@ def _answers_to_current_question() -> Any:
         )
         .scalar_subquery()
     )
+
+
+@contextmanager
+def _plain_failures(message: str) -> Iterator[None]:
+    """Turn a failing database into :class:`StoreUnavailableError` with a plain sentence.
+
+    Integrity errors pass through (the methods turn them into ``ConflictError``); any other
+    driver error (read-only file, lost connection, disk full, value too long) is re-raised
+    without the SQL or its parameters in the message.
+    """
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        raise StoreUnavailableError(
+            f"{message} Try again in a moment; if it keeps happening, tell the person running the server."
+        ) from exc
 
 
 # -- engine setup --------------------------------------------------------------------------

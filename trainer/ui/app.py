@@ -1,10 +1,13 @@
-"""Multipage navigation; each page is a thin file under trainer/ui/pages."""
+"""Multipage navigation; each page is a thin file under trainer/ui/pages, run inside the page
+boundary (:mod:`trainer.ui.boundary`), so no page shows a user a traceback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
+
+from trainer.ui.boundary import configure_logging, page_boundary
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -27,4 +30,7 @@ def run() -> None:
             st.Page(PAGES / "photo.py", title="Photo overlay", icon=":material/photo_camera:", url_path="photo"),
         ],
     }
-    st.navigation(pages, position="sidebar").run()
+    configure_logging()
+    page = st.navigation(pages, position="sidebar")
+    with page_boundary(page.url_path or "explorer"):
+        page.run()

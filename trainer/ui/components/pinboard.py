@@ -8,6 +8,7 @@ its size and the learner's own pins — never a target or a course.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -121,12 +122,40 @@ function drawPin(svg, x, y, d, pending, label) {
 _pinboard = st.components.v2.component("trainer_pinboard", html="", css=_CSS, js=_JS)
 
 
+#: Natural-pixel coordinates beyond this are not a tap on any rendered view.
+_MAX_COORD_PX = 100_000.0
+
+
+def clean_click(click: object) -> dict[str, Any] | None:
+    """The click a browser sent, or None when it is not a tap at two finite numbers.
+
+    The trigger value comes from the browser, so a modified client can send anything
+    (strings, ``null``, lists, ``NaN``, huge numbers): every page reads taps through here.
+
+    >>> clean_click({"x": 10, "y": 2.5, "seq": 1, "n": 3})["x"]
+    10.0
+    >>> [clean_click(c) for c in ({"x": "1", "y": 2}, {"x": float("nan"), "y": 1}, {"x": True, "y": 1}, [1, 2])]
+    [None, None, None, None]
+    """
+    if not isinstance(click, dict):
+        return None
+    x, y = click.get("x"), click.get("y")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
+        return None
+    fx, fy = float(x), float(y)  # type: ignore[arg-type]
+    if not all(math.isfinite(v) and abs(v) <= _MAX_COORD_PX for v in (fx, fy)):
+        return None
+    stamp = tuple(v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
+                  for v in (click.get("seq"), click.get("n")))
+    pointer = click.get("pointer")
+    return {"x": fx, "y": fy, "pointer": pointer if isinstance(pointer, str) else "mouse",
+            "seq": stamp[0], "n": stamp[1]}
+
+
 def _read_click(key: str) -> dict[str, Any] | None:
     state = st.session_state.get(key)
     click = state.get("click") if hasattr(state, "get") else getattr(state, "click", None)
-    if isinstance(click, dict) and "x" in click and "y" in click:
-        return click
-    return None
+    return clean_click(click)
 
 
 def take_click(key: str) -> dict[str, Any] | None:

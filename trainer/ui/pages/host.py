@@ -13,7 +13,15 @@ import random
 import streamlit as st
 
 from trainer import live
-from trainer.classroom import LiveSettings, Phase, check_host_key, is_last_question, time_left_s
+from trainer.classroom import (
+    DEFAULT_MAX_PLAYERS,
+    MAX_PLAYERS_LIMIT,
+    LiveSettings,
+    Phase,
+    check_host_key,
+    is_last_question,
+    time_left_s,
+)
 from trainer.errors import ConflictError, NotFoundError, RuleError
 from trainer.live_figures import heatmap_figure, reveal_figure
 from trainer.quiz.session import Filters, matches
@@ -108,6 +116,9 @@ if not session_id:
                             format_func=lambda s: {"mixed": "mixed (random per question)"}.get(s, s))
         body = c5.selectbox("Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name,
                             index=list(atlas.body_types).index(atlas.default_body_type), key="host_body")
+        max_players = st.number_input(
+            "Most players", 1, MAX_PLAYERS_LIMIT, DEFAULT_MAX_PLAYERS, step=10, key="host_max_players",
+            help="Joins beyond this are refused, so a script cannot flood the class with fake players.")
         speed = st.toggle("Speed bonus (up to +500 for a fast, accurate answer)", value=True, key="host_speed")
         anon = st.toggle("Anonymous leaderboard (shows Player 1, Player 2, …)", value=False, key="host_anon")
         create = st.form_submit_button("Create class", type="primary", key="host_create")
@@ -121,7 +132,8 @@ if not session_id:
         try:
             session = live.create_class(
                 store, atlas, questions, title=title, question_ids=ids, host_key=host_key,
-                settings=LiveSettings(time_limit_s=float(time_s), speed_bonus=speed, anonymous=anon),
+                settings=LiveSettings(time_limit_s=float(time_s), speed_bonus=speed, anonymous=anon,
+                                      max_players=int(max_players)),
                 side=side, body_type=body, now=now_utc(), rng=random.Random(),
             )
         except RuleError as exc:
@@ -210,7 +222,10 @@ if phase is Phase.LOBBY:
     @st.fragment(run_every=2)
     def _lobby() -> None:
         players = store.list_players(session.id)
-        st.metric("Joined", len(players))
+        cap = session.live_settings().max_players
+        st.metric("Joined", f"{len(players)} / {cap}")
+        if len(players) >= cap:
+            st.warning(f"The class is full: {cap} players, the most allowed when it was created.")
         if players:
             st.text("   ".join(p.nickname for p in players))   # st.text: never HTML or markdown
         else:

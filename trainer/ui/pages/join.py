@@ -11,12 +11,13 @@ from __future__ import annotations
 import streamlit as st
 
 from trainer import live
-from trainer.classroom import Phase
-from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.classroom import Phase, check_browser_joins
+from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
 from trainer.figures import image_url
 from trainer.quiz.session import pins_needed
 from trainer.reveal import question_shapes, reveal_shapes
 from trainer.scoring import Result
+from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
@@ -58,15 +59,20 @@ if player is None or session is None:
         go = st.form_submit_button("Join", type="primary", width="stretch", key="join_go")
     if go:
         try:
+            check_browser_joins(ss.get("join_count", 0))
             session, player = live.join(store, code, nick, now_utc())
         except ConflictError:
-            st.error("That nickname is already taken in this class (names are compared ignoring case). "
-                     "Please choose another.")
+            st.error("That nickname is already taken in this class (names are compared ignoring case and "
+                     "look-alike letters). Please choose another.")
         except NotFoundError:
             st.error("No class has that code. Check the code on the projector.")
         except RuleError as exc:
             show_error(str(exc))
+        except StoreError as exc:  # the database failed: say so plainly, log the detail
+            log_failure(exc, "join")
+            show_error(f"You could not join just now. {exc}")
         else:
+            ss["join_count"] = ss.get("join_count", 0) + 1
             st.query_params["token"] = player.token
             st.query_params.pop("code", None)
             st.rerun()
@@ -210,6 +216,9 @@ def _on_submit() -> None:
                               now_utc(), choices=_chosen() if hi == 0 else (), question_index=idx)
     except (RuleError, NotFoundError) as exc:
         ss[err_key] = str(exc)
+    except StoreError as exc:  # a callback runs outside the page boundary: handle it here
+        log_failure(exc, "join submit")
+        ss[err_key] = f"Your answer was not saved. {exc}"
     else:
         ss[sent_key] = outcome.message
         ss.pop(err_key, None)
