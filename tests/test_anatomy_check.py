@@ -137,6 +137,19 @@ def test_course_point_nearest_another_item() -> None:
     assert quantity_of(q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()) == pytest.approx(14.0)
 
 
+def test_course_point_farthest_along_an_axis_reaches_a_territory_edge() -> None:
+    geo = limb()
+    outline = np.array([[0.0, 12.0, 5.0], [-3.0, 8.0, 4.0], [0.0, 3.5, 5.0], [3.0, 9.0, 4.0]])
+    geo = Geometry(geo.body_type, geo.joints_cm, geo.frames, geo.landmarks_cm,
+                   {**geo.items, "terr_a": ("territory", outline)}, geo.skin)
+    # the outline's lowest vertex (y = 3.5) lies 6.5 cm distal to lm_a (y = 10)
+    edge = {"course": {"item": "terr_a", "farthest": "leg.distal"}}
+    assert quantity_of(q({"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}), geo) == pytest.approx(6.5)
+    # along a two-point axis: lm_a -> lm_side points to -x, where the outline reaches x = -3
+    side = {"course": {"item": "terr_a", "farthest": {"from": LM_A, "to": {"landmark": "lm_side"}}}}
+    assert quantity_of(q({"component": {"from": LM_A, "to": side, "axis": "leg.lateral"}}), geo) == pytest.approx(3.0)
+
+
 def test_between_gives_the_midpoint() -> None:
     mid = {"between": {"from": LM_A, "to": {"landmark": "lm_b"}}}
     assert quantity_of(q({"distance": [LM_A, mid]}), limb()) == pytest.approx(math.sqrt(26) / 2)
@@ -264,6 +277,21 @@ def test_unknown_landmarks_and_non_independent_sources_are_refused(tmp_path: Pat
     assert any(m.startswith(f"{f}: chk_lm: compute: unknown landmark 'lm_z'") for m in msgs), msgs
     assert any(m.startswith(f"{f}: chk_same: ref: 'site_a' was placed from 'ref_a'") for m in msgs), msgs
     assert not any("chk_other_quantity" in m for m in msgs), msgs
+
+
+def test_territory_outlines_can_be_measured_and_keep_their_independence_rule(tmp_path: Path) -> None:
+    edge = {"course": {"item": "terr_a", "farthest": "leg.distal"}}
+    checks = [
+        good_check(id="chk_terr", compute={"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}),
+        good_check(id="chk_terr_same", ref="ref_a", compute={"distance": [LM_A, edge]}),
+        good_check(id="chk_terr_unknown", compute={"distance": [LM_A, {"course": {"item": "terr_z", "end": "first"}}]}),
+    ]
+    _, problems = check_atlas(validation_atlas(tmp_path, checks), renders=False)
+    msgs = [str(p) for p in problems]
+    f = "atlas/validation/leg.yaml"
+    assert not any("chk_terr:" in m for m in msgs), msgs
+    assert any(m.startswith(f"{f}: chk_terr_same: ref: 'terr_a' was placed from 'ref_a'") for m in msgs), msgs
+    assert any(m.startswith(f"{f}: chk_terr_unknown: compute: unknown nerve, structure to avoid or territory 'terr_z'") for m in msgs), msgs
 
 
 def write_resolved(atlas_dir: Path) -> None:
