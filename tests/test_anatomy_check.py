@@ -104,6 +104,20 @@ def test_perpendicular_drops_the_component_along_the_axis() -> None:
     assert quantity_of(across, limb()) == pytest.approx(math.sqrt(10))
 
 
+def test_perpendicular_can_drop_a_second_direction_to_measure_within_a_plane() -> None:
+    # lm_a (0,10,5) -> lm_b (-3,14,4): across the leg axis sqrt(9 + 1); dropping depth leaves 3
+    across = {"from": LM_A, "to": {"landmark": "lm_b"}, "axis": "leg.proximal"}
+    assert quantity_of(q({"perpendicular": across}), limb()) == pytest.approx(math.sqrt(10))
+    assert quantity_of(q({"perpendicular": {**across, "drop": "leg.anterior"}}), limb()) == pytest.approx(3.0)
+    # a drop that is not square to the axis is first made square to it: lm_a -> lm_b's own line
+    oblique = {**across, "drop": {"from": LM_A, "to": {"landmark": "lm_side"}}}  # (-5,0,-5) after squaring
+    d = np.array([-3.0, 0.0, -1.0])
+    m = np.array([-1.0, 0.0, -1.0]) / math.sqrt(2)
+    assert quantity_of(q({"perpendicular": oblique}), limb()) == pytest.approx(float(np.linalg.norm(d - (d @ m) * m)))
+    with pytest.raises(ValueError, match="drop"):
+        q({"component": {**across, "drop": "leg.anterior"}})
+
+
 def test_two_point_axis_and_ratio_give_a_fraction_along_a_line() -> None:
     # site_a (0,6,5) projected on the line lm_a -> the nerve's first point (0,30,5): -4 of 20
     line = {"from": LM_A, "to": {"course": {"item": "nerve_a", "end": "first"}}}

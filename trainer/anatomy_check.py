@@ -335,7 +335,18 @@ def quantity_of(q: Quantity, geo: Geometry) -> float:
             d = point_of(vec.to, geo) - point_of(vec.from_, geo)
             n = axis_vector(vec.axis, geo)
             along = float(d @ n)
-            return along if kind == "component" else float(np.linalg.norm(d - along * n))
+            if kind == "component":
+                return along
+            rest = d - along * n
+            if vec.drop is not None:
+                m = axis_vector(vec.drop, geo)
+                m = m - float(m @ n) * n
+                size = float(np.linalg.norm(m))
+                if size < 1e-9:
+                    raise NotComputable("'drop' is parallel to the axis")
+                m = m / size
+                rest = rest - float(rest @ m) * m
+            return float(np.linalg.norm(rest))
     assert q.ratio is not None
     num, den = (quantity_of(x, geo) for x in q.ratio)
     if abs(den) < 1e-9:

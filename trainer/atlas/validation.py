@@ -122,16 +122,27 @@ class PointSpec(_Strict):
 
 
 class VectorSpec(_Strict):
-    """``to - from`` measured along (component) or across (perpendicular) ``axis``."""
+    """``to - from`` measured along (component) or across (perpendicular) ``axis``.
+
+    ``drop`` (perpendicular only) removes a second direction as well, so the distance is
+    measured within a plane: across a line drawn on the front of a limb, ``drop: thigh.anterior``
+    keeps the side-to-side distance a dissector measures and ignores the limb's depth.
+    """
 
     from_: PointSpec = Field(alias="from")
     to: PointSpec
     axis: Axis
+    drop: Axis | None = None
 
     @field_validator("axis")
     @classmethod
     def _axis(cls, v: Axis) -> Axis:
         return _check_axis(v)
+
+    @field_validator("drop")
+    @classmethod
+    def _drop(cls, v: Axis | None) -> Axis | None:
+        return None if v is None else _check_axis(v)
 
 
 class Quantity(_Strict):
@@ -140,7 +151,8 @@ class Quantity(_Strict):
     * ``distance``: straight 3D distance between two points, cm;
     * ``skin_distance``: length along the skin between two points, cm;
     * ``component``: signed component of ``to - from`` along an axis, cm;
-    * ``perpendicular``: length of ``to - from`` with its component along the axis removed, cm;
+    * ``perpendicular``: length of ``to - from`` with its component along the axis (and along
+      ``drop``, if given) removed, cm;
     * ``ratio``: one quantity divided by another.
     """
 
@@ -153,6 +165,8 @@ class Quantity(_Strict):
     @model_validator(mode="after")
     def _one(self) -> Quantity:
         _exactly_one(self, ("distance", "skin_distance", "component", "perpendicular", "ratio"), "quantity")
+        if self.component is not None and self.component.drop is not None:
+            raise ValueError("'drop' applies to a perpendicular distance, not to a component")
         return self
 
 
@@ -269,6 +283,8 @@ def iter_points(q: Quantity) -> Iterator[PointSpec]:
     for v in (q.component, q.perpendicular):
         if v is not None:
             stack.extend((v.from_, v.to, *_axis_points(v.axis)))
+            if v.drop is not None:
+                stack.extend(_axis_points(v.drop))
     if q.ratio:
         for sub in q.ratio:
             yield from iter_points(sub)
