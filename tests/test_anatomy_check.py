@@ -104,6 +104,20 @@ def test_perpendicular_drops_the_component_along_the_axis() -> None:
     assert quantity_of(across, limb()) == pytest.approx(math.sqrt(10))
 
 
+def test_perpendicular_can_drop_a_second_direction_to_measure_within_a_plane() -> None:
+    # lm_a (0,10,5) -> lm_b (-3,14,4): across the leg axis sqrt(9 + 1); dropping depth leaves 3
+    across = {"from": LM_A, "to": {"landmark": "lm_b"}, "axis": "leg.proximal"}
+    assert quantity_of(q({"perpendicular": across}), limb()) == pytest.approx(math.sqrt(10))
+    assert quantity_of(q({"perpendicular": {**across, "drop": "leg.anterior"}}), limb()) == pytest.approx(3.0)
+    # a drop that is not square to the axis is first made square to it: lm_a -> lm_b's own line
+    oblique = {**across, "drop": {"from": LM_A, "to": {"landmark": "lm_side"}}}  # (-5,0,-5) after squaring
+    d = np.array([-3.0, 0.0, -1.0])
+    m = np.array([-1.0, 0.0, -1.0]) / math.sqrt(2)
+    assert quantity_of(q({"perpendicular": oblique}), limb()) == pytest.approx(float(np.linalg.norm(d - (d @ m) * m)))
+    with pytest.raises(ValueError, match="drop"):
+        q({"component": {**across, "drop": "leg.anterior"}})
+
+
 def test_two_point_axis_and_ratio_give_a_fraction_along_a_line() -> None:
     # site_a (0,6,5) projected on the line lm_a -> the nerve's first point (0,30,5): -4 of 20
     line = {"from": LM_A, "to": {"course": {"item": "nerve_a", "end": "first"}}}
@@ -135,6 +149,19 @@ def test_course_point_nearest_another_item() -> None:
     # the vein ends at (-1,24,4), 1.41 cm from the nerve point (0,24,5)
     p = {"course": {"item": "nerve_a", "nearest_to_item": "vein_a"}}
     assert quantity_of(q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()) == pytest.approx(14.0)
+
+
+def test_course_point_farthest_along_an_axis_reaches_a_territory_edge() -> None:
+    geo = limb()
+    outline = np.array([[0.0, 12.0, 5.0], [-3.0, 8.0, 4.0], [0.0, 3.5, 5.0], [3.0, 9.0, 4.0]])
+    geo = Geometry(geo.body_type, geo.joints_cm, geo.frames, geo.landmarks_cm,
+                   {**geo.items, "terr_a": ("territory", outline)}, geo.skin)
+    # the outline's lowest vertex (y = 3.5) lies 6.5 cm distal to lm_a (y = 10)
+    edge = {"course": {"item": "terr_a", "farthest": "leg.distal"}}
+    assert quantity_of(q({"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}), geo) == pytest.approx(6.5)
+    # along a two-point axis: lm_a -> lm_side points to -x, where the outline reaches x = -3
+    side = {"course": {"item": "terr_a", "farthest": {"from": LM_A, "to": {"landmark": "lm_side"}}}}
+    assert quantity_of(q({"component": {"from": LM_A, "to": side, "axis": "leg.lateral"}}), geo) == pytest.approx(3.0)
 
 
 def test_between_gives_the_midpoint() -> None:
@@ -264,6 +291,21 @@ def test_unknown_landmarks_and_non_independent_sources_are_refused(tmp_path: Pat
     assert any(m.startswith(f"{f}: chk_lm: compute: unknown landmark 'lm_z'") for m in msgs), msgs
     assert any(m.startswith(f"{f}: chk_same: ref: 'site_a' was placed from 'ref_a'") for m in msgs), msgs
     assert not any("chk_other_quantity" in m for m in msgs), msgs
+
+
+def test_territory_outlines_can_be_measured_and_keep_their_independence_rule(tmp_path: Path) -> None:
+    edge = {"course": {"item": "terr_a", "farthest": "leg.distal"}}
+    checks = [
+        good_check(id="chk_terr", compute={"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}),
+        good_check(id="chk_terr_same", ref="ref_a", compute={"distance": [LM_A, edge]}),
+        good_check(id="chk_terr_unknown", compute={"distance": [LM_A, {"course": {"item": "terr_z", "end": "first"}}]}),
+    ]
+    _, problems = check_atlas(validation_atlas(tmp_path, checks), renders=False)
+    msgs = [str(p) for p in problems]
+    f = "atlas/validation/leg.yaml"
+    assert not any("chk_terr:" in m for m in msgs), msgs
+    assert any(m.startswith(f"{f}: chk_terr_same: ref: 'terr_a' was placed from 'ref_a'") for m in msgs), msgs
+    assert any(m.startswith(f"{f}: chk_terr_unknown: compute: unknown nerve, structure to avoid or territory 'terr_z'") for m in msgs), msgs
 
 
 def write_resolved(atlas_dir: Path) -> None:

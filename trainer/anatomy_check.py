@@ -234,6 +234,15 @@ def nearest_between_polylines(path: FloatArray, other: FloatArray) -> FloatArray
     return np.asarray(best, dtype=np.float64)
 
 
+def farthest_along(path: FloatArray, direction: FloatArray) -> FloatArray:
+    """The vertex of ``path`` reaching furthest along ``direction`` (the first one on a tie).
+
+    >>> farthest_along(np.array([[0.0, 0, 0], [1, 3, 0], [2, 1, 0]]), np.array([0.0, 1, 0])).tolist()
+    [1.0, 3.0, 0.0]
+    """
+    return path[int(np.argmax(path @ direction))].copy()
+
+
 def plane_crossing(path: FloatArray, origin: FloatArray, normal: FloatArray, which: str = "first") -> FloatArray | None:
     """Where polyline ``path`` crosses the plane through ``origin`` with unit ``normal``.
 
@@ -283,6 +292,8 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
         return nearest_between_polylines(path, np.stack([a, b]))
     if c.nearest_to_item is not None:
         return nearest_between_polylines(path, _polyline(c.nearest_to_item, geo))
+    if c.farthest is not None:
+        return farthest_along(path, axis_vector(c.farthest, geo))
     plane = c.crossing
     assert plane is not None
     n = axis_vector(plane.axis, geo)
@@ -324,7 +335,18 @@ def quantity_of(q: Quantity, geo: Geometry) -> float:
             d = point_of(vec.to, geo) - point_of(vec.from_, geo)
             n = axis_vector(vec.axis, geo)
             along = float(d @ n)
-            return along if kind == "component" else float(np.linalg.norm(d - along * n))
+            if kind == "component":
+                return along
+            rest = d - along * n
+            if vec.drop is not None:
+                m = axis_vector(vec.drop, geo)
+                m = m - float(m @ n) * n
+                size = float(np.linalg.norm(m))
+                if size < 1e-9:
+                    raise NotComputable("'drop' is parallel to the axis")
+                m = m / size
+                rest = rest - float(rest @ m) * m
+            return float(np.linalg.norm(rest))
     assert q.ratio is not None
     num, den = (quantity_of(x, geo) for x in q.ratio)
     if abs(den) < 1e-9:

@@ -75,7 +75,9 @@ class PlaneSpec(_Strict):
 
 
 class CourseSpec(_Strict):
-    """A point derived from an item's resolved polyline (a nerve course or an avoid path)."""
+    """A point derived from an item's resolved polyline (a nerve course, an avoid path, or a
+    territory outline); ``farthest`` is the point reaching furthest along an axis (the edge of
+    a territory, the lowest point of a course)."""
 
     item: str = Field(pattern=_ID_PATTERN)
     crossing: PlaneSpec | None = None
@@ -83,10 +85,16 @@ class CourseSpec(_Strict):
     nearest_to_line: tuple[PointSpec, PointSpec] | None = None
     nearest_to_item: str | None = Field(default=None, pattern=_ID_PATTERN)
     end: Literal["first", "last"] | None = None
+    farthest: Axis | None = None
+
+    @field_validator("farthest")
+    @classmethod
+    def _axis(cls, v: Axis | None) -> Axis | None:
+        return None if v is None else _check_axis(v)
 
     @model_validator(mode="after")
     def _one(self) -> CourseSpec:
-        _exactly_one(self, ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end"), "course point")
+        _exactly_one(self, ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end", "farthest"), "course point")
         return self
 
 
@@ -114,16 +122,27 @@ class PointSpec(_Strict):
 
 
 class VectorSpec(_Strict):
-    """``to - from`` measured along (component) or across (perpendicular) ``axis``."""
+    """``to - from`` measured along (component) or across (perpendicular) ``axis``.
+
+    ``drop`` (perpendicular only) removes a second direction as well, so the distance is
+    measured within a plane: across a line drawn on the front of a limb, ``drop: thigh.anterior``
+    keeps the side-to-side distance a dissector measures and ignores the limb's depth.
+    """
 
     from_: PointSpec = Field(alias="from")
     to: PointSpec
     axis: Axis
+    drop: Axis | None = None
 
     @field_validator("axis")
     @classmethod
     def _axis(cls, v: Axis) -> Axis:
         return _check_axis(v)
+
+    @field_validator("drop")
+    @classmethod
+    def _drop(cls, v: Axis | None) -> Axis | None:
+        return None if v is None else _check_axis(v)
 
 
 class Quantity(_Strict):
@@ -132,7 +151,8 @@ class Quantity(_Strict):
     * ``distance``: straight 3D distance between two points, cm;
     * ``skin_distance``: length along the skin between two points, cm;
     * ``component``: signed component of ``to - from`` along an axis, cm;
-    * ``perpendicular``: length of ``to - from`` with its component along the axis removed, cm;
+    * ``perpendicular``: length of ``to - from`` with its component along the axis (and along
+      ``drop``, if given) removed, cm;
     * ``ratio``: one quantity divided by another.
     """
 
@@ -145,6 +165,8 @@ class Quantity(_Strict):
     @model_validator(mode="after")
     def _one(self) -> Quantity:
         _exactly_one(self, ("distance", "skin_distance", "component", "perpendicular", "ratio"), "quantity")
+        if self.component is not None and self.component.drop is not None:
+            raise ValueError("'drop' applies to a perpendicular distance, not to a component")
         return self
 
 
@@ -261,6 +283,8 @@ def iter_points(q: Quantity) -> Iterator[PointSpec]:
     for v in (q.component, q.perpendicular):
         if v is not None:
             stack.extend((v.from_, v.to, *_axis_points(v.axis)))
+            if v.drop is not None:
+                stack.extend(_axis_points(v.drop))
     if q.ratio:
         for sub in q.ratio:
             yield from iter_points(sub)
@@ -276,6 +300,8 @@ def iter_points(q: Quantity) -> Iterator[PointSpec]:
                 stack.append(c.nearest_to)
             if c.nearest_to_line is not None:
                 stack.extend(c.nearest_to_line)
+            if c.farthest is not None:
+                stack.extend(_axis_points(c.farthest))
         if p.between is not None:
             stack.extend((p.between.from_, p.between.to))
 
@@ -323,8 +349,8 @@ def check_validation(atlas: Atlas, vset: ValidationSet) -> list[Problem]:
             if p.site and p.site not in atlas.sites:
                 out.append(Problem(label, c.id, "compute", f"unknown site '{p.site}'"))
             for ref_item in ([p.course.item, p.course.nearest_to_item] if p.course else []):
-                if ref_item and ref_item not in atlas.nerves and ref_item not in atlas.avoid:
-                    out.append(Problem(label, c.id, "compute", f"unknown nerve or structure to avoid '{ref_item}'"))
+                if ref_item and not any(ref_item in t for t in (atlas.nerves, atlas.avoid, atlas.territories)):
+                    out.append(Problem(label, c.id, "compute", f"unknown nerve, structure to avoid or territory '{ref_item}'"))
         if not c.same_source:
             for item_id in sorted(measured_items(c)):
                 if c.ref in _placement_refs(atlas, item_id):
