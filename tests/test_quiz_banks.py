@@ -97,3 +97,28 @@ def test_validate_cli_exits_1_and_prints_file_id_field(tmp_path: Path) -> None:
                          str(write_bank(tmp_path / "ok", good_bank()))], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("ok: 1 regions, 2 views")
+
+
+def test_validate_warns_of_a_right_option_that_gives_itself_away_by_length(tmp_path: Path) -> None:
+    """Over 1.5× the longest wrong option and over 30 characters longer: a warning, exit 0.
+    The right option written first in the file is no warning (options are shown shuffled)."""
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    long_yes = "Yes, and here is the whole careful justification of it"
+    shortish = "No, not this time; see the notes below"
+    assert len(long_yes) - 2 > 30 and len(shortish) * 1.5 > len(long_yes)  # so only the fair one passes
+
+    def edit(qs: list[dict[str, Any]]) -> None:
+        qs[6]["choices"] = [{"text": long_yes, "correct": True}, {"text": "No"}]
+        qs[7]["steps"][0]["choices"] = [{"text": "Nerve B"}, {"text": long_yes, "correct": True}]
+        qs.append({**qs[6], "id": "q_clinical_fair", "choices": [{"text": long_yes, "correct": True},
+                                                                  {"text": shortish}]})
+
+    path = write_bank(tmp_path / "quizzes", mutate(edit))
+    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    warnings = [line for line in out.stdout.splitlines() if line.startswith("warning: ")]
+    assert [w.split(": ")[2:4] for w in warnings] == [["q_clinical", "choices.0"], ["q_case", "steps.0.choices.1"]]
+    assert f"{len(long_yes)} characters long, the longest wrong one 2:" in warnings[0]
+    assert warnings[0].startswith("warning: ") and "quizzes/bank_a.yaml: q_clinical: choices.0: " in warnings[0]
+    assert out.stdout.splitlines()[-1].startswith("ok: ")
