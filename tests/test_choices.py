@@ -207,7 +207,7 @@ def test_practice_scores_the_option_at_the_picked_position(practice_content: Pat
     file_index = [c["text"] for c in FOUR].index(pick)
     assert result.chosen == (file_index,) and result.credit == (1.0 if pick == "5% dextrose" else 0.0)
     # The reveal lists the options where they were shown, the right one marked, the pick named.
-    lines = [m.value for m in at.markdown if m.value[:1] in "✅❌▫"]
+    lines = [m.value for m in at.markdown if m.value[:1] in "✓✗·"]
     assert [line.split(". ", 1)[1].split(" — ")[0] for line in lines] == list(radio.options)
     assert "right answer" in lines[order.index(0)] and "your answer" in lines[order.index(file_index)]
     assert any(c.value == "The PIT solution." for c in at.caption)

@@ -17,7 +17,7 @@ from trainer.ui.common import esc
 
 def option_line(row: ShownOption) -> str:
     """One option as a line of markdown (author text escaped)."""
-    mark = "✅" if row.correct else ("❌" if row.chosen else "▫️")
+    mark = "✓" if row.correct else ("✗" if row.chosen else "·")
     notes = [n for n, on in (("right answer", row.correct), ("your answer", row.chosen)) if on]
     tail = f" — *{' · '.join(notes)}*" if notes else ""
     return f"{mark} {row.position + 1}. {esc(row.text)}{tail}"

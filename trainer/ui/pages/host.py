@@ -340,9 +340,10 @@ if stats.correct_pct is not None:
 if stats.cluster is not None:
     st.warning(stats.cluster.sentence)
 if q is not None and order and stats.choice_counts:
-    st.dataframe([{"#": o.position + 1, "Option": o.text + (" ✓" if o.correct else ""),
-                   "Chosen by": stats.choice_counts[o.file_index]}
-                  for o in revealed_options(q.choices, order)], hide_index=True, key="host_choice_table")
+    # A plain table (not a canvas grid): readable from the back of the room, in the phones' order.
+    st.table([{"Shown as": o.position + 1, "Option": o.text + (" ✓" if o.correct else ""),
+               "Chosen by": stats.choice_counts[o.file_index]}
+              for o in revealed_options(q.choices, order)], hide_index=True)
 if picture:
     _picture()
 elif view is not None and q is not None:
