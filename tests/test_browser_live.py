@@ -131,6 +131,8 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
         # -- host creates the class (all eight questions) through the setup form
         hctx = new_context(chromium, env, LAPTOP)
         host = hctx.new_page()
+        crashed: list[str] = []  # a renderer crash shows as a blank page; say so if it happens
+        host.on("crash", lambda _page: crashed.append("host"))
         host_login(host, f"{server.url}/host")
         host.get_by_label("Seconds per question").fill("300")  # the host closes each question early
         host.get_by_label("Number of questions (from banks/filters)").fill(str(len(EVERY_TYPE)))
@@ -302,6 +304,13 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
             p["ctx"].close()
         hctx.close()
     except Exception:
+        if locals().get("crashed"):
+            print(f"browser pages crashed: {crashed}")
+        if "host" in locals():
+            try:
+                print("host page at failure:", host.url, host.evaluate("() => document.body.innerText.slice(0, 300)"))
+            except Exception as exc:  # a crashed page cannot be read
+                print("host page unreadable:", exc)
         for i, p in enumerate(locals().get("players", [])):
             screenshot(p["page"], f"live_failed_player_{i}")
         if "host" in locals():
