@@ -84,11 +84,14 @@ def main() -> None:
         wait_up(base)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            host = browser.new_page(viewport={"width": 1280, "height": 1450})
+            # A browser window on a larger screen: the host page hides pins while full screen.
+            host = browser.new_page(viewport={"width": 1280, "height": 1450}, screen={"width": 1920, "height": 1600})
             host.goto(f"{base}/host?session={session.id}")
             host.get_by_label("Host key").fill(KEY)
             host.get_by_role("button", name="Open host controls").click()
             host.get_by_text("11 answers").wait_for(timeout=60000)
+            host.get_by_text("Peek at the class's pins (your screen only)").click()  # hidden by default
+            host.get_by_text("Live heatmap · 11 answers").wait_for(timeout=60000)
             time.sleep(2)
             host.screenshot(path=str(out / "live_host_heatmap.png"))
             host.get_by_role("button", name="Close now").click()

@@ -26,6 +26,7 @@ from trainer.atlas.rendered import load_rendered_view
 from trainer.classroom import LiveSettings, Phase
 from trainer.errors import NotFoundError, RuleError
 from trainer.quiz.bank import load_questions
+from trainer.quiz.choices import to_file_indexes
 from trainer.quiz.models import QuestionModel
 from trainer.store import Store, open_store
 
@@ -236,8 +237,11 @@ def test_choice_questions_count_options(store: Store, content: Any) -> None:
     session = new_class(store, content, ["q_identify"])
     a, b, c = players(store, session.join_code, ["A", "B", "C"])
     live.open_next(store, session.id, T0)
-    for p, choice in ((a, 0), (b, 0), (c, 1)):
-        live.submit(store, atlas, questions, session.id, p.token, [], T0 + timedelta(seconds=2), choices=[choice])
+    # Phones send the positions they tapped; option 0 of the file ("Nerve A") is the right one.
+    order = live.choice_order(session, 0, len(questions["q_identify"].choices))
+    right, wrong = order.index(0), order.index(1)
+    for p, shown in ((a, right), (b, right), (c, wrong)):
+        live.submit(store, atlas, questions, session.id, p.token, [], T0 + timedelta(seconds=2), choices=[shown])
     with pytest.raises(RuleError):
         live.submit(store, atlas, questions, session.id, a.token, [(1, 2)], T0 + timedelta(seconds=2))
     s = live.reveal_answer(store, session.id, T0 + timedelta(seconds=21))
@@ -320,7 +324,8 @@ def test_the_reveal_reads_the_stored_result_which_equals_a_fresh_score(
     stored = store.get_answer(session.id, 0, ana.id)
     assert stored is not None
     scored_pins = tuple((float(px), float(py)) for px, py in stored.pins) if hi > 0 else ()
-    fresh = score(questions[qid], ScoredAnswer(pins_px=scored_pins, choices=tuple(choices)), view, atlas)
+    picked = to_file_indexes(choices, live.choice_order(session, 0, len(questions[qid].choices)))
+    fresh = score(questions[qid], ScoredAnswer(pins_px=scored_pins, choices=picked), view, atlas)
     assert same(live.rescore(atlas, questions, session, stored), fresh)
     assert same(live.result_from_json(out.answer.result), fresh)
     # Guard against a comparison that cannot fail: a different result is told apart.

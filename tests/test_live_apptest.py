@@ -118,7 +118,16 @@ def test_host_runs_a_class_from_setup_to_the_csv(content: Path, monkeypatch: pyt
     live.submit(store, atlas, questions, sid, player.token, [(x, y + 20)], datetime.now(UTC))
     at.run()
     assert any(m.value == "1 / 1" for m in at.metric)
-    assert at.session_state["host_hm_key"] == (sid, 0, 1)
+    # The pins stay hidden (not even built) until the host peeks on their own screen...
+    assert "host_hm_key" not in at.session_state and not at.get("plotly_chart")
+    assert "the pins stay hidden until the reveal" in all_text(at)
+    at.toggle(key=f"host_peek_{sid}_0").set_value(True).run()
+    assert at.session_state["host_hm_key"] == (sid, 0, 1) and len(at.get("plotly_chart")) == 1
+    # ...and the peek shows nothing while the page is full screen (a projector).
+    at.session_state["host_fullscreen"] = {"fullscreen": True}
+    at.run()
+    assert not at.get("plotly_chart") and at.toggle(key=f"host_peek_{sid}_0").disabled
+    at.session_state["host_fullscreen"] = {"fullscreen": False}
 
     at.button(key="host_close").click().run()
     at.button(key="host_reveal").click().run()

@@ -49,6 +49,37 @@ def write_content(tmp: Path) -> dict[str, str]:
     }
 
 
+#: One question of every type a live class plays, in class order (tests/test_browser_live.py).
+EVERY_TYPE: list[dict[str, Any]] = [
+    q("every_locate", "locate", view="view_a", targets=["site_a"], prompt="Inject at the piercing point of nerve A"),
+    q("every_multi", "multi_site", view="view_a", targets=["site_a", "nerve_a"],
+      prompt="Place a pin on site A and one on nerve A"),
+    q("every_trace", "trace", view="view_a", targets=["nerve_a"], prompt="Trace the course of nerve A"),
+    q("every_identify", "identify", view="view_a", targets=["nerve_a"], prompt="Which nerve is highlighted?",
+      choices=[{"text": "Nerve A", "correct": True, "item": "nerve_a", "why": "It runs through site A."},
+               {"text": "Nerve B"}, {"text": "Nerve C"}]),
+    q("every_terr_tap", "territory", view="view_a", targets=["terr_a"], mode="tap",
+      prompt="Tap inside the skin territory of nerve A"),
+    q("every_terr_name", "territory", view="view_a", targets=["terr_a"], mode="name",
+      prompt="Which nerve supplies the shaded skin?",
+      choices=[{"text": "Nerve A", "correct": True, "item": "nerve_a"}, {"text": "Nerve D"}, {"text": "Nerve E"}]),
+    q("every_clinical", "clinical", prompt="Which solution does classic PIT inject?",
+      choices=[{"text": "5% dextrose", "correct": True, "why": "Dextrose 5% in water."}, {"text": "Saline 0.9%"},
+               {"text": "Lidocaine 1%"}]),
+    q("every_clinical_multi", "clinical", multi_answer=True, prompt="Which two are contraindications?",
+      choices=[{"text": "Local infection", "correct": True}, {"text": "Corn allergy", "correct": True},
+               {"text": "Knee pain"}, {"text": "Age over 50"}]),
+]
+
+
+def write_every_type_content(tmp: Path) -> dict[str, str]:
+    """Synthetic atlas + a bank with one question of every live type; returns the env."""
+    env = write_content(tmp)
+    write_bank(tmp / "quizzes", {"schema_version": 1, "bank": {"id": "live_bank", "title": "Every type"},
+                                 "questions": EVERY_TYPE})
+    return env
+
+
 def content(env: dict[str, str]) -> tuple[Any, dict[str, Any], Path]:
     root = Path(env["TRAINER_ATLAS_DIR"])
     atlas = load_atlas(root)
@@ -72,7 +103,11 @@ def make_class(store: Store, env: dict[str, str], qids: list[str], time_limit_s:
 def new_context(browser: Any, env: dict[str, str], viewport: dict[str, int]) -> Any:
     """A browser context that serves the synthetic images at their static URLs."""
     images = Path(env["TRAINER_ATLAS_DIR"]) / "images"
-    ctx = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 500, has_touch=viewport["width"] < 500)
+    phone = viewport["width"] < 500
+    # A laptop's browser is a window on a larger screen (so the page is not "full screen").
+    screen = None if phone else {"width": viewport["width"] + 640, "height": viewport["height"] + 200}
+    ctx = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
+                              **({"screen": screen} if screen else {}))
 
     def serve(route: Any) -> None:
         name = route.request.url.rsplit("/", 1)[-1].split("?")[0]

@@ -186,3 +186,41 @@ def test_a_question_without_an_id_is_named_by_its_position(tmp_path: Path) -> No
     bank = mutate(lambda qs: qs.insert(1, {"type": "locate", "prompt": "Where is it?"}))
     probs = bank_problems(tmp_path, bank)
     assert any(p.endswith(": -: questions.1.id: required field is missing") for p in probs), probs
+def test_validate_warns_of_a_right_option_that_gives_itself_away_by_length(tmp_path: Path) -> None:
+    """Over 1.5× the longest wrong option and over 30 characters longer: a warning, exit 0.
+    The right option written first in the file is no warning (options are shown shuffled)."""
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    long_yes = "Yes, and here is the whole careful justification of it"
+    shortish = "No, not this time; see the notes below"
+    assert len(long_yes) - 2 > 30 and len(shortish) * 1.5 > len(long_yes)  # so only the fair one passes
+
+    def edit(qs: list[dict[str, Any]]) -> None:
+        qs[6]["choices"] = [{"text": long_yes, "correct": True}, {"text": "No"}]
+        qs[7]["steps"][0]["choices"] = [{"text": "Nerve B"}, {"text": long_yes, "correct": True}]
+        qs.append({**qs[6], "id": "q_clinical_fair", "choices": [{"text": long_yes, "correct": True},
+                                                                  {"text": shortish}]})
+
+    path = write_bank(tmp_path / "quizzes", mutate(edit))
+    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    warnings = [line for line in out.stdout.splitlines() if line.startswith("warning: ")]
+    assert [w.split(": ")[2:4] for w in warnings] == [["q_clinical", "choices.0"], ["q_case", "steps.0.choices.1"]]
+    assert f"{len(long_yes)} characters long, the longest wrong one 2:" in warnings[0]
+    assert warnings[0].startswith("warning: ") and "quizzes/bank_a.yaml: q_clinical: choices.0: " in warnings[0]
+    assert out.stdout.splitlines()[-1].startswith("ok: ")
+
+
+def test_shipped_right_options_do_not_give_themselves_away_by_length() -> None:
+    """A ratchet on the shipped banks: the longest option is the right one in at most 35% of
+    choice sets (it was 71% when options were first shuffled), and no length warning except
+    two items another change is rewriting for their content."""
+    from trainer.quiz.bank import DEFAULT_QUIZ_DIR, bank_warnings, read_banks
+
+    banks, _ = read_banks([DEFAULT_QUIZ_DIR])
+    sets = [choices for b in banks.values() for q in b.questions
+            for choices in (q.choices, *(s.choices for s in q.steps)) if choices]
+    longest_right = sum(any(c.correct and len(c.text) == max(len(x.text) for x in ch) for c in ch) for ch in sets)
+    assert len(sets) > 200 and longest_right / len(sets) <= 0.35, f"{longest_right} of {len(sets)}"
+    warned = {w.item for w in bank_warnings([DEFAULT_QUIZ_DIR])}
+    assert warned <= {"knee_lat_cli_cfn_safety", "knee_lat_case_scar"}, warned

@@ -25,6 +25,10 @@ def _validate(args: argparse.Namespace) -> int:
         problems.extend(bank_problems)
     for p in problems:
         print(p)
+    from trainer.quiz.bank import bank_warnings
+
+    for w in bank_warnings(quiz_paths):
+        print(f"warning: {w}")
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1

@@ -13,9 +13,15 @@ Why it looks like this:
   close the first time a host poll sees it has passed, and the store refuses a late answer in the
   same transaction as the insert, whatever the pages show.
 
+* **Options are shown shuffled, the same way on every phone and the projector.** The order of
+  a question's options comes from a random seed drawn when the class is created and kept on the
+  server (:func:`choice_order`); phones send the positions they picked, and :func:`submit` maps
+  them back to the options before scoring, so what is stored and scored is the option itself.
+
 Settings JSON of a session (``LiveSession.settings``) holds :class:`~trainer.classroom.LiveSettings`
-plus ``side`` (``right``/``left``/``mixed``), ``body_type`` and ``view_ids`` (one resolved view id
-per question, or ``None`` for a question without an image).
+plus ``side`` (``right``/``left``/``mixed``), ``body_type``, ``view_ids`` (one resolved view id
+per question, or ``None`` for a question without an image) and ``choice_seed`` (the secret the
+display order of options is derived from; never sent to a browser).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.classroom import LiveSettings, Phase, SessionState, require_utc
 from trainer.errors import AtlasError, ConflictError, NotFoundError, RuleError
+from trainer.quiz.choices import fixed_order, to_file_indexes
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
 from trainer.scoring import Answer as ScoredAnswer
@@ -57,6 +64,7 @@ __all__ = [
     "WrongCluster",
     "answers_csv",
     "base_url_from_page_url",
+    "choice_order",
     "close_now",
     "create_class",
     "effective_phase",
@@ -77,6 +85,7 @@ __all__ = [
     "result_from_json",
     "result_to_json",
     "seconds_left",
+    "show_live_pins",
     "reveal_answer",
     "reveal_stats",
     "sessions_for_key",
@@ -170,7 +179,11 @@ def create_class(
         view_ids.append(view_id)
     if problems:
         raise RuleError("This class cannot start yet:\n- " + "\n- ".join(problems))
-    data: dict[str, Any] = {**settings.to_dict(), "side": side, "body_type": body_type, "view_ids": view_ids}
+    # Drawn from the host's generator, kept server-side: a player who sees the host's URL (the
+    # session id) still cannot work out where the right option will be shown.
+    choice_seed = f"{rng.getrandbits(64):016x}"
+    data: dict[str, Any] = {**settings.to_dict(), "side": side, "body_type": body_type, "view_ids": view_ids,
+                            "choice_seed": choice_seed}
     return store.create_session(
         title=title, host_key=host_key, question_ids=list(question_ids), now=now, settings=data, rng=rng
     )
@@ -191,6 +204,31 @@ def question_view(
         return None
     body_type = str(session.settings.get("body_type") or atlas.default_body_type)
     return (view_loader or _default_loader(atlas))(view_id, body_type)
+
+
+def choice_order(session: LiveSession, index: int, n_options: int) -> tuple[int, ...]:
+    """Display order of question ``index``'s options in this class: ``order[k]`` is the file
+    index of the option shown at position ``k``, the same on every phone, server and the host.
+
+    Derived from the class's stored seed and the question's place in the class, so nothing has
+    to be written when a question opens. (A class created before seeds were stored uses its id.)
+    """
+    seed = str(session.settings.get("choice_seed") or session.id)
+    return fixed_order(f"{seed}:{index}", n_options)
+
+
+def show_live_pins(peek: bool, fullscreen: bool) -> bool:
+    """Whether the host page shows where the class is tapping before the reveal.
+
+    Hidden by default, so a projector never shows the crowd's answer to copy; the host may
+    peek on their own screen, but never while the page fills the screen (a projector).
+
+    >>> show_live_pins(peek=False, fullscreen=False), show_live_pins(peek=True, fullscreen=True)
+    (False, False)
+    >>> show_live_pins(peek=True, fullscreen=False)
+    True
+    """
+    return peek and not fullscreen
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,6 +432,9 @@ def submit(
 ) -> SubmitOutcome:
     """Score a player's answer on the server and store it once.
 
+    ``choices`` are the positions the player picked on screen (0 = the first option shown);
+    they are mapped to the options themselves (:func:`choice_order`) before scoring and storing.
+
     ``question_index`` is the question the phone was showing; an answer for any other question
     is refused (a phone that slept through a change must not answer the new one by accident).
     A resubmission returns the stored answer with ``created=False``; a new answer after the
@@ -418,9 +459,10 @@ def submit(
     view = question_view(atlas, session, index, view_loader)
     _, hi = pins_needed(atlas, q)
     pins = _clean_pins(pins_px, view, max(hi, 0))
-    picked = tuple(int(c) for c in choices)
-    if any(not 0 <= c < len(q.choices) for c in picked):
+    shown = tuple(int(c) for c in choices)
+    if any(not 0 <= c < len(q.choices) for c in shown):
         raise RuleError("That choice is not one of the options.")
+    picked = to_file_indexes(shown, choice_order(session, index, len(q.choices)))
     result = score(q, ScoredAnswer(pins_px=pins, choices=picked), view, atlas)
     state = session.rules_state()
     payload = result_to_json(result)

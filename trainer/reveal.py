@@ -43,6 +43,12 @@ def _polyline(item: RenderedItem, stroke: str, width: float, dash: str | None = 
             for run in _runs(item) if len(run) >= 2]
 
 
+def shows_picture(q: QuestionModel) -> bool:
+    """A choice question whose image is part of the question (a highlighted course to name, a
+    shaded territory to name): shown, inactive, wherever the question is asked."""
+    return bool(q.targets) and (q.type == "identify" or (q.type == "territory" and q.mode == "name"))
+
+
 def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[str, Any]]:
     """What the question shows before the answer; never a target to place."""
     if view is None:

@@ -215,3 +215,14 @@ def load_questions(atlas: Atlas, paths: Iterable[Path] = (DEFAULT_QUIZ_DIR,)) ->
     for bank in banks.values():
         out.extend(bank.questions)
     return out
+
+
+def bank_warnings(paths: Iterable[Path]) -> list[Problem]:
+    """What ``validate`` prints as warnings (exit code unchanged): see
+    :func:`trainer.quiz.rules.question_warnings`. Banks that do not parse give none (their
+    problems are reported by :func:`check_banks`)."""
+    from trainer.quiz.rules import question_warnings
+
+    banks, _ = read_banks(paths)
+    return [Problem(label, q.id, field, msg)
+            for label, bank in banks.items() for q in bank.questions for field, msg in question_warnings(q)]

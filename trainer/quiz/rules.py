@@ -8,6 +8,11 @@ from trainer.safetext import field_text_problems
 
 PIN_TYPES = {"locate", "multi_site", "trace"}
 
+#: A right option longer than this many times the longest wrong one *and* ...
+LONG_OPTION_RATIO = 1.5
+#: ... more than this many characters longer is flagged: learners pick it by its length.
+LONG_OPTION_EXTRA_CHARS = 30
+
 
 def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     """Return ``(field, message)`` pairs for everything wrong with one question."""
@@ -88,4 +93,34 @@ def _choice_problems(q: QuestionModel, single: bool) -> list[tuple[str, str]]:
         out.append(("choices", "no choice is marked correct"))
     elif single and n_correct > 1:
         out.append(("choices", "single-answer question has more than one correct choice"))
+    return out
+
+
+def question_warnings(q: QuestionModel) -> list[tuple[str, str]]:
+    """``(field, message)`` pairs for what is legal but weakens a question (``validate`` prints
+    them as warnings and still exits 0).
+
+    A right option much longer than every wrong one (over :data:`LONG_OPTION_RATIO` times the
+    longest wrong option and over :data:`LONG_OPTION_EXTRA_CHARS` characters longer) can be
+    picked by its length alone. Where the right option sits in the file is no longer a concern:
+    options are shown shuffled.
+
+    >>> q = QuestionModel(id="q", type="clinical", prompt="Which one?", choices=[
+    ...     {"text": "Yes, because of a long and carefully hedged reason", "correct": True}, {"text": "No"}])
+    >>> question_warnings(q)[0][0]
+    'choices.0'
+    """
+    sets = [("choices", q.choices), *((f"steps.{i}.choices", s.choices) for i, s in enumerate(q.steps))]
+    out: list[tuple[str, str]] = []
+    for field, choices in sets:
+        wrong = [len(c.text) for c in choices if not c.correct]
+        if not wrong:
+            continue
+        longest_wrong = max(wrong)
+        for i, c in enumerate(choices):
+            n = len(c.text)
+            if c.correct and n > LONG_OPTION_RATIO * longest_wrong and n - longest_wrong > LONG_OPTION_EXTRA_CHARS:
+                out.append((f"{field}.{i}", f"the right option is {n} characters long, the longest wrong one "
+                                            f"{longest_wrong}: it gives itself away by its length (shorten it and "
+                                            "move the reasoning into its 'why' or the explanation)"))
     return out

@@ -23,10 +23,15 @@ from trainer.classroom import (
     time_left_s,
 )
 from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.figures import image_url
 from trainer.live_figures import heatmap_figure, reveal_figure
-from trainer.quiz.session import Filters, matches
+from trainer.quiz.choices import option_texts, revealed_options
+from trainer.quiz.session import Filters, matches, pins_needed
+from trainer.reveal import question_shapes, shows_picture
 from trainer.ui.auth import host_gate
 from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen
+from trainer.ui.components.pinboard import pinboard
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import (
     BASE_URL_ENV,
@@ -171,6 +176,18 @@ head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
 head.caption(f"{phase.value.upper()} · question {max(idx + 1, 0)} of {len(session.question_ids)}")
 side_col.button("Leave this class", on_click=_leave, key="host_leave")
+FULLSCREEN_KEY = "host_fullscreen"
+
+
+def _on_fullscreen() -> None:
+    """Going full screen (a projector) switches every peek off; leaving it does not switch it on."""
+    if is_fullscreen(FULLSCREEN_KEY):
+        for k in [k for k in ss if str(k).startswith("host_peek_")]:
+            ss[k] = False
+
+
+with side_col:
+    fullscreen = fullscreen_button(FULLSCREEN_KEY, on_change=_on_fullscreen)
 
 
 @st.fragment(run_every=1)
@@ -264,32 +281,65 @@ else:
         st.info(q.vignette)
     st.markdown(f"### {esc(q.prompt)}", unsafe_allow_html=True)
 view = live.question_view(atlas, session, idx)
+_, hi = pins_needed(atlas, q) if q is not None else (0, 0)
+# Options in the class's shuffled order: the same order the phones show.
+order = live.choice_order(session, idx, len(q.choices)) if q is not None and q.choices and hi == 0 else ()
+# Identify / "name the territory": the question's own picture (highlighted course or shaded
+# territory), the same one the phones show; nothing else is drawn on it before the reveal.
+picture = view is not None and q is not None and shows_picture(q)
+
+
+def _picture(extra: list[dict[str, object]] | None = None) -> None:
+    assert view is not None and q is not None
+    pinboard(key=f"host_pb_{idx}", image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
+             pins_px=[], active=False, shapes=question_shapes(q, view) + (extra or []), hint="", seq=idx,
+             max_width_px=700)
+
 
 if phase in (Phase.OPEN, Phase.CLOSED):
-    # Controls and counts beside the heatmap, so a projector shows both without scrolling.
+    # Controls and counts beside the picture, so a projector shows both without scrolling.
     left, right = st.columns([3, 2])
+    peek_key = f"host_peek_{session.id}_{idx}"
     with right:
         _watch()
         if phase is Phase.OPEN:
             st.button("Close now", on_click=_act, args=("close",), key="host_close", type="primary")
         else:
             st.button("Reveal the answer", on_click=_act, args=("reveal",), key="host_reveal", type="primary")
-    if view is not None:
+        if view is not None and hi > 0:
+            st.toggle("Peek at the class's pins (your screen only)", key=peek_key, disabled=fullscreen,
+                      help="Off by default and whenever this page is full screen, so a projector never "
+                           "shows where the class is tapping before the reveal.")
+            if fullscreen:
+                st.caption("Pins are hidden while this page is full screen.")
+    with left:
+        if picture:
+            _picture()
+        elif view is not None and hi > 0:
 
-        @st.fragment(run_every=2)
-        def _heatmap() -> None:
-            """Host only: rebuilt only when the answer count changed (one COUNT query per poll)."""
-            n = store.count_answers(session.id, idx)
-            cache_key = (session.id, idx, n)
-            if ss.get("host_hm_key") != cache_key:
-                ss["host_hm_fig"] = heatmap_figure(view, live.heatmap_pins(store, session.id, idx), height_px=480)
-                ss["host_hm_key"] = cache_key
-            st.caption(f"Live heatmap · {n} answers · visible to you only")
-            st.plotly_chart(ss["host_hm_fig"], key="host_heatmap", width="stretch",
-                            config={"displayModeBar": False, "scrollZoom": False})
+            @st.fragment(run_every=2)
+            def _heatmap() -> None:
+                """Host only, and only when peeking: rebuilt when the answer count changed."""
+                n = store.count_answers(session.id, idx)
+                if not live.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
+                    st.caption(f"{n} answers · the pins stay hidden until the reveal")
+                    pinboard(key=f"host_pb_{idx}", image_url=image_url(view), width_px=view.width_px,
+                             height_px=view.height_px, pins_px=[], active=False, seq=idx, max_width_px=700)
+                    return
+                cache_key = (session.id, idx, n)
+                if ss.get("host_hm_key") != cache_key:
+                    ss["host_hm_fig"] = heatmap_figure(view, live.heatmap_pins(store, session.id, idx), height_px=480)
+                    ss["host_hm_key"] = cache_key
+                st.caption(f"Live heatmap · {n} answers · visible to you only")
+                st.plotly_chart(ss["host_hm_fig"], key="host_heatmap", width="stretch",
+                                config={"displayModeBar": False, "scrollZoom": False})
 
-        with left:
             _heatmap()
+        if q is not None and order:
+            st.markdown("\n".join(f"{i + 1}. {esc(text)}" for i, text in enumerate(option_texts(q.choices, order))),
+                        unsafe_allow_html=True)
+            if q.multi_answer:
+                st.caption("Several options may be right.")
     st.stop()
 
 _watch()
@@ -304,10 +354,14 @@ if stats.correct_pct is not None:
     c3.metric("Correct", f"{stats.correct_pct:.0f}%")
 if stats.cluster is not None:
     st.warning(stats.cluster.sentence)
-if q is not None and stats.choice_counts:
-    st.dataframe([{"Option": c.text + (" ✓" if c.correct else ""), "Chosen by": n}
-                  for c, n in zip(q.choices, stats.choice_counts, strict=True)], hide_index=True)
-if view is not None and q is not None:
+if q is not None and order and stats.choice_counts:
+    # A plain table (not a canvas grid): readable from the back of the room, in the phones' order.
+    st.table([{"Shown as": o.position + 1, "Option": o.text + (" ✓" if o.correct else ""),
+               "Chosen by": stats.choice_counts[o.file_index]}
+              for o in revealed_options(q.choices, order)], hide_index=True)
+if picture:
+    _picture()
+elif view is not None and q is not None:
     st.plotly_chart(reveal_figure(view, atlas, q, stats), key="host_reveal_fig", width="stretch",
                     config={"displayModeBar": False})
 if q is not None and q.explanation:

@@ -1,8 +1,11 @@
 """Join a live class from a phone: code + nickname, wait, tap, submit, see the reveal and rank.
 
 The player token lives in the URL (``?token=``), so a reload or a dropped connection comes
-back as the same player. Before the reveal this page sends the browser only the image, the
-prompt and the player's own pins (``question_shapes``); targets arrive with ``reveal_shapes``.
+back as the same player. Before the reveal this page sends the browser only the image with what
+the question itself shows (``question_shapes``: the highlighted course of an identify question,
+the shaded territory of a "name the nerve" question), the prompt, the option texts in the class's
+shuffled order and the player's own pins; targets arrive with ``reveal_shapes``, and which option
+is right only with the reveal.
 Nicknames are shown with ``st.text`` only, never as markdown or HTML.
 """
 
@@ -14,14 +17,16 @@ from trainer import live
 from trainer.classroom import Phase, check_browser_joins
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
 from trainer.figures import image_url
+from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import pins_needed
-from trainer.reveal import question_shapes, reveal_shapes
+from trainer.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
+from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc
 
 # Phones poll the class every few seconds (DESIGN.md §5: 1–3 s). 3 s keeps a 200-phone class
@@ -161,6 +166,10 @@ lo, hi = pins_needed(atlas, q)
 pins_key = f"join_pins_{session.id}_{idx}"
 pins: list[tuple[float, float]] = ss.setdefault(pins_key, [])
 pb_key = f"join_pb_{idx}"
+# Identify and "name the territory" questions show their highlight on the (inactive) image.
+picture = view is not None and (hi > 0 or shows_picture(q))
+# Options in the class's shuffled order (the same on every phone and the host's screen).
+order = live.choice_order(session, idx, len(q.choices)) if q.choices and hi == 0 else ()
 
 # ---------------------------------------------------------------- reveal
 if phase is Phase.REVEALED:
@@ -182,7 +191,10 @@ if phase is Phase.REVEALED:
         st.metric("Your rank", f"{rank} of {n}", f"{points} points in total", delta_color="off")
     except NotFoundError:
         pass
-    if view is not None and hi > 0:
+    if order:
+        show_revealed_options(revealed_options(q.choices, order, result.chosen if result is not None else ()))
+    if picture:
+        assert view is not None
         shown = result or Result(question_id=q.id, type=q.type, credit=0.0, feedback="")
         shapes = question_shapes(q, view) + reveal_shapes(q, shown, view, atlas)
         own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else []
@@ -203,9 +215,10 @@ err_key = f"join_err_{session.id}_{idx}"
 
 
 def _chosen() -> tuple[int, ...]:
-    """The choices ticked on this phone, read from the widgets' state (callbacks see it first)."""
+    """The positions ticked on this phone, read from the widgets' state (callbacks see it first);
+    the server maps them to the options themselves."""
     if q.multi_answer:
-        return tuple(i for i in range(len(q.choices)) if ss.get(f"join_choice_{idx}_{i}"))
+        return tuple(i for i in range(len(order)) if ss.get(f"join_choice_{idx}_{i}"))
     pick = ss.get(f"join_choice_{idx}")
     return () if pick is None else (int(pick),)
 
@@ -250,22 +263,28 @@ def _answer_area() -> None:
         show_error(ss[err_key])
     can_answer = phase is Phase.OPEN and mine is None
     ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
-    if view is not None and hi > 0:
+    if picture:
+        assert view is not None
         own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else pins
-        hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") if can_answer else ""
+        hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") \
+            if can_answer and hi > 0 else ""
         click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                         pins_px=own, active=can_answer, shapes=question_shapes(q, view), hint=hint, seq=idx,
-                         max_width_px=700, on_click=_on_click)
+                         pins_px=own, active=can_answer and hi > 0, shapes=question_shapes(q, view), hint=hint,
+                         seq=idx, max_width_px=700, on_click=_on_click if hi > 0 else None)
         if click is not None and can_answer:  # state injected without the callback (tests)
             _place_pin(click, pins_key, hi)
             st.rerun()
 
-    if q.choices and hi == 0:
+    if order:
+        # Only the texts, in display order, reach the phone; the widgets hold display positions.
+        texts = option_texts(q.choices, order)
         if q.multi_answer:
-            for i, c in enumerate(q.choices):
-                st.checkbox(c.text, key=f"join_choice_{idx}_{i}", disabled=not can_answer)
+            for i, text in enumerate(texts):
+                st.checkbox(text, key=f"join_choice_{idx}_{i}", disabled=not can_answer)
+            if can_answer:
+                st.caption("Select every correct answer.")
         else:
-            st.radio("Your answer", list(range(len(q.choices))), format_func=lambda i: q.choices[i].text,
+            st.radio("Your answer", list(range(len(texts))), format_func=lambda i: texts[i],
                      index=None, key=f"join_choice_{idx}", disabled=not can_answer)
 
     if can_answer:

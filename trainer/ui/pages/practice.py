@@ -8,14 +8,16 @@ import time
 import streamlit as st
 
 from trainer.figures import image_url
-from trainer.quiz.models import QUESTION_TYPES
+from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options, to_file_indexes
+from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
 from trainer.quiz.session import Filters, choose_side, pick_questions, pins_needed
 from trainer.reveal import question_shapes, reveal_shapes
-from trainer.scoring import Answer, extra_pin_policy_text, score
+from trainer.scoring import Answer, Result, extra_pin_policy_text, score
 from trainer.summary import error_chart, summary_rows
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
+from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc, profile_sidebar
 
 page_setup()
@@ -193,11 +195,18 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
                 st.rerun()
             st.caption(f"The image is {view.width_px} × {view.height_px} px; x grows to the right, y downwards.")
 
-# Choices (identify, territory-name, clinical, and the choice steps of a case)
+# Choices (identify, territory-name, clinical, and the choice steps of a case), shown in a fresh
+# shuffled order per attempt; the widgets hold display positions, mapped back to the options
+# themselves (file indexes) before scoring, so the score never depends on where an option sat.
 choice_answers: dict[int, tuple[int, ...]] = {}
+if ss.get("pr_orders_for") != (ss["pr_seq"], qid):
+    ss["pr_orders"] = practice_orders(q, random.Random())
+    ss["pr_orders_for"] = (ss["pr_seq"], qid)
+orders: dict[int, tuple[int, ...]] = ss["pr_orders"]
 
 
 def _choice_widget(label: str, options: list[str], multi: bool, key: str) -> tuple[int, ...]:
+    """Display positions picked (only the texts, in display order, reach the browser)."""
     if multi:
         picked = [i for i, text in enumerate(options) if st.checkbox(text, key=f"{key}_{i}", disabled=answered)]
         return tuple(picked)
@@ -206,15 +215,28 @@ def _choice_widget(label: str, options: list[str], multi: bool, key: str) -> tup
     return () if choice is None else (int(choice),)
 
 
+def _choices_block(label: str, choices: list[ChoiceModel], multi: bool, order_key: int, key: str,
+                   shown: Result | None) -> tuple[int, ...]:
+    """The options to pick from, or, once answered, the reveal in the same order."""
+    order = orders[order_key]
+    if shown is not None:
+        show_revealed_options(revealed_options(choices, order, shown.chosen))
+        return shown.chosen
+    return to_file_indexes(_choice_widget(label, option_texts(choices, order), multi, key), order)
+
+
 if q.type in ("identify", "clinical") or (q.type == "territory" and q.mode == "name"):
-    choice_answers[-1] = _choice_widget("Your answer", [c.text for c in q.choices], q.multi_answer, f"ch_{ss['pr_seq']}")
-    if q.multi_answer:
+    choice_answers[-1] = _choices_block("Your answer", q.choices, q.multi_answer, OWN_CHOICES, f"ch_{ss['pr_seq']}",
+                                        result)
+    if q.multi_answer and not answered:
         st.caption("Select every correct answer.")
 elif q.type == "case":
     for i, step in enumerate(q.steps):
         if step.type in ("identify", "clinical"):
             st.markdown(f"Step {i + 1}: {esc(step.prompt)}", unsafe_allow_html=True)
-            choice_answers[i] = _choice_widget(step.prompt, [c.text for c in step.choices], step.multi_answer, f"ch_{ss['pr_seq']}_{i}")
+            step_result = result.steps[i] if result is not None and i < len(result.steps) else None
+            choice_answers[i] = _choices_block(step.prompt, step.choices, step.multi_answer, i,
+                                               f"ch_{ss['pr_seq']}_{i}", step_result)
         else:
             st.markdown(f"Step {i + 1}: {esc(step.prompt)} (on the image)", unsafe_allow_html=True)
 
