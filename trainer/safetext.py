@@ -109,3 +109,14 @@ def inert_markdown(escaped_html: str) -> str:
     '!&#91;x](http://example.com/a.png)'
     """
     return clean_text(escaped_html).replace("![", "!&#91;")
+
+
+def inert_label(text: str) -> str:
+    """Plain text made safe as a widget label (Streamlit renders labels as markdown).
+
+    A backslash before ``[`` keeps the bracket visible but stops ``![…](…)`` forming an image.
+
+    >>> inert_label("![x](http://example.com/a.png)")
+    '!\\\\[x](http://example.com/a.png)'
+    """
+    return clean_text(text).replace("![", "!\\[")

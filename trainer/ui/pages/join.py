@@ -20,6 +20,7 @@ from trainer.figures import image_url
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import pins_needed
 from trainer.reveal import question_shapes, reveal_shapes, shows_picture
+from trainer.safetext import inert_label
 from trainer.scoring import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
@@ -280,11 +281,11 @@ def _answer_area() -> None:
         texts = option_texts(q.choices, order)
         if q.multi_answer:
             for i, text in enumerate(texts):
-                st.checkbox(text, key=f"join_choice_{idx}_{i}", disabled=not can_answer)
+                st.checkbox(inert_label(text), key=f"join_choice_{idx}_{i}", disabled=not can_answer)
             if can_answer:
                 st.caption("Select every correct answer.")
         else:
-            st.radio("Your answer", list(range(len(texts))), format_func=lambda i: texts[i],
+            st.radio("Your answer", list(range(len(texts))), format_func=lambda i: inert_label(texts[i]),
                      index=None, key=f"join_choice_{idx}", disabled=not can_answer)
 
     if can_answer:

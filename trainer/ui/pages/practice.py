@@ -12,6 +12,7 @@ from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, rev
 from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
 from trainer.quiz.session import Filters, choose_side, pick_questions, pins_needed
 from trainer.reveal import question_shapes, reveal_shapes
+from trainer.safetext import inert_label
 from trainer.scoring import Answer, Result, extra_pin_policy_text, score
 from trainer.summary import error_chart, summary_rows
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
@@ -208,9 +209,9 @@ orders: dict[int, tuple[int, ...]] = ss["pr_orders"]
 def _choice_widget(label: str, options: list[str], multi: bool, key: str) -> tuple[int, ...]:
     """Display positions picked (only the texts, in display order, reach the browser)."""
     if multi:
-        picked = [i for i, text in enumerate(options) if st.checkbox(text, key=f"{key}_{i}", disabled=answered)]
+        picked = [i for i, text in enumerate(options) if st.checkbox(inert_label(text), key=f"{key}_{i}", disabled=answered)]
         return tuple(picked)
-    choice = st.radio(label, list(range(len(options))), format_func=lambda i: options[i], index=None, key=key,
+    choice = st.radio(label, list(range(len(options))), format_func=lambda i: inert_label(options[i]), index=None, key=key,
                       disabled=answered)
     return () if choice is None else (int(choice),)
 
