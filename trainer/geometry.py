@@ -122,7 +122,12 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
 _AXIS_ORDER = ("proximal", "lateral", "anterior")
 
 
-def direction_words(components: dict[str, float], min_cm: float = 0.3, vocabulary: str = "leg",
+# Displacements smaller than this are within the noise of a tap or a click on a scaled-down
+# image: direction words leave them out, and a traced point this close counts as on the course.
+CLICK_NOISE_CM = 0.3
+
+
+def direction_words(components: dict[str, float], min_cm: float = CLICK_NOISE_CM, vocabulary: str = "leg",
                     too: bool = False) -> str:
     """Turn frame components into words, largest first: ``"1.8 cm proximal and 0.6 cm lateral"``.
 
