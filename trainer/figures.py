@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,6 +31,38 @@ NERVE_COLOURS = ("#f2b705", "#e07a00", "#d4a017", "#ffcc33", "#c98b00", "#f5d142
 def image_url(view: RenderedView) -> str:
     """Relative static URL so the app also works under a reverse-proxy base path."""
     return STATIC_PREFIX + view.image_name
+
+
+def answer_surface_data(
+    image: str,
+    width_px: int,
+    height_px: int,
+    pins_px: Sequence[tuple[float, float]],
+    active: bool,
+    shapes: Sequence[dict[str, Any]] = (),
+    hint: str = "",
+    seq: int = 0,
+    max_width_px: int = 900,
+) -> dict[str, Any]:
+    """Everything the answer surface (``trainer.ui.components.pinboard``) sends to the browser.
+
+    Built here, outside the UI, so that ``bench`` measures the very payload a question sends.
+    ``shapes`` must hold only what the learner may see now.
+
+    >>> answer_surface_data("app/static/v.png", 400, 300, [(10.123, 20.0)], True)["pins"]
+    [[10.12, 20.0]]
+    """
+    return {
+        "image": image,
+        "width": width_px,
+        "height": height_px,
+        "pins": [[round(x, 2), round(y, 2)] for x, y in pins_px],
+        "active": active,
+        "shapes": list(shapes),
+        "hint": hint,
+        "seq": seq,
+        "max_width_px": max_width_px,
+    }
 
 
 def _visible_runs(item: RenderedItem) -> tuple[list[float | None], list[float | None]]:

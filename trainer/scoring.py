@@ -31,6 +31,7 @@ from trainer.geometry import (
     decompose,
     direction_words,
     points_in_polygon,
+    segment_distances2,
 )
 from trainer.quiz.models import ChoiceModel, QuestionModel, StepModel
 
@@ -103,7 +104,8 @@ class Result:
 # "nearest structure" and never unsafe.
 INDEXED_KINDS = ("nerve", "site", "avoid", "territory")
 NAMED_KINDS = ("nerve", "site", "avoid")  # candidates for "nearest structure to your pin"
-_CHUNK_PINS = 512  # pins per block, so (pins × segments × 3) arrays stay a few MB
+_PRUNE_FROM_PINS = 64  # from this many pins, items a pin cannot be affected by are skipped
+_CHUNK_PINS = 4096  # pins per block in that case, so the per-item arrays stay a few MB
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,10 +157,12 @@ class ViewScorer:
     named: NDArray[np.bool_]  # (items,) kind in NAMED_KINDS
     radius_cm: FloatArray  # (items,) safety radius; -inf where the item is not a structure to avoid
     named_columns: IntArray  # columns where ``named``
+    box_lo: FloatArray  # (items, 3) bounding box of each item, for skipping far items in batches
+    box_hi: FloatArray  # (items, 3)
 
     @staticmethod
     def build(view: RenderedView, atlas: Atlas) -> ViewScorer:
-        ids, kinds, a_list, ab_list, starts, radii = [], [], [], [], [], []
+        ids, kinds, a_list, ab_list, starts, radii, lo, hi = [], [], [], [], [], [], [], []
         n = 0
         for item in view.items.values():
             if item.kind not in INDEXED_KINDS or len(item.points_cm) == 0:
@@ -172,6 +176,8 @@ class ViewScorer:
             a_list.append(a)
             ab_list.append(ab)
             n += len(a)
+            lo.append(pts.min(axis=0))
+            hi.append(pts.max(axis=0))
             avoid = atlas.avoid.get(item.id) if item.kind == "avoid" else None
             radii.append(avoid.safety_radius_cm if avoid is not None else -np.inf)
         seg_a = np.vstack(a_list) if a_list else np.zeros((0, 3))
@@ -184,6 +190,7 @@ class ViewScorer:
             named=np.array([k in NAMED_KINDS for k in kinds], dtype=bool),
             radius_cm=np.asarray(radii, dtype=np.float64),
             named_columns=np.array([i for i, k in enumerate(kinds) if k in NAMED_KINDS], dtype=np.int64),
+            box_lo=np.array(lo).reshape(-1, 3), box_hi=np.array(hi).reshape(-1, 3),
         )
 
     def columns(self, view: RenderedView, item_ids: Sequence[str]) -> IntArray:
@@ -204,15 +211,9 @@ class ViewScorer:
 
         Returns ``(d2 (N, S), t (N, S), item_cm (N, items))``.
         """
-        p = points_cm
-        a, ab = self.seg_a, self.seg_ab
-        t = np.einsum("nsd,sd->ns", p[:, None, :] - a[None, :, :], ab) / self.seg_denom[None, :]
-        t = np.minimum(np.maximum(t, 0.0), 1.0)  # np.clip, without its Python overhead
-        q = a[None, :, :] + t[..., None] * ab[None, :, :]
-        diff = p[:, None, :] - q
-        d2 = np.add.reduce(diff * diff, axis=2)
+        d2, t = segment_distances2(points_cm, self.seg_a, self.seg_ab, self.seg_denom)
         if len(self.starts) == 0:
-            return d2, t, np.zeros((len(p), 0))
+            return d2, t, np.zeros((len(points_cm), 0))
         return d2, t, np.sqrt(np.minimum.reduceat(d2, self.starts, axis=1))
 
     def measure(self, view: RenderedView, x_px: FloatArray, y_px: FloatArray, targets: IntArray) -> PinFacts:
@@ -220,21 +221,24 @@ class ViewScorer:
         points_cm, on_body = view.lift(x_px, y_px)
         spans = [self._segments_of(int(k)) for k in targets]
         n = len(points_cm)
-        if n <= _CHUNK_PINS:
+        if n < _PRUNE_FROM_PINS or n <= _CHUNK_PINS:
             return PinFacts(points_cm, on_body, *self._measure_block(points_cm, targets, spans))
         blocks = [self._measure_block(points_cm[lo:lo + _CHUNK_PINS], targets, spans) for lo in range(0, n, _CHUNK_PINS)]
         return PinFacts(points_cm, on_body, *(np.concatenate(parts) for parts in zip(*blocks, strict=True)))
 
     def _measure_block(self, points_cm: FloatArray, targets: IntArray, spans: Sequence[slice]) -> tuple[
             FloatArray, FloatArray, IntArray, FloatArray, IntArray, FloatArray]:
-        d2, t, item_cm = self.distances(points_cm)
         n = len(points_cm)
         rows = np.arange(n)
-        target_cm = item_cm[:, targets]
         closest = np.empty((n, len(targets), 3))
-        for j, span in enumerate(spans):
-            best = span.start + d2[:, span].argmin(axis=1)  # first of equals, as closest_on_polyline
-            closest[:, j] = self.seg_a[best] + t[rows, best][:, None] * self.seg_ab[best]
+        if n < _PRUNE_FROM_PINS:  # a few pins: every segment at once
+            d2, t, item_cm = self.distances(points_cm)
+            for j, span in enumerate(spans):
+                best = span.start + d2[:, span].argmin(axis=1)  # first of equals, as closest_on_polyline
+                closest[:, j] = self.seg_a[best] + t[rows, best][:, None] * self.seg_ab[best]
+        else:
+            item_cm = self._pruned_item_distances(points_cm, targets, spans, closest)
+        target_cm = item_cm[:, targets]
         if len(self.named_columns):
             named_cm = item_cm[:, self.named_columns]
             pick = named_cm.argmin(axis=1)  # first of equals, in view order
@@ -249,6 +253,44 @@ class ViewScorer:
         unsafe = np.where(hit, first, -1)
         unsafe_cm = np.where(hit, item_cm[rows, first], np.nan)
         return target_cm, closest, nearest, nearest_cm, unsafe, unsafe_cm
+
+    def _pruned_item_distances(self, p: FloatArray, targets: IntArray, spans: Sequence[slice],
+                               closest: FloatArray) -> FloatArray:
+        """Per-item distances for many pins, skipping (as +inf) each item that cannot matter to a pin.
+
+        An item matters if it is a target, if its bounding box is within a safety radius it
+        carries, or if its box is no farther than the pin's distance to the first point of some
+        named item (so it could be the nearest). A 1e-9 margin keeps near-ties in. The items
+        that are measured use :func:`trainer.geometry.segment_distances2`, so the outcome equals the all-segments path.
+        """
+        n, n_items = len(p), len(self.item_ids)
+        lower2 = np.zeros((n, n_items))
+        upper2 = np.zeros((n, n_items))
+        for k in range(3):  # one coordinate at a time: (N, items) arrays, no reduction over a short axis
+            c = p[:, k : k + 1]
+            gap = np.maximum(self.box_lo[None, :, k] - c, 0.0) + np.maximum(c - self.box_hi[None, :, k], 0.0)
+            lower2 += gap * gap
+            to_first = c - self.seg_a[self.starts][None, :, k]
+            upper2 += to_first * to_first
+        lower, upper = np.sqrt(lower2), np.sqrt(upper2)
+        reach = upper[:, self.named_columns].min(axis=1) if len(self.named_columns) else np.full(n, -np.inf)
+        need = self.named[None, :] & (lower <= (reach + 1e-9 * (1.0 + reach))[:, None])
+        need |= lower <= self.radius_cm[None, :] + 1e-9
+        need[:, targets] = True
+        item_cm = np.full((n, n_items), np.inf)
+        for k in range(n_items):
+            rows = np.nonzero(need[:, k])[0]
+            if len(rows) == 0:
+                continue
+            span = self._segments_of(k)
+            a, ab = self.seg_a[span], self.seg_ab[span]
+            d2, t = segment_distances2(p[rows], a, ab, self.seg_denom[span])
+            best = d2.argmin(axis=1)
+            local = np.arange(len(rows))
+            item_cm[rows, k] = np.sqrt(d2[local, best])
+            for j in np.nonzero(targets == k)[0]:  # a target is measured for every pin
+                closest[:, j] = a[best] + t[local, best][:, None] * ab[best]
+        return item_cm
 
 
 _SCORERS: dict[int, tuple[weakref.ref[Atlas], ViewScorer]] = {}
