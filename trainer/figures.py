@@ -119,6 +119,39 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
     return fig
 
 
+MIN_ARROW_SCREEN_PX = 60.0  # shorter arrows vanish under their own head on a 360 px figure
+
+
+def bias_figure(view: RenderedView, mean_cm: dict[str, float], height_px: int = 360) -> go.Figure:
+    """The Progress page's direction-bias arrow: from the image centre, along the mean error.
+
+    The sentence with the words is printed beside the figure, so the arrow carries no label
+    that could cover it. An error that would draw shorter than ``MIN_ARROW_SCREEN_PX`` on
+    screen (under about 1 cm on most views) is drawn longer, and a note above the image
+    says by how much.
+    """
+    fig = base_figure(view, height_px=height_px)
+    cx, cy = view.width_px / 2, view.height_px / 2
+    error_cm = sum((v * np.asarray(view.frame[k], dtype=np.float64) for k, v in mean_cm.items() if k in view.frame),
+                   np.zeros(3))
+    vx, vy = (float(c) for c in view.camera.image_vector(error_cm))  # the view's anatomical axes, projected
+    length_px = float(np.hypot(vx, vy))
+    screen_per_px = height_px / view.height_px  # the image fills the figure's height
+    min_px = MIN_ARROW_SCREEN_PX / screen_per_px
+    scale = min_px / length_px if 0 < length_px < min_px else 1.0
+    fig.add_annotation(x=cx + scale * vx, y=cy + scale * vy, ax=cx, ay=cy, xref="x", yref="y", axref="x", ayref="y",
+                       text="", showarrow=True, arrowhead=3, arrowsize=1.5, arrowwidth=4, arrowcolor="#d62828")
+    fig.add_trace(go.Scatter(x=[cx], y=[cy], mode="markers", marker={"size": 8, "color": "#d62828"},
+                             hoverinfo="skip", showlegend=False))
+    if scale > 1.0:
+        fig.add_annotation(x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                           showarrow=False, text=f"arrow drawn {scale:.1f}× its true length" if scale < 10 else f"arrow drawn {scale:.0f}× its true length",
+                           font={"color": "#d62828", "size": 13})
+        fig.update_layout(margin={"t": 24})
+    fig.update_layout(showlegend=False, dragmode=False)
+    return fig
+
+
 def _hover(*lines: str) -> str:
     return "<br>".join(html.escape(x) for x in lines if x)
 

@@ -322,17 +322,18 @@ def _item_points(view: RenderedView, item_id: str) -> FloatArray:
     return item.points_cm
 
 
-def direction_vocabulary(view: RenderedView, atlas: Atlas) -> str:
+def direction_vocabulary(atlas: Atlas, view_id: str) -> str:
     """``"foot"`` on views of the foot, else ``"leg"`` (see :data:`trainer.geometry.VOCABULARIES`).
 
     A view is of the foot when its region's segment is the foot, or when it looks at a leg
     region from above or below: on a standing body only the dorsum and the sole face that way.
     """
-    region = atlas.regions.get(view.region)
-    segment = region.segment if region is not None else ""
-    v = atlas.views.get(view.view_id)
-    from_above_or_below = v is not None and v.look_from in ("superior", "inferior")
-    return "foot" if segment == "foot" or (segment == "leg" and from_above_or_below) else "leg"
+    view = atlas.views.get(view_id)
+    region = atlas.regions.get(view.region) if view is not None else None
+    if view is None or region is None:
+        return "leg"
+    from_above_or_below = view.look_from in ("superior", "inferior")
+    return "foot" if region.segment == "foot" or (region.segment == "leg" and from_above_or_below) else "leg"
 
 
 def _pin_results(
@@ -362,7 +363,7 @@ def _pin_results(
     slot = {t: j for j, t in enumerate(target_ids)}
     per_pin = np.array([slot[t] if t is not None else -1 for t in targets], dtype=np.int64)
     credits = facts.credits(per_pin, tolerance_cm, zero_cm, unsafe_scores_zero)
-    vocabulary = direction_vocabulary(view, atlas)
+    vocabulary = direction_vocabulary(atlas, view.view_id)
     out: list[PinResult] = []
     for i, target_id in enumerate(targets):
         on_body = bool(facts.on_body[i])
@@ -433,7 +434,7 @@ def _score_locate(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas)
     pin = a.pins_px[-1:]  # the latest pin is the answer
     [pr] = _pin_results(q.tolerance_cm, q.zero_cm, pin, view, atlas, [q.targets[0]])
     return Result(
-        q.id, q.type, pr.credit, _pin_sentence(pr, atlas, q.tolerance_cm, direction_vocabulary(view, atlas)),
+        q.id, q.type, pr.credit, _pin_sentence(pr, atlas, q.tolerance_cm, direction_vocabulary(atlas, view.view_id)),
         pins=(pr,), safety=tuple(x for x in [pr.safety] if x),
         details={"distance_cm": pr.distance_cm},
     )
