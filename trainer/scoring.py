@@ -46,7 +46,7 @@ def credit_for_distance(distance_cm: FloatArray | float, tolerance_cm: float, ze
     [1.0, 0.5, 0.0]
     """
     d = np.asarray(distance_cm, dtype=np.float64)
-    return np.clip((zero_cm - d) / (zero_cm - tolerance_cm), 0.0, 1.0)
+    return np.minimum(np.maximum((zero_cm - d) / (zero_cm - tolerance_cm), 0.0), 1.0)  # np.clip, minus its overhead
 
 
 @dataclass(frozen=True)
@@ -696,7 +696,7 @@ def score(question: QuestionModel, answer: Answer, view: RenderedView | None, at
         case _:
             raise ValueError(f"unknown question type {q.type}")
     return Result(
-        question_id=r.question_id, type=r.type, credit=float(np.clip(r.credit, 0.0, 1.0)), feedback=r.feedback,
+        question_id=r.question_id, type=r.type, credit=min(1.0, max(0.0, float(r.credit))), feedback=r.feedback,
         pins=r.pins, chosen=r.chosen, correct_choices=r.correct_choices, teaching=q.explanation,
         references=tuple(q.references), safety=r.safety, details=r.details, steps=r.steps,
     )
