@@ -159,6 +159,7 @@ class ViewScorer:
     named_columns: IntArray  # columns where ``named``
     box_lo: FloatArray  # (items, 3) bounding box of each item, for skipping far items in batches
     box_hi: FloatArray  # (items, 3)
+    probe_cm: FloatArray  # (P, 3) a few vertices of each named item: first, quarter points, last
 
     @staticmethod
     def build(view: RenderedView, atlas: Atlas) -> ViewScorer:
@@ -191,6 +192,10 @@ class ViewScorer:
             radius_cm=np.asarray(radii, dtype=np.float64),
             named_columns=np.array([i for i, k in enumerate(kinds) if k in NAMED_KINDS], dtype=np.int64),
             box_lo=np.array(lo).reshape(-1, 3), box_hi=np.array(hi).reshape(-1, 3),
+            probe_cm=np.array([pts[i] for item_id, kind in zip(ids, kinds, strict=True) if kind in NAMED_KINDS
+                               for pts in [view.items[item_id].points_cm]
+                               for i in sorted({0, len(pts) // 4, len(pts) // 2, 3 * len(pts) // 4, len(pts) - 1})
+                               ]).reshape(-1, 3),
         )
 
     def columns(self, view: RenderedView, item_ids: Sequence[str]) -> IntArray:
@@ -259,21 +264,22 @@ class ViewScorer:
         """Per-item distances for many pins, skipping (as +inf) each item that cannot matter to a pin.
 
         An item matters if it is a target, if its bounding box is within a safety radius it
-        carries, or if its box is no farther than the pin's distance to the first point of some
-        named item (so it could be the nearest). A 1e-9 margin keeps near-ties in. The items
+        carries, or if its box is no farther than the pin's distance to the nearest probe vertex
+        of any named item (so it could be the nearest). A 1e-9 margin keeps near-ties in. The items
         that are measured use :func:`trainer.geometry.segment_distances2`, so the outcome equals the all-segments path.
         """
         n, n_items = len(p), len(self.item_ids)
         lower2 = np.zeros((n, n_items))
-        upper2 = np.zeros((n, n_items))
+        upper2 = np.zeros((n, len(self.probe_cm)))
         for k in range(3):  # one coordinate at a time: (N, items) arrays, no reduction over a short axis
             c = p[:, k : k + 1]
             gap = np.maximum(self.box_lo[None, :, k] - c, 0.0) + np.maximum(c - self.box_hi[None, :, k], 0.0)
             lower2 += gap * gap
-            to_first = c - self.seg_a[self.starts][None, :, k]
-            upper2 += to_first * to_first
-        lower, upper = np.sqrt(lower2), np.sqrt(upper2)
-        reach = upper[:, self.named_columns].min(axis=1) if len(self.named_columns) else np.full(n, -np.inf)
+            to_probe = c - self.probe_cm[None, :, k]
+            upper2 += to_probe * to_probe
+        lower = np.sqrt(lower2)
+        # The nearest named item is no farther than the nearest probe point (a vertex of one).
+        reach = np.sqrt(upper2.min(axis=1)) if len(self.probe_cm) else np.full(n, -np.inf)
         need = self.named[None, :] & (lower <= (reach + 1e-9 * (1.0 + reach))[:, None])
         need |= lower <= self.radius_cm[None, :] + 1e-9
         need[:, targets] = True
