@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -42,3 +43,37 @@ def test_every_region_has_questions_of_at_least_four_types() -> None:
             types[region].add(q.type)
     thin = {r: sorted(types.get(r, set())) for r in atlas.regions if len(types.get(r, set())) < 4}
     assert thin == {}
+
+
+# The common fibular nerve runs down *behind* the fibular head and round its neck, so no text may
+# teach "behind the fibular head" as a place clear of it (issue 11, item 22a).
+_BEHIND_THE_HEAD_IS_SAFE = re.compile(
+    r"(stay|keep|inject)[^.\"]{0,30}behind (and above )?the (fibular )?head|fibular nerve lies (only )?in front of (it|this point)",
+    re.IGNORECASE,
+)
+
+
+def _texts() -> list[tuple[str, str]]:
+    files = sorted(atlas_dir().glob("regions/*.yaml")) + sorted(quiz_dir().glob("*.yaml"))
+    return [(p.name, line) for p in files for line in p.read_text(encoding="utf-8").splitlines()]
+
+
+def test_no_text_calls_the_back_of_the_fibular_head_a_safe_place() -> None:
+    offending = [f"{name}: {line.strip()[:120]}" for name, line in _texts() if _BEHIND_THE_HEAD_IS_SAFE.search(line)]
+    assert offending == []
+
+
+def test_every_common_fibular_caution_at_the_fibular_head_cites_a_measured_series() -> None:
+    atlas = load_atlas()
+    measured = {"ksrr2020_cfn", "kim2019_cfn_lcnc", "rausch2019_cfn_3d", "ryan2003_cfn", "hohenberger2025_cfn"}
+    records = [s for s in atlas.sites.values() if "common_fibular_nerve_lateral_leg" in s.avoid]
+    assert records
+    for site in records:
+        assert measured & set(site.references), site.id
+        for caution in site.cautions:
+            if "common fibular" in caution:
+                assert re.search(r"\d+(\.\d+)? ?(mm|cm|%)", caution), (site.id, caution)
+    cfn = atlas.avoid["common_fibular_nerve_lateral_leg"]
+    assert {"ksrr2020_cfn", "kim2019_cfn_lcnc", "rausch2019_cfn_3d"} <= set(cfn.references)
+    for ref in ("rausch2019_cfn_3d", "hohenberger2025_cfn"):
+        assert atlas.references[ref].findings, ref

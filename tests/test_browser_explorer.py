@@ -86,3 +86,28 @@ def test_explorer_is_usable_at_phone_width(app_server: AppServer, chromium: Any)
     assert overflow <= 2, f"page scrolls sideways by {overflow}px on a phone"
     screenshot(page, "explorer_phone")
     ctx.close()
+
+
+def test_explorer_opens_at_its_own_address(app_server: AppServer, chromium: Any) -> None:
+    from trainer.atlas import load_atlas
+
+    atlas = load_atlas()
+    region = list(atlas.regions)[1]  # not the first one, which the explorer shows anyway
+    ctx = chromium.new_context(viewport={"width": 1100, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{app_server.url}/explorer?region={region}")
+    wait_idle(page)
+    views = sorted({v.base_id for v in atlas.views_of_region(region)})
+    state = wait_plot(page, " || ".join(f"s.src.includes({v + '_'!r})" for v in views))
+    assert any(v + "_" in state["src"] for v in views)
+    assert page.get_by_role("heading", name="Atlas explorer").count() == 1
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.startswith(f"{app_server.url}/explorer")
+    # The root still opens the explorer (at its own address), keeping a ?region= link working.
+    page.goto(f"{app_server.url}/?region={region}")
+    wait_idle(page)
+    page.wait_for_url(f"{app_server.url}/explorer*", timeout=20000)
+    wait_plot(page, " || ".join(f"s.src.includes({v + '_'!r})" for v in views))
+    assert page.get_by_text("Page not found").count() == 0
+    assert f"region={region}" in page.url
+    ctx.close()

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 from fsrs import Rating
 
-from trainer.progress import accuracy_over_time, direction_bias, mastery, streak_days, weakest
+from trainer.progress import (
+    PERCENT_FORMAT,
+    Bias,
+    accuracy_over_time,
+    direction_bias,
+    mastery,
+    percent,
+    streak_days,
+    weakest,
+)
 from trainer.srs import FAST_S, FULL_CREDIT, rating_for, review
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -89,3 +98,58 @@ def test_accuracy_streak_and_weakest() -> None:
     assert streak_days(attempts, date(2026, 11, 6)) == 0
     m = mastery(attempts, {"q1": ["sural"], "q2": ["saphenous"]})
     assert weakest(m, 1)[0].key == "saphenous"
+
+
+def test_pins_on_views_of_the_foot_read_in_the_foot_words() -> None:
+    views = {"plantar_foot_right": "plantar_foot", "foot_dorsum_right": "ankle", "ankle_front_right": "ankle"}
+    vocab = {"plantar_foot_right": "foot", "foot_dorsum_right": "foot", "ankle_front_right": "leg"}
+    heel = {"proximal": -0.4, "lateral": 0.0, "anterior": -2.0}
+    attempts = [A(f"q{i}", v, 0.5, T0, directions=[heel]) for i in range(3)
+                for v in ("plantar_foot_right", "foot_dorsum_right", "ankle_front_right")]
+    by_key = {(b.region, b.vocabulary): b for b in direction_bias(attempts, views, vocab)}
+    assert by_key[("plantar_foot", "foot")].words == "2.0 cm too far toward the heel and 0.4 cm too plantar"
+    assert by_key[("plantar_foot", "foot")].sentence("Sole of the foot").startswith(
+        "On the sole of the foot you place sites 2.0 cm too far toward the heel")
+    # A region seen both ways keeps the two apart and says which is which.
+    assert by_key[("ankle", "foot")].sentence("Ankle").startswith("On the ankle (views of the foot) you place")
+    assert by_key[("ankle", "leg")].words == "2.0 cm too posterior and 0.4 cm too distal"
+
+
+def test_one_pin_is_singular() -> None:
+    bias = Bias("r", 1, {"proximal": 0.0}, 0.0, "on target")
+    assert bias.sentence("Knee") == "On the knee your pins show no consistent direction error (1 pin)."
+
+
+def test_percentages_shown_to_learners_are_whole() -> None:
+    assert percent(0.730912) == 73.0 and percent(1.0) == 100.0 and percent(None) is None
+    assert PERCENT_FORMAT % 73.0 == "73%"
+
+
+def _bias_view(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.atlas_factory import good_atlas_data, write_atlas
+    from trainer.atlas.rendered import load_rendered_view
+
+    root = write_atlas(tmp_path_factory.mktemp("bias") / "atlas", good_atlas_data())
+    return load_rendered_view("view_a_right", "female", root)
+
+
+@pytest.mark.parametrize("error_cm", [0.3, 0.5, 0.9, 2.5, 6.0])
+def test_the_bias_arrow_is_never_hidden_under_a_label(tmp_path_factory: pytest.TempPathFactory, error_cm: float) -> None:
+    from trainer.figures import MIN_ARROW_SCREEN_PX, bias_figure
+
+    view = _bias_view(tmp_path_factory)  # flat test view: 10 px a cm, proximal up the image
+    fig = bias_figure(view, {"proximal": error_cm, "lateral": 0.0, "anterior": 0.0}, height_px=360)
+    [arrow] = [a for a in fig.layout.annotations if a.showarrow]
+    assert not arrow.text  # nothing drawn on top of the arrow
+    screen_per_px = 360 / view.height_px
+    length_screen_px = abs(arrow.ay - arrow.y) * screen_per_px
+    assert length_screen_px >= MIN_ARROW_SCREEN_PX - 1e-9
+    assert arrow.y < arrow.ay  # points up the image: proximal
+    notes = [a for a in fig.layout.annotations if not a.showarrow]
+    # Any note sits above the image (paper y >= 1), away from the arrow, and says when it is scaled.
+    assert all(a.yref == "paper" and a.y >= 1.0 for a in notes)
+    true_screen_px = error_cm * 10.0 * screen_per_px
+    if true_screen_px < MIN_ARROW_SCREEN_PX:
+        assert notes and "its true length" in notes[0].text
+    else:
+        assert not notes and length_screen_px == pytest.approx(true_screen_px)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -89,3 +90,56 @@ def test_practice_with_a_profile_records_attempts_and_queues_reviews(seeded: tup
     due_now = store.list_due(learner_id, datetime.now(UTC) + timedelta(minutes=15))
     assert any(c.card_id == "q:q_clinical" for c in due_now)
     store.close()
+
+
+def _progress_page(learner_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["learner_id"] = learner_id
+    at.run()
+    at.switch_page("trainer/ui/pages/progress.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_progress_tables_show_whole_percentages(seeded: tuple[str, Path]) -> None:
+    at = _progress_page(seeded[0])
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns)
+        for column in ("Mean score", "Recall now"):
+            if column in config:
+                assert config[column]["type_config"]["format"] == "%.0f%%"
+                values = [v for v in table.value[column] if v == v]  # NaN: no recall yet
+                assert values and all(0 <= v <= 100 and float(v).is_integer() for v in values)
+
+
+def test_one_answer_reads_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    write_bank(tmp_path / "quizzes", good_bank())
+    for name, value in (("TRAINER_ATLAS_DIR", root), ("TRAINER_QUIZ_DIR", tmp_path / "quizzes"),
+                        ("TRAINER_DATA_DIR", tmp_path / "data")):
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("TRAINER_DATABASE_URL", raising=False)
+    atlas = load_atlas(root)
+    q = next(x for x in load_questions(atlas, [tmp_path / "quizzes"]) if x.id == "q_locate")
+    rv = load_rendered_view("view_a_right", "female", root)
+    store = open_store(data_dir=tmp_path / "data")
+    learner = store.create_learner("Bo", now=datetime.now(UTC))
+    res = score(q, Answer(pins_px=(tuple(float(c) for c in rv.items["site_a"].points_px[0]),)), rv, atlas)
+    record_answer(store, atlas, learner.id, q, res, view_id="view_a_right", body_type="female", duration_ms=5_000,
+                  now=datetime.now(UTC))
+    store.close()
+    text = " ".join(m.value for m in _progress_page(learner.id).markdown)
+    assert "over 1 answer," in text or text.rstrip().endswith("over 1 answer")
+    assert "1 answers" not in text
+
+
+def test_a_small_direction_bias_draws_an_arrow_that_can_be_seen(seeded: tuple[str, Path]) -> None:
+    # The seeded week is 1.5 cm too proximal on a 10 px/cm view shown 360 px high: under the
+    # minimum length, so the page must draw it longer, unlabelled, with a note above the image.
+    at = _progress_page(seeded[0])
+    [chart] = [c for c in at.get("plotly_chart") if "annotations" in json.loads(c.proto.spec).get("layout", {})]
+    annotations = json.loads(chart.proto.spec)["layout"]["annotations"]
+    [arrow] = [a for a in annotations if a.get("showarrow")]
+    assert not arrow.get("text")
+    assert abs(arrow["ay"] - arrow["y"]) * 360 / 200 >= 60 - 1e-9
+    assert any("its true length" in a.get("text", "") and a.get("yref") == "paper" for a in annotations)

@@ -124,3 +124,19 @@ def test_practice_session_covers_every_type(content: Path) -> None:
         nxt.click().run()
     assert len(seen) == 8
     assert at.subheader[0].value == "Session summary"
+
+
+def test_practice_prints_the_unsafe_pin_message_once(content: Path) -> None:
+    at = open_page("practice")
+    _start_practice(at, ["locate"])
+    side = at.session_state["pr"]["views"]["q_locate"]
+    view = load_rendered_view(side, "female", content)
+    x, y = view.items["vein_a"].points_px[0]
+    key = f"pb_{at.session_state['pr_seq']}"
+    at.session_state[key] = {"click": {"x": float(x), "y": float(y), "pointer": "mouse", "seq": 0}}
+    at.run()
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    assert not at.exception, at.exception
+    shown = [e.value for kind in ("error", "warning", "success", "info", "markdown", "caption") for e in at.get(kind)]
+    assert sum(text.count("inside its 0.5 cm safety radius") for text in shown) == 1
+    assert any(text.startswith("0% — No credit: the pin is inside a safety zone") for text in shown)

@@ -21,6 +21,7 @@ Conventions (all body coordinates in cm; MakeHuman axes: +x = body's left, +y = 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,9 +73,12 @@ class Camera:
             px_per_cm=float(width_px) / float(extent_cm),
         )
 
-    @property
+    @functools.cached_property
     def right(self) -> FloatArray:
-        return np.cross(np.asarray(self.direction), np.asarray(self.up))
+        """Image x axis in body cm; computed once per camera (every scored pin needs it)."""
+        r = np.cross(np.asarray(self.direction), np.asarray(self.up))
+        r.setflags(write=False)
+        return r
 
     def project(self, points_cm: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Return ``(xy_px (N, 2), depth_cm (N,))`` for body points."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,6 +31,38 @@ NERVE_COLOURS = ("#f2b705", "#e07a00", "#d4a017", "#ffcc33", "#c98b00", "#f5d142
 def image_url(view: RenderedView) -> str:
     """Relative static URL so the app also works under a reverse-proxy base path."""
     return STATIC_PREFIX + view.image_name
+
+
+def answer_surface_data(
+    image: str,
+    width_px: int,
+    height_px: int,
+    pins_px: Sequence[tuple[float, float]],
+    active: bool,
+    shapes: Sequence[dict[str, Any]] = (),
+    hint: str = "",
+    seq: int = 0,
+    max_width_px: int = 900,
+) -> dict[str, Any]:
+    """Everything the answer surface (``trainer.ui.components.pinboard``) sends to the browser.
+
+    Built here, outside the UI, so that ``bench`` measures the very payload a question sends.
+    ``shapes`` must hold only what the learner may see now.
+
+    >>> answer_surface_data("app/static/v.png", 400, 300, [(10.123, 20.0)], True)["pins"]
+    [[10.12, 20.0]]
+    """
+    return {
+        "image": image,
+        "width": width_px,
+        "height": height_px,
+        "pins": [[round(x, 2), round(y, 2)] for x, y in pins_px],
+        "active": active,
+        "shapes": list(shapes),
+        "hint": hint,
+        "seq": seq,
+        "max_width_px": max_width_px,
+    }
 
 
 def _visible_runs(item: RenderedItem) -> tuple[list[float | None], list[float | None]]:
@@ -83,6 +116,39 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         plot_bgcolor="white", dragmode="pan", hoverlabel={"bgcolor": "white"},
         uirevision=view.key,
     )
+    return fig
+
+
+MIN_ARROW_SCREEN_PX = 60.0  # shorter arrows vanish under their own head on a 360 px figure
+
+
+def bias_figure(view: RenderedView, mean_cm: dict[str, float], height_px: int = 360) -> go.Figure:
+    """The Progress page's direction-bias arrow: from the image centre, along the mean error.
+
+    The sentence with the words is printed beside the figure, so the arrow carries no label
+    that could cover it. An error that would draw shorter than ``MIN_ARROW_SCREEN_PX`` on
+    screen (under about 1 cm on most views) is drawn longer, and a note above the image
+    says by how much.
+    """
+    fig = base_figure(view, height_px=height_px)
+    cx, cy = view.width_px / 2, view.height_px / 2
+    error_cm = sum((v * np.asarray(view.frame[k], dtype=np.float64) for k, v in mean_cm.items() if k in view.frame),
+                   np.zeros(3))
+    vx, vy = (float(c) for c in view.camera.image_vector(error_cm))  # the view's anatomical axes, projected
+    length_px = float(np.hypot(vx, vy))
+    screen_per_px = height_px / view.height_px  # the image fills the figure's height
+    min_px = MIN_ARROW_SCREEN_PX / screen_per_px
+    scale = min_px / length_px if 0 < length_px < min_px else 1.0
+    fig.add_annotation(x=cx + scale * vx, y=cy + scale * vy, ax=cx, ay=cy, xref="x", yref="y", axref="x", ayref="y",
+                       text="", showarrow=True, arrowhead=3, arrowsize=1.5, arrowwidth=4, arrowcolor="#d62828")
+    fig.add_trace(go.Scatter(x=[cx], y=[cy], mode="markers", marker={"size": 8, "color": "#d62828"},
+                             hoverinfo="skip", showlegend=False))
+    if scale > 1.0:
+        fig.add_annotation(x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                           showarrow=False, text=f"arrow drawn {scale:.1f}× its true length" if scale < 10 else f"arrow drawn {scale:.0f}× its true length",
+                           font={"color": "#d62828", "size": 13})
+        fig.update_layout(margin={"t": 24})
+    fig.update_layout(showlegend=False, dragmode=False)
     return fig
 
 

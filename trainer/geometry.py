@@ -27,6 +27,32 @@ def distances_to_point(points: ArrayLike, target: ArrayLike) -> FloatArray:
     return np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
 
 
+def segment_distances2(points: FloatArray, a: FloatArray, ab: FloatArray, denom: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Squared distance from each point ``(N, D)`` to each segment ``a + t·ab`` ``(S, D)``, and ``t``.
+
+    ``denom`` is each segment's squared length (1 for a zero-length segment, a single point).
+    Both results are ``(N, S)``; ``t`` is clamped to the segment. Worked out one coordinate
+    at a time on ``(N, S)`` arrays, because summing an ``(N, S, D)`` array over its short last
+    axis is many times slower. The products are summed in the order numpy's ``einsum`` used
+    here before, so distances are the same to the last bit.
+
+    >>> d2, t = segment_distances2(np.array([[1.0, 1.0, 0.0]]), np.zeros((1, 3)), np.array([[2.0, 0, 0]]), np.array([4.0]))
+    >>> d2.tolist(), t.tolist()
+    ([[1.0]], [[0.5]])
+    """
+    dim = points.shape[1]
+    p = [points[:, k : k + 1] for k in range(dim)]
+    rel = [p[k] - a[None, :, k] for k in range(dim)]
+    prod = [rel[k] * ab[None, :, k] for k in range(dim)]
+    dot = (prod[0] + prod[2]) + prod[1] if dim == 3 else sum(prod[1:], prod[0])
+    t = np.minimum(np.maximum(dot / denom[None, :], 0.0), 1.0)
+    diff = [p[k] - (a[None, :, k] + t * ab[None, :, k]) for k in range(dim)]
+    d2 = diff[0] * diff[0]
+    for k in range(1, dim):
+        d2 = d2 + diff[k] * diff[k]
+    return d2, t
+
+
 def closest_on_polyline(points: ArrayLike, polyline: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Distance from each point to a polyline, the closest point on it, and arc position in [0, 1].
 
@@ -43,21 +69,16 @@ def closest_on_polyline(points: ArrayLike, polyline: ArrayLike) -> tuple[FloatAr
         diff = p - line[0]
         return np.linalg.norm(diff, axis=1), np.repeat(line[:1], len(p), axis=0), np.zeros(len(p))
     a = line[:-1]
-    b = line[1:]
-    ab = b - a
+    ab = line[1:] - a
     seg_len = np.linalg.norm(ab, axis=1)
-    denom = np.where(seg_len > 0, seg_len**2, 1.0)
-    # (N, S) parameter of the projection on each segment, clamped to the segment
-    t = np.einsum("nsd,sd->ns", p[:, None, :] - a[None, :, :], ab) / denom[None, :]
-    t = np.clip(t, 0.0, 1.0)
-    q = a[None, :, :] + t[..., None] * ab[None, :, :]
-    d2 = np.sum((p[:, None, :] - q) ** 2, axis=2)
+    d2, t = segment_distances2(p, a, ab, np.where(seg_len > 0, seg_len**2, 1.0))
     best = np.argmin(d2, axis=1)
     rows = np.arange(len(p))
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
     total = cum[-1] if cum[-1] > 0 else 1.0
-    arc = (cum[best] + t[rows, best] * seg_len[best]) / total
-    return np.sqrt(d2[rows, best]), q[rows, best], arc
+    tb = t[rows, best]
+    arc = (cum[best] + tb * seg_len[best]) / total
+    return np.sqrt(d2[rows, best]), a[best] + tb[:, None] * ab[best], arc
 
 
 def points_in_polygon(points: ArrayLike, polygon: ArrayLike) -> NDArray[np.bool_]:
@@ -102,66 +123,90 @@ def decompose(vector_cm: ArrayLike, frame: dict[str, ArrayLike]) -> dict[str, fl
     return {k: float(np.dot(v, np.asarray(axis, dtype=np.float64))) for k, axis in frame.items()}
 
 
-_WORDS = {
-    "proximal": ("proximal", "distal"),
-    "lateral": ("lateral", "medial"),
-    "anterior": ("anterior", "posterior"),
+# Words for each frame axis: (positive, negative). The foot has words of its own: on the
+# dorsum and the sole the leg's axes read wrongly ("2.0 cm posterior" for "toward the heel").
+# The frame is the same (the leg's proximal axis is the foot's dorsal direction at a neutral
+# ankle, its anterior axis points to the toes), so only the words change, and a mirrored
+# view still reads the same because the lateral axis is mirrored with it.
+VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
+    "leg": {
+        "proximal": ("proximal", "distal"),
+        "lateral": ("lateral", "medial"),
+        "anterior": ("anterior", "posterior"),
+    },
+    "foot": {
+        "proximal": ("dorsal", "plantar"),
+        "lateral": ("toward the lateral border", "toward the medial border"),
+        "anterior": ("toward the toes", "toward the heel"),
+    },
 }
+_AXIS_ORDER = ("proximal", "lateral", "anterior")
 
 
-def direction_words(components: dict[str, float], min_cm: float = 0.3) -> str:
+# Displacements smaller than this are within the noise of a tap or a click on a scaled-down
+# image: direction words leave them out, and a traced point this close counts as on the course.
+CLICK_NOISE_CM = 0.3
+
+
+def direction_words(components: dict[str, float], min_cm: float = CLICK_NOISE_CM, vocabulary: str = "leg",
+                    too: bool = False) -> str:
     """Turn frame components into words, largest first: ``"1.8 cm proximal and 0.6 cm lateral"``.
 
     Components below ``min_cm`` are left out, because they are within clicking noise.
+    ``vocabulary`` is ``"leg"`` (every segment but the foot) or ``"foot"``; ``too`` phrases an
+    error ("1.3 cm too proximal", "1.0 cm too far toward the heel").
 
     >>> direction_words({"proximal": -1.84, "lateral": 0.61, "anterior": 0.1})
     '1.8 cm distal and 0.6 cm lateral'
     >>> direction_words({"proximal": 0.1, "lateral": 0.0, "anterior": 0.0})
     'on target'
+    >>> direction_words({"proximal": -0.4, "lateral": 0.0, "anterior": -2.0}, vocabulary="foot")
+    '2.0 cm toward the heel and 0.4 cm plantar'
+    >>> direction_words({"proximal": 1.3, "lateral": 0.0, "anterior": -1.0}, vocabulary="foot", too=True)
+    '1.3 cm too dorsal and 1.0 cm too far toward the heel'
     """
+    words = VOCABULARIES[vocabulary]
     parts = []
-    order = list(_WORDS)
     # Ties (to 0.01 mm) break in a fixed axis order, so mirrored answers read identically.
-    ranked = sorted(components.items(), key=lambda kv: (-round(abs(kv[1]), 4), order.index(kv[0]) if kv[0] in order else 9))
+    ranked = sorted(components.items(), key=lambda kv: (-round(abs(kv[1]), 4),
+                                                          _AXIS_ORDER.index(kv[0]) if kv[0] in _AXIS_ORDER else 9))
     for axis, value in ranked:
-        if abs(value) < min_cm or axis not in _WORDS:
+        if abs(value) < min_cm or axis not in words:
             continue
-        pos, neg = _WORDS[axis]
-        parts.append(f"{abs(value):.1f} cm {pos if value > 0 else neg}")
+        word = words[axis][0 if value > 0 else 1]
+        if too:
+            word = ("too far " if word.startswith("toward") else "too ") + word
+        parts.append(f"{abs(value):.1f} cm {word}")
     if not parts:
         return "on target"
     return " and ".join(parts[:2]) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -> FloatArray:
-    """A closed outline at ``radius`` around a 2D polyline (a capsule for one segment).
+    """The outline of every point within ``radius`` of a 2D polyline, as one open ring ``(M, 2)``.
 
-    Used to draw safety zones in *image* units, so they scale with zoom instead of
-    staying a fixed number of screen pixels wide.
+    Used to draw safety zones (and Moodle drop zones) in *image* units, so they scale with
+    zoom. Built with shapely's buffer (round caps and joins), so the zone keeps its full
+    width at any bend, a hairpin included. Arcs are drawn as chords, about ``cap_segments``
+    per quarter turn. GEOS rounds the number of chords in a join, so one chord can span up
+    to 1.5 quarter-turn steps; the arc radius is raised by ``1 / cos(0.75 step)`` so that no
+    chord dips inside ``radius``. The outline therefore lies between ``radius`` and
+    1.011 × ``radius`` from the polyline everywhere (1.02 × with ``cap_segments=6``). A path
+    that loops round an area would leave a hole in the zone; the outer ring is returned,
+    so the hole is drawn filled (larger, never smaller, than the true zone).
 
     >>> outline = buffer_polyline([[0, 0], [10, 0]], 1.0)
     >>> points_in_polygon([[5, 0.9], [5, 1.1], [10.9, 0], [11.1, 0], [-0.9, 0]], outline).tolist()
     [True, False, True, False, True]
+    >>> corner = buffer_polyline([[0, 0], [10, 0], [10, 10]], 1.0)  # a right angle
+    >>> points_in_polygon([[5, 0.95], [9.05, 5], [10.6, -0.6], [10.8, -0.8]], corner).tolist()
+    [True, True, True, False]
     """
+    import shapely
+
     line = np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
-    if len(line) == 1 or polyline_length(line) == 0:
-        t = np.linspace(0, 2 * np.pi, 4 * cap_segments, endpoint=False)
-        return line[0] + radius * np.stack([np.cos(t), np.sin(t)], axis=1)
-    seg = np.diff(line, axis=0)
-    seg_len = np.linalg.norm(seg, axis=1)
-    keep = np.concatenate([[True], seg_len > 1e-9])
-    line = line[keep]
-    seg = np.diff(line, axis=0)
-    tang = seg / np.linalg.norm(seg, axis=1)[:, None]
-    normals_seg = np.stack([-tang[:, 1], tang[:, 0]], axis=1)
-    normals = np.vstack([normals_seg[:1], normals_seg[:-1] + normals_seg[1:], normals_seg[-1:]])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1), 1e-9)[:, None]
-    left = line + radius * normals
-    right = line - radius * normals
-
-    def cap(center: FloatArray, normal: FloatArray) -> FloatArray:
-        # Sweep half a turn from the side we are on, round the tip, to the other side.
-        t = float(np.arctan2(normal[1], normal[0])) - np.linspace(0, np.pi, cap_segments + 1)[1:-1]
-        return center + radius * np.stack([np.cos(t), np.sin(t)], axis=1)
-
-    return np.vstack([left, cap(line[-1], normals[-1]), right[::-1], cap(line[0], -normals[0])])
+    quad_segs = max(2, int(cap_segments))
+    grown = float(radius) / np.cos(0.75 * np.pi / (2 * quad_segs))
+    shape = shapely.Point(line[0]) if len(line) == 1 or polyline_length(line) == 0 else shapely.LineString(line)
+    ring = np.asarray(shape.buffer(grown, quad_segs=quad_segs).exterior.coords, dtype=np.float64)
+    return ring[:-1]  # shapely closes the ring by repeating the first point

@@ -46,11 +46,12 @@ from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.classroom import LiveSettings, Phase, SessionState, require_utc
 from trainer.errors import AtlasError, ConflictError, NotFoundError, RuleError
+from trainer.geometry import VOCABULARIES, direction_words
 from trainer.quiz.choices import fixed_order, to_file_indexes
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
 from trainer.scoring import Answer as ScoredAnswer
-from trainer.scoring import PinResult, Result, score
+from trainer.scoring import PinResult, Result, direction_vocabulary, score
 from trainer.store import ANSWER_CSV_COLUMNS, Answer, LiveSession, Player, SessionClock, Store
 
 __all__ = [
@@ -519,23 +520,22 @@ def heatmap_pins(store: Store, session_id: str, question_index: int) -> list[tup
 # Reveal statistics
 # --------------------------------------------------------------------------------------------
 
-_AXES = {"proximal": ("proximal", "distal"), "lateral": ("lateral", "medial"), "anterior": ("anterior", "posterior")}
-
-
-def too_words(components_cm: Mapping[str, float], min_cm: float = 0.3) -> str:
+def too_words(components_cm: Mapping[str, float], min_cm: float = 0.3, vocabulary: str = "leg") -> str:
     """Direction of an error as a class hears it, largest component first (at most two).
+
+    ``vocabulary`` is ``"foot"`` on views of the foot (:func:`trainer.scoring.direction_vocabulary`).
 
     >>> too_words({"proximal": -2.08, "lateral": 0.1, "anterior": 0.0})
     '2.1 cm too distal'
     >>> too_words({"proximal": 0.5, "lateral": -1.2, "anterior": 0.0})
     '1.2 cm too medial and 0.5 cm too proximal'
+    >>> too_words({"proximal": -0.4, "lateral": 0.0, "anterior": -2.0}, vocabulary="foot")
+    '2.0 cm too far toward the heel and 0.4 cm too plantar'
     """
-    ranked = sorted(
-        ((axis, v) for axis, v in components_cm.items() if axis in _AXES and abs(v) >= min_cm),
-        key=lambda kv: (-round(abs(kv[1]), 4), list(_AXES).index(kv[0])),
-    )
-    parts = [f"{abs(v):.1f} cm too {_AXES[axis][0] if v > 0 else _AXES[axis][1]}" for axis, v in ranked[:2]]
-    return " and ".join(parts) if parts else "close to the target, but outside the tolerance"
+    largest = dict(sorted(((a, v) for a, v in components_cm.items() if a in VOCABULARIES[vocabulary] and abs(v) >= min_cm),
+                          key=lambda kv: (-round(abs(kv[1]), 4), list(VOCABULARIES[vocabulary]).index(kv[0])))[:2])
+    words = direction_words(largest, min_cm=min_cm, vocabulary=vocabulary, too=True)
+    return words if largest else "close to the target, but outside the tolerance"
 
 
 @dataclass(frozen=True)
@@ -582,7 +582,7 @@ class RevealStats:
 
 def largest_wrong_cluster(
     points_cm: np.ndarray, directions: Sequence[Mapping[str, float]], centers_px: np.ndarray,
-    pins_total: int, radius_cm: float = CLUSTER_RADIUS_CM,
+    pins_total: int, radius_cm: float = CLUSTER_RADIUS_CM, vocabulary: str = "leg",
 ) -> WrongCluster | None:
     """The most populated disc of ``radius_cm`` (on the body) centred on a wrong pin.
 
@@ -607,7 +607,7 @@ def largest_wrong_cluster(
     axes = ("proximal", "lateral", "anterior")
     mean_dir = {a: float(np.mean([directions[i].get(a, 0.0) for i in members])) for a in axes}
     center = np.asarray(centers_px, dtype=np.float64)[members].mean(axis=0)
-    words = too_words(mean_dir)
+    words = too_words(mean_dir, vocabulary=vocabulary)
     size = len(members)
     if size * 2 > pins_total:
         sentence = f"Most of you went {words}."
@@ -662,7 +662,8 @@ def reveal_stats(
             xy = np.array([[p.x_px, p.y_px] for p in wrong])
             pts_cm, _ = view.lift(xy[:, 0], xy[:, 1])
             cluster = largest_wrong_cluster(pts_cm, [p.direction for p in wrong], xy,
-                                            pins_total=sum(1 for p in pins if p.on_body))
+                                            pins_total=sum(1 for p in pins if p.on_body),
+                                            vocabulary=direction_vocabulary(atlas, view.view_id))
     counts: tuple[int, ...] = ()
     correct_pct = None
     if q is not None and q.choices and not any(isinstance(a.pins, list) and a.pins for a in answers):

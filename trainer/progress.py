@@ -5,7 +5,6 @@ Pure functions over plain records; the page only renders what they return.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,9 +14,21 @@ from typing import Any, Protocol
 import numpy as np
 
 from trainer.geometry import direction_words
+from trainer.scoring import count_noun
 
 MIN_PINS_FOR_BIAS = 3
 MIN_BIAS_CM = 0.3
+# Learners see whole percentages: "73%", never "73.09%" (tables format credit × 100 with this).
+PERCENT_FORMAT = "%.0f%%"
+
+
+def percent(fraction: float | None) -> float | None:
+    """A 0–1 credit or recall as a whole percentage for a table cell (None stays empty).
+
+    >>> percent(0.730912), percent(None)
+    (73.0, None)
+    """
+    return None if fraction is None else float(round(fraction * 100))
 
 
 class AttemptLike(Protocol):
@@ -37,11 +48,15 @@ class Bias:
     mean_cm: dict[str, float]  # proximal / lateral / anterior components of (pin - target)
     magnitude_cm: float
     words: str
+    vocabulary: str = "leg"  # "foot" for pins placed on views of the foot
+    split: bool = False  # the region also has pins on views of the other vocabulary
 
     def sentence(self, region_name: str) -> str:
+        place = region_name.lower() + (" (views of the foot)" if self.split and self.vocabulary == "foot" else "")
+        pins = count_noun(self.pins, "pin")
         if self.magnitude_cm < MIN_BIAS_CM:
-            return f"On the {region_name.lower()} your pins show no consistent direction error ({self.pins} pins)."
-        return f"On the {region_name.lower()} you place sites {self.words} on average ({self.pins} pins)."
+            return f"On the {place} your pins show no consistent direction error ({pins})."
+        return f"On the {place} you place sites {self.words} on average ({pins})."
 
 
 def _pin_directions(a: AttemptLike) -> list[dict[str, float]]:
@@ -49,27 +64,31 @@ def _pin_directions(a: AttemptLike) -> list[dict[str, float]]:
     return [d for d in dirs if isinstance(d, dict) and d]
 
 
-def direction_bias(attempts: Iterable[AttemptLike], region_of_view: dict[str, str]) -> list[Bias]:
-    """Mean error vector per region, in anatomical words ("1.3 cm proximal").
+def direction_bias(attempts: Iterable[AttemptLike], region_of_view: dict[str, str],
+                   vocabulary_of_view: dict[str, str] | None = None) -> list[Bias]:
+    """Mean error vector per region, in anatomical words ("1.3 cm too proximal").
 
     Directions are stored per pin as components of (pin − target) in the view's
-    anatomical frame, so mirrored sides add up correctly.
+    anatomical frame, so mirrored sides add up correctly. Pins on views of the foot
+    (``vocabulary_of_view``) are summed apart and read in the foot's words ("too far toward
+    the heel"), as Practice told them.
     """
-    by_region: dict[str, list[dict[str, float]]] = defaultdict(list)
+    vocab = vocabulary_of_view or {}
+    groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     for a in attempts:
         region = region_of_view.get(a.view_id or "")
         if region is None:
             continue
-        by_region[region].extend(_pin_directions(a))
+        groups[(region, vocab.get(a.view_id or "", "leg"))].extend(_pin_directions(a))
     out = []
-    for region, dirs in sorted(by_region.items()):
+    for (region, words_of), dirs in sorted(groups.items()):
         if len(dirs) < MIN_PINS_FOR_BIAS:
             continue
         mean = {k: float(np.mean([d.get(k, 0.0) for d in dirs])) for k in ("proximal", "lateral", "anterior")}
         mag = float(np.linalg.norm(list(mean.values())))
-        words = direction_words(mean, min_cm=MIN_BIAS_CM)
-        words = re.sub(r"(\d+\.\d cm) (\w+)", r"\1 too \2", words)
-        out.append(Bias(region, len(dirs), mean, mag, words))
+        words = direction_words(mean, min_cm=MIN_BIAS_CM, vocabulary=words_of, too=True)
+        split = any(r == region and v != words_of and len(d) >= MIN_PINS_FOR_BIAS for (r, v), d in groups.items())
+        out.append(Bias(region, len(dirs), mean, mag, words, words_of, split))
     return out
 
 

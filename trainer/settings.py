@@ -25,6 +25,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRAINER_BASE_URL", "", "Public URL learners use to join (e.g. http://192.168.1.20:8501); shown as the QR code."),
     # issue 7 (authoring): banks written by the author page; Practice and Live read them too.
     Setting("TRAINER_AUTHOR_DIR", "<data dir>/banks", "Folder where the author page saves and merges question banks (YAML)."),
+    Setting("TRAINER_ADDRESS", "0.0.0.0", "Network address scripts/start.sh serves on (127.0.0.1: this computer only)."),
 )
 
 

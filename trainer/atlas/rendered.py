@@ -77,8 +77,10 @@ class RenderedView:
         x = np.asarray(x_px, dtype=np.float64).reshape(-1)
         y = np.asarray(y_px, dtype=np.float64).reshape(-1)
         h, w = self.depth_cm.shape
-        col = np.clip(np.floor(x).astype(np.int64), 0, w - 1)
-        row = np.clip(np.floor(y).astype(np.int64), 0, h - 1)
+        # np.minimum/np.maximum rather than np.clip: same result, a fraction of the call overhead
+        # (every scored pin comes through here).
+        col = np.minimum(np.maximum(np.floor(x).astype(np.int64), 0), w - 1)
+        row = np.minimum(np.maximum(np.floor(y).astype(np.int64), 0), h - 1)
         inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
         near_r = self.nearest_skin[0, row, col]
         near_c = self.nearest_skin[1, row, col]

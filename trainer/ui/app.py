@@ -14,9 +14,19 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 def run() -> None:
     st.set_page_config(page_title="Nerve Mapping Trainer", page_icon=":material/stethoscope:", layout="wide")
+    explorer = st.Page(PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer")
+
+    def open_explorer() -> None:
+        st.switch_page(explorer, query_params=st.query_params.to_dict())  # keeps ?region=...
+
+    # Streamlit serves the default page at "/" only and ignores its url_path, so a default
+    # explorer made "/explorer" a "Page not found". The root is a hidden page that opens the
+    # explorer at its own address instead.
+    home = st.Page(open_explorer, title="Atlas explorer", url_path="start", default=True, visibility="hidden")
     pages = {
         "Learn": [
-            st.Page(PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer", default=True),
+            home,
+            explorer,
             st.Page(PAGES / "practice.py", title="Practice", icon=":material/my_location:", url_path="practice"),
             st.Page(PAGES / "progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
         ],

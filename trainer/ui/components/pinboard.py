@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from trainer.figures import answer_surface_data
+
 _CSS = """
 .pb-wrap { position: relative; width: 100%; max-width: var(--pb-max, 900px); margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none; }
 .pb-wrap img { display: block; width: 100%; height: auto; border-radius: 6px; }
@@ -188,16 +190,6 @@ def pinboard(
     ``shapes`` are drawn in the overlay and must only hold what the learner may see now.
     ``on_click`` runs before the script (use :func:`take_click` inside it), which saves a rerun.
     """
-    data = {
-        "image": image_url,
-        "width": width_px,
-        "height": height_px,
-        "pins": [[round(x, 2), round(y, 2)] for x, y in pins_px],
-        "active": active,
-        "shapes": shapes or [],
-        "hint": hint,
-        "seq": seq,
-        "max_width_px": max_width_px,
-    }
+    data = answer_surface_data(image_url, width_px, height_px, pins_px, active, shapes or [], hint, seq, max_width_px)
     _pinboard(key=key, data=data, on_click_change=on_click or (lambda: None))
     return take_click(key)

@@ -28,6 +28,7 @@ from trainer.live_figures import heatmap_figure, reveal_figure
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import Filters, matches, pins_needed
 from trainer.reveal import question_shapes, shows_picture
+from trainer.scoring import count_noun
 from trainer.ui.auth import host_gate
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen
@@ -322,7 +323,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                 """Host only, and only when peeking: rebuilt when the answer count changed."""
                 n = store.count_answers(session.id, idx)
                 if not live.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
-                    st.caption(f"{n} answers · the pins stay hidden until the reveal")
+                    st.caption(f"{count_noun(n, 'answer')} · the pins stay hidden until the reveal")
                     pinboard(key=f"host_pb_{idx}", image_url=image_url(view), width_px=view.width_px,
                              height_px=view.height_px, pins_px=[], active=False, seq=idx, max_width_px=700)
                     return
@@ -330,7 +331,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                 if ss.get("host_hm_key") != cache_key:
                     ss["host_hm_fig"] = heatmap_figure(view, live.heatmap_pins(store, session.id, idx), height_px=480)
                     ss["host_hm_key"] = cache_key
-                st.caption(f"Live heatmap · {n} answers · visible to you only")
+                st.caption(f"Live heatmap · {count_noun(n, 'answer')} · visible to you only")
                 st.plotly_chart(ss["host_hm_fig"], key="host_heatmap", width="stretch",
                                 config={"displayModeBar": False, "scrollZoom": False})
 

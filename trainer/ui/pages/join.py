@@ -21,7 +21,7 @@ from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import pins_needed
 from trainer.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.safetext import inert_label
-from trainer.scoring import Result
+from trainer.scoring import Result, trace_instructions
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
@@ -292,7 +292,7 @@ def _answer_area() -> None:
         if q.type == "multi_site":
             st.caption(f"Place {lo} pins.")
         elif q.type == "trace":
-            st.caption("Tap points along the nerve's course, then submit.")
+            st.caption(trace_instructions(q) + " Then submit.")
         c1, c2 = st.columns(2)
         if hi > 0:
             c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}", on_click=_on_undo)

@@ -13,7 +13,7 @@ from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
 from trainer.quiz.session import Filters, choose_side, pick_questions, pins_needed
 from trainer.reveal import question_shapes, reveal_shapes
 from trainer.safetext import inert_label
-from trainer.scoring import Answer, Result, extra_pin_policy_text, score
+from trainer.scoring import Answer, Result, extra_pin_policy_text, score, trace_instructions
 from trainer.summary import error_chart, summary_rows
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
@@ -164,7 +164,7 @@ pins: list[tuple[float, float]] = ss.setdefault("pr_pins", [])
 if q.type == "multi_site" or (q.type == "case" and placing_step is not None and q.steps[placing_step].type == "multi_site"):
     st.caption(f"Place {lo} pins. " + extra_pin_policy_text(q.extra_pins))
 elif q.type == "trace":
-    st.caption("Tap points along the nerve's course, from one end to the other, then submit.")
+    st.caption(trace_instructions(q) + " Then submit.")
 
 if view is not None and (hi > 0 or q.type in ("identify", "territory")):
     shapes = question_shapes(q, view)

@@ -12,17 +12,21 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from trainer.errors import TrainerError
-from trainer.figures import base_figure
+from trainer.figures import bias_figure
 from trainer.learning import attempts_csv, nerve_retrievability, review_queue
 from trainer.progress import (
+    MIN_BIAS_CM,
+    PERCENT_FORMAT,
     accuracy_over_time,
     direction_bias,
     mastery,
     minutes_practised,
+    percent,
     streak_days,
     weakest,
 )
 from trainer.quiz.session import question_nerves, question_region
+from trainer.scoring import count_noun, direction_vocabulary
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.data import get_questions
 from trainer.ui.state import get_store, now_utc, profile_sidebar
@@ -75,18 +79,18 @@ else:
         rows = mastery(attempts, region_of_q)
         st.dataframe(
             [{"Region": atlas.regions[m.key].name if m.key in atlas.regions else m.key, "Answers": m.attempts,
-              "Mean score": m.mean_credit} for m in rows],
-            column_config={"Mean score": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+              "Mean score": percent(m.mean_credit)} for m in rows],
+            column_config={"Mean score": st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100)},
             hide_index=True, width="stretch",
         )
     with tab_n:
         rows_n = mastery(attempts, nerves_of_q, ret)
         st.dataframe(
-            [{"Nerve": atlas.name_of(m.key), "Answers": m.attempts, "Mean score": m.mean_credit,
-              "Recall now": m.retrievability} for m in rows_n],
+            [{"Nerve": atlas.name_of(m.key), "Answers": m.attempts, "Mean score": percent(m.mean_credit),
+              "Recall now": percent(m.retrievability)} for m in rows_n],
             column_config={
-                "Mean score": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-                "Recall now": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1,
+                "Mean score": st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100),
+                "Recall now": st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100,
                                                               help="FSRS retrievability of this nerve's cards"),
             },
             hide_index=True, width="stretch",
@@ -110,25 +114,20 @@ else:
     # Direction bias, in words and as arrows on the body
     st.subheader("Direction bias")
     region_of_view = {v.id: v.region for v in atlas.views.values()}
-    biases = direction_bias(attempts, region_of_view)
+    vocabulary_of_view = {v.id: direction_vocabulary(atlas, v.id) for v in atlas.views.values()}
+    biases = direction_bias(attempts, region_of_view, vocabulary_of_view)
     if not biases:
         st.caption("Answer at least three pin questions in a region to see whether your errors lean one way.")
     for b in biases:
         region = atlas.regions[b.region]
         st.markdown(f"- {esc(b.sentence(region.name))}", unsafe_allow_html=True)
-        if b.magnitude_cm >= 0.3:
-            view_id = next((v.id for v in atlas.views_of_region(b.region) if v.side in ("right", "midline")), None)
+        if b.magnitude_cm >= MIN_BIAS_CM:
+            view_id = next((v.id for v in atlas.views_of_region(b.region)
+                            if v.side in ("right", "midline") and vocabulary_of_view[v.id] == b.vocabulary), None)
             rv = get_view(view_id, atlas.default_body_type) if view_id else None
             if rv is not None:
-                cx, cy = rv.width_px / 2, rv.height_px / 2
-                vx = sum(b.mean_cm[k] * rv.axes_px_per_cm.get(k, (0, 0))[0] for k in b.mean_cm)
-                vy = sum(b.mean_cm[k] * rv.axes_px_per_cm.get(k, (0, 0))[1] for k in b.mean_cm)
-                f = base_figure(rv, height_px=360)
-                f.add_annotation(x=cx + vx, y=cy + vy, ax=cx, ay=cy, xref="x", yref="y", axref="x", ayref="y",
-                                 showarrow=True, arrowhead=3, arrowsize=1.5, arrowwidth=4, arrowcolor="#d62828",
-                                 text=esc(b.words), font={"color": "#d62828", "size": 14}, bgcolor="rgba(255,255,255,0.8)")
-                f.update_layout(showlegend=False, dragmode=False)
-                st.plotly_chart(f, width="stretch", key=f"bias_{b.region}", config={"staticPlot": True})
+                st.plotly_chart(bias_figure(rv, b.mean_cm), width="stretch", key=f"bias_{b.region}_{b.vocabulary}",
+                                config={"staticPlot": True})
 
     # Weakest items
     st.subheader("Weakest items")
@@ -140,7 +139,8 @@ else:
     for m in weak:
         cols = st.columns([3, 1])
         recall = f", recall {m.retrievability * 100:.0f}%" if m.retrievability is not None else ""
-        cols[0].markdown(f"**{esc(atlas.name_of(m.key))}** — mean score {m.mean_credit * 100:.0f}% over {m.attempts} answers{recall}",
+        cols[0].markdown(f"**{esc(atlas.name_of(m.key))}** — mean score {m.mean_credit * 100:.0f}% over "
+                         f"{count_noun(m.attempts, 'answer')}{recall}",
                          unsafe_allow_html=True)
         qids = by_nerve.get(m.key, [])[:10]
         if qids:
