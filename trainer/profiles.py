@@ -133,6 +133,56 @@ def read_browser_report(raw: object) -> BrowserProfiles | None:
     return BrowserProfiles(unique, current if current in unique else None, data.get("stored") is not False)
 
 
+#: One change the server asks the browser's storage to make: ``{"add": key}``,
+#: ``{"remove": key}`` or ``{"current": key or ""}`` (the profile used last, "" for none).
+StorageOp = dict[str, str]
+
+
+def apply_ops(state: BrowserProfiles, ops: Sequence[StorageOp]) -> BrowserProfiles:
+    """The storage after ``ops``; the component's JavaScript does exactly this in the browser.
+
+    >>> a, b = "A" * 43, "B" * 43
+    >>> apply_ops(BrowserProfiles((a,), a), [{"add": b}, {"current": b}, {"remove": a}])
+    BrowserProfiles(keys=('BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB',), current='BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', stored=True)
+    """
+    keys, current = list(state.keys), state.current
+    for op in ops:
+        if "add" in op and op["add"] not in keys:
+            keys.append(op["add"])
+        if "remove" in op:
+            keys = [k for k in keys if k != op["remove"]]
+            current = None if current == op["remove"] else current
+        if "current" in op:
+            current = op["current"] or None
+    return BrowserProfiles(tuple(keys), current if current in keys else None, state.stored)
+
+
+def queue_op(ops: Sequence[StorageOp], op: StorageOp) -> list[StorageOp]:
+    """Add ``op`` to the pending changes, dropping earlier ones it supersedes (same key, or an
+    earlier "current"), so the list stays short and can be confirmed one by one."""
+    subject = op.get("add") or op.get("remove")
+    kept = [o for o in ops if not (("current" in op and "current" in o)
+                                   or (subject is not None and subject in (o.get("add"), o.get("remove"))))]
+    return [*kept, op]
+
+
+def unconfirmed(ops: Sequence[StorageOp], reported: BrowserProfiles) -> list[StorageOp]:
+    """The changes the browser's latest report does not show yet (they are sent again).
+
+    >>> a = "A" * 43
+    >>> unconfirmed([{"add": a}, {"current": a}], BrowserProfiles((a,), None))
+    [{'current': 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'}]
+    """
+    def done(op: StorageOp) -> bool:
+        if "add" in op:
+            return op["add"] in reported.keys
+        if "remove" in op:
+            return op["remove"] not in reported.keys
+        return reported.current == (op.get("current") or None)
+
+    return [op for op in ops if not done(op)]
+
+
 # -- transfer codes ------------------------------------------------------------------------------
 
 
