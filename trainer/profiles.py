@@ -159,10 +159,15 @@ def apply_ops(state: BrowserProfiles, ops: Sequence[StorageOp]) -> BrowserProfil
 
 def queue_op(ops: Sequence[StorageOp], op: StorageOp) -> list[StorageOp]:
     """Add ``op`` to the pending changes, dropping earlier ones it supersedes (same key, or an
-    earlier "current"), so the list stays short and can be confirmed one by one."""
-    subject = op.get("add") or op.get("remove")
-    kept = [o for o in ops if not (("current" in op and "current" in o)
-                                   or (subject is not None and subject in (o.get("add"), o.get("remove"))))]
+    earlier "current"), so the list stays short and can be confirmed one by one; the storage
+    it leads to holds the same keys and the same current one as applying every change in turn."""
+    if "current" in op:
+        kept = [o for o in ops if "current" not in o]
+    else:
+        subject = op.get("add") or op.get("remove")
+        kept = [o for o in ops if subject not in (o.get("add"), o.get("remove"))]
+        if "remove" in op:  # removing the current key also un-sets it, even if it is added again later
+            kept = [{"current": ""} if o.get("current") == subject else o for o in kept]
     return [*kept, op]
 
 
