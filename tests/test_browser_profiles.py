@@ -3,6 +3,7 @@ answer is stored under the profile the page shows (checked through the store).""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,20 @@ def sidebar_profile(page: Any) -> str:
     return str(box.input_value())
 
 
+def stored_keys(page: Any) -> list[str]:
+    raw = page.evaluate("() => localStorage.getItem('trainer:profiles')")
+    return [] if raw is None else list(json.loads(raw)["keys"])
+
+
 def create_profile(page: Any, name: str) -> None:
+    held_before = len(stored_keys(page))
     page.get_by_role("button", name="New profile").click()
     page.get_by_label("Display name").fill(name)
     page.get_by_role("button", name="Create profile").click()
+    # The browser's storage now holds one key more (the server sent it with the page that followed).
+    page.wait_for_function(
+        "n => { const r = localStorage.getItem('trainer:profiles'); return !!r && JSON.parse(r).keys.length === n; }",
+        arg=held_before + 1, timeout=20000)
     wait_idle(page)
     page.keyboard.press("Escape")  # close the popover if it is still open
     wait_idle(page)
@@ -59,6 +70,10 @@ def test_a_new_profile_is_selected_at_once_and_gets_the_answers(app_server: AppS
     create_profile(page, "Alpha")
     assert sidebar_profile(page) == "Alpha"
     create_profile(page, "Bravo")
+    assert sidebar_profile(page) == "Bravo"
+    go_to(page, "Progress")  # the choice survives the browser's storage report and a page switch
+    assert sidebar_profile(page) == "Bravo"
+    go_to(page, "Practice")
     assert sidebar_profile(page) == "Bravo"
 
     start_and_answer_one(page)
@@ -102,11 +117,6 @@ def picker_options(page: Any) -> list[str]:
     texts = [str(t).strip() for t in options.all_inner_texts()]
     page.keyboard.press("Escape")
     return texts
-
-
-def stored_keys(page: Any) -> list[str]:
-    raw = page.evaluate("() => localStorage.getItem('trainer:profiles')")
-    return [] if raw is None else list(__import__("json").loads(raw)["keys"])
 
 
 def test_a_profile_is_seen_only_by_its_browser_and_moves_with_a_transfer_code(

@@ -143,12 +143,12 @@ def _on_create() -> None:
     ss = st.session_state
     key = new_key()
     try:
-        learner = get_store().create_learner(ss.get(f"profile_new_name_{ss.get(_EPOCH, 0)}", "").strip() or "Learner",
-                                             now=now_utc(),
+        learner = get_store().create_learner(ss.get("profile_new_name", "").strip() or "Learner", now=now_utc(),
                                              key_hash=key_hash(key))
     except TrainerError as exc:
         flash("error", str(exc))
         return
+    ss["profile_new_name"] = ""
     hold_profile(key, learner.id)
     flash("success", f"Profile {learner.display_name} created and selected. It is kept in this browser.")
 
@@ -160,12 +160,12 @@ def _on_redeem() -> None:
         return
     key = new_key()
     try:
-        learner = get_store().redeem_transfer_code(ss.get(f"profile_code_{ss.get(_EPOCH, 0)}", ""),
-                                                   key_hash=key_hash(key), now=now_utc())
+        learner = get_store().redeem_transfer_code(ss.get("profile_code", ""), key_hash=key_hash(key), now=now_utc())
     except TrainerError as exc:
         ss[_TRIES] = tries + 1
         flash("error", str(exc))
         return
+    ss["profile_code"] = ""
     hold_profile(key, learner.id)
     flash("success", f"Profile {learner.display_name} is now in this browser too.")
 
@@ -201,7 +201,6 @@ def current_profile() -> Profile | None:
         if ss.get(_CURRENT, ANON) not in held and ss.get(_CURRENT, ANON) != ANON:
             _select(ANON)  # deleted on another device, or this browser forgot it
         current = ss.get(_CURRENT, ANON)
-        epoch = ss.get(_EPOCH, 0)
         options = [ANON, *held]
         labels = dict(zip(options, unique_labels(
             ["Study without a profile", *(lr.display_name for _, lr in held.values())]), strict=True))
@@ -217,12 +216,12 @@ def current_profile() -> Profile | None:
         elif kind == "success":
             st.toast(text, icon=":material/check_circle:")  # outlives the rerun the browser's report causes
         with st.popover("New profile", width="stretch"):
-            st.text_input("Display name", max_chars=40, key=f"profile_new_name_{epoch}")
+            st.text_input("Display name", max_chars=40, key="profile_new_name")
             st.button("Create profile", key="profile_create", on_click=_on_create)
         with st.popover("Profile from another device", width="stretch"):
             st.caption("On the device that has your profile, open Progress → *Use this profile on another "
                        "device* and type the code it shows here.")
-            st.text_input("Transfer code", max_chars=20, key=f"profile_code_{epoch}", placeholder="ABCD-EFGH")
+            st.text_input("Transfer code", max_chars=20, key="profile_code", placeholder="ABCD-EFGH")
             spent = ss.get(_TRIES, 0) >= TRANSFER_MAX_TRIES_PER_SESSION
             st.button("Add profile", key="profile_redeem", on_click=_on_redeem, disabled=spent)
             if spent:
