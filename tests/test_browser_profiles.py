@@ -204,10 +204,11 @@ def test_a_malformed_import_is_refused_on_the_page_and_stores_nothing(
     wait_idle(page)
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page)
-    alert = page.locator('[data-testid="stAlert"]', has_text="Import refused").first
-    alert.wait_for(timeout=10000)
-    text = alert.inner_text()
-    assert "attempts[0].credit" in text and "NaN" in text and "no time zone" in text
+    page.locator('[data-testid="stAlert"]', has_text="Import refused: nothing was stored").first.wait_for(
+        timeout=10000)
+    text = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert "attempts[0].credit: must be a number from 0 to 1, got NaN" in text
+    assert "attempts[0].created_at: has no time zone" in text
     assert page.locator('[data-testid="stException"]').count() == 0
     assert sidebar_profile(page) == "Study without a profile"
     with store_of(app_server) as store:

@@ -194,3 +194,16 @@ def test_progress_renders_a_profile_imported_with_edge_values(seeded: tuple[str,
     at.switch_page("trainer/ui/pages/progress.py").run()
     assert not at.exception, at.exception
     assert at.metric[0].value == "2"
+
+
+def test_a_hostile_profile_name_is_shown_as_typed_never_as_markdown(seeded: tuple[str, Path, str]) -> None:
+    hostile = "![x](http://e.invalid/t.png) <b>B</b>"
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.switch_page("trainer/ui/pages/practice.py").run()
+    next(t for t in at.sidebar.text_input if t.label == "Display name").input(hostile)
+    at.button(key="profile_create").click().run()
+    assert not at.exception, at.exception
+    assert picker(at).options == ["Study without a profile", hostile]
+    toast = at.toast[0].value
+    assert "![x](" not in toast and "<b>" not in toast and "\\!\\[x\\]" in toast

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -120,8 +121,18 @@ def drop_profile(key: str) -> None:
     _select(ANON)
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
+
+
+def plain(text: str) -> str:
+    """``text`` shown literally in Streamlit markdown: a profile named ``![x](http://…)`` or
+    ``<b>`` is printed as typed, never turned into an image, a link or markup."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
 def flash(kind: str, text: str) -> None:
-    """A message for the next run (callbacks cannot draw)."""
+    """A message for the next run (callbacks cannot draw); ``text`` is markdown, so pass user
+    text through :func:`plain`."""
     st.session_state[_FLASH] = (kind, text)
 
 
@@ -146,11 +157,11 @@ def _on_create() -> None:
         learner = get_store().create_learner(ss.get("profile_new_name", "").strip() or "Learner", now=now_utc(),
                                              key_hash=key_hash(key))
     except TrainerError as exc:
-        flash("error", str(exc))
+        flash("error", plain(str(exc)))
         return
     ss["profile_new_name"] = ""
     hold_profile(key, learner.id)
-    flash("success", f"Profile {learner.display_name} created and selected. It is kept in this browser.")
+    flash("success", f"Profile {plain(learner.display_name)} created and selected. It is kept in this browser.")
 
 
 def _on_redeem() -> None:
@@ -163,11 +174,11 @@ def _on_redeem() -> None:
         learner = get_store().redeem_transfer_code(ss.get("profile_code", ""), key_hash=key_hash(key), now=now_utc())
     except TrainerError as exc:
         ss[_TRIES] = tries + 1
-        flash("error", str(exc))
+        flash("error", plain(str(exc)))
         return
     ss["profile_code"] = ""
     hold_profile(key, learner.id)
-    flash("success", f"Profile {learner.display_name} is now in this browser too.")
+    flash("success", f"Profile {plain(learner.display_name)} is now in this browser too.")
 
 
 def current_profile() -> Profile | None:

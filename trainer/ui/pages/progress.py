@@ -27,7 +27,7 @@ from trainer.quiz.session import question_nerves, question_region
 from trainer.store.learner_file import read_file
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.data import get_questions
-from trainer.ui.state import current_profile, drop_profile, flash, get_store, hold_profile, now_utc
+from trainer.ui.state import current_profile, drop_profile, flash, get_store, hold_profile, now_utc, plain
 
 
 def plural(n: int, noun: str) -> str:
@@ -167,9 +167,9 @@ def _on_rename() -> None:
     try:
         renamed = store.rename_learner(profile.learner.id, ss.get("rename_to", ""), key_hash=profile.key_hash)
     except TrainerError as exc:
-        flash("error", str(exc))
+        flash("error", plain(str(exc)))
     else:
-        flash("success", f"Renamed to {renamed.display_name}.")
+        flash("success", f"Renamed to {plain(renamed.display_name)}.")
 
 
 def _on_delete() -> None:
@@ -177,11 +177,11 @@ def _on_delete() -> None:
     try:
         counts = store.delete_learner(profile.learner.id, key_hash=profile.key_hash)
     except TrainerError as exc:
-        flash("error", str(exc))
+        flash("error", plain(str(exc)))
         return
     drop_profile(profile.key)
     ss["del_confirm"] = ""
-    flash("success", f"Deleted {profile.learner.display_name}: {plural(counts['attempts'], 'answer')} and "
+    flash("success", f"Deleted {plain(profile.learner.display_name)}: {plural(counts['attempts'], 'answer')} and "
                      f"{plural(counts['review_cards'], 'review card')}. You are studying without a profile.")
 
 
@@ -198,7 +198,7 @@ def _on_import() -> None:
         return
     ss.pop("import_error", None)
     hold_profile(key, imported.id)
-    flash("success", f"Imported {imported.display_name} ({plural(len(checked.attempts), 'answer')}); it is selected "
+    flash("success", f"Imported {plain(imported.display_name)} ({plural(len(checked.attempts), 'answer')}); it is selected "
                      "and kept in this browser.")
 
 
@@ -232,7 +232,9 @@ if profile is not None:
 with st.expander("Import a profile from an exported file (JSON)"):
     st.caption("For a profile exported on another server. The imported profile is kept in this browser. "
                "To move a profile between devices on this server, use a transfer code instead.")
-    st.file_uploader("Exported JSON file", type=["json"], key="import_file")
+    st.file_uploader("Exported JSON file", type=["json"], key="import_file",
+                     on_change=lambda: ss.pop("import_error", None))
     st.button("Import", key="import_go", on_click=_on_import, disabled=ss.get("import_file") is None)
     if ss.get("import_error"):
-        st.error(f"Import refused. {ss['import_error']}")
+        st.error("Import refused: nothing was stored. What is wrong with the file:")
+        st.code(ss["import_error"], language=None, wrap_lines=True)  # plain text: the file's own words
