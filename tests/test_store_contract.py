@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from fsrs import Rating
+from sqlalchemy import func, inspect, select, text
 
 from trainer import classroom as rules
 from trainer.classroom import Phase
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
+from trainer.profiles import TRANSFER_CODE_TTL, TRANSFER_MAX_ATTEMPTS, TransferCode, key_hash, new_key
+from trainer.srs import review
 from trainer.store import ANSWER_CSV_COLUMNS, LiveSession, Store, migrations, open_store, schema
+from trainer.store.learner_file import LearnerFileError
 
 T0 = datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)
 QUESTIONS = ("q.sural.locate", "q.saphenous.locate", "q.lfcn.locate")
@@ -201,31 +205,257 @@ def test_export_then_import_round_trips_with_nothing_lost(store: Store) -> None:
         store.record_attempt(
             learner_id=ana.id,
             question_id=f"q{i}",
-            pins=[[0.1 + 0.2, 1e-7], [-5.0, 123456.789]],
+            pins=[[0.1 + 0.2, 1e-7], [-5.0, 1234.567891]],
             distances_cm=[0.30000000000000004, None],
-            directions=["distal", {"lateral_cm": -1.25}],
+            directions=[{"proximal": -1.25, "lateral": 0.5, "anterior": 1e-9}, {}],
             credit=i / 3,
             now=T0 + timedelta(days=i, microseconds=i),
             duration_ms=None if i == 0 else 1000 * i,
         )
-    store.upsert_review_card(
-        ana.id, "q1", {"due": "2025-03-05T09:00:00+00:00", "stability": 3.2}, due=T0, now=T0
-    )
+    card, due = review(None, "q:q1", Rating.Good, T0)
+    store.upsert_review_card(ana.id, "q:q1", card, due=due, now=T0)
     exported = store.export_learner(ana.id)
     as_file = json.loads(json.dumps(exported))  # what another machine would read
 
     store.delete_learner(ana.id)
-    imported = store.import_learner(as_file)
+    imported = store.import_learner(as_file, now=T0 + timedelta(days=5))
 
     assert imported == ana
     assert store.export_learner(ana.id) == exported
-    with pytest.raises(ConflictError, match="already exists"):
-        store.import_learner(as_file)
+    with pytest.raises(ConflictError, match="already on this server"):
+        store.import_learner(as_file, now=T0 + timedelta(days=5))
 
 
 def test_import_rejects_foreign_documents(store: Store) -> None:
-    with pytest.raises(ValueError, match="format"):
-        store.import_learner({"format": "something-else"})
+    with pytest.raises(LearnerFileError, match="format"):
+        store.import_learner({"format": "something-else"}, now=T0)
+
+
+def good_export(learner_id: str = "a" * 32) -> dict[str, Any]:
+    card, due = review(None, "q:q1", Rating.Hard, T0)
+    return {
+        "format": "nerve-mapping-trainer/learner",
+        "format_version": 1,
+        "learner": {"id": learner_id, "display_name": "Ana", "created_at": T0.isoformat()},
+        "attempts": [
+            {"id": f"{i:032x}", "question_id": "q1", "view_id": "knee_anterior_right", "side": "right",
+             "body_type": "female", "pins": [[10.0, 20.0]], "distances_cm": [1.5],
+             "directions": [{"proximal": 1.5, "lateral": 0.0, "anterior": 0.0}], "credit": 0.5,
+             "duration_ms": 4000, "created_at": (T0 + timedelta(minutes=i)).isoformat()}
+            for i in range(3)
+        ],
+        "review_cards": [{"card_id": "q:q1", "card": card, "due": due.isoformat(), "updated_at": T0.isoformat()}],
+    }
+
+
+def _set(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``doc`` with one value replaced, e.g. ``attempts.1.credit``."""
+    doc = json.loads(json.dumps(doc))
+    *parents, last = path.split(".")
+    node: Any = doc
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[int(last) if last.isdigit() else last] = value
+    return doc
+
+
+MALFORMED_EXPORTS = {
+    "credit as text": ("attempts.1.credit", "0.5", "attempts[1].credit"),
+    "NaN credit": ("attempts.0.credit", float("nan"), "attempts[0].credit: must be a number from 0 to 1, got NaN"),
+    "infinite credit": ("attempts.2.credit", float("inf"), "got Infinity"),
+    "credit above one": ("attempts.0.credit", 1.5, "attempts[0].credit"),
+    "credit as a boolean": ("attempts.0.credit", True, "attempts[0].credit"),
+    "huge pin list": ("attempts.0.pins", [[1.0, 2.0]] * 5000, "attempts[0].pins: has 5000 entries"),
+    "huge attempt list": ("attempts", [{}] * 50_001, "attempts: has 50001 entries"),
+    "pin with text": ("attempts.0.pins", [["x", 2.0]], "attempts[0].pins[0]"),
+    "date without a zone": ("attempts.0.created_at", "2025-03-01T09:00:00", "has no time zone"),
+    "not a date": ("attempts.1.created_at", "yesterday", "attempts[1].created_at: is not a date"),
+    "date in the future": ("learner.created_at", "2999-01-01T00:00:00+00:00", "learner.created_at"),
+    "date as a number": ("review_cards.0.due", 1740819600, "review_cards[0].due"),
+    "unknown top-level key": ("extra", {"x": 1}, "file: unknown field 'extra'"),
+    "unknown attempt key": ("attempts.0.script", "<b>", "attempts[0]: unknown field 'script'"),
+    "direction that is text": ("attempts.0.directions", ["distal"], "attempts[0].directions[0]"),
+    "negative duration": ("attempts.0.duration_ms", -5, "attempts[0].duration_ms"),
+    "side not a side": ("attempts.0.side", "up", "attempts[0].side"),
+    "question id as a list": ("attempts.0.question_id", ["q1"], "attempts[0].question_id"),
+    "id with a slash": ("learner.id", "../x", "learner.id"),
+    "empty name": ("learner.display_name", "   ", "learner.display_name"),
+    "card not for FSRS": ("review_cards.0.card", {"state": 2}, "review_cards[0].card: missing"),
+    "card with NaN stability": ("review_cards.0.card.stability", float("nan"), "review_cards[0].card.stability"),
+    "card with a bad state": ("review_cards.0.card.state", 9, "review_cards[0].card.state"),
+    "duplicate attempt ids": ("attempts.1.id", "0" * 32, "appears twice"),
+    "newer format": ("format_version", 2, "newer than this trainer reads"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_EXPORTS), ids=list(MALFORMED_EXPORTS))
+def test_a_malformed_import_is_refused_by_name_and_stores_nothing(store: Store, case: str) -> None:
+    path, value, message = MALFORMED_EXPORTS[case]
+    doc = _set(good_export(), path, value)
+    store.import_learner(json.loads(json.dumps(good_export("b" * 32))), now=T0 + timedelta(days=1))
+    before = store.list_learners()
+
+    with pytest.raises(LearnerFileError) as err:
+        store.import_learner(doc, now=T0 + timedelta(days=1))
+
+    assert message in str(err.value)
+    assert store.list_learners() == before
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.attempts)).scalar_one() == 3
+        assert conn.execute(select(func.count()).select_from(schema.review_cards)).scalar_one() == 1
+
+
+def test_every_problem_of_an_import_is_named_at_once(store: Store) -> None:
+    doc = _set(_set(_set(good_export(), "attempts.0.credit", "high"), "attempts.2.created_at", "soon"),
+               "review_cards.0.card_id", 7)
+    with pytest.raises(LearnerFileError) as err:
+        store.import_learner(doc, now=T0 + timedelta(days=1))
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        "attempts[0].credit", "attempts[2].created_at", "review_cards[0].card_id"]
+
+
+# -- profiles held by browsers -----------------------------------------------------------------
+
+
+def test_a_browser_sees_only_the_profiles_its_keys_hold(store: Store) -> None:
+    ana_key, ben_key, eve_key, gone_key = new_key(), new_key(), new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(ana_key))
+    ben = store.create_learner("Ben", now=T0 + timedelta(seconds=1), key_hash=key_hash(ben_key))
+    eve = store.create_learner("Eve", now=T0, key_hash=key_hash(eve_key))
+    held = store.learners_for_keys([key_hash(k) for k in (ben_key, ana_key, gone_key)])
+    assert list(held.values()) == [ana, ben]  # oldest first; a key that holds nothing is left out
+    assert held[key_hash(ana_key)] == ana
+    assert eve not in held.values()
+    assert store.learners_for_keys([]) == {}
+    assert store.get_learner(ana.id, key_hash=key_hash(ana_key)) == ana
+    with pytest.raises(NotFoundError):
+        store.get_learner(eve.id, key_hash=key_hash(ana_key))
+
+
+def test_a_key_can_hold_only_one_profile(store: Store) -> None:
+    key = new_key()
+    store.create_learner("Ana", now=T0, key_hash=key_hash(key))
+    with pytest.raises(ConflictError):
+        store.create_learner("Ben", now=T0, key_hash=key_hash(key))
+    assert [lr.display_name for lr in store.list_learners()] == ["Ana"]
+
+
+@pytest.mark.parametrize("action", ["rename", "delete", "export", "transfer"])
+def test_a_browser_cannot_act_on_a_profile_it_does_not_hold(store: Store, action: str) -> None:
+    ana_key, eve_key = new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(ana_key))
+    store.create_learner("Eve", now=T0, key_hash=key_hash(eve_key))
+    record(store, ana.id, 1)
+    before = store.export_learner(ana.id)
+    calls: dict[str, Callable[[str], object]] = {
+        "rename": lambda h: store.rename_learner(ana.id, "Hacked", key_hash=h),
+        "delete": lambda h: store.delete_learner(ana.id, key_hash=h),
+        "export": lambda h: store.export_learner(ana.id, key_hash=h),
+        "transfer": lambda h: store.create_transfer_code(ana.id, now=T0, key_hash=h),
+    }
+    with pytest.raises(NotFoundError, match="No learner"):
+        calls[action](key_hash(eve_key))
+    assert store.export_learner(ana.id) == before
+    calls[action](key_hash(ana_key))  # the holder may
+
+
+def test_a_transfer_code_moves_a_profile_to_another_browser_once(store: Store, other_store: Store) -> None:
+    laptop, phone, third = new_key(), new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(laptop))
+    code, expires = store.create_transfer_code(ana.id, now=T0, key_hash=key_hash(laptop))
+    assert expires == T0 + TRANSFER_CODE_TTL
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(schema.transfer_codes)).one()
+    assert code.secret not in stored.code_hash and stored.lookup == code.lookup  # the secret is hashed
+
+    got = other_store.redeem_transfer_code(code.text.lower(), key_hash=key_hash(phone), now=T0 + timedelta(minutes=14))
+
+    assert got == ana
+    assert list(store.learners_for_keys([key_hash(phone)]).values()) == [ana]
+    assert list(store.learners_for_keys([key_hash(laptop)]).values()) == [ana]  # the laptop keeps it
+    assert store.count_learner_keys(ana.id) == 2
+    with pytest.raises(RuleError, match="wrong, used or expired"):
+        store.redeem_transfer_code(code.text, key_hash=key_hash(third), now=T0 + timedelta(minutes=1))
+    assert store.learners_for_keys([key_hash(third)]) == {}
+
+
+def test_an_expired_transfer_code_is_refused(store: Store) -> None:
+    key, phone = new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(key))
+    code, _ = store.create_transfer_code(ana.id, now=T0, key_hash=key_hash(key))
+    with pytest.raises(RuleError, match="wrong, used or expired"):
+        store.redeem_transfer_code(code.text, key_hash=key_hash(phone), now=T0 + TRANSFER_CODE_TTL)
+    assert store.learners_for_keys([key_hash(phone)]) == {}
+
+
+def test_wrong_secrets_are_counted_and_void_the_code(store: Store) -> None:
+    key, phone = new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(key))
+    code, _ = store.create_transfer_code(ana.id, now=T0, key_hash=key_hash(key))
+    wrong = TransferCode(code.lookup, "2222" if code.secret != "2222" else "3333")
+    for attempt in range(TRANSFER_MAX_ATTEMPTS):
+        with pytest.raises(RuleError):
+            store.redeem_transfer_code(wrong.text, key_hash=key_hash(phone), now=T0)
+        with store.engine.connect() as conn:
+            left = conn.execute(select(schema.transfer_codes.c.attempts)).scalars().all()
+        assert left == ([attempt + 1] if attempt + 1 < TRANSFER_MAX_ATTEMPTS else [])
+    with pytest.raises(RuleError):  # even the right code is void now
+        store.redeem_transfer_code(code.text, key_hash=key_hash(phone), now=T0)
+    assert store.learners_for_keys([key_hash(phone)]) == {}
+
+
+def test_a_new_transfer_code_replaces_the_old_and_sweeps_expired_ones(store: Store) -> None:
+    k1, k2, phone = new_key(), new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(k1))
+    ben = store.create_learner("Ben", now=T0, key_hash=key_hash(k2))
+    old, _ = store.create_transfer_code(ana.id, now=T0, key_hash=key_hash(k1))
+    store.create_transfer_code(ben.id, now=T0, key_hash=key_hash(k2))
+    later = T0 + TRANSFER_CODE_TTL + timedelta(seconds=1)
+    new, _ = store.create_transfer_code(ana.id, now=later, key_hash=key_hash(k1))
+    with store.engine.connect() as conn:
+        assert conn.execute(select(schema.transfer_codes.c.lookup)).scalars().all() == [new.lookup]
+    with pytest.raises(RuleError):
+        store.redeem_transfer_code(old.text, key_hash=key_hash(phone), now=later)
+    assert store.redeem_transfer_code(new.text, key_hash=key_hash(phone), now=later) == ana
+
+
+def test_deleting_a_profile_removes_its_keys_and_codes(store: Store) -> None:
+    key, phone = new_key(), new_key()
+    ana = store.create_learner("Ana", now=T0, key_hash=key_hash(key))
+    code, _ = store.create_transfer_code(ana.id, now=T0, key_hash=key_hash(key))
+    store.delete_learner(ana.id, key_hash=key_hash(key))
+    with store.engine.connect() as conn:
+        for table in (schema.learner_keys, schema.transfer_codes):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+    with pytest.raises(RuleError):
+        store.redeem_transfer_code(code.text, key_hash=key_hash(phone), now=T0)
+
+
+def test_an_import_is_held_by_the_browser_that_imported_it(store: Store) -> None:
+    key = new_key()
+    imported = store.import_learner(good_export(), now=T0 + timedelta(days=1), key_hash=key_hash(key))
+    assert list(store.learners_for_keys([key_hash(key)]).values()) == [imported]
+    assert len(store.list_attempts(imported.id)) == 3
+
+
+def test_profiles_made_before_keys_survive_the_migration_unheld(db_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # a database as version 2 left it, with one profile
+        schema.schema_version.create(conn)
+        for version, migration in enumerate(migrations.MIGRATIONS[:2], start=1):
+            migration(conn)
+            conn.execute(schema.schema_version.insert().values(version=version, applied_at=T0))
+        conn.execute(schema.learners.insert().values(id="old", display_name="Old", created_at=T0))
+    engine.dispose()
+    with Store(db_url) as store:
+        assert store.schema_version() == migrations.LATEST_VERSION
+        assert [lr.id for lr in store.list_learners()] == ["old"]
+        assert store.count_learner_keys("old") == 0
+        code, _ = store.create_transfer_code("old", now=T0)  # the operator's way to hand it to a browser
+        key = new_key()
+        assert store.redeem_transfer_code(code.text, key_hash=key_hash(key), now=T0).id == "old"
 
 
 def test_aware_datetimes_round_trip_in_utc(store: Store) -> None:
@@ -556,6 +786,8 @@ UNKNOWN = "0" * 32
         lambda s: s.rename_learner(UNKNOWN, "x"),
         lambda s: s.delete_learner(UNKNOWN),
         lambda s: s.export_learner(UNKNOWN),
+        lambda s: s.create_transfer_code(UNKNOWN, now=T0),
+        lambda s: s.count_learner_keys(UNKNOWN),
         lambda s: s.list_attempts(UNKNOWN),
         lambda s: record(s, UNKNOWN, 0),
         lambda s: s.get_review_card(UNKNOWN, "q"),

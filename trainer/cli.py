@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|export|stats|bench|atlas-report|anatomy-check|serve|loadtest|rerun-cost``."""
+"""Command line: ``python -m trainer validate|export|stats|bench|atlas-report|anatomy-check|serve|profiles|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -184,6 +184,35 @@ def _rerun_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    """The operator's view of profiles: list them, or hand one to a browser with a transfer code.
+
+    Profiles are held by browsers (see trainer/profiles.py); one made before that, or whose every
+    browser forgot it, is held by none. Whoever can run this on the server can give it to a
+    browser: the code is typed in the sidebar under "Profile from another device".
+    """
+    from datetime import UTC, datetime
+
+    from trainer.store import open_store
+
+    with open_store(args.database_url) as store:
+        if args.action == "list":
+            for lr in store.list_learners():
+                held = store.count_learner_keys(lr.id)
+                print(f"{lr.id}  {lr.created_at:%Y-%m-%d}  held by {held} browser{'' if held == 1 else 's'}  "
+                      f"{lr.display_name}")
+            return 0
+        if not args.learner_id:
+            print("error: name the profile: python -m trainer profiles code <id from 'profiles list'>",
+                  file=sys.stderr)
+            return 2
+        learner = store.get_learner(args.learner_id)
+        code, expires = store.create_transfer_code(learner.id, now=datetime.now(UTC))
+    print(f"Transfer code for {learner.display_name}: {code.text}")
+    print(f"Type it in the browser (sidebar → Profile from another device) before {expires:%H:%M} UTC; it works once.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="0.0.0.0")
     sv.add_argument("--port", type=int, default=8501)
     sv.set_defaults(func=_serve)
+
+    pr = sub.add_parser("profiles", help="list learner profiles, or make a transfer code to open one in a browser")
+    pr.add_argument("action", choices=("list", "code"))
+    pr.add_argument("learner_id", nargs="?", help="for 'code': the profile id shown by 'list'")
+    pr.add_argument("--database-url", default=None,
+                    help="default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR")
+    pr.set_defaults(func=_profiles)
 
     # --- loadtest (issue 4 item 7; owner: load tool, see trainer/loadtest.py) ---------------
     lt = sub.add_parser("loadtest", help="simulate a live class of N phones against running servers (loopback only)")

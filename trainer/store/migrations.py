@@ -180,8 +180,38 @@ def _v3_security(conn: Connection) -> None:
     conn.execute(text("CREATE UNIQUE INDEX uq_players_session_shape ON players (session_id, nickname_shape_key)"))
 
 
+def _v4_profile_keys(conn: Connection) -> None:
+    """Profiles bound to browsers: hashed profile keys and one-time transfer codes (issue 11).
+
+    Profiles made before this version are held by no browser; ``python -m trainer profiles``
+    lists them and makes a transfer code for one, so its owner can claim it in a browser.
+    """
+    md = MetaData()
+    Table("learners", md, Column("id", String(36), primary_key=True))  # referenced, not created
+    Table(
+        "learner_keys",
+        md,
+        Column("key_hash", String(64), primary_key=True),
+        Column("learner_id", String(36), ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Index("ix_learner_keys_learner", "learner_id"),
+    )
+    Table(
+        "transfer_codes",
+        md,
+        Column("lookup", String(8), primary_key=True),
+        Column("learner_id", String(36), ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+        Column("code_hash", String(64), nullable=False),
+        Column("expires_at", UTCDateTime(), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Index("ix_transfer_codes_learner", "learner_id"),
+    )
+    md.create_all(conn, tables=[md.tables["learner_keys"], md.tables["transfer_codes"]])
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security)
+MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security, _v4_profile_keys)
 LATEST_VERSION = len(MIGRATIONS)
 
 

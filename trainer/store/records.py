@@ -19,7 +19,7 @@ JSONValue = Any
 
 @dataclass(frozen=True)
 class Learner:
-    """A local profile: a display name, no password."""
+    """A profile: a display name, no password; held by the browsers whose key hashes are stored for it."""
 
     id: str
     display_name: str

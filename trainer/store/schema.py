@@ -87,6 +87,29 @@ learners = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+#: Hashes of the profile keys browsers hold (:mod:`trainer.profiles`); one row per (browser, profile).
+learner_keys = Table(
+    "learner_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("learner_id", ID, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_learner_keys_learner", "learner_id"),
+)
+
+#: Pending one-time codes that move a profile to another device; the secret is stored hashed.
+transfer_codes = Table(
+    "transfer_codes",
+    metadata,
+    Column("lookup", String(8), primary_key=True),
+    Column("learner_id", ID, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_transfer_codes_learner", "learner_id"),
+)
+
 attempts = Table(
     "attempts",
     metadata,

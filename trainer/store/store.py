@@ -57,10 +57,10 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from trainer import classroom, throttle
+from trainer import classroom, profiles, throttle
 from trainer.classroom import LiveSettings, Phase, SessionState, require_utc
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError, StoreUnavailableError
-from trainer.store import migrations
+from trainer.store import learner_file, migrations
 from trainer.store.records import (
     Answer,
     Attempt,
@@ -77,10 +77,12 @@ from trainer.store.schema import (
     answers,
     attempts,
     auth_throttle,
+    learner_keys,
     learners,
     live_sessions,
     players,
     review_cards,
+    transfer_codes,
 )
 
 DATA_DIR_ENV = "TRAINER_DATA_DIR"
@@ -89,9 +91,11 @@ SQLITE_FILENAME = "trainer.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Arbitrary constant naming the PostgreSQL advisory lock that serialises migrations.
 _PG_MIGRATION_LOCK = 7_314_159
-EXPORT_FORMAT = "nerve-mapping-trainer/learner"
-EXPORT_FORMAT_VERSION = 1
-DISPLAY_NAME_MAX_CHARS = 40
+EXPORT_FORMAT = learner_file.EXPORT_FORMAT
+EXPORT_FORMAT_VERSION = learner_file.EXPORT_FORMAT_VERSION
+DISPLAY_NAME_MAX_CHARS = learner_file.DISPLAY_NAME_MAX_CHARS
+#: Fresh lookups tried when a new transfer code's first half is already pending.
+_TRANSFER_LOOKUP_RETRIES = 8
 
 ANSWER_CSV_COLUMNS: tuple[str, ...] = (
     "join_code",
@@ -167,8 +171,11 @@ def _csv_safe(value: object) -> object:
     return value
 
 
-def _parse_dt(value: str, name: str) -> datetime:
-    return require_utc(datetime.fromisoformat(value), name)
+def _checked_hash(key_hash: str) -> str:
+    """A profile-key hash as :func:`trainer.profiles.key_hash` makes it (64 hex digits)."""
+    if not (isinstance(key_hash, str) and len(key_hash) == 64 and all(c in "0123456789abcdef" for c in key_hash)):
+        raise ValueError("key_hash must be trainer.profiles.key_hash() of a profile key")
+    return key_hash
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -267,9 +274,18 @@ class Store:
             return migrations.current_version(conn)
 
     # -- learners ------------------------------------------------------------------------
+    #
+    # A browser proves it holds a profile with the hash of its profile key (``key_hash``, see
+    # :mod:`trainer.profiles`). The methods a page calls for a learner's own data (rename,
+    # delete, export, transfer codes) take that hash and check it inside their transaction;
+    # ``key_hash=None`` is the operator's path (CLI, tests), never a page's.
 
-    def create_learner(self, display_name: str, *, now: datetime, learner_id: str | None = None) -> Learner:
-        """A new local profile. The name is cleaned like a nickname (plain text, trimmed)."""
+    def create_learner(self, display_name: str, *, now: datetime, learner_id: str | None = None,
+                       key_hash: str | None = None) -> Learner:
+        """A new profile, held by the browser whose key hashes to ``key_hash`` (if given).
+
+        The name is cleaned like a nickname (plain text, trimmed).
+        """
         name = classroom.clean_nickname(display_name, max_chars=DISPLAY_NAME_MAX_CHARS)
         learner = Learner(id=learner_id or _new_id(), display_name=name, created_at=require_utc(now))
         try:
@@ -279,46 +295,143 @@ class Store:
                         id=learner.id, display_name=learner.display_name, created_at=learner.created_at
                     )
                 )
+                if key_hash is not None:
+                    conn.execute(insert(learner_keys).values(
+                        key_hash=_checked_hash(key_hash), learner_id=learner.id, created_at=learner.created_at))
         except IntegrityError as exc:
             raise ConflictError(f"A learner with id {learner.id} already exists.") from exc
         return learner
 
-    def get_learner(self, learner_id: str) -> Learner:
+    def get_learner(self, learner_id: str, *, key_hash: str | None = None) -> Learner:
         with self._read() as conn:
-            return self._get_learner(conn, learner_id)
+            return self._get_learner(conn, learner_id, key_hash)
 
-    def _get_learner(self, conn: Connection, learner_id: str) -> Learner:
-        row = conn.execute(select(learners).where(learners.c.id == learner_id)).first()
+    def _get_learner(self, conn: Connection, learner_id: str, key_hash: str | None = None) -> Learner:
+        """The learner; with ``key_hash``, only if that key holds it (else the same NotFoundError,
+        so a browser learns nothing about profiles it does not hold)."""
+        query = select(learners).where(learners.c.id == learner_id)
+        if key_hash is not None:
+            query = query.where(exists().where(learner_keys.c.key_hash == key_hash,
+                                               learner_keys.c.learner_id == learners.c.id))
+        row = conn.execute(query).first()
         if row is None:
             raise NotFoundError(f"No learner with id {learner_id!r}.")
         return Learner(id=row.id, display_name=row.display_name, created_at=row.created_at)
 
     def list_learners(self) -> list[Learner]:
+        """Every profile on this server: for the operator (CLI), never shown on a page."""
         with self._read() as conn:
             rows = conn.execute(select(learners).order_by(learners.c.created_at, learners.c.id)).all()
         return [Learner(id=r.id, display_name=r.display_name, created_at=r.created_at) for r in rows]
 
-    def rename_learner(self, learner_id: str, display_name: str) -> Learner:
+    def learners_for_keys(self, key_hashes: Sequence[str]) -> dict[str, Learner]:
+        """The profiles a browser holds: ``{key hash: learner}``, oldest profile first.
+
+        Hashes that match nothing (a profile deleted on another device) are left out.
+        """
+        hashes = list(dict.fromkeys(key_hashes))[: profiles.MAX_KEYS_PER_BROWSER]
+        if not hashes:
+            return {}
+        query = (
+            select(learner_keys.c.key_hash, learners)
+            .join(learners, learners.c.id == learner_keys.c.learner_id)
+            .where(learner_keys.c.key_hash.in_(hashes))
+            .order_by(learners.c.created_at, learners.c.id)
+        )
+        with self._read(snapshot=False) as conn:
+            rows = conn.execute(query).all()
+        return {r.key_hash: Learner(id=r.id, display_name=r.display_name, created_at=r.created_at) for r in rows}
+
+    def count_learner_keys(self, learner_id: str) -> int:
+        """How many browsers hold this profile (the operator's view; 0 for profiles from before keys)."""
+        with self._read() as conn:
+            self._get_learner(conn, learner_id)
+            return int(conn.execute(
+                select(func.count()).select_from(learner_keys).where(learner_keys.c.learner_id == learner_id)
+            ).scalar_one())
+
+    def rename_learner(self, learner_id: str, display_name: str, *, key_hash: str | None = None) -> Learner:
         name = classroom.clean_nickname(display_name, max_chars=DISPLAY_NAME_MAX_CHARS)
         with self._write() as conn:
-            self._get_learner(conn, learner_id)
+            self._get_learner(conn, learner_id, key_hash)
             conn.execute(update(learners).where(learners.c.id == learner_id).values(display_name=name))
             return self._get_learner(conn, learner_id)
 
-    def delete_learner(self, learner_id: str) -> dict[str, int]:
+    def delete_learner(self, learner_id: str, *, key_hash: str | None = None) -> dict[str, int]:
         """Delete a learner and every row of theirs; returns how many rows of each kind went.
 
         Rows are deleted explicitly rather than relying on ``ON DELETE CASCADE`` alone, so the
         guarantee does not depend on a pragma being on.
         """
         with self._write() as conn:
-            self._get_learner(conn, learner_id)
+            self._get_learner(conn, learner_id, key_hash)
             n_attempts = conn.execute(delete(attempts).where(attempts.c.learner_id == learner_id)).rowcount
             n_cards = conn.execute(
                 delete(review_cards).where(review_cards.c.learner_id == learner_id)
             ).rowcount
+            conn.execute(delete(transfer_codes).where(transfer_codes.c.learner_id == learner_id))
+            conn.execute(delete(learner_keys).where(learner_keys.c.learner_id == learner_id))
             conn.execute(delete(learners).where(learners.c.id == learner_id))
         return {"learners": 1, "attempts": n_attempts, "review_cards": n_cards}
+
+    # -- moving a profile to another device ----------------------------------------------
+
+    def create_transfer_code(self, learner_id: str, *, now: datetime, key_hash: str | None = None,
+                             choice: Callable[[str], str] | None = None) -> tuple[profiles.TransferCode, datetime]:
+        """A one-time code that lets another browser hold this profile; returns it and its expiry.
+
+        The plain code is returned once and never stored. A new code replaces the profile's
+        earlier one, and expired codes of every profile are swept.
+        """
+        now = require_utc(now)
+        expires_at = now + profiles.TRANSFER_CODE_TTL
+        for _ in range(_TRANSFER_LOOKUP_RETRIES):
+            code = profiles.new_transfer_code(*(() if choice is None else (choice,)))
+            try:
+                with self._write() as conn:
+                    self._get_learner(conn, learner_id, key_hash)
+                    conn.execute(delete(transfer_codes).where(
+                        (transfer_codes.c.learner_id == learner_id) | (transfer_codes.c.expires_at <= now)))
+                    conn.execute(insert(transfer_codes).values(
+                        lookup=code.lookup, learner_id=learner_id, code_hash=profiles.code_hash(code),
+                        expires_at=expires_at, attempts=0, created_at=now))
+                return code, expires_at
+            except IntegrityError:
+                continue  # the first half is pending for another profile: draw again
+        raise ConflictError("Could not make a unique transfer code; try again.")
+
+    def redeem_transfer_code(self, typed: str, *, key_hash: str, now: datetime) -> Learner:
+        """Let the browser with ``key_hash`` hold the profile the code was made for.
+
+        Wrong, expired and used codes all raise the same :class:`RuleError`; a wrong secret
+        counts against the pending code, which is void after
+        :data:`~trainer.profiles.TRANSFER_MAX_ATTEMPTS` of them. A right code is deleted.
+        """
+        code = profiles.parse_transfer_code(typed)
+        key_hash = _checked_hash(key_hash)
+        now = require_utc(now)
+        with self._write() as conn:
+            query = select(transfer_codes).where(transfer_codes.c.lookup == code.lookup)
+            if self.backend == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).first()
+            verdict = None if row is None else profiles.judge_transfer(
+                row.code_hash, row.expires_at, row.attempts, code, now)
+            if row is not None and verdict is profiles.Redeem.WRONG and row.attempts + 1 < profiles.TRANSFER_MAX_ATTEMPTS:
+                conn.execute(update(transfer_codes).where(transfer_codes.c.lookup == code.lookup)
+                             .values(attempts=transfer_codes.c.attempts + 1))
+            elif row is not None:
+                conn.execute(delete(transfer_codes).where(transfer_codes.c.lookup == code.lookup))
+            if verdict is profiles.Redeem.OK:
+                assert row is not None
+                learner = self._get_learner(conn, row.learner_id)
+                held = conn.execute(select(learner_keys.c.learner_id).where(learner_keys.c.key_hash == key_hash)).first()
+                if held is None:
+                    conn.execute(insert(learner_keys).values(key_hash=key_hash, learner_id=learner.id, created_at=now))
+                elif held.learner_id != learner.id:
+                    raise ConflictError("This browser's key already holds another profile.")
+                return learner
+        raise RuleError(profiles.TRANSFER_REFUSED)
 
     # -- attempts ------------------------------------------------------------------------
 
@@ -441,10 +554,10 @@ class Store:
 
     # -- export / import -----------------------------------------------------------------
 
-    def export_learner(self, learner_id: str) -> dict[str, Any]:
+    def export_learner(self, learner_id: str, *, key_hash: str | None = None) -> dict[str, Any]:
         """Everything of one learner as JSON-ready data; :meth:`import_learner` reverses it."""
         with self._read() as conn:
-            learner = self._get_learner(conn, learner_id)
+            learner = self._get_learner(conn, learner_id, key_hash)
             attempt_rows = conn.execute(
                 select(attempts)
                 .where(attempts.c.learner_id == learner_id)
@@ -455,100 +568,42 @@ class Store:
                 .where(review_cards.c.learner_id == learner_id)
                 .order_by(review_cards.c.card_id)
             ).all()
-        return {
-            "format": EXPORT_FORMAT,
-            "format_version": EXPORT_FORMAT_VERSION,
-            "learner": {
-                "id": learner.id,
-                "display_name": learner.display_name,
-                "created_at": _iso(learner.created_at),
-            },
-            "attempts": [
-                {
-                    "id": a.id,
-                    "question_id": a.question_id,
-                    "view_id": a.view_id,
-                    "side": a.side,
-                    "body_type": a.body_type,
-                    "pins": a.pins,
-                    "distances_cm": a.distances_cm,
-                    "directions": a.directions,
-                    "credit": a.credit,
-                    "duration_ms": a.duration_ms,
-                    "created_at": _iso(a.created_at),
-                }
-                for a in map(_attempt_from_row, attempt_rows)
-            ],
-            "review_cards": [
-                {
-                    "card_id": c.card_id,
-                    "card": c.card,
-                    "due": _iso(c.due),
-                    "updated_at": _iso(c.updated_at),
-                }
-                for c in map(_card_from_row, card_rows)
-            ],
-        }
+        return learner_file.to_document(learner, map(_attempt_from_row, attempt_rows), map(_card_from_row, card_rows))
 
-    def import_learner(self, data: Mapping[str, Any]) -> Learner:
+    def import_learner(self, data: object, *, now: datetime, key_hash: str | None = None) -> Learner:
         """Load an :meth:`export_learner` document, keeping every id and time stamp.
 
-        Refuses (``ConflictError``) if the learner or any attempt id already exists here:
-        importing twice must not duplicate history, and silently merging would hide that.
+        Every field is checked first (:func:`trainer.store.learner_file.check_document`), so a
+        malformed file raises :class:`~trainer.store.learner_file.LearnerFileError` and stores
+        nothing. Refuses (``ConflictError``) if the learner or any attempt id already exists here:
+        importing twice must not duplicate history, and silently merging would hide that. With
+        ``key_hash``, the browser that imported the file holds the profile.
         """
-        if data.get("format") != EXPORT_FORMAT:
-            raise ValueError(
-                f"Not a learner export: format is {data.get('format')!r}, expected {EXPORT_FORMAT!r}."
-            )
-        if int(data.get("format_version", 0)) > EXPORT_FORMAT_VERSION:
-            raise ValueError("This export was written by a newer trainer; upgrade before importing it.")
-        raw = data["learner"]
-        learner = Learner(
-            id=str(raw["id"]),
-            display_name=classroom.clean_nickname(raw["display_name"], max_chars=DISPLAY_NAME_MAX_CHARS),
-            created_at=_parse_dt(raw["created_at"], "learner.created_at"),
-        )
-        attempt_list = [
-            Attempt(
-                id=str(a["id"]),
-                learner_id=learner.id,
-                question_id=str(a["question_id"]),
-                view_id=a.get("view_id"),
-                side=a.get("side"),
-                body_type=a.get("body_type"),
-                pins=a.get("pins"),
-                distances_cm=a.get("distances_cm"),
-                directions=a.get("directions"),
-                credit=_check_credit(a["credit"]),
-                duration_ms=a.get("duration_ms"),
-                created_at=_parse_dt(a["created_at"], "attempt.created_at"),
-            )
-            for a in data.get("attempts", [])
-        ]
+        checked = data if isinstance(data, learner_file.LearnerFile) else learner_file.check_document(data, now)
+        learner = checked.learner
         card_values = [
-            {
-                "learner_id": learner.id,
-                "card_id": str(c["card_id"]),
-                "card_json": _dumps(c["card"]),
-                "due": _parse_dt(c["due"], "review_card.due"),
-                "updated_at": _parse_dt(c["updated_at"], "review_card.updated_at"),
-            }
-            for c in data.get("review_cards", [])
+            {"learner_id": learner.id, "card_id": c.card_id, "card_json": _dumps(c.card), "due": c.due,
+             "updated_at": c.updated_at}
+            for c in checked.review_cards
         ]
         try:
             with self._write() as conn:
                 if conn.execute(select(exists().where(learners.c.id == learner.id))).scalar_one():
                     raise ConflictError(
-                        f"Learner {learner.display_name!r} ({learner.id}) already exists here; "
-                        "delete it first to replace it."
+                        f"The profile in this file ({learner.display_name!r}) is already on this server. "
+                        "To use it in this browser, make a transfer code on the device that holds it; "
+                        "to replace it, delete it there first."
                     )
                 conn.execute(
                     insert(learners).values(
                         id=learner.id, display_name=learner.display_name, created_at=learner.created_at
                     )
                 )
-                if attempt_list:
-                    conn.execute(insert(attempts), [_attempt_values(a) for a in attempt_list])
+                if key_hash is not None:
+                    conn.execute(insert(learner_keys).values(
+                        key_hash=_checked_hash(key_hash), learner_id=learner.id, created_at=require_utc(now)))
+                if checked.attempts:
+                    conn.execute(insert(attempts), [_attempt_values(a) for a in checked.attempts])
                 if card_values:
                     conn.execute(insert(review_cards), card_values)
         except IntegrityError as exc:

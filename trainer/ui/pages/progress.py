@@ -14,6 +14,7 @@ import streamlit as st
 from trainer.errors import TrainerError
 from trainer.figures import bias_figure
 from trainer.learning import attempts_csv, nerve_retrievability, review_queue
+from trainer.profiles import key_hash, new_key
 from trainer.progress import (
     MIN_BIAS_CM,
     PERCENT_FORMAT,
@@ -27,11 +28,10 @@ from trainer.progress import (
 )
 from trainer.quiz.session import question_nerves, question_region
 from trainer.scoring import count_noun, direction_vocabulary
+from trainer.store.learner_file import read_file
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.data import get_questions
-from trainer.ui.state import get_store, now_utc, profile_sidebar
-
-MAX_IMPORT_BYTES = 5_000_000
+from trainer.ui.state import current_profile, drop_profile, flash, get_store, hold_profile, now_utc, plain
 
 page_setup()
 st.title("Progress")
@@ -39,7 +39,8 @@ atlas = get_atlas()
 if atlas is None:
     st.stop()
 questions = get_questions(atlas)
-learner_id = profile_sidebar()
+profile = current_profile()
+learner_id = None if profile is None else profile.learner.id
 store = get_store()
 ss = st.session_state
 now = now_utc()
@@ -146,41 +147,89 @@ else:
         if qids:
             cols[1].link_button("Practise these", "practice?questions=" + ",".join(qids), width="stretch")
 
-# Data: export, import, delete
-if learner_id is not None:
+# Data: export, move, rename, delete, import. Every call passes this browser's key hash, and the
+# store checks it inside the transaction: a page can only act on a profile this browser holds.
+
+
+def _on_transfer_code() -> None:
+    assert profile is not None
+    code, expires = store.create_transfer_code(profile.learner.id, now=now_utc(), key_hash=profile.key_hash)
+    ss["transfer_shown"] = (profile.learner.id, code.text, expires)
+
+
+def _on_rename() -> None:
+    assert profile is not None
+    try:
+        renamed = store.rename_learner(profile.learner.id, ss.get("rename_to", ""), key_hash=profile.key_hash)
+    except TrainerError as exc:
+        flash("error", plain(str(exc)))
+    else:
+        flash("success", f"Renamed to {plain(renamed.display_name)}.")
+
+
+def _on_delete() -> None:
+    assert profile is not None
+    try:
+        counts = store.delete_learner(profile.learner.id, key_hash=profile.key_hash)
+    except TrainerError as exc:
+        flash("error", plain(str(exc)))
+        return
+    drop_profile(profile.key)
+    ss["del_confirm"] = ""
+    flash("success", f"Deleted {plain(profile.learner.display_name)}: {count_noun(counts['attempts'], 'answer')} and "
+                     f"{count_noun(counts['review_cards'], 'review card')}. You are studying without a profile.")
+
+
+def _on_import() -> None:
+    up = ss.get("import_file")
+    if up is None:
+        return
+    key = new_key()
+    try:
+        checked = read_file(up.getvalue(), now_utc())
+        imported = store.import_learner(checked, now=now_utc(), key_hash=key_hash(key))
+    except TrainerError as exc:
+        ss["import_error"] = str(exc)
+        return
+    ss.pop("import_error", None)
+    hold_profile(key, imported.id)
+    flash("success", f"Imported {plain(imported.display_name)} ({count_noun(len(checked.attempts), 'answer')}); it is selected "
+                     "and kept in this browser.")
+
+
+if profile is not None:
+    learner = profile.learner
     st.subheader("Your data")
-    learner = store.get_learner(learner_id)
-    export = store.export_learner(learner_id)
+    export = store.export_learner(learner.id, key_hash=profile.key_hash)
     d1, d2 = st.columns(2)
-    d1.download_button("Export history (CSV)", attempts_csv(store.list_attempts(learner_id)),
+    d1.download_button("Export history (CSV)", attempts_csv(store.list_attempts(learner.id)),
                        file_name=f"nerve-trainer-{learner.display_name}.csv", mime="text/csv", width="stretch")
     d2.download_button("Export everything (JSON)", json.dumps(export, default=str, indent=1),
                        file_name=f"nerve-trainer-{learner.display_name}.json", mime="application/json", width="stretch")
+    with st.expander("Use this profile on another device"):
+        st.markdown("Make a one-time code and type it on the other device (sidebar → *Profile from another "
+                    "device*). The code works once, for 15 minutes. This browser keeps the profile too.")
+        st.button("Make a transfer code", key="transfer_go", on_click=_on_transfer_code)
+        shown = ss.get("transfer_shown")
+        if shown and shown[0] == learner.id and shown[2] > now_utc():
+            st.code(shown[1], language=None)
+            st.caption(f"Valid until {shown[2]:%H:%M} UTC, for one use.")
+    with st.expander("Rename this profile"):
+        st.text_input("New name", max_chars=40, key="rename_to", value=learner.display_name)
+        st.button("Rename", key="rename_go", on_click=_on_rename)
     with st.expander("Delete this profile"):
-        st.warning("This deletes the profile, every answer and every review card. It cannot be undone.")
+        st.warning("This deletes the profile on every device, with every answer and every review card. "
+                   "It cannot be undone.")
         typed = st.text_input("Type the profile name to confirm", key="del_confirm")
-        if st.button("Delete profile", type="primary", disabled=typed != learner.display_name, key="del_go"):
-            counts = store.delete_learner(learner_id)
-            ss["learner_id"] = "__anonymous__"
-            ss.pop("profile_select", None)
-            st.success(f"Deleted: {counts['attempts']} answers and {counts['review_cards']} review cards.")
-            st.rerun()
+        st.button("Delete profile", type="primary", disabled=typed != learner.display_name, key="del_go",
+                  on_click=_on_delete)
 
-with st.expander("Import a profile from another machine (JSON)"):
-    up = st.file_uploader("Exported JSON file", type=["json"], key="import_file")
-    if up is not None:
-        raw = up.getvalue()
-        try:
-            if len(raw) > MAX_IMPORT_BYTES:
-                raise TrainerError(f"That file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_IMPORT_BYTES / 1e6:.0f} MB.")
-            try:
-                data = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise TrainerError(f"That file is not a trainer export (not valid JSON: {exc}).") from None
-            if not isinstance(data, dict):
-                raise TrainerError("That file is not a trainer export (expected a JSON object).")
-            if st.button("Import", key="import_go"):
-                imported = store.import_learner(data)
-                st.success(f"Imported {imported.display_name}.")
-        except (TrainerError, KeyError, TypeError, ValueError) as exc:
-            st.error(f"Import failed: {exc}")
+with st.expander("Import a profile from an exported file (JSON)"):
+    st.caption("For a profile exported on another server. The imported profile is kept in this browser. "
+               "To move a profile between devices on this server, use a transfer code instead.")
+    st.file_uploader("Exported JSON file", type=["json"], key="import_file",
+                     on_change=lambda: ss.pop("import_error", None))
+    st.button("Import", key="import_go", on_click=_on_import, disabled=ss.get("import_file") is None)
+    if ss.get("import_error"):
+        st.error("Import refused: nothing was stored. What is wrong with the file:")
+        st.code(ss["import_error"], language=None, wrap_lines=True)  # plain text: the file's own words
