@@ -1,6 +1,6 @@
 """Screenshots of a live class on the real atlas for the README (host heatmap, reveal, phone).
 
-Starts the app on a throw-away data folder, runs a class through ``trainer.live`` with a
+Starts the app on a throw-away data folder, runs a class through ``trainer.live.service`` with a
 dozen simulated answers scattered around the target, and photographs the host's and one
 phone's screens in headless Chromium (Debian's ``/usr/bin/chromium``). Usage::
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from trainer import live
 from trainer.atlas import load_atlas
-from trainer.classroom import LiveSettings
+from trainer.live import service as live
 from trainer.quiz.bank import load_questions
+from trainer.rules.classroom import LiveSettings
 from trainer.settings import quiz_dir
 from trainer.store import open_store
 

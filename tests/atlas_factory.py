@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from trainer.camera import Camera
+from trainer.atlas.camera import Camera
 
 
 def point(landmark: str = "lm_a", **offsets: float) -> dict[str, Any]:

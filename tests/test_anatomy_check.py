@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 
 from tests.atlas_factory import good_atlas_data, write_atlas
-from trainer.anatomy_check import (
+from trainer.atlas import check_atlas
+from trainer.atlas.validation import CheckModel, Quantity
+from trainer.cli import main
+from trainer.tools.anatomy_check import (
     Geometry,
     Skin,
     evaluate,
@@ -25,9 +28,6 @@ from trainer.anatomy_check import (
     run_checks,
     run_outcomes,
 )
-from trainer.atlas import check_atlas
-from trainer.atlas.validation import CheckModel, Quantity
-from trainer.cli import main
 
 RADIUS_CM = 5.0
 LEG_FRAME = {"proximal": [0.0, 1.0, 0.0], "lateral": [-1.0, 0.0, 0.0], "anterior": [0.0, 0.0, 1.0]}

@@ -27,9 +27,9 @@ COMMITTED_MAX_NOT_COMPUTABLE: int | None = None
 
 
 def _report() -> dict:
-    from trainer.anatomy_check import load_geometry, run_checks
     from trainer.atlas import load_atlas
     from trainer.atlas.validation import read_validation
+    from trainer.tools.anatomy_check import load_geometry, run_checks
 
     atlas = load_atlas(ROOT)
     vset, problems = read_validation(ROOT)
@@ -44,7 +44,7 @@ def _resolved_present() -> bool:
 
 @pytest.mark.skipif(not _resolved_present(), reason="atlas/resolved/*.json not committed yet (issue 13 body calibration)")
 def test_within_fraction_does_not_fall() -> None:
-    from trainer.anatomy_check import within_fraction
+    from trainer.tools.anatomy_check import within_fraction
 
     if COMMITTED_WITHIN_FRACTION is None:
         pytest.skip("committed within fractions not set yet: run `python -m trainer anatomy-check --json` "
@@ -71,7 +71,7 @@ def test_not_computable_does_not_grow() -> None:
 
 def test_ratchet_arithmetic_on_a_synthetic_report() -> None:
     """The ratchet's comparison on a hand-made report (runs now, without resolved geometry)."""
-    from trainer.anatomy_check import within_fraction
+    from trainer.tools.anatomy_check import within_fraction
 
     body = {"checks": 8, "within": 6, "outside": [], "not_computable": [{"id": "x", "reason": "missing"}]}
     assert within_fraction(body) == pytest.approx(0.75)

@@ -10,8 +10,8 @@ import pytest
 from trainer.atlas import check_atlas, load_atlas
 from trainer.quiz.bank import check_banks, load_questions
 from trainer.quiz.session import question_region
-from trainer.report import offset_checks
 from trainer.settings import atlas_dir, quiz_dir
+from trainer.tools.offset_report import offset_checks
 
 
 def test_validate_passes_on_the_whole_atlas_and_every_bank() -> None:

@@ -10,7 +10,7 @@ from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
-from trainer.authoring import (
+from trainer.authoring.questions import (
     Snap,
     apply_click,
     bank_to_yaml,
@@ -28,7 +28,7 @@ from trainer.authoring import (
 )
 from trainer.quiz.bank import check_banks, load_questions
 from trainer.quiz.models import QuestionModel
-from trainer.scoring import Answer, score
+from trainer.scoring.score import Answer, score
 
 # The flat test body: 10 px per cm, landmark A at (100, 100) px; site_a 2 cm distal at
 # (100, 120); nerve_a runs from (100, 80) to (100, 140); vein_a at x = 70 px.

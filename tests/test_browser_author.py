@@ -15,7 +15,7 @@ import pytest
 from tests.browser import AppServer, need_browser, screenshot, start_app, wait_idle
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import load_rendered_view
-from trainer.authoring import snap_click
+from trainer.authoring.questions import snap_click
 
 pytestmark = pytest.mark.browser
 

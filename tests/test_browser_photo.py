@@ -18,7 +18,7 @@ from PIL import Image
 from tests.browser import AppServer, need_browser, screenshot, start_app, wait_idle
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
-from trainer.photo import view_landmarks
+from trainer.authoring.photo import view_landmarks
 
 pytestmark = pytest.mark.browser
 

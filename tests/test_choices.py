@@ -20,12 +20,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, q, write_bank
-from trainer import live
 from trainer.atlas import DEFAULT_ATLAS_DIR, load_atlas
-from trainer.classroom import LiveSettings
+from trainer.live import service as live
 from trainer.quiz.bank import DEFAULT_QUIZ_DIR, load_questions
 from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options
 from trainer.quiz.models import ChoiceModel, QuestionModel
+from trainer.rules.classroom import LiveSettings
 from trainer.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

@@ -1,6 +1,6 @@
 """The pure live-class rules: state machine, timing, points, join codes, nicknames, host keys.
 
-Nickname policy (decided here, documented in ``trainer.classroom.clean_nickname``): names
+Nickname policy (decided here, documented in ``trainer.rules.classroom.clean_nickname``): names
 longer than 24 characters are *rejected* with a message saying the limit, never silently
 truncated; markup is kept verbatim as plain text (the UI escapes it); control and invisible
 format characters are removed; emoji (including joined sequences) are kept and count as one.
@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from trainer import classroom as rules
-from trainer.classroom import Phase, SessionState
 from trainer.errors import RuleError
+from trainer.rules import classroom as rules
+from trainer.rules.classroom import Phase, SessionState
 
 T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
 

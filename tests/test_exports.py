@@ -18,7 +18,7 @@ from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, q
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
-from trainer.exports import anki_package, moodle_xml, region_sheet_png, rows_csv
+from trainer.authoring.exports import anki_package, moodle_xml, region_sheet_png, rows_csv
 from trainer.quiz.models import BankFile, QuestionModel
 
 
@@ -109,7 +109,7 @@ def test_a_large_background_is_scaled_with_its_drop_zones(flat: tuple[Atlas, Pat
     big.save(big_path)
     from dataclasses import replace
 
-    from trainer.camera import Camera
+    from trainer.atlas.camera import Camera
 
     cam = view.camera
     scaled_items = {k: replace(v, points_px=v.points_px * 5) for k, v in view.items.items()}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from trainer.hostgrant import GRANT_TTL_S, check_grant, issue_grant
+from trainer.access.hostgrant import GRANT_TTL_S, check_grant, issue_grant
 
 T0 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 KEY = "a-long-host-secret"

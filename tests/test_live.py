@@ -20,14 +20,14 @@ import pytest
 
 from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
-from trainer import live
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import load_rendered_view
-from trainer.classroom import LiveSettings, Phase
 from trainer.errors import NotFoundError, RuleError
+from trainer.live import service as live
 from trainer.quiz.bank import load_questions
 from trainer.quiz.choices import to_file_indexes
 from trainer.quiz.models import QuestionModel
+from trainer.rules.classroom import LiveSettings, Phase
 from trainer.store import Store, open_store
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -310,8 +310,8 @@ def test_the_reveal_reads_the_stored_result_which_equals_a_fresh_score(
 ) -> None:
     """Phones show the result stored at submit time; it must be the very result scoring gives."""
     from trainer.quiz.session import pins_needed
-    from trainer.scoring import Answer as ScoredAnswer
-    from trainer.scoring import score
+    from trainer.scoring.score import Answer as ScoredAnswer
+    from trainer.scoring.score import score
 
     atlas, questions, _ = content
     session, ana, (x, y) = open_with_ana(store, content, qid)

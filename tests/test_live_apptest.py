@@ -13,11 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
-from trainer import live
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import load_rendered_view
-from trainer.classroom import LiveSettings
+from trainer.live import service as live
 from trainer.quiz.bank import load_questions
+from trainer.rules.classroom import LiveSettings
 from trainer.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

@@ -23,8 +23,8 @@ from tests.test_live_support import (
     wait_for_image,
     write_content,
 )
-from trainer import live
-from trainer.classroom import Phase
+from trainer.live import service as live
+from trainer.rules.classroom import Phase
 from trainer.store import open_store
 
 pytestmark = pytest.mark.browser

@@ -16,11 +16,11 @@ from typing import Any
 from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.browser import wait_idle
 from tests.quiz_factory import q, write_bank
-from trainer import live
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import load_rendered_view
-from trainer.classroom import LiveSettings
+from trainer.live import service as live
 from trainer.quiz.bank import load_questions
+from trainer.rules.classroom import LiveSettings
 from trainer.store import LiveSession, Store
 
 HOST_KEY = "test-host-key-123"

@@ -19,7 +19,7 @@ import pytest
 from tests.browser import REPO, AppServer, start_app
 from tests.test_live_support import write_content
 from trainer.cli import main
-from trainer.loadtest import MAX_PLAYERS, LoadConfig, LoadTestError, check_url, percentile, run_loadtest
+from trainer.tools.loadtest import MAX_PLAYERS, LoadConfig, LoadTestError, check_url, percentile, run_loadtest
 
 REPORT_KEYS = {
     "players", "answers_sent", "answers_stored", "lost", "p95_answer_to_host_ms", "p95_player_rerun_ms",

@@ -1,4 +1,4 @@
-"""Look-alike and invisible nicknames (issue 11 item 21): the pure rules of trainer.nicknames."""
+"""Look-alike and invisible nicknames (issue 11 item 21): the pure rules of trainer.rules.nicknames."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trainer.errors import RuleError
-from trainer.nicknames import clean_nickname, nickname_key, nickname_shape_key, skeleton
+from trainer.rules.nicknames import clean_nickname, nickname_key, nickname_shape_key, skeleton
 
 
 def clash(a: str, b: str) -> bool:

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.errors import UploadError
-from trainer.photo import (
+from trainer.authoring.photo import (
     FitError,
     compose_handout,
     fit_affine,
@@ -22,6 +21,7 @@ from trainer.photo import (
     landmark_guide,
     load_photo,
 )
+from trainer.errors import UploadError
 
 # Eight landmark-like points spread over a 900 px render.
 SRC_PX = np.array([[400, 260], [430, 400], [475, 355], [430, 530], [605, 440], [675, 280], [676, 320], [300, 600]], float)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trainer.errors import RuleError
-from trainer.profiles import (
+from trainer.rules.profiles import (
     KEY_BYTES,
     MAX_KEYS_PER_BROWSER,
     TRANSFER_CODE_ALPHABET,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fsrs import Rating
 
-from trainer.progress import (
+from trainer.progress.stats import (
     PERCENT_FORMAT,
     Bias,
     accuracy_over_time,
@@ -19,7 +19,7 @@ from trainer.progress import (
     streak_days,
     weakest,
 )
-from trainer.srs import FAST_S, FULL_CREDIT, rating_for, review
+from trainer.rules.srs import FAST_S, FULL_CREDIT, rating_for, review
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -135,7 +135,7 @@ def _bias_view(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.mark.parametrize("error_cm", [0.3, 0.5, 0.9, 2.5, 6.0])
 def test_the_bias_arrow_is_never_hidden_under_a_label(tmp_path_factory: pytest.TempPathFactory, error_cm: float) -> None:
-    from trainer.figures import MIN_ARROW_SCREEN_PX, bias_figure
+    from trainer.explorer.figures import MIN_ARROW_SCREEN_PX, bias_figure
 
     view = _bias_view(tmp_path_factory)  # flat test view: 10 px a cm, proximal up the image
     fig = bias_figure(view, {"proximal": error_cm, "lateral": 0.0, "anterior": 0.0}, height_px=360)

@@ -14,10 +14,10 @@ from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import load_rendered_view
-from trainer.learning import record_answer
-from trainer.profiles import BrowserProfiles, key_hash, new_key
+from trainer.progress.learning import record_answer
 from trainer.quiz.bank import load_questions
-from trainer.scoring import Answer, score
+from trainer.rules.profiles import BrowserProfiles, key_hash, new_key
+from trainer.scoring.score import Answer, score
 from trainer.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

@@ -164,7 +164,7 @@ def test_every_problem_of_a_bank_is_reported_in_one_run(tmp_path: Path) -> None:
 
 
 def test_the_cli_and_an_upload_report_the_same_full_list(tmp_path: Path) -> None:
-    from trainer.authoring import check_upload
+    from trainer.authoring.questions import check_upload
 
     root = atlas_with_site_a_hidden(tmp_path)
     path = write_bank(tmp_path / "quizzes", many_problems_bank())

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.camera import Camera
-from trainer.render.inputs import load_inputs
-from trainer.render.mesh import default_assets_dir
-from trainer.render.raster import rasterize, render
-from trainer.render.sidecar import (
+from trainer.atlas.camera import Camera
+from trainer.tools.render.inputs import load_inputs
+from trainer.tools.render.mesh import default_assets_dir
+from trainer.tools.render.raster import rasterize, render
+from trainer.tools.render.sidecar import (
     BodyContext,
     ViewRender,
     body_context,
@@ -212,8 +212,8 @@ def test_depth_map_lifts_pixels_back_onto_the_snapped_points(
 
 def test_supination_turns_the_wrist_but_not_the_elbow() -> None:
     _need_assets()
-    from trainer.render.inputs import load_landmarks
-    from trainer.render.mesh import BODY_TYPES, build_skin
+    from trainer.tools.render.inputs import load_landmarks
+    from trainer.tools.render.mesh import BODY_TYPES, build_skin
 
     _, landmarks = load_landmarks(ATLAS / "landmarks.yaml")
     vertex = {lm["id"]: int(lm["vertex"]) for lm in landmarks}

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.render.inputs import load_inputs
-from trainer.render.mesh import default_assets_dir
-from trainer.render.sidecar import (
+from trainer.tools.render.inputs import load_inputs
+from trainer.tools.render.mesh import default_assets_dir
+from trainer.tools.render.sidecar import (
     body_context,
     existing_hash,
     planned_hash,
@@ -50,7 +50,7 @@ def test_every_committed_render_matches_the_current_inputs() -> None:
                     want = planned_hash(inputs, region, view, side, body, COMMITTED_SIZE_PX, COMMITTED_SUPERSAMPLE)  # type: ignore[arg-type]
                     if existing_hash(ATLAS, key) != want:
                         stale.append(key)
-    assert stale == [], f"re-run python -m trainer.render: {stale}"
+    assert stale == [], f"re-run python -m trainer.tools.render: {stale}"
 
 
 def test_every_view_renders_identically_twice() -> None:

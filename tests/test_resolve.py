@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.render.inputs import load_landmarks
-from trainer.render.mesh import BODY_TYPES, build_skin, default_assets_dir
-from trainer.render.resolve import (
+from trainer.tools.render.inputs import load_landmarks
+from trainer.tools.render.mesh import BODY_TYPES, build_skin, default_assets_dir
+from trainer.tools.render.resolve import (
     SEGMENTS,
     SideGeometry,
     SkinSnapper,

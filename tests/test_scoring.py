@@ -16,7 +16,7 @@ from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.geometry import CLICK_NOISE_CM, closest_on_polyline
 from trainer.quiz.models import QuestionModel
-from trainer.scoring import Answer, credit_for_distance, score
+from trainer.scoring.score import Answer, credit_for_distance, score
 
 PX_PER_CM = 10.0  # 200 px image, 20 cm extent
 

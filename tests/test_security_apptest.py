@@ -26,8 +26,8 @@ from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
 from tests.readonly_db import read_only
 from tests.test_live_apptest import KEY, all_text, join_as, make_class, open_page
-from trainer import live
-from trainer.classroom import MAX_JOINS_PER_BROWSER_SESSION
+from trainer.live import service as live
+from trainer.rules.classroom import MAX_JOINS_PER_BROWSER_SESSION
 from trainer.store import open_store
 from trainer.store.schema import auth_throttle
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.browser import REPO, free_port
-from trainer.serve import backend_for, proxy
+from trainer.tools.serve import backend_for, proxy
 
 
 def _get(port: int, path: str, source_ip: str) -> int:

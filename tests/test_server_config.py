@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 from tests.browser import REPO
-from trainer.authoring import MAX_BANK_BYTES
-from trainer.photo import MAX_UPLOAD_BYTES as MAX_PHOTO_BYTES
+from trainer.authoring.photo import MAX_UPLOAD_BYTES as MAX_PHOTO_BYTES
+from trainer.authoring.questions import MAX_BANK_BYTES
 
 MIB = 1024 * 1024  # Streamlit's "megabytes" for maxUploadSize
 

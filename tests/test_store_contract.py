@@ -19,11 +19,11 @@ import pytest
 from fsrs import Rating
 from sqlalchemy import func, inspect, select, text
 
-from trainer import classroom as rules
-from trainer.classroom import Phase
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
-from trainer.profiles import TRANSFER_CODE_TTL, TRANSFER_MAX_ATTEMPTS, TransferCode, key_hash, new_key
-from trainer.srs import review
+from trainer.rules import classroom as rules
+from trainer.rules.classroom import Phase
+from trainer.rules.profiles import TRANSFER_CODE_TTL, TRANSFER_MAX_ATTEMPTS, TransferCode, key_hash, new_key
+from trainer.rules.srs import review
 from trainer.store import ANSWER_CSV_COLUMNS, LiveSession, Store, migrations, open_store, schema
 from trainer.store.learner_file import LearnerFileError
 
@@ -938,7 +938,7 @@ def test_concurrent_joins_from_several_processes_cannot_pass_the_cap(db_url: str
 
 
 def test_host_key_failures_are_shared_by_every_process(store: Store, other_store: Store) -> None:
-    from trainer import throttle
+    from trainer.rules import throttle
 
     scopes = [("host-key:client:10.0.0.7", throttle.CLIENT_RULE), ("host-key:all", throttle.GLOBAL_RULE)]
     looked: list[int] = []
@@ -963,7 +963,7 @@ def test_host_key_failures_are_shared_by_every_process(store: Store, other_store
 
 
 def test_concurrent_wrong_keys_are_counted_one_by_one(db_url: str, store: Store) -> None:
-    from trainer import throttle
+    from trainer.rules import throttle
 
     scopes = [("host-key:client:10.0.0.8", throttle.CLIENT_RULE), ("host-key:all", throttle.GLOBAL_RULE)]
     stores = [Store(db_url) for _ in range(3)]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trainer.throttle import (
+from trainer.rules.throttle import (
     CLIENT_RULE,
     GLOBAL_RULE,
     Failures,

@@ -15,7 +15,7 @@ from tests.atlas_factory import good_atlas_data, write_atlas
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.geometry import closest_on_polyline
-from trainer.scoring import NAMED_KINDS, ViewScorer, view_scorer
+from trainer.scoring.score import NAMED_KINDS, ViewScorer, view_scorer
 
 REPO_ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 
@@ -135,5 +135,5 @@ def test_bench_prints_the_documented_figures(tmp_path: Path) -> None:
                 "baseline_10k_pins_shapely_ms"):
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
     assert figures["baseline_max_disagreement_cm"] < 1e-9
-    assert "trainer.scoring.score" in figures["production_score_method"]
+    assert "trainer.scoring.score.score" in figures["production_score_method"]
     assert figures["targets"]["production_score_one_pin_ms"] == 0.2

@@ -44,7 +44,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Write banks as Moodle XML, an Anki deck or CSV; refuse unknown or invalid banks."""
     from trainer.atlas import load_atlas
-    from trainer.exports import anki_package, moodle_xml, questions_csv, view_loader
+    from trainer.authoring.exports import anki_package, moodle_xml, questions_csv, view_loader
     from trainer.quiz.bank import select_banks
     from trainer.settings import author_dir
 
@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from trainer.stats import atlas_stats
+    from trainer.tools.stats import atlas_stats
 
     stats = atlas_stats(Path(args.atlas), Path(args.quizzes))
     if args.json:
@@ -93,7 +93,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from trainer.bench import run_bench
+    from trainer.tools.bench import run_bench
 
     print(json.dumps(run_bench(Path(args.atlas)), indent=None if args.json else 2))
     return 0
@@ -101,7 +101,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _atlas_report(args: argparse.Namespace) -> int:
     from trainer.atlas import load_atlas
-    from trainer.report import atlas_report
+    from trainer.tools.offset_report import atlas_report
 
     text = atlas_report(load_atlas(Path(args.atlas)), args.body_type)
     if args.output == "-":
@@ -113,16 +113,16 @@ def _atlas_report(args: argparse.Namespace) -> int:
 
 
 def _anatomy_check(args: argparse.Namespace) -> int:
-    from trainer.anatomy_check import (
+    from trainer.atlas import load_atlas
+    from trainer.atlas.validation import check_validation, read_validation
+    from trainer.errors import AtlasError
+    from trainer.tools.anatomy_check import (
         load_geometry,
         markdown_report,
         report_json,
         run_outcomes,
         short_citations,
     )
-    from trainer.atlas import load_atlas
-    from trainer.atlas.validation import check_validation, read_validation
-    from trainer.errors import AtlasError
 
     root = Path(args.atlas)
     atlas = load_atlas(root)
@@ -151,13 +151,13 @@ def _anatomy_check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from trainer.serve import serve
+    from trainer.tools.serve import serve
 
     return serve(args.processes, args.host, args.port)
 
 
 def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
-    from trainer.loadtest import LoadConfig, format_report, run_loadtest
+    from trainer.tools.loadtest import LoadConfig, format_report, run_loadtest
 
     report = run_loadtest(LoadConfig(
         players=args.players, urls=tuple(args.urls), questions=args.questions, time_limit_s=args.time_limit,
@@ -170,7 +170,7 @@ def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
 
 
 def _rerun_cost(args: argparse.Namespace) -> int:
-    from trainer.loadtest import run_rerun_cost
+    from trainer.tools.loadtest import run_rerun_cost
 
     report = run_rerun_cost(args.url, args.runs, database_url=args.database_url,
                             atlas=Path(args.atlas) if args.atlas else None,
@@ -187,7 +187,7 @@ def _rerun_cost(args: argparse.Namespace) -> int:
 def _profiles(args: argparse.Namespace) -> int:
     """The operator's view of profiles: list them, or hand one to a browser with a transfer code.
 
-    Profiles are held by browsers (see trainer/profiles.py); one made before that, or whose every
+    Profiles are held by browsers (see trainer/rules/profiles.py); one made before that, or whose every
     browser forgot it, is held by none. Whoever can run this on the server can give it to a
     browser: the code is typed in the sidebar under "Profile from another device".
     """
@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR")
     pr.set_defaults(func=_profiles)
 
-    # --- loadtest (issue 4 item 7; owner: load tool, see trainer/loadtest.py) ---------------
+    # --- loadtest (issue 4 item 7; owner: load tool, see trainer/tools/loadtest.py) ---------------
     lt = sub.add_parser("loadtest", help="simulate a live class of N phones against running servers (loopback only)")
     lt.add_argument("--players", type=int, required=True, help="simulated phones (at most 500)")
     lt.add_argument("--url", action="append", required=True, dest="urls",

@@ -236,7 +236,7 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
             png, depth, meta = images / f"{key}.png", sidecars / f"{key}.depth.png", sidecars / f"{key}.json"
             missing = [p.name for p in (png, depth, meta) if not p.exists()]
             if missing:
-                out.append(Problem(label, view.id, "render", f"body type '{bt}': missing {', '.join(missing)} (run python -m trainer.render)"))
+                out.append(Problem(label, view.id, "render", f"body type '{bt}': missing {', '.join(missing)} (run python -m trainer.tools.render)"))
                 continue
             try:
                 data = json.loads(meta.read_text(encoding="utf-8"))

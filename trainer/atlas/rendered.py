@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from trainer.atlas.build import sidecar_key
-from trainer.camera import Camera
+from trainer.atlas.camera import Camera
 from trainer.errors import AtlasError, Problem
 
 FloatArray = NDArray[np.float64]

@@ -3,7 +3,7 @@
 ``atlas/validation/*.yaml`` holds one file per region group. Each check names a published
 measurement (source, method, n, mean with SD or range, the source's exact landmark
 definitions) and a *compute spec* that says how to measure the same quantity on the resolved
-3D body (``trainer.anatomy_check`` evaluates it). See ``docs/atlas-validation.md``.
+3D body (``trainer.tools.anatomy_check`` evaluates it). See ``docs/atlas-validation.md``.
 
 This module only reads and checks the files: the pydantic models check the shape of one
 file, :func:`check_validation` checks ids against the atlas (regions, references, landmarks,

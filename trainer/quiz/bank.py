@@ -103,7 +103,7 @@ def resolve_view_id(atlas: Atlas, view: str | None, side: str = "right") -> str 
 
 def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]:
     """Every rule and visibility problem of one question (the rules never stop at the first)."""
-    from trainer.quiz.rules import question_problems
+    from trainer.quiz.checks import question_problems
 
     found = [Problem(label, q.id, field, msg) for field, msg in question_problems(atlas, q)]
     found.extend(Problem(label, q.id, "targets", msg) for msg in _visibility_problems(atlas, q))
@@ -219,9 +219,9 @@ def load_questions(atlas: Atlas, paths: Iterable[Path] = (DEFAULT_QUIZ_DIR,)) ->
 
 def bank_warnings(paths: Iterable[Path]) -> list[Problem]:
     """What ``validate`` prints as warnings (exit code unchanged): see
-    :func:`trainer.quiz.rules.question_warnings`. Banks that do not parse give none (their
+    :func:`trainer.quiz.checks.question_warnings`. Banks that do not parse give none (their
     problems are reported by :func:`check_banks`)."""
-    from trainer.quiz.rules import question_warnings
+    from trainer.quiz.checks import question_warnings
 
     banks, _ = read_banks(paths)
     return [Problem(label, q.id, field, msg)

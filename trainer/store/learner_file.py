@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from trainer.classroom import clean_nickname
 from trainer.errors import RuleError, UploadError
+from trainer.rules.classroom import clean_nickname
 from trainer.store.records import Attempt, Learner, ReviewCardRecord
 
 EXPORT_FORMAT = "nerve-mapping-trainer/learner"
@@ -363,7 +363,7 @@ class _Checker:
             self.time(f"{where}.last_review", raw["last_review"])
         if len(self.problems) > n:
             return None
-        from trainer.srs import retrievability  # the scheduler itself must accept the card
+        from trainer.rules.srs import retrievability  # the scheduler itself must accept the card
 
         try:
             r = retrievability(dict(raw), self.now)

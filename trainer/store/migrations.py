@@ -145,11 +145,11 @@ def _v3_security(conn: Connection) -> None:
 
     Adds ``players.nickname_shape_key`` with its unique index and recomputes both nickname
     keys of existing players with the look-alike rules of this version
-    (:mod:`trainer.nicknames`). Two players of one class whose names now collide both keep
+    (:mod:`trainer.rules.nicknames`). Two players of one class whose names now collide both keep
     their place: the later one's keys get its id appended, so history is never dropped.
     Creates ``auth_throttle`` (failed host-key tries per scope).
     """
-    from trainer.nicknames import nickname_key, nickname_shape_key
+    from trainer.rules.nicknames import nickname_key, nickname_shape_key
 
     md = MetaData()
     Table(

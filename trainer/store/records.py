@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from trainer.classroom import LiveSettings, Phase, SessionState
+from trainer.rules.classroom import LiveSettings, Phase, SessionState
 
 #: Anything ``json.dumps`` accepts (pins are usually ``[[x_cm, y_cm, z_cm], ...]`` or px pairs).
 JSONValue = Any
@@ -97,7 +97,7 @@ class LiveSession:
     version: int = 0
 
     def rules_state(self) -> SessionState:
-        """The part the pure rules in :mod:`trainer.classroom` act on."""
+        """The part the pure rules in :mod:`trainer.rules.classroom` act on."""
         return SessionState(
             phase=self.state,
             current_index=self.current_index,

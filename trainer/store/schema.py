@@ -12,7 +12,7 @@ Portability choices (SQLite and PostgreSQL run the same code):
 * datetimes go through :class:`UTCDateTime`, which refuses naive values and always returns
   aware UTC datetimes (SQLite has no time zones; PostgreSQL returns the session's zone);
 * nickname uniqueness (case-insensitive, and by look-alike shape) is two plain unique indexes
-  on stored key columns computed in Python (:mod:`trainer.nicknames`), rather than functional
+  on stored key columns computed in Python (:mod:`trainer.rules.nicknames`), rather than functional
   indexes only one backend supports.
 """
 
@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from trainer.classroom import require_utc
+from trainer.clock import require_utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -87,7 +87,7 @@ learners = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-#: Hashes of the profile keys browsers hold (:mod:`trainer.profiles`); one row per (browser, profile).
+#: Hashes of the profile keys browsers hold (:mod:`trainer.rules.profiles`); one row per (browser, profile).
 learner_keys = Table(
     "learner_keys",
     metadata,
@@ -168,7 +168,7 @@ players = Table(
     Column("nickname_key", String(400), nullable=False),
     Column("token", String(64), nullable=False),
     Column("joined_at", UTCDateTime(), nullable=False),
-    # Case-sensitive look-alike key (trainer.nicknames.nickname_shape_key), added in version 3.
+    # Case-sensitive look-alike key (trainer.rules.nicknames.nickname_shape_key), added in version 3.
     Column("nickname_shape_key", String(400), nullable=False),
     # Leading session_id: this unique index also serves "players of a session".
     UniqueConstraint("session_id", "nickname_key", name="uq_players_session_nickname"),
@@ -195,7 +195,7 @@ answers = Table(
 )
 
 #: Failed host-key tries per scope ("host-key:client:<address>", "host-key:all"), so every
-#: server process throttles the same guesser (trainer.throttle holds the rules).
+#: server process throttles the same guesser (trainer.rules.throttle holds the rules).
 auth_throttle = Table(
     "auth_throttle",
     metadata,

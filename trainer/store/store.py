@@ -57,9 +57,10 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from trainer import classroom, profiles, throttle
-from trainer.classroom import LiveSettings, Phase, SessionState, require_utc
+from trainer.clock import require_utc
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError, StoreUnavailableError
+from trainer.rules import classroom, profiles, throttle
+from trainer.rules.classroom import LiveSettings, Phase, SessionState
 from trainer.store import learner_file, migrations
 from trainer.store.records import (
     Answer,
@@ -172,9 +173,9 @@ def _csv_safe(value: object) -> object:
 
 
 def _checked_hash(key_hash: str) -> str:
-    """A profile-key hash as :func:`trainer.profiles.key_hash` makes it (64 hex digits)."""
+    """A profile-key hash as :func:`trainer.rules.profiles.key_hash` makes it (64 hex digits)."""
     if not (isinstance(key_hash, str) and len(key_hash) == 64 and all(c in "0123456789abcdef" for c in key_hash)):
-        raise ValueError("key_hash must be trainer.profiles.key_hash() of a profile key")
+        raise ValueError("key_hash must be trainer.rules.profiles.key_hash() of a profile key")
     return key_hash
 
 
@@ -276,7 +277,7 @@ class Store:
     # -- learners ------------------------------------------------------------------------
     #
     # A browser proves it holds a profile with the hash of its profile key (``key_hash``, see
-    # :mod:`trainer.profiles`). The methods a page calls for a learner's own data (rename,
+    # :mod:`trainer.rules.profiles`). The methods a page calls for a learner's own data (rename,
     # delete, export, transfer codes) take that hash and check it inside their transaction;
     # ``key_hash=None`` is the operator's path (CLI, tests), never a page's.
 
@@ -405,7 +406,7 @@ class Store:
 
         Wrong, expired and used codes all raise the same :class:`RuleError`; a wrong secret
         counts against the pending code, which is void after
-        :data:`~trainer.profiles.TRANSFER_MAX_ATTEMPTS` of them. A right code is deleted.
+        :data:`~trainer.rules.profiles.TRANSFER_MAX_ATTEMPTS` of them. A right code is deleted.
         """
         code = profiles.parse_transfer_code(typed)
         key_hash = _checked_hash(key_hash)
@@ -783,7 +784,7 @@ class Store:
     def save_rules_state(
         self, session_id: str, expected_version: int, state: SessionState, *, now: datetime
     ) -> LiveSession:
-        """Persist the result of a :mod:`trainer.classroom` transition (optimistically)."""
+        """Persist the result of a :mod:`trainer.rules.classroom` transition (optimistically)."""
         return self.update_session_state(
             session_id,
             expected_version,
@@ -799,9 +800,9 @@ class Store:
     def add_player(self, session_id: str, nickname: str, now: datetime) -> Player:
         """Join a session, within the class's player cap.
 
-        The nickname is cleaned (:func:`trainer.classroom.clean_nickname`) and must differ from
+        The nickname is cleaned (:func:`trainer.rules.classroom.clean_nickname`) and must differ from
         every other in the class ignoring case and look-alike characters (two unique keys,
-        :mod:`trainer.nicknames`). The cap (``LiveSettings.max_players``) is counted in the
+        :mod:`trainer.rules.nicknames`). The cap (``LiveSettings.max_players``) is counted in the
         insert's transaction, with the session row locked on PostgreSQL, so processes joining
         players at the same moment cannot pass it together.
         """
@@ -895,7 +896,7 @@ class Store:
         now: datetime,
         is_right: Callable[[], bool],
     ) -> throttle.Verdict:
-        """One host-key try under :func:`trainer.throttle.try_key`, for every process at once.
+        """One host-key try under :func:`trainer.rules.throttle.try_key`, for every process at once.
 
         ``scopes`` names each counter and its rule (a client's address, every client). The
         counters are read, decided on and written in one write transaction (rows locked on
@@ -965,7 +966,7 @@ class Store:
         the rules inside the same transaction as the insert, with the server's ``now``:
         late answers and answers to a question no longer on screen raise ``RuleError``.
         ``points=None`` computes them from the session's settings
-        (:func:`trainer.classroom.points_at`). The question id is taken from the session.
+        (:func:`trainer.rules.classroom.points_at`). The question id is taken from the session.
         """
         now = require_utc(now)
         credit = _check_credit(credit)

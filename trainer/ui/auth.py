@@ -1,10 +1,10 @@
 """The host-key gate of the host, author and photo pages.
 
 Logging in on any of these pages sets the same ``host_ok`` flag, so an instructor types the key
-once per browser session; the tab also keeps a grant (:mod:`trainer.hostgrant`) in its
+once per browser session; the tab also keeps a grant (:mod:`trainer.access.hostgrant`) in its
 ``sessionStorage``, so reloading the projector tab does not ask for the key again.
 
-Typed keys are throttled (:mod:`trainer.throttle`): per client address and over all clients,
+Typed keys are throttled (:mod:`trainer.rules.throttle`): per client address and over all clients,
 with the counters in the database so every server process sees them. Each wrong key is logged
 on the server (address and counts, never what was typed).
 """
@@ -17,11 +17,11 @@ import math
 
 import streamlit as st
 
-from trainer import throttle
+from trainer.access.hostgrant import check_grant, issue_grant
+from trainer.access.transport import PLAIN_HTTP_WARNING, exposed_over_plain_http
 from trainer.atlas import Atlas
 from trainer.errors import TrainerError
-from trainer.hostgrant import check_grant, issue_grant
-from trainer.transport import PLAIN_HTTP_WARNING, exposed_over_plain_http
+from trainer.rules import throttle
 from trainer.ui.components.tab_memory import tab_memory
 from trainer.ui.live_common import configured_host_key
 from trainer.ui.state import get_store, now_utc

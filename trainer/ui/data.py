@@ -42,7 +42,7 @@ def get_questions(atlas: Atlas, max_stale_s: float = 0.0) -> dict[str, QuestionM
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _explorer_fig(_view: object, _atlas: Atlas, key: tuple[object, ...]) -> object:
-    from trainer.figures import explorer_figure
+    from trainer.explorer.figures import explorer_figure
 
     return explorer_figure(_view, _atlas, key[2], highlight=key[3])  # type: ignore[arg-type]
 

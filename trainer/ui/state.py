@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from trainer.errors import TrainerError
-from trainer.profiles import (
+from trainer.rules.profiles import (
     TRANSFER_MAX_TRIES_PER_SESSION,
     BrowserProfiles,
     StorageOp,

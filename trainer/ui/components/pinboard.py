@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from trainer.figures import answer_surface_data
+from trainer.explorer.figures import answer_surface_data
 
 _CSS = """
 .pb-wrap { position: relative; width: 100%; max-width: var(--pb-max, 900px); margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none; }

@@ -4,9 +4,9 @@ Why ``localStorage``: a learner on their own laptop finds their profile selected
 visit without typing anything, and the key never appears in the address bar (so it is not in
 bookmarks, history, screenshots or shared links). Keys are per site, so no other site reads them.
 
-The server sends the changes it wants (:data:`trainer.profiles.StorageOp`: add a key, remove
+The server sends the changes it wants (:data:`trainer.rules.profiles.StorageOp`: add a key, remove
 one, remember the current one); the script applies them to what is stored, exactly as
-:func:`trainer.profiles.apply_ops` does, and reports the result back whenever the server asks
+:func:`trainer.rules.profiles.apply_ops` does, and reports the result back whenever the server asks
 or the stored list changed. The server keeps sending a change until a report shows it, so a
 change is not lost when a rerun replaces the page before the script ran.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from trainer.profiles import StorageOp
+from trainer.rules.profiles import StorageOp
 
 _JS = """
 export default function(component) {

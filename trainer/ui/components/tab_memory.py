@@ -1,6 +1,6 @@
 """A tiny invisible component that keeps one string in the tab's ``sessionStorage``.
 
-Used for the host grant (:mod:`trainer.hostgrant`): ``sessionStorage`` survives a reload of
+Used for the host grant (:mod:`trainer.access.hostgrant`): ``sessionStorage`` survives a reload of
 the tab but not closing it, is never shown in the address bar (the projector shows the URL),
 and is not shared with other tabs or other sites.
 """

@@ -14,7 +14,7 @@ import streamlit as st
 
 from trainer.atlas.models import Technique
 from trainer.atlas.rendered import RenderedView
-from trainer.authoring import (
+from trainer.authoring.questions import (
     AUTHOR_TYPES,
     TARGET_KINDS,
     apply_click,
@@ -33,10 +33,10 @@ from trainer.authoring import (
     targets_words,
 )
 from trainer.errors import Problem, StoreError
-from trainer.figures import image_url
+from trainer.explorer.figures import image_url
 from trainer.quiz.models import QuestionModel
-from trainer.reveal import question_shapes
-from trainer.scoring import Answer, score
+from trainer.scoring.reveal import question_shapes
+from trainer.scoring.score import Answer, score
 from trainer.settings import author_dir, quiz_dir
 from trainer.ui.auth import require_host_key, view_label
 from trainer.ui.common import get_atlas, get_view, page_setup
@@ -293,7 +293,7 @@ with tab_banks:
             suffix = st.text_input("Suffix", value="imported", key="au_suffix", disabled=not rename)
             if st.button("Merge", type="primary", key="au_merge"):
                 report = merge_questions(target, bank.questions, others, rename_suffix=suffix if rename else None)
-                from trainer.authoring import write_bank
+                from trainer.authoring.questions import write_bank
 
                 write_bank(folder, report.bank)
                 ss["au_merge_msg"] = report.lines() or ["Nothing to merge."]
@@ -313,18 +313,18 @@ with tab_export:
     chosen: list[QuestionModel] = [all_q.get(qq.id, qq) for k in picked for qq in bank_ids[k].questions]
     st.caption(f"{len(chosen)} question(s) selected.")
 
-    from trainer.exports import view_loader
+    from trainer.authoring.exports import view_loader
 
     _view_for = view_loader(atlas, "right")  # an unrendered view is reported as skipped by the exporter
 
     e1, e2 = st.columns(2)
     if e1.button("Build Moodle XML", disabled=not chosen, key="au_ex_moodle", width="stretch"):
-        from trainer.exports import moodle_xml
+        from trainer.authoring.exports import moodle_xml
 
         with st.spinner("Encoding images…"):
             ss["au_ex_moodle_out"] = moodle_xml(chosen, atlas, _view_for)
     if e2.button("Build Anki deck", disabled=not chosen, key="au_ex_anki", width="stretch"):
-        from trainer.exports import anki_package
+        from trainer.authoring.exports import anki_package
 
         with st.spinner("Drawing cards…"):
             ss["au_ex_anki_out"] = anki_package(chosen, atlas, _view_for)
@@ -349,7 +349,7 @@ with tab_export:
     if st.button("Make the sheet", key="au_sheet_go"):
         sv = get_view(sheet_view, sheet_body)
         if sv is not None:
-            from trainer.exports import region_sheet_png
+            from trainer.authoring.exports import region_sheet_png
 
             ss["au_sheet"] = (sheet_view, sheet_body, region_sheet_png(sv, atlas))
     if ss.get("au_sheet"):
@@ -363,7 +363,7 @@ with tab_export:
     # a class's results are its live-class answers, downloaded here by the instructor who ran it.
     st.caption("A live class's answers, one row per player and question. Learners download their own "
                "practice history from Progress.")
-    from trainer.exports import rows_csv
+    from trainer.authoring.exports import rows_csv
     from trainer.ui.state import get_store
 
     store = get_store()

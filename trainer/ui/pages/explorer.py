@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from trainer.describe import offset_words
-from trainer.figures import LAYER_LABELS, LAYERS
-from trainer.search import search_atlas
+from trainer.atlas.describe import offset_words
+from trainer.explorer.figures import LAYER_LABELS, LAYERS
+from trainer.explorer.search import search_atlas
 from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
 from trainer.ui.data import cached_explorer_figure
 

@@ -12,8 +12,13 @@ import random
 
 import streamlit as st
 
-from trainer import live
-from trainer.classroom import (
+from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.explorer.figures import image_url
+from trainer.live.figures import heatmap_figure, reveal_figure
+from trainer.live import service as live
+from trainer.quiz.choices import option_texts, revealed_options
+from trainer.quiz.session import Filters, matches, pins_needed
+from trainer.rules.classroom import (
     DEFAULT_MAX_PLAYERS,
     MAX_PLAYERS_LIMIT,
     LiveSettings,
@@ -22,13 +27,8 @@ from trainer.classroom import (
     is_last_question,
     time_left_s,
 )
-from trainer.errors import ConflictError, NotFoundError, RuleError
-from trainer.figures import image_url
-from trainer.live_figures import heatmap_figure, reveal_figure
-from trainer.quiz.choices import option_texts, revealed_options
-from trainer.quiz.session import Filters, matches, pins_needed
-from trainer.reveal import question_shapes, shows_picture
-from trainer.scoring import count_noun
+from trainer.scoring.reveal import question_shapes, shows_picture
+from trainer.scoring.score import count_noun
 from trainer.ui.auth import host_gate
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen

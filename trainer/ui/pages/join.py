@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from trainer import live
-from trainer.classroom import Phase, check_browser_joins
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
-from trainer.figures import image_url
+from trainer.explorer.figures import image_url
+from trainer.live import service as live
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import pins_needed
-from trainer.reveal import question_shapes, reveal_shapes, shows_picture
+from trainer.rules.classroom import Phase, check_browser_joins
 from trainer.safetext import inert_label
-from trainer.scoring import Result, trace_instructions
+from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
+from trainer.scoring.score import Result, trace_instructions
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click

@@ -15,8 +15,7 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 
-from trainer.errors import TrainerError, UploadError
-from trainer.photo import (
+from trainer.authoring.photo import (
     MIN_LANDMARKS,
     FitError,
     accepted_label,
@@ -29,6 +28,7 @@ from trainer.photo import (
     to_png_bytes,
     view_landmarks,
 )
+from trainer.errors import TrainerError, UploadError
 from trainer.settings import photo_dir
 from trainer.ui.auth import require_host_key, view_label
 from trainer.ui.common import get_atlas, get_view, page_setup

@@ -7,14 +7,14 @@ import time
 
 import streamlit as st
 
-from trainer.figures import image_url
+from trainer.explorer.figures import image_url
+from trainer.practice.summary import error_chart, summary_rows
 from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options, to_file_indexes
 from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
 from trainer.quiz.session import Filters, choose_side, pick_questions, pins_needed
-from trainer.reveal import question_shapes, reveal_shapes
 from trainer.safetext import inert_label
-from trainer.scoring import Answer, Result, extra_pin_policy_text, score, trace_instructions
-from trainer.summary import error_chart, summary_rows
+from trainer.scoring.reveal import question_shapes, reveal_shapes
+from trainer.scoring.score import Answer, Result, extra_pin_policy_text, score, trace_instructions
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
@@ -80,7 +80,7 @@ if linked and ss.get("pr_linked") != st.query_params.get("questions"):
 if "pr" not in ss:
     st.caption("Choose what to practise. Every answer is scored in centimetres on the body.")
     if learner_id is not None:
-        from trainer.learning import review_queue
+        from trainer.progress.learning import review_queue
 
         queue = review_queue(get_store(), learner_id, now_utc(), list(questions))
         if queue.due_question_ids:
@@ -265,12 +265,12 @@ if not answered:
         session["results"].append((q.prompt, res))
         duration_ms = int((time.time() - ss.get("pr_t0", time.time())) * 1000)
         if learner_id is not None:
-            from trainer.learning import record_answer
+            from trainer.progress.learning import record_answer
 
             record_answer(get_store(), atlas, learner_id, q, res, view_id=view.view_id if view else None,
                           body_type=ss["body_type"] if view else None, duration_ms=duration_ms, now=now_utc())
         else:
-            from trainer.learning import attempt_fields
+            from trainer.progress.learning import attempt_fields
 
             ss.setdefault("anon_attempts", []).append(
                 {"question_id": q.id, "view_id": view.view_id if view else None, "credit": res.credit,

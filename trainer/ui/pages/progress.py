@@ -12,10 +12,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from trainer.errors import TrainerError
-from trainer.figures import bias_figure
-from trainer.learning import attempts_csv, nerve_retrievability, review_queue
-from trainer.profiles import key_hash, new_key
-from trainer.progress import (
+from trainer.explorer.figures import bias_figure
+from trainer.progress.learning import attempts_csv, nerve_retrievability, review_queue
+from trainer.progress.stats import (
     MIN_BIAS_CM,
     PERCENT_FORMAT,
     accuracy_over_time,
@@ -27,7 +26,8 @@ from trainer.progress import (
     weakest,
 )
 from trainer.quiz.session import question_nerves, question_region
-from trainer.scoring import count_noun, direction_vocabulary
+from trainer.rules.profiles import key_hash, new_key
+from trainer.scoring.score import count_noun, direction_vocabulary
 from trainer.store.learner_file import read_file
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.data import get_questions

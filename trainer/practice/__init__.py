@@ -1,0 +1,1 @@
+"""Self-study practice: session summaries (and the page model of the Practice page)."""

@@ -1,0 +1,109 @@
+"""Overlay shapes for the answer surface, split by what a learner may see when.
+
+``question_shapes`` is everything shown *before* answering (only what the question itself
+displays: the highlighted nerve of an identify question, the shaded territory of a
+"name the nerve" question). ``reveal_shapes`` adds targets, courses and error arrows after
+the answer has been scored on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trainer.atlas.core import Atlas
+from trainer.atlas.rendered import RenderedItem, RenderedView
+from trainer.quiz.models import QuestionModel
+from trainer.scoring.score import Result
+
+TARGET = "#12a150"
+COURSE = "#1f77ff"
+AVOID = "rgba(200,30,45,0.35)"
+ARROW = "#d62828"
+
+
+def _runs(item: RenderedItem) -> list[list[list[float]]]:
+    """Split a polyline into visible runs."""
+    runs: list[list[list[float]]] = []
+    cur: list[list[float]] = []
+    for (x, y), vis in zip(item.points_px, item.visible, strict=True):
+        if vis:
+            cur.append([round(float(x), 1), round(float(y), 1)])
+        elif cur:
+            runs.append(cur)
+            cur = []
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def _polyline(item: RenderedItem, stroke: str, width: float, dash: str | None = None) -> list[dict[str, Any]]:
+    return [{"type": "polyline", "points": run, "stroke": stroke, "width": width, **({"dash": dash} if dash else {})}
+            for run in _runs(item) if len(run) >= 2]
+
+
+def shows_picture(q: QuestionModel) -> bool:
+    """A choice question whose image is part of the question (a highlighted course to name, a
+    shaded territory to name): shown, inactive, wherever the question is asked."""
+    return bool(q.targets) and (q.type == "identify" or (q.type == "territory" and q.mode == "name"))
+
+
+def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[str, Any]]:
+    """What the question shows before the answer; never a target to place."""
+    if view is None:
+        return []
+    w = max(view.width_px, view.height_px) / 150
+    if q.type == "identify" and q.targets:
+        return _polyline(view.items[q.targets[0]], COURSE, w * 1.6)
+    if q.type == "territory" and q.mode == "name" and q.targets:
+        item = view.items[q.targets[0]]
+        pts = [[round(float(x), 1), round(float(y), 1)] for x, y in item.points_px]
+        return [{"type": "polygon", "points": pts, "stroke": "rgba(90,140,255,0.8)", "fill": "rgba(90,140,255,0.28)", "width": w / 2}]
+    if q.type == "case" and q.steps and q.steps[0].type == "identify" and q.steps[0].targets:
+        return []
+    return []
+
+
+def reveal_shapes(q: QuestionModel, result: Result, view: RenderedView, atlas: Atlas,
+                  targets: list[str] | None = None) -> list[dict[str, Any]]:
+    """After scoring: true courses, targets with their tolerance ring, arrows for each error."""
+    ppc = view.camera.px_per_cm
+    w = max(view.width_px, view.height_px) / 150
+    shapes: list[dict[str, Any]] = []
+    target_ids = targets if targets is not None else list(q.targets)
+    for item in view.items.values():
+        if item.kind == "avoid" and item.any_visible:
+            a = atlas.avoid.get(item.id)
+            radius_px = (a.safety_radius_cm if a else 0.5) * ppc
+            shapes.extend(_polyline(item, AVOID, max(2.0, 2 * radius_px)))
+    nerves_shown: set[str] = set()
+    for t in target_ids:
+        if t in atlas.sites:
+            nerves_shown.add(atlas.sites[t].nerve)
+        elif t in atlas.nerves:
+            nerves_shown.add(t)
+    for n in nerves_shown:
+        if n in view.items:
+            shapes.extend(_polyline(view.items[n], COURSE, w, dash=None))
+    for t in target_ids:
+        item = view.items.get(t)
+        if item is None:
+            continue
+        if item.kind == "site":
+            x, y = item.points_px[0]
+            shapes.append({"type": "circle", "x": round(float(x), 1), "y": round(float(y), 1),
+                           "r": round(q.tolerance_cm * ppc, 1), "stroke": TARGET, "width": w / 2, "dash": "6 4"})
+            shapes.append({"type": "circle", "x": round(float(x), 1), "y": round(float(y), 1), "r": w * 1.2,
+                           "stroke": "white", "fill": TARGET, "width": w / 3})
+        elif item.kind == "territory":
+            pts = [[round(float(a), 1), round(float(b), 1)] for a, b in item.points_px]
+            shapes.append({"type": "polygon", "points": pts, "stroke": TARGET, "fill": "rgba(18,161,80,0.18)", "width": w / 2})
+    for pr in [*result.pins, *(p for s in result.steps for p in s.pins)]:
+        if pr.target_px is not None and pr.on_body and np.isfinite(pr.distance_cm) and pr.distance_cm > 0.05:
+            shapes.append({"type": "arrow", "x1": round(pr.x_px, 1), "y1": round(pr.y_px, 1),
+                           "x2": round(pr.target_px[0], 1), "y2": round(pr.target_px[1], 1),
+                           "stroke": ARROW, "width": w / 2, "dash": "4 3"})
+            mx, my = (pr.x_px + pr.target_px[0]) / 2, (pr.y_px + pr.target_px[1]) / 2
+            shapes.append({"type": "text", "x": round(mx, 1), "y": round(my, 1), "text": f"{pr.distance_cm:.1f} cm", "fill": ARROW})
+    return shapes

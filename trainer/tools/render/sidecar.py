@@ -1,0 +1,484 @@
+"""One view × side × body type: camera, render, projected items, and the files on disk.
+
+The outputs follow docs/atlas-format.md "Rendered views": an RGB PNG under ``images/``,
+a 16-bit depth PNG and a JSON sidecar under ``sidecars/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from trainer.atlas.camera import Camera
+from trainer.errors import AtlasError
+from trainer.tools.render.inputs import AtlasInputs, RegionInput
+from trainer.tools.render.mesh import SkinMesh, body_type_fingerprint, build_skin
+from trainer.tools.render.raster import render
+from trainer.tools.render.relief import Relief, build_reliefs
+from trainer.tools.render.resolve import (
+    Frame,
+    SideGeometry,
+    SkinSnapper,
+    build_side,
+    densify,
+    outward_x,
+    resolve_points,
+)
+
+FloatArray = NDArray[np.float64]
+
+# Bump when the output for the same inputs changes (shading, framing, JSON layout).
+RENDERER_VERSION = "1.0.0"
+SCHEMA_VERSION = 1
+VISIBLE_DEPTH_TOLERANCE_CM = 0.6
+DEPTH_SCALE_CM = 0.005
+LIMB_SEGMENTS = frozenset({"arm", "forearm", "hand", "thigh", "leg", "foot"})
+
+
+def view_key(view_id: str, body_type: str) -> str:
+    """File stem shared by the PNG, depth map and sidecar of a view.
+
+    >>> view_key("knee_anteromedial_right", "female")
+    'knee_anteromedial_right__female'
+    """
+    return f"{view_id}__{body_type}"
+
+
+def side_view_id(view: Mapping[str, Any], side: str) -> str:
+    """``<id>_<side>``, or the bare id for a midline view (as the atlas loader names them)."""
+    return str(view["id"]) if side == "midline" else f"{view['id']}_{side}"
+
+
+def look_vector(frame: Frame, look_from: str) -> FloatArray:
+    """Unit vector from the subject toward the camera for a ``look_from`` word.
+
+    >>> f = Frame(np.array([0.0, 1, 0]), np.array([-1.0, 0, 0]), np.array([0.0, 0, 1]))
+    >>> look_vector(f, "anteromedial").round(4).tolist()
+    [0.7071, 0.0, 0.7071]
+    """
+    p, lat, a = frame.proximal, frame.lateral, frame.anterior
+    table = {
+        "anterior": a,
+        "posterior": -a,
+        "lateral": lat,
+        "medial": -lat,
+        "anteromedial": a - lat,
+        "anterolateral": a + lat,
+        "posteromedial": -a - lat,
+        "posterolateral": -a + lat,
+        "superior": p,
+        "inferior": -p,
+    }
+    if look_from not in table:
+        raise AtlasError(f"unknown look_from {look_from!r}")
+    v = table[look_from]
+    return v / np.linalg.norm(v)
+
+
+def view_camera(
+    center_cm: FloatArray, frame: Frame, look_from: str, up: str, extent_cm: float, size_px: int
+) -> Camera:
+    """Orthographic camera on the region's frame; ``up`` falls back to anterior if degenerate."""
+    direction = -look_vector(frame, look_from)
+    up_vec = {"proximal": frame.proximal, "distal": -frame.proximal, "anterior": frame.anterior}[up]
+    if abs(float(up_vec @ direction)) > 0.95:
+        up_vec = frame.anterior if abs(float(frame.anterior @ direction)) < 0.95 else frame.proximal
+    return Camera.looking(center_cm, direction, up_vec, size_px, size_px, extent_cm)
+
+
+def input_hash(inputs: AtlasInputs, region: RegionInput, body_fingerprint: str, extra: str) -> str:
+    """sha256 over landmarks.yaml, the region file, the body type and the renderer version."""
+    h = hashlib.sha256()
+    for part in (
+        RENDERER_VERSION.encode(),
+        inputs.landmarks_raw,
+        region.raw,
+        body_fingerprint.encode(),
+        extra.encode(),
+    ):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ViewRender:
+    """Everything produced for one view × side × body type, before writing."""
+
+    key: str
+    rgb: NDArray[np.uint8]
+    depth_cm: FloatArray
+    depth_u16: NDArray[np.uint16]
+    sidecar: dict[str, Any]
+    camera: Camera
+
+
+def encode_depth(depth_cm: FloatArray) -> tuple[NDArray[np.uint16], float, float]:
+    """16-bit depth: 0 = no skin, else ``near_cm + (value - 1) * scale_cm``.
+
+    >>> d = np.array([[np.nan, -1.0], [0.0, 2.5]])
+    >>> v, near, scale = encode_depth(d)
+    >>> v.tolist(), near, scale
+    ([[0, 1], [201, 701]], -1.0, 0.005)
+    """
+    covered = np.isfinite(depth_cm)
+    if not covered.any():
+        return np.zeros(depth_cm.shape, dtype=np.uint16), 0.0, DEPTH_SCALE_CM
+    lo = float(np.min(depth_cm[covered]))
+    hi = float(np.max(depth_cm[covered]))
+    near = math.floor(lo * 100.0) / 100.0
+    scale = DEPTH_SCALE_CM
+    while (hi - near) / scale + 1 > 65535:
+        scale *= 2.0
+    vals = np.zeros(depth_cm.shape, dtype=np.float64)
+    vals[covered] = np.round((depth_cm[covered] - near) / scale) + 1.0
+    return np.clip(vals, 0, 65535).astype(np.uint16), near, scale
+
+
+def visibility(camera: Camera, depth_cm: FloatArray, points_cm: FloatArray) -> tuple[FloatArray, list[bool]]:
+    """Project points; visible = inside the image and within tolerance of the depth map.
+
+    The depth test looks at the 3x3 pixel neighbourhood so a point on the silhouette,
+    whose own pixel may be background, still counts as seen.
+    """
+    xy, d = camera.project(points_cm)
+    h, w = depth_cm.shape
+    vis: list[bool] = []
+    for (x, y), di in zip(xy, d, strict=True):
+        if not (0.0 <= x < w and 0.0 <= y < h):
+            vis.append(False)
+            continue
+        c, r = int(x), int(y)
+        patch = depth_cm[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2]
+        diffs = np.abs(patch[np.isfinite(patch)] - di)
+        vis.append(bool(diffs.size and float(diffs.min()) <= VISIBLE_DEPTH_TOLERANCE_CM))
+    return xy, vis
+
+
+def _round(a: FloatArray, nd: int) -> list[list[float]]:
+    return [[round(float(v), nd) for v in row] for row in np.asarray(a).reshape(len(a), -1)]
+
+
+def _item_record(
+    kind: str,
+    anchors: FloatArray,
+    snaps: FloatArray,
+    points: FloatArray,
+    camera: Camera,
+    depth_cm: FloatArray,
+) -> dict[str, Any]:
+    xy, vis = visibility(camera, depth_cm, points)
+    return {
+        "kind": kind,
+        "anchors_cm": _round(anchors, 3),
+        "snap_cm": [round(float(s), 3) for s in snaps],
+        "points_cm": _round(points, 3),
+        "points_px": _round(xy, 2),
+        "visible": vis,
+    }
+
+
+def resolve_items(
+    geo: SideGeometry, region: RegionInput
+) -> dict[str, tuple[str, FloatArray, FloatArray, FloatArray]]:
+    """``id -> (kind, anchors, snap_cm, points)`` for every landmark and region item."""
+    out: dict[str, tuple[str, FloatArray, FloatArray, FloatArray]] = {}
+    for lid, pos in geo.landmarks_cm.items():
+        p = pos.reshape(1, 3)
+        out[lid] = ("landmark", p, np.zeros(1), p)
+    for item_id, kind, points, closed in region.items():
+        try:
+            anchors, snaps = resolve_points(geo, points)
+        except AtlasError as exc:
+            raise AtlasError(f"{region.path.name}: {item_id}: {exc}") from exc
+        if kind == "site" or len(anchors) < 2:
+            dense = anchors
+        else:
+            dense = densify(geo.snapper, anchors, closed=closed)
+        out[item_id] = (kind, anchors, snaps, dense)
+    return out
+
+
+def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
+    """Reliefs for the landmarks of one side whose position falls near the image."""
+    skin = geo.skin
+    normals = {lid: skin.normals[vi] for lid, vi in geo.landmark_vertices.items()}
+    axes = {lid: geo.frames[geo.landmark_segments[lid]].proximal for lid in geo.landmarks_cm}
+    positions = dict(geo.landmarks_cm)
+    reliefs = build_reliefs(positions, normals, axes)
+    crest = [k for k in ("asis", "iliac_crest_tubercle", "psis") if k in positions]
+    if len(crest) >= 2:
+        # The crest ridge follows the skin between its landmarks, set a little under it.
+        path = densify(geo.snapper, np.stack([positions[k] for k in crest]), max_spacing_cm=1.5)
+        centroid_x = float(np.mean(path[:, 0]))
+        inward = np.array([-np.sign(centroid_x) * 0.2, 0.0, 0.0])
+        reliefs = [r for r in reliefs if len(r.path_cm) < 2]
+        reliefs.append(
+            Relief(
+                center_cm=tuple(path[0].tolist()),  # type: ignore[arg-type]
+                axes=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+                radii_cm=(1.6, 1.6, 1.6),
+                height_cm=0.12,
+                path_cm=tuple(tuple((p + inward).tolist()) for p in path),  # type: ignore[misc]
+            )
+        )
+    margin_px = 4.0 * camera.px_per_cm
+    kept = []
+    for r in reliefs:
+        pts = np.asarray(r.path_cm) if len(r.path_cm) >= 2 else np.asarray([r.center_cm])
+        xy, _ = camera.project(pts)
+        inside = (
+            (xy[:, 0] > -margin_px)
+            & (xy[:, 0] < camera.width_px + margin_px)
+            & (xy[:, 1] > -margin_px)
+            & (xy[:, 1] < camera.height_px + margin_px)
+        )
+        if inside.any():
+            kept.append(r)
+    return kept
+
+
+ARM_SEGMENTS = frozenset({"arm", "forearm", "hand"})
+ARM_REACH_CM = 10.0
+
+
+def distance_to_polyline(points_cm: FloatArray, path_cm: FloatArray) -> FloatArray:
+    """Distance from each point to a polyline.
+
+    >>> distance_to_polyline(np.array([[1.0, 1.0, 0.0]]), np.array([[0.0, 0, 0], [2.0, 0, 0]])).tolist()
+    [1.0]
+    """
+    best = np.full(len(points_cm), np.inf)
+    for a, b in zip(path_cm[:-1], path_cm[1:], strict=True):
+        ab = b - a
+        t = np.clip(((points_cm - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+        d = np.linalg.norm(points_cm - (a + t[:, None] * ab), axis=1)
+        best = np.minimum(best, d)
+    return best
+
+
+def face_mask(skin: SkinMesh, segment: str, side: str, look_from: str = "anterior") -> NDArray[np.bool_]:
+    """Which of the skin + eye triangles to draw for a view of ``segment``.
+
+    * leg and foot views leave out the other leg (it blocks medial views and peeks out
+      behind lateral ones);
+    * thigh views do so only when looking from medial, and only below the groin, so the
+      pelvis stays whole in anterior, posterior and lateral views;
+    * arm views keep only skin within reach of the arm's bones, because in the A-pose the
+      trunk sits right behind (or in front of) the elbow and wrist;
+    * trunk, head and neck views keep everything.
+    """
+    tris = np.concatenate([skin.triangles, skin.eye_triangles])
+    keep = np.ones(len(tris), dtype=bool)
+    if segment not in LIMB_SEGMENTS or side == "midline":
+        return keep
+    centroids = skin.vertices_cm[tris].mean(axis=1)
+    other_side = centroids[:, 0] * outward_x(side) < -1.0
+    j = skin.joints_cm
+    p = "l-" if side == "left" else "r-"
+    if segment in ARM_SEGMENTS:
+        keep &= distance_to_polyline(centroids, _arm_chain(j, p)) < ARM_REACH_CM
+        return keep
+    if segment in ("leg", "foot"):
+        keep &= ~other_side
+    elif segment == "thigh" and "medial" in look_from:
+        keep &= ~(other_side & (centroids[:, 1] < j[p + "upper-leg"][1] - 3.0))
+    # In the A-pose the forearms and hands hang beside the hips: out of a lower-limb view.
+    for q in ("r-", "l-"):
+        keep &= distance_to_polyline(centroids, _arm_chain(j, q)[1:]) >= ARM_REACH_CM
+    return keep
+
+
+def _arm_chain(joints: Mapping[str, FloatArray], prefix: str) -> FloatArray:
+    """Shoulder, elbow, wrist and middle-finger joints of one arm (cm)."""
+    chain = [joints[prefix + "shoulder"], joints[prefix + "elbow"], joints[prefix + "hand"]]
+    chain += [joints[f"{prefix}finger-3-{k}"] for k in (1, 2, 3, 4) if f"{prefix}finger-3-{k}" in joints]
+    return np.stack(chain)
+
+
+# Seen from below, the whole leg and pelvis stand behind the sole; keep only the foot.
+FAR_CLIP_FROM_BELOW_CM = 12.0
+
+
+def near_clip_cm(segment: str, extent_cm: float) -> float | None:
+    """Limb views drop geometry this far in front of the view centre (e.g. a hand hanging
+    in front of a lateral hip); trunk, head and neck views clip nothing."""
+    if segment not in LIMB_SEGMENTS:
+        return None
+    return -max(15.0, 0.75 * extent_cm)
+
+
+@dataclass
+class BodyContext:
+    """Per-body-type state shared by all views: mesh, snapper and both sides' geometry."""
+
+    name: str
+    skin: SkinMesh
+    fingerprint: str
+    sides: dict[str, SideGeometry]
+
+
+def body_context(
+    inputs: AtlasInputs, body_type: str, assets_dir: Path, subdivisions: int = 1, supination_deg: float = 0.0
+) -> BodyContext:
+    """Build (or reuse) the mesh of one body type and resolve both sides' landmarks."""
+    if body_type not in inputs.body_types:
+        raise AtlasError(f"unknown body type {body_type!r}; known: {', '.join(sorted(inputs.body_types))}")
+    definition = tuple((str(n), float(w)) for n, w in inputs.body_types[body_type])
+    skin = build_skin(str(assets_dir), body_type, definition, subdivisions, float(supination_deg))
+    snapper = SkinSnapper(skin)
+    sides = {s: build_side(skin, s, inputs.landmarks, snapper) for s in ("right", "left")}
+    sides["midline"] = sides["right"]
+    fingerprint = body_type_fingerprint(assets_dir, definition) + f"|subdiv={subdivisions}"
+    if supination_deg:
+        fingerprint += f"|supination={float(supination_deg):g}"
+    return BodyContext(name=body_type, skin=skin, fingerprint=fingerprint, sides=sides)
+
+
+def render_view(
+    inputs: AtlasInputs,
+    region: RegionInput,
+    view: Mapping[str, Any],
+    side: str,
+    body: BodyContext,
+    size_px: int = 900,
+    supersample: int = 2,
+) -> ViewRender:
+    """Render one view × side for one body type, in memory."""
+    geo = body.sides[side]
+    frame = geo.frames[region.segment]
+    center, _ = resolve_points(geo, [dict(view["center"])])
+    camera = view_camera(
+        center[0],
+        frame,
+        str(view["look_from"]),
+        str(view.get("up") or "proximal"),
+        float(view["extent_cm"]),
+        size_px,
+    )
+    skin = body.skin
+    mask = face_mask(skin, region.segment, side, str(view["look_from"]))
+    reliefs = _landmark_reliefs(body.sides["right"], camera) + _landmark_reliefs(body.sides["left"], camera)
+    drawn = np.concatenate([skin.triangles, skin.eye_triangles])[mask]
+    result = render(
+        skin.vertices_cm,
+        skin.normals,
+        drawn,
+        camera,
+        reliefs=reliefs,
+        near_clip_cm=near_clip_cm(region.segment, float(view["extent_cm"])),
+        supersample=supersample,
+        mirror_lights=side == "left",
+        far_clip_cm=FAR_CLIP_FROM_BELOW_CM if str(view["look_from"]) == "inferior" else None,
+    )
+    depth_u16, near, scale = encode_depth(result.depth_cm)
+    vid = side_view_id(view, side)
+    key = view_key(vid, body.name)
+    items = {
+        item_id: _item_record(kind, anchors, snaps, pts, camera, result.depth_cm)
+        for item_id, (kind, anchors, snaps, pts) in resolve_items(geo, region).items()
+    }
+    extra = json.dumps({"view": str(view["id"]), "side": side, "size_px": size_px, "ss": supersample})
+    sidecar: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "view_id": vid,
+        "view": str(view["id"]),
+        "region": region.id,
+        "side": side,
+        "body_type": body.name,
+        "image": f"{key}.png",
+        "depth": f"{key}.depth.png",
+        "camera": camera.to_dict(),
+        "depth_encoding": {"near_cm": near, "scale_cm": scale},
+        "frame": frame.to_dict(),
+        "axes_px_per_cm": {
+            name: [round(float(v), 4) for v in camera.image_vector(getattr(frame, name))]
+            for name in ("proximal", "lateral", "anterior")
+        },
+        "input_hash": input_hash(inputs, region, body.fingerprint, extra),
+        "renderer_version": RENDERER_VERSION,
+        "items": items,
+    }
+    return ViewRender(
+        key=key, rgb=result.rgb, depth_cm=result.depth_cm, depth_u16=depth_u16, sidecar=sidecar, camera=camera
+    )
+
+
+def write_view(out: ViewRender, atlas_dir: Path) -> list[Path]:
+    """Write the PNG, depth PNG and JSON; PNG bytes depend only on the pixels."""
+    images = Path(atlas_dir) / "images"
+    sidecars = Path(atlas_dir) / "sidecars"
+    images.mkdir(parents=True, exist_ok=True)
+    sidecars.mkdir(parents=True, exist_ok=True)
+    png = images / f"{out.key}.png"
+    depth = sidecars / f"{out.key}.depth.png"
+    meta = sidecars / f"{out.key}.json"
+    Image.fromarray(out.rgb).save(png, format="PNG", optimize=True)
+    Image.fromarray(out.depth_u16).save(depth, format="PNG")
+    meta.write_text(json.dumps(out.sidecar, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    return [png, depth, meta]
+
+
+def existing_hash(atlas_dir: Path, key: str) -> str | None:
+    """The input hash of an already written sidecar, if its three files exist."""
+    meta = Path(atlas_dir) / "sidecars" / f"{key}.json"
+    if not (meta.is_file() and (Path(atlas_dir) / "images" / f"{key}.png").is_file()):
+        return None
+    if not (Path(atlas_dir) / "sidecars" / f"{key}.depth.png").is_file():
+        return None
+    try:
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("input_hash"))
+    except (OSError, ValueError):
+        return None
+
+
+def planned_hash(
+    inputs: AtlasInputs,
+    region: RegionInput,
+    view: Mapping[str, Any],
+    side: str,
+    body: BodyContext,
+    size_px: int,
+    supersample: int,
+) -> str:
+    """The input hash ``render_view`` would write, without rendering."""
+    extra = json.dumps({"view": str(view["id"]), "side": side, "size_px": size_px, "ss": supersample})
+    return input_hash(inputs, region, body.fingerprint, extra)
+
+
+def sides_of(view: Mapping[str, Any]) -> list[str]:
+    return [str(s) for s in (view.get("sides") or ["right", "left"])]
+
+
+def render_view_by_id(
+    view_id: str,
+    body_type: str = "female",
+    *,
+    atlas_dir: Path,
+    assets_dir: Path,
+    size_px: int = 160,
+    supersample: int = 1,
+    region_paths: list[Path] | None = None,
+    subdivisions: int = 1,
+) -> ViewRender:
+    """Render one view (``<view>_<side>`` or a midline view id) in memory, e.g. for tests."""
+    from trainer.tools.render.inputs import load_inputs
+
+    inputs = load_inputs(Path(atlas_dir), region_paths)
+    for region in inputs.regions:
+        for view in region.views:
+            for side in sides_of(view):
+                if side_view_id(view, side) == view_id:
+                    supination = float(view.get("supination_deg") or 0.0)
+                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, supination)
+                    return render_view(inputs, region, view, side, body, size_px, supersample)
+    raise AtlasError(f"no view {view_id!r} in {atlas_dir}")
