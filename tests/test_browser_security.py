@@ -74,7 +74,7 @@ def test_the_uploader_applies_the_configured_upload_limit(keyed_server: Any, chr
     page = ctx.new_page()
     page.goto(f"{server.url}/progress")
     wait_idle(page)
-    page.get_by_text("Import a profile from another machine (JSON)").click()
+    page.get_by_text("Import a profile from an exported file (JSON)").click()
     uploader = page.locator('[data-testid="stFileUploader"]')
     uploader.wait_for(timeout=20000)
     assert "15MB per file" in uploader.inner_text()

@@ -172,9 +172,9 @@ def test_a_deeply_nested_bank_upload_is_reported_not_crashed_on(
 
 @pytest.mark.parametrize(
     ("payload", "said"),
-    [(b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+    [(b"[" * 200_000 + b"]" * 200_000, "nests lists or objects too deeply"),
      (b'{"format": "nerve-mapping-trainer/learner", "learner": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
-      "nested too deeply")],
+      "nests lists or objects too deeply")],
 )
 def test_a_malformed_import_file_gets_a_plain_message(content: Path, payload: bytes, said: str,
                                                       caplog: pytest.LogCaptureFixture) -> None:
@@ -182,12 +182,12 @@ def test_a_malformed_import_file_gets_a_plain_message(content: Path, payload: by
     at = open_page("progress")
     at.file_uploader(key="import_file").upload("profile.json", payload, "application/json")
     at.run()
+    at.button(key="import_go").click().run()
     assert not at.exception, at.exception
     shown = browser_text(at)
-    assert said in shown and "reference" in shown
+    assert said in shown  # the import's own check names the problem; nothing reaches the page boundary
     for leak in (*LEAKS, "RecursionError"):
         assert leak not in shown, leak
-    assert "RecursionError" in caplog.text  # the detail is on the server
 
 
 # ---------------------------------------------------------------- 15: fake-player flood

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import sys
 from tests.browser import REPO
 from trainer.authoring.photo import MAX_UPLOAD_BYTES as MAX_PHOTO_BYTES
 from trainer.authoring.questions import MAX_BANK_BYTES
+from trainer.store.learner_file import MAX_IMPORT_BYTES
 
 MIB = 1024 * 1024  # Streamlit's "megabytes" for maxUploadSize
 
@@ -28,22 +28,13 @@ def streamlit_config() -> dict[str, str]:
     return dict(re.findall(r"^(\w+) = (.+)$", done.stdout, flags=re.MULTILINE))
 
 
-def progress_import_limit() -> int:
-    """MAX_IMPORT_BYTES of the progress page, read without running the page script."""
-    tree = ast.parse((REPO / "trainer" / "ui" / "pages" / "progress.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "MAX_IMPORT_BYTES" for t in node.targets):
-            return int(ast.literal_eval(node.value))
-    raise AssertionError("MAX_IMPORT_BYTES not found in the progress page")
-
-
 def test_streamlit_sends_no_error_details_to_browsers() -> None:
     assert streamlit_config()["showErrorDetails"] == '"none"'
 
 
 def test_the_upload_limit_is_the_largest_upload_the_app_accepts() -> None:
     limit_mb = int(streamlit_config()["maxUploadSize"])
-    largest = max(MAX_PHOTO_BYTES, MAX_BANK_BYTES, progress_import_limit())
+    largest = max(MAX_PHOTO_BYTES, MAX_BANK_BYTES, MAX_IMPORT_BYTES)
     assert largest == MAX_PHOTO_BYTES == 15 * MIB
     assert limit_mb * MIB >= largest  # every upload the pages accept gets through…
     assert (limit_mb - 1) * MIB < largest  # …and not a megabyte more is held in memory
