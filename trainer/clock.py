@@ -15,7 +15,7 @@ def require_utc(now: datetime, name: str = "now") -> datetime:
     A naive datetime is ambiguous across servers in different zones, and mixing naive and
     aware values is how late answers slip through, so we fail loudly instead of guessing.
 
-    >>> from datetime import timezone
+    >>> from datetime import timedelta, timezone
     >>> require_utc(datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=2)))).hour
     22
     """
