@@ -61,7 +61,10 @@ def _build(files: AtlasFiles) -> Atlas:
         for c in (files.conditions.conditions if files.conditions else [])
     }
     lms = {
-        m.id: Landmark(m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified)
+        m.id: Landmark(
+            m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified,
+            m.definition, m.method.kind, m.method.rule, m.expected_error_cm,
+        )
         for m in (files.landmarks.landmarks if files.landmarks else [])
     }
     regions: dict[str, Region] = {}
@@ -153,6 +156,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     for m, lm_label in zip(lms_list, files.labels["landmarks"], strict=False):
         claim(lm_label, m.id)
         need_refs(lm_label, m.id, m.references)
+        seed = m.method.landmark
+        if seed is not None and (seed not in atlas.landmarks or seed == m.id):
+            out.append(Problem(lm_label, m.id, "method.landmark", f"unknown or circular seed landmark '{seed}'"))
     for label, rf in files.regions.items():
         claim(label, rf.region.id)
         check_conditions(label, rf.region.id, rf.region.conditions)
