@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|stats|bench|serve|loadtest|rerun-cost``."""
+"""Command line: ``python -m trainer validate|stats|bench|body-report|offset-consistency|serve|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -56,17 +56,35 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _atlas_report(args: argparse.Namespace) -> int:
+def _offset_consistency(args: argparse.Namespace) -> int:
     from trainer.atlas import load_atlas
-    from trainer.report import atlas_report
+    from trainer.offset_consistency import offset_consistency_report
 
-    text = atlas_report(load_atlas(Path(args.atlas)), args.body_type)
+    text = offset_consistency_report(load_atlas(Path(args.atlas)), args.body_type)
     if args.output == "-":
         print(text)
     else:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+def _body_report(args: argparse.Namespace) -> int:
+    # Developer tooling: reads the committed artifacts, never the MakeHuman assets.
+    from trainer.render.body_report import body_report, report_markdown
+
+    report = body_report(Path(args.atlas), args.body_types or None)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        text = report_markdown(report)
+        if args.output == "-":
+            print(text)
+        else:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {args.output}")
+    outside = sum(b["total"] - b["within"] for b in report["bodies"].values())
+    return 1 if outside else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -124,11 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--atlas", default=str(atlas_dir()))
     b.set_defaults(func=_bench)
 
-    r = sub.add_parser("atlas-report", help="Markdown table of cited vs measured landmark offsets")
+    r = sub.add_parser(
+        "offset-consistency",
+        help="self-consistency of YAML offsets on the rendered mesh (not validation against anatomy)",
+    )
     r.add_argument("--atlas", default=str(atlas_dir()))
     r.add_argument("--body-type", default=None, help="default: the atlas default body type")
-    r.add_argument("--output", default="docs/atlas-report.md", help="file to write, or - for stdout")
-    r.set_defaults(func=_atlas_report)
+    r.add_argument("--output", default="docs/offset-consistency.md", help="file to write, or - for stdout")
+    r.set_defaults(func=_offset_consistency)
+
+    br = sub.add_parser("body-report", help="each body's dimensions against anthropometry (ANSUR II and others)")
+    br.add_argument("--atlas", default=str(atlas_dir()))
+    br.add_argument("--json", action="store_true", help="print one JSON object")
+    br.add_argument("--body-types", nargs="*", default=None, help="default: every body type")
+    br.add_argument("--output", default="-", help="Markdown file to write (default: stdout)")
+    br.set_defaults(func=_body_report)
 
     sv = sub.add_parser("serve", help="run N Streamlit processes behind one sticky port (large live classes)")
     sv.add_argument("--processes", type=int, default=2)
