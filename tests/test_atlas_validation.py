@@ -132,3 +132,11 @@ def test_landmarks_and_references_may_be_split_over_files(tmp_path: Path) -> Non
     probs = problems_for(tmp_path, data)
     assert any(p.startswith("atlas/landmarks_extra.yaml: lm_a: id: duplicate id (also defined in atlas/landmarks.yaml)") for p in probs), probs
     assert not any("ref_b" in p for p in probs), probs
+
+
+def test_a_body_with_more_soft_tissue_may_have_its_own_off_skin_limit(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 2.5
+    assert not any("off the skin" in p for p in problems_for(tmp_path / "a", data, snap_cm=2.0))
+    data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 1.5
+    assert any("off the skin: 2.0 cm from the surface on 'female' (limit 1.5 cm)" in p for p in problems_for(tmp_path / "b", data, snap_cm=2.0))

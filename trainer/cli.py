@@ -71,13 +71,13 @@ def _offset_consistency(args: argparse.Namespace) -> int:
 
 def _body_report(args: argparse.Namespace) -> int:
     # Developer tooling: reads the committed artifacts, never the MakeHuman assets.
-    from trainer.render.body_report import body_report, report_markdown
+    from trainer.render.body_report import body_report, load_anthropometry, report_markdown
 
     report = body_report(Path(args.atlas), args.body_types or None)
     if args.json:
         print(json.dumps(report))
     else:
-        text = report_markdown(report)
+        text = report_markdown(report, load_anthropometry(Path(args.atlas) / "anthropometry.yaml"))
         if args.output == "-":
             print(text)
         else:

@@ -31,8 +31,6 @@ from trainer.atlas.files import AtlasFiles, read_atlas_files
 from trainer.atlas.models import SkinPointModel
 from trainer.errors import AtlasError, Problem
 
-OFF_SKIN_LIMIT_CM = 1.5
-
 DEFAULT_ATLAS_DIR = Path(__file__).resolve().parents[2] / "atlas"
 
 
@@ -104,7 +102,7 @@ def _build(files: AtlasFiles) -> Atlas:
                 t.id, r.id, t.nerve, t.name, tuple(_sp(p) for p in t.polygon), tuple(t.references), t.verified
             )
     bts = files.body_types
-    body_types = {b.id: BodyType(b.id, b.name) for b in (bts.body_types if bts else [])}
+    body_types = {b.id: BodyType(b.id, b.name, b.off_skin_limit_cm) for b in (bts.body_types if bts else [])}
     default = bts.default if bts else "female"
     return Atlas(
         root=files.root, references=refs, conditions=conds, landmarks=lms, regions=regions, views=views,
@@ -232,10 +230,11 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
                 if rec is None:
                     out.append(Problem(label, item.id, "render", f"not in the sidecar of {key} (re-render)"))
                     continue
+                limit = atlas.body_types[bt].off_skin_limit_cm
                 for i, snap in enumerate(rec.get("snap_cm", [])):
-                    if snap is not None and snap > OFF_SKIN_LIMIT_CM and (item.id, i) not in off_skin_reported:
+                    if snap is not None and snap > limit and (item.id, i) not in off_skin_reported:
                         off_skin_reported.add((item.id, i))
-                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {OFF_SKIN_LIMIT_CM} cm)"))
+                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {limit:g} cm)"))
     return out
 
 

@@ -155,6 +155,7 @@ class Territory:
 class BodyType:
     id: str
     name: str
+    off_skin_limit_cm: float = 1.5
 
 
 AtlasItem = Nerve | Site | Avoid | Territory

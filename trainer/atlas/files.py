@@ -33,6 +33,10 @@ class BodyTypeModel(Strict):
     targets: list[tuple[str, float]] = Field(default_factory=list)
     reference: Literal["female", "male"] | None = None
     fitted: list[tuple[str, float]] = Field(default_factory=list)
+    # How far a YAML point may lie from this body's skin before `validate` calls it off the
+    # skin. A body with much more soft tissue than the average bodies sits further from an
+    # offset that is right for them.
+    off_skin_limit_cm: float = Field(default=1.5, gt=0, le=5)
 
 
 class BodyTypesFile(Strict):

@@ -238,8 +238,13 @@ def ball_of_foot_length(b: MeasuredBody) -> float:
 
 
 def foot_breadth(b: MeasuredBody) -> float:
-    """Greatest horizontal breadth of the foot, across its long axis (caliper)."""
-    return extent(_foot_vertices(b), _foot_axes(b)[1])
+    """Greatest horizontal breadth of the foot across its long axis, at the metatarsal heads
+    (from 3 cm behind to 1 cm in front of the first metatarsal head; not the splayed toes)."""
+    v = _foot_vertices(b)
+    along, across = _foot_axes(b)
+    s = v @ along
+    mt1 = float(b.lm("first_metatarsal_head") @ along)
+    return extent(v[(s > mt1 - 3.0) & (s < mt1 + 1.0)], across)
 
 
 def heel_breadth(b: MeasuredBody) -> float:

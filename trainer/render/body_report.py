@@ -51,6 +51,7 @@ class DimensionModel(_Strict):
 
 class SourceModel(_Strict):
     id: str
+    short: str = Field(min_length=3)  # e.g. "ANSUR II (Gordon et al. 2014)", for report tables
     citation: str = Field(min_length=10)
     method: str = ""
     notes: str = ""
@@ -59,10 +60,19 @@ class SourceModel(_Strict):
     verified: bool = True
 
 
+class KnownOutside(_Strict):
+    """A dimension a body is known to miss, and why (the test lets this list only shrink)."""
+
+    body: str
+    dimension: str
+    reason: str = Field(min_length=20)
+
+
 class AnthropometryFile(_Strict):
     schema_version: Literal[1]
     sources: list[SourceModel]
     dimensions: list[DimensionModel]
+    known_outside: list[KnownOutside] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,10 @@ def load_anthropometry(path: Path) -> AnthropometryFile:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise AtlasError(f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from exc
+    dims = {d.id for d in parsed.dimensions}
+    for k in parsed.known_outside:
+        if k.dimension not in dims:
+            raise AtlasError(f"{path}: known_outside: {k.body}: unknown dimension {k.dimension!r}")
     sources = {s.id for s in parsed.sources}
     for d in parsed.dimensions:
         if d.rule not in RULES:
@@ -151,9 +165,8 @@ def load_measured_body(atlas_dir: Path, body_type: str) -> MeasuredBody:
 
 
 def source_label(anthro: AnthropometryFile, source_id: str, sex: str, n: int) -> str:
-    cite = next(s.citation for s in anthro.sources if s.id == source_id)
-    short = cite.split(".")[0] if len(cite) > 60 else cite
-    return f"{source_id}: {short} ({sex}, n={n})"
+    short = next(s.short for s in anthro.sources if s.id == source_id)
+    return f"{short}, {'women' if sex == 'female' else 'men'}, n={n}"
 
 
 def body_report(atlas_dir: Path, bodies: Sequence[str] | None = None) -> dict[str, Any]:
@@ -191,8 +204,8 @@ def body_report(atlas_dir: Path, bodies: Sequence[str] | None = None) -> dict[st
     return {"bodies": out}
 
 
-def report_markdown(report: Mapping[str, Any]) -> str:
-    """The report as Markdown tables, one per body."""
+def report_markdown(report: Mapping[str, Any], anthro: AnthropometryFile | None = None) -> str:
+    """The report as Markdown tables, one per body, with the documented reasons for misses."""
     lines = [
         "# Body report",
         "",
@@ -211,4 +224,10 @@ def report_markdown(report: Mapping[str, Any]) -> str:
                 f"| {d['name']} | {d['rendered_cm']:.2f} | {d['mean_cm']:.2f} | {d['sd_cm']:.2f} | {mark} | {d['source']} |"
             )
         lines.append("")
+        misses = [k for k in (anthro.known_outside if anthro else []) if k.body == body]
+        if misses:
+            names = {d.id: d.name for d in anthro.dimensions} if anthro else {}
+            lines += ["Outside target, and why:", ""]
+            lines += [f"- **{names.get(k.dimension, k.dimension)}**: {k.reason}" for k in misses]
+            lines.append("")
     return "\n".join(lines)

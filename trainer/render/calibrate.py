@@ -90,9 +90,9 @@ MODIFIERS: tuple[Modifier, ...] = (
     _pair("armslegs", "hand-scale", True, sided=True),
     _pair("armslegs", "hand-fingers-length", True, sided=True),
     _pair("measure", "measure-wrist-circ", True),
-    _pair("measure", "measure-ankle-circ", False),
-    _pair("measure", "measure-knee-circ", True),
-    _pair("hip", "hip-scale-horiz", True),
+    _pair("measure", "measure-ankle-circ", True),  # the only control of ankle (malleolar) breadth
+    _pair("measure", "measure-knee-circ", False),
+    _pair("hip", "hip-scale-horiz", False),
     _pair("torso", "torso-scale-horiz", True),
     _pair("armslegs", "upperleg-muscle", False, sided=True),
     _pair("measure", "measure-calf-circ", False),
@@ -246,11 +246,19 @@ def current_weights(body: Mapping[str, Any], modifiers: Sequence[Modifier]) -> l
     return out
 
 
+def body_weight_modifier(sex: str) -> Modifier:
+    """MakeHuman's own body-weight macro for one sex: from average towards its minimum
+    (negative weights) or maximum (positive) weight target, at average muscle."""
+    stem = f"universal-{sex}-young-averagemuscle"
+    return Modifier("body-weight", (f"{stem}-minweight.target",), (f"{stem}-maxweight.target",), False)
+
+
 def free_modifiers(body: Mapping[str, Any]) -> tuple[Modifier, ...]:
-    """All modifiers, or only the skeletal ones for a body with its own weight target."""
+    """All modifiers (with the sex's body-weight macro), or only the skeletal ones for a body
+    with its own weight target."""
     if body_has_weight_target(body):
         return tuple(m for m in MODIFIERS if m.skeletal)
-    return MODIFIERS
+    return (*MODIFIERS, body_weight_modifier(str(body.get("reference") or "female")))
 
 
 HEADER = """\
@@ -258,6 +266,8 @@ HEADER = """\
 # folder at render time (never copied here); weights follow MakeHuman's scheme.
 #   targets:   the shape targets (sex, weight), chosen by hand;
 #   reference: the population the body is compared with (atlas/anthropometry.yaml);
+#   off_skin_limit_cm: how far a YAML point may snap to this body's skin (default 1.5; the
+#              higher-BMI body's fat layer puts its skin up to ~3 cm further out);
 #   fitted:    modifier weights written by `python -m trainer.render calibrate --write`,
 #              which fits them so the body's dimensions match the reference means
 #              (see docs/body-report.md). Do not edit them by hand: re-run calibrate.
@@ -272,6 +282,8 @@ def dump_body_types(data: Mapping[str, Any]) -> str:
         lines.append(f"    name: {b['name']}")
         if b.get("reference"):
             lines.append(f"    reference: {b['reference']}")
+        if b.get("off_skin_limit_cm") is not None:
+            lines.append(f"    off_skin_limit_cm: {float(b['off_skin_limit_cm']):g}")
         lines.append("    targets:")
         for t in b.get("targets") or []:
             lines.append(f"      - [{t[0]}, {float(t[1]):g}]")
@@ -299,7 +311,7 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
         before = measure_dims(morpher.body(current_weights(body, mods), landmarks), dims)
         weights, after = fit(morpher, dims, landmarks, current_weights(body, mods))
         body["fitted"] = [[f, w] for f, w in morpher.fitted_targets(weights)]
-        print(f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)")
+        print(f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)", flush=True)
         outside = 0
         for d in dims:
             ok = abs(after[d.id] - d.mean_cm) <= d.tolerance_cm
@@ -312,9 +324,9 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
             if w:
                 print(f"    {m.name:32s} {w:+.3f}")
         worst = max(worst, outside)
-    if write:
-        bt_path.write_text(dump_body_types(data), encoding="utf-8")
-        print(f"wrote {bt_path}")
+        if write:  # after each body, so a long run keeps what it has fitted
+            bt_path.write_text(dump_body_types(data), encoding="utf-8")
+            print(f"wrote {bt_path}", flush=True)
     return 0
 
 

@@ -252,6 +252,7 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
 
 ARM_SEGMENTS = frozenset({"arm", "forearm", "hand"})
 ARM_REACH_CM = 10.0
+TRUNK_MARGIN_CM = 2.5
 
 
 def distance_to_polyline(points_cm: FloatArray, path_cm: FloatArray) -> FloatArray:
@@ -301,6 +302,11 @@ def clip_fields(
     if segment in ARM_SEGMENTS:
         chain = _arm_chain(j, p)
         fields.append(lambda v: distance_to_polyline(v, chain) - ARM_REACH_CM)
+        # ... and nothing more than a few cm medial to the shoulder joint: the trunk left
+        # inside the capsule would otherwise show as a shell seen edge-on.
+        shoulder_x = float(j[p + "shoulder"][0])
+        out = outward_x(side)
+        fields.append(lambda v: (shoulder_x - v[:, 0]) * out - TRUNK_MARGIN_CM)
         return fields
     out = outward_x(side)
     if segment in ("leg", "foot"):
