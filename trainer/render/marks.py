@@ -125,17 +125,24 @@ def draw_mark(rgb: NDArray[np.uint8], depth_cm: FloatArray, arrows: list[tuple[s
     mean_dir = np.mean([[dx, dy] for _, dx, dy in arrows], axis=0) if arrows else np.zeros(2)
     origin = origin - mean_dir * arrow_px * 0.45
     font = _font(max(6, round(FONT_PX * k)))
+    inner = (x0 + 4 * k, y0 + 4 * k, x0 + box - 4 * k, y0 + box - 4 * k)
     for label, dx, dy in arrows:
-        end = origin + np.array([dx, dy]) * arrow_px
-        _arrow(draw, origin, end, max(1, round(3 * k)), 11.0 * k)
         d = np.array([dx, dy]) / max(float(np.hypot(dx, dy)), 1e-9)
         bbox = draw.textbbox((0, 0), label, font=font)
         tw, th = bbox[2] - bbox[0], bbox[3] - bbox[1]
-        # Beyond the arrowhead, far enough along the arrow that the text box clears it.
-        text_at = end + d * (abs(d[0]) * tw / 2.0 + abs(d[1]) * th / 2.0 + 8.0 * k)
-        tx = float(np.clip(text_at[0] - tw / 2.0, x0 + 3 * k, x0 + box - tw - 3 * k))
-        ty = float(np.clip(text_at[1] - th / 2.0, y0 + 3 * k, y0 + box - th - 5 * k))
-        draw.text((tx, ty), label, fill=INK, font=font)
+        gap = abs(d[0]) * tw / 2.0 + abs(d[1]) * th / 2.0 + 6.0 * k
+        # The longest arrow (up to its foreshortened length) whose label, set beyond the
+        # arrowhead, still fits on the plate.
+        length = float(np.hypot(dx, dy)) * arrow_px
+        while length > 12 * k:
+            centre = origin + d * (length + gap)
+            if inner[0] <= centre[0] - tw / 2 and centre[0] + tw / 2 <= inner[2] and inner[1] <= centre[1] - th / 2 and centre[1] + th / 2 <= inner[3]:
+                break
+            length -= 2 * k
+        end = origin + d * length
+        _arrow(draw, origin, end, max(1, round(3 * k)), 11.0 * k)
+        centre = origin + d * (length + gap)
+        draw.text((float(centre[0] - tw / 2.0 - bbox[0]), float(centre[1] - th / 2.0 - bbox[1])), label, fill=INK, font=font)
     r = 3 * k
     draw.ellipse([origin[0] - r, origin[1] - r, origin[0] + r, origin[1] + r], fill=INK)
     out = np.asarray(img.convert("RGB"), dtype=np.uint8)
