@@ -205,8 +205,10 @@ def fit(
     dims: Sequence[Dimension],
     landmarks: Sequence[Mapping[str, Any]],
     start: Sequence[float] | None = None,
+    prior: Sequence[float] | None = None,
 ) -> tuple[FloatArray, dict[str, float]]:
-    """Least-squares weights in [-1, 1] and the dimensions they give."""
+    """Least-squares weights in [-1, 1] and the dimensions they give; each weight is pulled
+    gently towards its ``prior`` (default 0)."""
     from scipy.optimize import least_squares
 
     tol = np.array([d.tolerance_cm for d in dims])
@@ -215,9 +217,10 @@ def fit(
     def residuals(w: FloatArray) -> FloatArray:
         m = measure_dims(morpher.body(w, landmarks), dims)
         r = (np.array([m[d.id] for d in dims]) - mean) / tol
-        return np.concatenate([r, REGULARISATION * np.asarray(w)])
+        return np.concatenate([r, REGULARISATION * (np.asarray(w) - p0)])
 
-    x0 = np.zeros(len(morpher.modifiers)) if start is None else np.clip(np.asarray(start, float), -1, 1)
+    p0 = np.zeros(len(morpher.modifiers)) if prior is None else np.asarray(prior, dtype=float)
+    x0 = p0.copy() if start is None else np.clip(np.asarray(start, float), -1, 1)
     # Steps of 0.05 in weight: the rules pick vertices and cut sections, so a tiny step
     # would measure the mesh's discreteness rather than the slope.
     res = least_squares(residuals, x0, bounds=(-1.0, 1.0), diff_step=0.05, x_scale=1.0, max_nfev=300)
@@ -308,8 +311,19 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
         fixed = [(str(t[0]), float(t[1])) for t in body.get("targets") or []]
         morpher = Morpher(assets_dir, str(body["id"]), fixed, mods)
         dims = dimensions_for(anthro, body)
+        prior = None
+        if body_has_weight_target(body):
+            # A body with its own weight target keeps the skeleton of the average body of its
+            # sex unless its own (skeletal) dimensions ask otherwise: its weights are pulled
+            # towards that body's, not towards 0 (e.g. the wrist, which no skeletal dimension pins).
+            average = next(
+                (b for b in data["body_types"] if b.get("reference") == body.get("reference") and not body_has_weight_target(b)),
+                None,
+            )
+            prior = current_weights(average, mods) if average else None
+        start = current_weights(body, mods) if body.get("fitted") else prior
         before = measure_dims(morpher.body(current_weights(body, mods), landmarks), dims)
-        weights, after = fit(morpher, dims, landmarks, current_weights(body, mods))
+        weights, after = fit(morpher, dims, landmarks, start, prior)
         body["fitted"] = [[f, w] for f, w in morpher.fitted_targets(weights)]
         print(f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)", flush=True)
         outside = 0
