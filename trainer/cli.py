@@ -74,17 +74,24 @@ def _body_report(args: argparse.Namespace) -> int:
     from trainer.render.body_report import body_report, load_anthropometry, report_markdown
 
     report = body_report(Path(args.atlas), args.body_types or None)
+    anthro = load_anthropometry(Path(args.atlas) / "anthropometry.yaml")
     if args.json:
         print(json.dumps(report))
     else:
-        text = report_markdown(report, load_anthropometry(Path(args.atlas) / "anthropometry.yaml"))
+        text = report_markdown(report, anthro)
         if args.output == "-":
             print(text)
         else:
             Path(args.output).write_text(text + "\n", encoding="utf-8")
             print(f"wrote {args.output}")
-    outside = sum(b["total"] - b["within"] for b in report["bodies"].values())
-    return 1 if outside else 0
+    # Exit 1 when a dimension is outside target and not documented in known_outside.
+    names = {d.id: d.name for d in anthro.dimensions}
+    known = {(k.body, names[k.dimension]) for k in anthro.known_outside}
+    undocumented = [
+        (body, d["name"]) for body, r in report["bodies"].items() for d in r["dimensions"]
+        if not d["within"] and (body, d["name"]) not in known
+    ]
+    return 1 if undocumented else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
