@@ -13,6 +13,13 @@ from PIL import Image
 
 from trainer.atlas.camera import Camera
 
+# The definition, method and expected error every landmark must state (docs/atlas-format.md).
+LANDMARK_METHOD: dict[str, Any] = {
+    "definition": "Most prominent point of a test bone",
+    "method": {"kind": "vertex_pick", "rule": "picked by eye on a test render"},
+    "expected_error_cm": 1.0,
+}
+
 
 def point(landmark: str = "lm_a", **offsets: float) -> dict[str, Any]:
     return {"landmark": landmark, "ref": "ref_a", "value": "test value", **offsets}
@@ -40,8 +47,8 @@ def good_atlas_data() -> dict[str, Any]:
         "landmarks.yaml": {
             "schema_version": 1,
             "landmarks": [
-                {"id": "lm_a", "name": "Landmark A", "segment": "leg", "vertex": 1, "references": ["ref_a"]},
-                {"id": "lm_b", "name": "Landmark B", "segment": "leg", "vertex": 2, "references": ["ref_a"]},
+                {"id": "lm_a", "name": "Landmark A", "segment": "leg", "vertex": 1, "references": ["ref_a"], **LANDMARK_METHOD},
+                {"id": "lm_b", "name": "Landmark B", "segment": "leg", "vertex": 2, "references": ["ref_a"], **LANDMARK_METHOD},
             ],
         },
         "body_types.yaml": {

@@ -1,4 +1,4 @@
-"""Checks on the real atlas and banks: everything validates, offsets match the body, coverage."""
+"""Checks on the real atlas and banks: everything validates, offsets survive snapping (self-consistency), coverage."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from trainer.atlas import check_atlas, load_atlas
 from trainer.quiz.bank import check_banks, load_questions
 from trainer.quiz.session import question_region
 from trainer.settings import atlas_dir, quiz_dir
-from trainer.tools.offset_report import offset_checks
+from trainer.tools.offset_consistency import offset_checks
 
 
 def test_validate_passes_on_the_whole_atlas_and_every_bank() -> None:
@@ -23,7 +23,7 @@ def test_validate_passes_on_the_whole_atlas_and_every_bank() -> None:
 
 
 @pytest.mark.parametrize("body_type", ["female"])
-def test_every_cited_offset_matches_the_rendered_body(body_type: str) -> None:
+def test_every_offset_survives_snapping_to_the_rendered_body(body_type: str) -> None:
     checks = offset_checks(load_atlas(), body_type)
     unmeasured = [(c.item_id, c.index) for c in checks if c.measured_cm is None]
     assert unmeasured == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.atlas_factory import good_atlas_data, point, write_atlas
+from tests.atlas_factory import LANDMARK_METHOD, good_atlas_data, point, write_atlas
 from trainer.atlas import check_atlas, load_atlas
 from trainer.errors import AtlasError
 
@@ -124,8 +124,8 @@ def test_site_inside_a_safety_radius_is_reported(tmp_path: Path) -> None:
 def test_landmarks_and_references_may_be_split_over_files(tmp_path: Path) -> None:
     data = good_atlas_data()
     data["landmarks_extra.yaml"] = {"schema_version": 1, "landmarks": [
-        {"id": "lm_c", "name": "Landmark C", "segment": "leg", "vertex": 3, "references": ["ref_b"]},
-        {"id": "lm_a", "name": "Duplicate", "segment": "leg", "vertex": 4, "references": ["ref_a"]},
+        {"id": "lm_c", "name": "Landmark C", "segment": "leg", "vertex": 3, "references": ["ref_b"], **LANDMARK_METHOD},
+        {"id": "lm_a", "name": "Duplicate", "segment": "leg", "vertex": 4, "references": ["ref_a"], **LANDMARK_METHOD},
     ]}
     data["references_extra.yaml"] = {"schema_version": 1, "references": [
         {"id": "ref_b", "kind": "textbook", "citation": "Roe R. Anatomy. 2nd ed.", "findings": ["a fact"]}]}
@@ -145,3 +145,11 @@ def test_control_characters_and_images_in_atlas_text_are_refused_with_the_field(
                for p in probs), probs
     assert any(p.startswith("atlas/references.yaml: ref_a: findings.0: contains HTML that loads a resource")
                for p in probs), probs
+
+
+def test_a_body_with_more_soft_tissue_may_have_its_own_off_skin_limit(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 2.5
+    assert not any("off the skin" in p for p in problems_for(tmp_path / "a", data, snap_cm=2.0))
+    data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 1.5
+    assert any("off the skin: 2.0 cm from the surface on 'female' (limit 1.5 cm)" in p for p in problems_for(tmp_path / "b", data, snap_cm=2.0))

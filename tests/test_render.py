@@ -148,7 +148,13 @@ def test_left_view_is_the_mirror_of_the_right(setup: tuple[object, BodyContext])
         )
         assert abs(xl - (SIZE_PX - xr)) < 1.0 and abs(yl - yr) < 1.0, lid
     flipped = right.rgb[:, ::-1].astype(np.int64)
-    assert np.abs(left.rgb.astype(np.int64) - flipped).mean() < 3.0
+    # The orientation marks are words and arrows, not anatomy: leave both mark boxes out.
+    keep = np.ones(right.rgb.shape[:2], dtype=bool)
+    x0, y0, x1, y1 = left.sidecar["orientation_mark"]["box_px"]
+    keep[y0:y1, x0:x1] = False
+    x0, y0, x1, y1 = right.sidecar["orientation_mark"]["box_px"]
+    keep[y0:y1, SIZE_PX - x1 : SIZE_PX - x0] = False
+    assert np.abs(left.rgb.astype(np.int64) - flipped)[keep].mean() < 3.0
     cover_r = np.isfinite(right.depth_cm[:, ::-1])
     cover_l = np.isfinite(left.depth_cm)
     assert (cover_r != cover_l).mean() < 0.01

@@ -17,6 +17,7 @@ from trainer.tools.render.sidecar import (
     side_view_id,
     sides_of,
     view_key,
+    view_pose,
 )
 
 ATLAS = Path(__file__).resolve().parents[1] / "atlas"
@@ -38,13 +39,13 @@ def test_every_committed_render_matches_the_current_inputs() -> None:
     for body_type in inputs.body_types:
         if not any(ATLAS.glob(f"images/*__{body_type}.png")):
             continue  # a fallback body type the atlas does not render
-        bodies: dict[float, object] = {}
+        bodies: dict[tuple[float, float], object] = {}
         for region in inputs.regions:
             for view in region.views:
-                supination = float(view.get("supination_deg") or 0.0)
-                if supination not in bodies:
-                    bodies[supination] = body_context(inputs, body_type, Path(ASSETS), 1, supination)
-                body = bodies[supination]
+                pose = view_pose(view)
+                if pose not in bodies:
+                    bodies[pose] = body_context(inputs, body_type, Path(ASSETS), 1, *pose)
+                body = bodies[pose]
                 for side in sides_of(view):
                     key = view_key(side_view_id(view, side), body_type)
                     want = planned_hash(inputs, region, view, side, body, COMMITTED_SIZE_PX, COMMITTED_SUPERSAMPLE)  # type: ignore[arg-type]
@@ -56,14 +57,14 @@ def test_every_committed_render_matches_the_current_inputs() -> None:
 def test_every_view_renders_identically_twice() -> None:
     _need_assets()
     inputs = load_inputs(ATLAS)
-    bodies: dict[float, object] = {}
+    bodies: dict[tuple[float, float], object] = {}
     for region in inputs.regions:
         for view in region.views:
-            supination = float(view.get("supination_deg") or 0.0)
-            if supination not in bodies:
-                bodies[supination] = body_context(inputs, "female", Path(ASSETS), 1, supination)
+            pose = view_pose(view)
+            if pose not in bodies:
+                bodies[pose] = body_context(inputs, "female", Path(ASSETS), 1, *pose)
             side = sides_of(view)[0]
-            a = render_view(inputs, region, view, side, bodies[supination], 64, 1)  # type: ignore[arg-type]
-            b = render_view(inputs, region, view, side, bodies[supination], 64, 1)  # type: ignore[arg-type]
+            a = render_view(inputs, region, view, side, bodies[pose], 64, 1)  # type: ignore[arg-type]
+            b = render_view(inputs, region, view, side, bodies[pose], 64, 1)  # type: ignore[arg-type]
             assert np.array_equal(a.rgb, b.rgb), side_view_id(view, side)
             assert a.sidecar["items"] == b.sidecar["items"], side_view_id(view, side)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer validate|export|stats|bench|atlas-report|anatomy-check|serve|profiles|loadtest|rerun-cost``."""
+"""Command line: ``python -m trainer validate|export|stats|bench|body-report|offset-consistency|anatomy-check|serve|profiles|loadtest|rerun-cost``."""
 
 from __future__ import annotations
 
@@ -99,11 +99,11 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _atlas_report(args: argparse.Namespace) -> int:
+def _offset_consistency(args: argparse.Namespace) -> int:
     from trainer.atlas import load_atlas
-    from trainer.tools.offset_report import atlas_report
+    from trainer.tools.offset_consistency import offset_consistency_report
 
-    text = atlas_report(load_atlas(Path(args.atlas)), args.body_type)
+    text = offset_consistency_report(load_atlas(Path(args.atlas)), args.body_type)
     if args.output == "-":
         print(text)
     else:
@@ -148,6 +148,29 @@ def _anatomy_check(args: argparse.Namespace) -> int:
         if args.output != "-" and not args.body:
             print(f"wrote {args.output}", file=sys.stderr)
     return 0
+def _body_report(args: argparse.Namespace) -> int:
+    # Developer tooling: reads the committed artifacts, never the MakeHuman assets.
+    from trainer.tools.render.body_report import body_report, load_anthropometry, report_markdown
+
+    report = body_report(Path(args.atlas), args.body_types or None)
+    anthro = load_anthropometry(Path(args.atlas) / "anthropometry.yaml")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        text = report_markdown(report, anthro)
+        if args.output == "-":
+            print(text)
+        else:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {args.output}")
+    # Exit 1 when a dimension is outside target and not documented in known_outside.
+    names = {d.id: d.name for d in anthro.dimensions}
+    known = {(k.body, names[k.dimension]) for k in anthro.known_outside}
+    undocumented = [
+        (body, d["name"]) for body, r in report["bodies"].items() for d in r["dimensions"]
+        if not d["within"] and (body, d["name"]) not in known
+    ]
+    return 1 if undocumented else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -246,11 +269,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--atlas", default=str(atlas_dir()))
     b.set_defaults(func=_bench)
 
-    r = sub.add_parser("atlas-report", help="Markdown table of cited vs measured landmark offsets")
+    r = sub.add_parser(
+        "offset-consistency",
+        help="self-consistency of YAML offsets on the rendered mesh (not validation against anatomy)",
+    )
     r.add_argument("--atlas", default=str(atlas_dir()))
     r.add_argument("--body-type", default=None, help="default: the atlas default body type")
-    r.add_argument("--output", default="docs/atlas-report.md", help="file to write, or - for stdout")
-    r.set_defaults(func=_atlas_report)
+    r.add_argument("--output", default="docs/offset-consistency.md", help="file to write, or - for stdout")
+    r.set_defaults(func=_offset_consistency)
+
+    br = sub.add_parser("body-report", help="each body's dimensions against anthropometry (ANSUR II and others)")
+    br.add_argument("--atlas", default=str(atlas_dir()))
+    br.add_argument("--json", action="store_true", help="print one JSON object")
+    br.add_argument("--body-types", nargs="*", default=None, help="default: every body type")
+    br.add_argument("--output", default="-", help="Markdown file to write (default: stdout)")
+    br.set_defaults(func=_body_report)
 
     ac = sub.add_parser("anatomy-check", help="measure the atlas against the independent validation set (atlas/validation)")
     ac.add_argument("--atlas", default=str(atlas_dir()))

@@ -31,8 +31,6 @@ from trainer.atlas.files import AtlasFiles, read_atlas_files
 from trainer.atlas.models import SkinPointModel
 from trainer.errors import AtlasError, Problem
 
-OFF_SKIN_LIMIT_CM = 1.5
-
 DEFAULT_ATLAS_DIR = Path(__file__).resolve().parents[2] / "atlas"
 
 
@@ -61,7 +59,10 @@ def _build(files: AtlasFiles) -> Atlas:
         for c in (files.conditions.conditions if files.conditions else [])
     }
     lms = {
-        m.id: Landmark(m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified)
+        m.id: Landmark(
+            m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified,
+            m.definition, m.method.kind, m.method.rule, m.expected_error_cm,
+        )
         for m in (files.landmarks.landmarks if files.landmarks else [])
     }
     regions: dict[str, Region] = {}
@@ -101,7 +102,7 @@ def _build(files: AtlasFiles) -> Atlas:
                 t.id, r.id, t.nerve, t.name, tuple(_sp(p) for p in t.polygon), tuple(t.references), t.verified
             )
     bts = files.body_types
-    body_types = {b.id: BodyType(b.id, b.name) for b in (bts.body_types if bts else [])}
+    body_types = {b.id: BodyType(b.id, b.name, b.off_skin_limit_cm) for b in (bts.body_types if bts else [])}
     default = bts.default if bts else "female"
     return Atlas(
         root=files.root, references=refs, conditions=conds, landmarks=lms, regions=regions, views=views,
@@ -153,6 +154,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     for m, lm_label in zip(lms_list, files.labels["landmarks"], strict=False):
         claim(lm_label, m.id)
         need_refs(lm_label, m.id, m.references)
+        seed = m.method.landmark
+        if seed is not None and (seed not in atlas.landmarks or seed == m.id):
+            out.append(Problem(lm_label, m.id, "method.landmark", f"unknown or circular seed landmark '{seed}'"))
     for label, rf in files.regions.items():
         claim(label, rf.region.id)
         check_conditions(label, rf.region.id, rf.region.conditions)
@@ -250,10 +254,11 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
                 if rec is None:
                     out.append(Problem(label, item.id, "render", f"not in the sidecar of {key} (re-render)"))
                     continue
+                limit = atlas.body_types[bt].off_skin_limit_cm
                 for i, snap in enumerate(rec.get("snap_cm", [])):
-                    if snap is not None and snap > OFF_SKIN_LIMIT_CM and (item.id, i) not in off_skin_reported:
+                    if snap is not None and snap > limit and (item.id, i) not in off_skin_reported:
                         off_skin_reported.add((item.id, i))
-                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {OFF_SKIN_LIMIT_CM} cm)"))
+                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {limit:g} cm)"))
     return out
 
 

@@ -57,6 +57,10 @@ class Landmark:
     palpation: str
     references: tuple[str, ...]
     verified: bool
+    definition: str = ""  # the bony point: tip or most prominent point, edge or angle
+    method: str = ""  # how it is found on the body: joint_offset | relief | vertex_pick
+    method_rule: str = ""  # the rule, in words
+    expected_error_cm: float = 0.0  # how far the pick may be from the true point
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class Territory:
 class BodyType:
     id: str
     name: str
+    off_skin_limit_cm: float = 1.5
 
 
 AtlasItem = Nerve | Site | Avoid | Territory

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -28,7 +28,15 @@ M = TypeVar("M", bound=BaseModel)
 class BodyTypeModel(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    # MakeHuman targets that give the body its shape (sex, weight), then the modifier weights
+    # `python -m trainer.tools.render calibrate` fitted to the reference population's means.
     targets: list[tuple[str, float]] = Field(default_factory=list)
+    reference: Literal["female", "male"] | None = None
+    fitted: list[tuple[str, float]] = Field(default_factory=list)
+    # How far a YAML point may lie from this body's skin before `validate` calls it off the
+    # skin. A body with much more soft tissue than the average bodies sits further from an
+    # offset that is right for them.
+    off_skin_limit_cm: float = Field(default=1.5, gt=0, le=5)
 
 
 class BodyTypesFile(Strict):

@@ -29,6 +29,7 @@ LookFrom = Literal[
     "posterolateral",
     "inferior",
     "superior",
+    "anterosuperior",  # above and in front at once: the dorsum of the foot without the leg end-on
 ]
 
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -107,11 +108,53 @@ class ConditionsFile(Strict):
     conditions: list[ConditionModel]
 
 
+FrameComponent = Literal["proximal", "lateral", "anterior"]
+
+
+class LandmarkMethodModel(Strict):
+    """How a landmark's vertex was found, so the pick can be re-made and reviewed.
+
+    ``joint_offset``: a seed at ``offset_cm`` from a joint centre (or another landmark) along
+    the segment frame; the pick is the skin vertex nearest the seed or, with ``toward``, where
+    a ray from the seed in that direction leaves the skin. ``relief``: the most prominent skin
+    point (farthest along ``toward``) within ``within_cm`` of the seed. ``vertex_pick``: chosen
+    by eye on renders; ``rule`` says what was looked for.
+    """
+
+    kind: Literal["joint_offset", "relief", "vertex_pick"]
+    rule: str = Field(min_length=10)
+    joint: str | None = None
+    landmark: Id | None = None
+    frame: Segment | None = None
+    offset_cm: dict[FrameComponent, float] = Field(default_factory=dict)
+    toward: dict[FrameComponent, float] | None = None
+    within_cm: float | None = Field(default=None, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _complete(self) -> LandmarkMethodModel:
+        if self.kind == "vertex_pick":
+            if self.joint or self.landmark or self.offset_cm or self.toward or self.within_cm:
+                raise ValueError("a vertex_pick has only a rule (no joint, landmark, offset_cm, toward or within_cm)")
+            return self
+        if (self.joint is None) == (self.landmark is None):
+            raise ValueError(f"a {self.kind} method starts from exactly one of joint or landmark")
+        if self.kind == "relief" and (not self.toward or self.within_cm is None):
+            raise ValueError("a relief method needs toward and within_cm")
+        if self.toward is not None and not any(self.toward.values()):
+            raise ValueError("toward must not be the zero vector")
+        return self
+
+
 class LandmarkModel(Record):
     name: str
     segment: Segment
     vertex: int = Field(ge=0)
     palpation: str = ""
+    # What bony point this is (tip or most prominent point, edge or angle), how its vertex
+    # was found, and how far the pick may lie from the true point on a real body.
+    definition: str = Field(min_length=10)
+    method: LandmarkMethodModel
+    expected_error_cm: float = Field(gt=0, le=5)
 
 
 class LandmarksFile(Strict):
@@ -136,6 +179,8 @@ class ViewModel(Strict):
     sides: list[Literal["right", "left", "midline"]] = Field(default_factory=lambda: ["right", "left"])
     # Forearm rotation from the mesh's A-pose towards anatomical position (90 = palm forward).
     supination_deg: float | None = Field(default=None, ge=0, le=180)
+    # Straighten the A-pose's slightly flexed elbows (the lateral elbow view in anatomical position).
+    elbow_extended: bool = False
 
     @field_validator("sides")
     @classmethod

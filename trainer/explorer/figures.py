@@ -6,13 +6,14 @@ Images are referenced by static URL (browsers cache them once), never embedded a
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from trainer.atlas.core import Atlas
+from trainer.atlas.core import Atlas, Landmark
 from trainer.atlas.rendered import RenderedItem, RenderedView
 from trainer.geometry import buffer_polyline
 
@@ -156,6 +157,29 @@ def _hover(*lines: str) -> str:
     return "<br>".join(html.escape(x) for x in lines if x)
 
 
+METHOD_WORDS = {
+    "joint_offset": "found from the joint centre plus a documented offset",
+    "relief": "found as the most prominent point of the bony relief",
+    "vertex_pick": "a mesh vertex picked by eye and reviewed",
+}
+
+
+def landmark_hover_lines(lm: Landmark) -> list[str]:
+    """Hover text for a landmark: name, the bony point it is, how it was found on the body
+    (with its expected error), and how to palpate it."""
+    how = METHOD_WORDS.get(lm.method, lm.method)
+    lines = [lm.name]
+    if lm.definition:
+        lines.append(f"Definition: {lm.definition}")
+    if lm.method:
+        err = f" (expected error about {lm.expected_error_cm:g} cm)" if lm.expected_error_cm else ""
+        lines.append(f"On this body: {how}{err}: {lm.method_rule}")
+    if lm.palpation:
+        lines.append(f"Palpation: {lm.palpation}")
+    # Plotly does not wrap hover text: break long lines so the box stays readable.
+    return [part for line in lines for part in textwrap.wrap(line, 90)]
+
+
 def explorer_figure(
     view: RenderedView,
     atlas: Atlas,
@@ -245,7 +269,7 @@ def explorer_figure(
                 continue
             xs.append(float(item.points_px[0, 0]))
             ys.append(float(item.points_px[0, 1]))
-            texts.append(_hover(lm.name, lm.palpation))
+            texts.append(_hover(*landmark_hover_lines(lm)))
             labels.append(html.escape(lm.name))
         if xs:
             fig.add_trace(go.Scatter(

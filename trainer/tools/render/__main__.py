@@ -1,5 +1,8 @@
 """``python -m trainer.tools.render``: render every atlas view × side × body type to PNG + sidecar.
 
+Subcommands: ``calibrate`` (fit the body types to anthropometry), ``pick`` (re-make the
+landmark picks from their rules), ``artifacts`` (write atlas/resolved and atlas/meshes).
+
 Slow work (seconds per view), so it prints progress per view and skips views whose
 sidecar already carries the same input hash unless ``--force`` is given.
 """
@@ -24,6 +27,7 @@ from trainer.tools.render.sidecar import (
     side_view_id,
     sides_of,
     view_key,
+    view_pose,
     write_view,
 )
 
@@ -47,7 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+SUBCOMMANDS = {
+    "calibrate": "trainer.tools.render.calibrate",
+    "pick": "trainer.tools.render.picks",
+    "artifacts": "trainer.tools.render.artifacts",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        # ``calibrate`` fits the bodies, ``pick`` re-makes landmark picks, ``artifacts`` writes
+        # atlas/resolved and atlas/meshes; plain ``python -m trainer.tools.render`` renders views.
+        from trainer.tools.render import artifacts, calibrate, picks
+
+        run = {"calibrate": calibrate.main, "pick": picks.main, "artifacts": artifacts.main}[argv[0]]
+        return int(run(argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         inputs = load_inputs(args.atlas)
@@ -73,16 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     times: list[float] = []
     for bt in args.body_types:
-        bodies: dict[float, Any] = {}  # one posed mesh per forearm supination used by the views
+        bodies: dict[tuple[float, float], Any] = {}  # one posed mesh per pose the views use
         for region, view, side, vid in jobs:
-            supination = float(view.get("supination_deg") if view.get("supination_deg") is not None else args.supination_deg)
-            if supination not in bodies:
+            pose = view_pose(view, args.supination_deg)
+            if pose not in bodies:
                 try:
-                    bodies[supination] = body_context(inputs, bt, args.assets, args.subdivisions, supination)
+                    bodies[pose] = body_context(inputs, bt, args.assets, args.subdivisions, *pose)
                 except AtlasError as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 2
-            body = bodies[supination]
+            body = bodies[pose]
             key = view_key(vid, bt)
             n = done + skipped + 1
             want_hash = planned_hash(inputs, region, view, side, body, args.size, args.supersample)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -81,9 +82,21 @@ class SkinMesh:
         return self._tree
 
 
+ASSETS_ENV = "TRAINER_MAKEHUMAN_DIR"
+
+
 def default_assets_dir() -> Path:
-    """``../shared/assets/makehuman`` relative to the repository root."""
-    return REPO_ROOT.parent / "shared" / "assets" / "makehuman"
+    """``$TRAINER_MAKEHUMAN_DIR``, else the first ``shared/assets/makehuman`` found beside the
+    repository or one of its parent folders (a git worktree may sit a level deeper)."""
+    env = os.environ.get(ASSETS_ENV)
+    if env:
+        return Path(env)
+    repo = REPO_ROOT
+    for parent in repo.parents:
+        candidate = parent / "shared" / "assets" / "makehuman"
+        if (candidate / "base.obj").is_file():
+            return candidate
+    return repo.parent / "shared" / "assets" / "makehuman"
 
 
 def _sha256(path: Path) -> str:
@@ -268,14 +281,84 @@ def mirror_map(vertices: FloatArray, candidates: IntArray) -> IntArray:
 
 
 def load_body_types_yaml(path: Path) -> dict[str, list[tuple[str, float]]]:
-    """Read ``atlas/body_types.yaml`` (``body_types: [{id, targets: [[file, weight]]}]``)."""
+    """Read ``atlas/body_types.yaml``: per body, its shape ``targets`` then its ``fitted``
+    modifier weights (both ``[[file, weight]]``, summed in that order)."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: dict[str, list[tuple[str, float]]] = {}
     for entry in data.get("body_types", []):
-        out[str(entry["id"])] = [(str(t[0]), float(t[1])) for t in entry.get("targets", [])]
+        pairs = list(entry.get("targets") or []) + list(entry.get("fitted") or [])
+        out[str(entry["id"])] = [(str(t[0]), float(t[1])) for t in pairs]
     return out
+
+
+def morph(assets_dir: str, definition: tuple[tuple[str, float], ...]) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """All base-mesh rows (cm) of ``base + Σ weight × target`` and the joint centres."""
+    base = load_base(assets_dir)
+    n = len(base.vertices_dm)
+    v_dm = base.vertices_dm.copy()
+    for name, weight in definition:
+        v_dm += weight * load_target(str(Path(assets_dir) / "targets" / name), n)
+    v_cm = v_dm * CM_PER_MESH_UNIT
+    return v_cm, joint_centres(base, v_cm)
+
+
+def joint_centres(base: BaseMesh, v_cm: FloatArray) -> dict[str, FloatArray]:
+    """Centroid of every ``joint-*`` helper group."""
+    return {name: v_cm[idx].mean(axis=0) for name, idx in base.joint_vertices.items()}
+
+
+@lru_cache(maxsize=2)
+def base_mirror(assets_dir: str) -> IntArray:
+    """The mirror map of the base mesh's skin vertices (independent of the body type:
+    targets are symmetric, and picking partners once keeps left and right stable)."""
+    base = load_base(assets_dir)
+    return mirror_map(base.vertices_dm * CM_PER_MESH_UNIT, np.unique(base.body_quads))
+
+
+def subdivide(base: BaseMesh, v_cm: FloatArray, subdivisions: int) -> tuple[FloatArray, IntArray, IntArray]:
+    """``(vertices, skin triangles, eye triangles)`` after ``subdivisions`` Catmull-Clark steps.
+
+    Body and eyes are subdivided together; quad q becomes rows 4q..4q+3, so the body's quads
+    stay first and can be split off again afterwards. The step is linear in the vertex
+    positions, so it may also be applied to a displacement field (a target).
+    """
+    quads = np.concatenate([base.body_quads, base.eye_quads])
+    n_body = len(base.body_quads)
+    verts = v_cm
+    for _ in range(subdivisions):
+        verts, quads = catmull_clark(verts, quads)
+        n_body *= 4
+    return verts, quads_to_triangles(quads[:n_body]), quads_to_triangles(quads[n_body:])
+
+
+def assemble_skin(
+    assets_dir: str,
+    body_type: str,
+    definition: tuple[tuple[str, float], ...],
+    vertices_cm: FloatArray,
+    triangles: IntArray,
+    eye_triangles: IntArray,
+    joints_cm: dict[str, FloatArray],
+    subdivisions: int,
+) -> SkinMesh:
+    """A :class:`SkinMesh` from already subdivided vertices (normals, KD-tree, mirror map)."""
+    normals = vertex_normals(vertices_cm, np.concatenate([triangles, eye_triangles]))
+    skin_ids = np.unique(triangles)
+    return SkinMesh(
+        body_type=body_type,
+        vertices_cm=vertices_cm,
+        triangles=triangles,
+        eye_triangles=eye_triangles,
+        normals=normals,
+        joints_cm=joints_cm,
+        mirror=base_mirror(assets_dir),
+        skin_vertex_ids=skin_ids,
+        definition=definition,
+        subdivisions=subdivisions,
+        _tree=cKDTree(vertices_cm[skin_ids]),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -285,50 +368,23 @@ def build_skin(
     definition: tuple[tuple[str, float], ...],
     subdivisions: int = 1,
     supination_deg: float = 0.0,
+    elbow_extension_deg: float = 0.0,
 ) -> SkinMesh:
     """Morph the base mesh into one body type (cm), optionally re-pose and subdivide it.
 
+    ``elbow_extension_deg`` straightens both elbows from the A-pose's slight flexion and
     ``supination_deg`` turns both forearms from the A-pose's mid-prone position towards
     anatomical supination (90 = palm forward); see :mod:`trainer.tools.render.pose`.
     """
     base = load_base(assets_dir)
-    n = len(base.vertices_dm)
-    v_dm = base.vertices_dm.copy()
-    for name, weight in definition:
-        v_dm += weight * load_target(str(Path(assets_dir) / "targets" / name), n)
-    v_cm = v_dm * CM_PER_MESH_UNIT
-    joints = {name: v_cm[idx].mean(axis=0) for name, idx in base.joint_vertices.items()}
+    v_cm, joints = morph(assets_dir, definition)
+    if elbow_extension_deg:
+        from trainer.tools.render.pose import extend_elbows
+
+        v_cm, joints = extend_elbows(v_cm, joints, assets_dir, elbow_extension_deg)
     if supination_deg:
         from trainer.tools.render.pose import supinate_forearms
 
         v_cm, joints = supinate_forearms(v_cm, joints, assets_dir, supination_deg)
-    body_vertex_ids = np.unique(base.body_quads)
-    # The mirror map is defined on the base mesh so that it does not depend on the body
-    # type (targets are symmetric, but picking partners once keeps left/right stable).
-    mirror = mirror_map(base.vertices_dm * CM_PER_MESH_UNIT, body_vertex_ids)
-
-    # Body and eyes are subdivided together; quad q becomes rows 4q..4q+3, so the body's
-    # quads stay first and can be split off again afterwards.
-    quads = np.concatenate([base.body_quads, base.eye_quads])
-    n_body = len(base.body_quads)
-    verts = v_cm
-    for _ in range(subdivisions):
-        verts, quads = catmull_clark(verts, quads)
-        n_body *= 4
-    tris = quads_to_triangles(quads[:n_body])
-    eye_tris = quads_to_triangles(quads[n_body:])
-    normals = vertex_normals(verts, np.concatenate([tris, eye_tris]))
-    skin_ids = np.unique(tris)
-    return SkinMesh(
-        body_type=body_type,
-        vertices_cm=verts,
-        triangles=tris,
-        eye_triangles=eye_tris,
-        normals=normals,
-        joints_cm=joints,
-        mirror=mirror,
-        skin_vertex_ids=skin_ids,
-        definition=definition,
-        subdivisions=subdivisions,
-        _tree=cKDTree(verts[skin_ids]),
-    )
+    verts, tris, eye_tris = subdivide(base, v_cm, subdivisions)
+    return assemble_skin(assets_dir, body_type, definition, verts, tris, eye_tris, joints, subdivisions)

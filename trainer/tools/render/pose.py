@@ -92,3 +92,36 @@ def supinate_forearms(
                     pos[None, :], elbow, axis, np.array([np.radians(sign * angle_deg)])
                 )[0]
     return v, joints
+
+
+def elbow_flexion(joints_cm: dict[str, FloatArray], prefix: str) -> tuple[float, FloatArray]:
+    """The elbow's flexion angle (rad) and its flexion axis (unit) from the joint centres."""
+    s, e, w = joints_cm[prefix + "shoulder"], joints_cm[prefix + "elbow"], joints_cm[prefix + "hand"]
+    upper = (e - s) / np.linalg.norm(e - s)
+    fore = (w - e) / np.linalg.norm(w - e)
+    axis = np.cross(upper, fore)
+    return float(np.arccos(np.clip(upper @ fore, -1.0, 1.0))), axis / np.linalg.norm(axis)
+
+
+def extend_elbows(
+    vertices_cm: FloatArray, joints_cm: dict[str, FloatArray], assets_dir: str, fraction: float
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """Straighten both elbows by ``fraction`` of their A-pose flexion (1 = fully extended).
+
+    Each vertex turns about the elbow's flexion axis (through the elbow joint centre) by the
+    angle times its share of skinning weight on the bones below the elbow, so the forearm
+    and hand move rigidly and the skin over the joint blends between arm and forearm.
+    """
+    v = vertices_cm.copy()
+    joints = dict(joints_cm)
+    for prefix, suffix in (("r-", ".R"), ("l-", ".L")):
+        angle, axis = elbow_flexion(joints_cm, prefix)
+        turn = -fraction * angle
+        elbow = joints_cm[prefix + "elbow"]
+        share = twist_weights(assets_dir, len(v), suffix)
+        moving = share > 0
+        v[moving] = rotate_about_axis(v[moving], elbow, axis, turn * share[moving])
+        for name, pos in joints_cm.items():
+            if name.startswith((prefix + "finger", prefix + "hand")):
+                joints[name] = rotate_about_axis(pos[None, :], elbow, axis, np.array([turn]))[0]
+    return v, joints

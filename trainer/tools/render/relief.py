@@ -114,28 +114,32 @@ class _Spec:
     outline: float = 0.0
 
 
-# Palpable prominences and how large they feel under the skin (radius, rise). These are
-# deliberately modest: the aim is a hint of the bone, not a sculpted skeleton.
+# Palpable prominences and how large they feel under the skin (radius, rise). The rise is a
+# shading height, not geometry: enough that a learner sees where the bone comes to the skin
+# (patella, malleoli, epicondyles, ASIS, iliac crest), with a faint outline on the ones the
+# atlas measures from most.
 RELIEF_SPECS: dict[str, _Spec] = {
-    "lateral_epicondyle_humerus": _Spec(0.9, 0.18, outline=0.18),
-    "medial_epicondyle_humerus": _Spec(1.0, 0.22, outline=0.18),
-    "olecranon": _Spec(1.2, 0.18, 1.2),
-    "radial_styloid": _Spec(0.7, 0.12),
-    "ulnar_styloid": _Spec(0.7, 0.15, outline=0.15),
-    "acromion": _Spec(1.4, 0.18, 0.8),
-    "asis": _Spec(1.0, 0.20, outline=0.15),
-    "greater_trochanter": _Spec(2.5, 0.22, 1.3),
-    "tibial_tuberosity": _Spec(1.0, 0.18, 1.4),
-    "fibular_head": _Spec(1.0, 0.20, 1.1, outline=0.18),
-    "medial_malleolus": _Spec(1.3, 0.25, 1.3, outline=0.2),
-    "lateral_malleolus": _Spec(1.2, 0.25, 1.5, outline=0.2),
-    "medial_femoral_epicondyle": _Spec(1.4, 0.15),
-    "lateral_femoral_epicondyle": _Spec(1.3, 0.15),
-    "navicular_tuberosity": _Spec(0.8, 0.15),
-    "base_fifth_metatarsal": _Spec(0.8, 0.15, 1.2),
-    "eop": _Spec(0.9, 0.12),
-    "mastoid_tip": _Spec(0.9, 0.12, 1.3),
-    "c7_spinous": _Spec(0.8, 0.15),
+    "lateral_epicondyle_humerus": _Spec(0.9, 0.40, outline=0.30),
+    "medial_epicondyle_humerus": _Spec(1.0, 0.45, outline=0.30),
+    "olecranon": _Spec(1.2, 0.40, 1.2, outline=0.20),
+    "radial_styloid": _Spec(0.7, 0.30, outline=0.20),
+    "ulnar_styloid": _Spec(0.7, 0.35, outline=0.25),
+    "acromion": _Spec(1.4, 0.35, 0.8, outline=0.20),
+    "asis": _Spec(1.0, 0.45, outline=0.30),
+    "greater_trochanter": _Spec(2.5, 0.40, 1.3),
+    "tibial_tuberosity": _Spec(1.0, 0.40, 1.4, outline=0.20),
+    "fibular_head": _Spec(1.0, 0.45, 1.1, outline=0.30),
+    "medial_malleolus": _Spec(1.3, 0.55, 1.3, outline=0.35),
+    "lateral_malleolus": _Spec(1.2, 0.55, 1.5, outline=0.35),
+    "medial_femoral_epicondyle": _Spec(1.4, 0.35, outline=0.20),
+    "lateral_femoral_epicondyle": _Spec(1.3, 0.35, outline=0.20),
+    "navicular_tuberosity": _Spec(0.8, 0.30),
+    "base_fifth_metatarsal": _Spec(0.8, 0.30, 1.2),
+    "eop": _Spec(0.9, 0.25),
+    "mastoid_tip": _Spec(0.9, 0.25, 1.3),
+    "c7_spinous": _Spec(0.8, 0.30),
+    "pisiform": _Spec(0.6, 0.25),
+    "lister_tubercle": _Spec(0.5, 0.20),
 }
 
 
@@ -191,9 +195,9 @@ def build_reliefs(
                 center_cm=tuple((centre - 0.4 * nrm).tolist()),  # type: ignore[arg-type]
                 axes=(tuple(a.tolist()), tuple(b.tolist()), tuple(nrm.tolist())),  # type: ignore[arg-type]
                 radii_cm=(half_len, half_w, 4.0),
-                height_cm=0.22,
+                height_cm=0.50,
                 sharpness=1.6,  # a flat-topped plate with a soft rim, like the patella
-                outline=0.22,
+                outline=0.40,
             )
         )
     crest = [k for k in ("asis", "iliac_crest_tubercle", "psis") if k in landmarks_cm]

@@ -253,15 +253,23 @@ class SideGeometry:
 def build_side(
     skin: SkinMesh, side: str, landmarks: list[dict[str, Any]], snapper: SkinSnapper | None = None
 ) -> SideGeometry:
-    """Landmark positions and all segment frames for one side."""
-    pos: dict[str, FloatArray] = {}
+    """Landmark positions (vertex picks, or their rules) and all segment frames for one side."""
+    from trainer.tools.render.picks import landmark_points
+
+    snapper = snapper or SkinSnapper(skin)
+    pos = landmark_points(skin, landmarks, "left" if side == "left" else "right", snapper)
     verts: dict[str, int] = {}
     segs: dict[str, str] = {}
+    skin_ids = skin.skin_vertex_ids
     for lm in landmarks:
+        lid = str(lm["id"])
+        # The landmark's own vertex row (or the nearest skin row for a rule landmark):
+        # its normal orients the bony relief drawn there.
         vi = landmark_vertex(skin, int(lm["vertex"]), side)
-        verts[lm["id"]] = vi
-        pos[lm["id"]] = skin.vertices_cm[vi].copy()
-        segs[lm["id"]] = str(lm["segment"])
+        if not np.allclose(skin.vertices_cm[vi], pos[lid]):
+            vi = int(skin_ids[skin.tree.query(pos[lid])[1]])
+        verts[lid] = vi
+        segs[lid] = str(lm["segment"])
     frames = {seg: segment_frame(skin, seg, side, pos) for seg in SEGMENTS}
     return SideGeometry(
         skin=skin,
@@ -270,7 +278,7 @@ def build_side(
         landmark_vertices=verts,
         landmark_segments=segs,
         frames=frames,
-        snapper=snapper or SkinSnapper(skin),
+        snapper=snapper,
     )
 
 

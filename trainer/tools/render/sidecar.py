@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,11 @@ from PIL import Image
 
 from trainer.atlas.camera import Camera
 from trainer.errors import AtlasError
+from trainer.tools.render.clip import clip_mesh
 from trainer.tools.render.inputs import AtlasInputs, RegionInput
+from trainer.tools.render.marks import axis_labels, choose_arrows, draw_mark
 from trainer.tools.render.mesh import SkinMesh, body_type_fingerprint, build_skin
-from trainer.tools.render.raster import render
+from trainer.tools.render.raster import RenderResult, render
 from trainer.tools.render.relief import Relief, build_reliefs
 from trainer.tools.render.resolve import (
     Frame,
@@ -37,7 +39,7 @@ from trainer.tools.render.resolve import (
 FloatArray = NDArray[np.float64]
 
 # Bump when the output for the same inputs changes (shading, framing, JSON layout).
-RENDERER_VERSION = "1.0.0"
+RENDERER_VERSION = "2.0.0"
 SCHEMA_VERSION = 1
 VISIBLE_DEPTH_TOLERANCE_CM = 0.6
 DEPTH_SCALE_CM = 0.005
@@ -77,6 +79,7 @@ def look_vector(frame: Frame, look_from: str) -> FloatArray:
         "posterolateral": -a + lat,
         "superior": p,
         "inferior": -p,
+        "anterosuperior": a + p,
     }
     if look_from not in table:
         raise AtlasError(f"unknown look_from {look_from!r}")
@@ -227,7 +230,7 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
                 center_cm=tuple(path[0].tolist()),  # type: ignore[arg-type]
                 axes=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
                 radii_cm=(1.6, 1.6, 1.6),
-                height_cm=0.12,
+                height_cm=0.35,
                 path_cm=tuple(tuple((p + inward).tolist()) for p in path),  # type: ignore[misc]
             )
         )
@@ -249,6 +252,7 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
 
 ARM_SEGMENTS = frozenset({"arm", "forearm", "hand"})
 ARM_REACH_CM = 10.0
+TRUNK_MARGIN_CM = 2.5
 
 
 def distance_to_polyline(points_cm: FloatArray, path_cm: FloatArray) -> FloatArray:
@@ -266,36 +270,68 @@ def distance_to_polyline(points_cm: FloatArray, path_cm: FloatArray) -> FloatArr
     return best
 
 
-def face_mask(skin: SkinMesh, segment: str, side: str, look_from: str = "anterior") -> NDArray[np.bool_]:
-    """Which of the skin + eye triangles to draw for a view of ``segment``.
+FieldFn = Callable[[FloatArray], FloatArray]
 
-    * leg and foot views leave out the other leg (it blocks medial views and peeks out
-      behind lateral ones);
-    * thigh views do so only when looking from medial, and only below the groin, so the
-      pelvis stays whole in anterior, posterior and lateral views;
-    * arm views keep only skin within reach of the arm's bones, because in the A-pose the
-      trunk sits right behind (or in front of) the elbow and wrist;
+
+def clip_fields(
+    skin: SkinMesh, segment: str, side: str, look_from: str, camera: Camera, extent_cm: float
+) -> list[FieldFn]:
+    """Fields of body points whose ``<= 0`` part of the skin a view of ``segment`` keeps;
+    each cut is made cleanly through the triangles (:func:`trainer.tools.render.clip.clip_mesh`).
+
+    * arm views keep the skin within reach of the arm's bones (in the A-pose the trunk sits
+      right behind or in front of the elbow and wrist), cut along a smooth capsule;
+    * leg and foot views leave out the other leg; thigh views do so only when looking from
+      medial, and only below the groin;
+    * lower-limb views leave out the forearms and hands that hang beside the hips;
+    * limb views drop what lies far in front of the view centre (a hand in front of a hip),
+      and a view from below keeps only the foot (the leg stands behind the sole);
     * trunk, head and neck views keep everything.
     """
-    tris = np.concatenate([skin.triangles, skin.eye_triangles])
-    keep = np.ones(len(tris), dtype=bool)
     if segment not in LIMB_SEGMENTS or side == "midline":
-        return keep
-    centroids = skin.vertices_cm[tris].mean(axis=1)
-    other_side = centroids[:, 0] * outward_x(side) < -1.0
+        return []
     j = skin.joints_cm
     p = "l-" if side == "left" else "r-"
+    centre, direction = np.asarray(camera.center_cm), np.asarray(camera.direction)
+    fields: list[FieldFn] = []
+    near = near_clip_cm(segment, extent_cm)
+    if near is not None:
+        fields.append(lambda v: near - (v - centre) @ direction)
+    if look_from == "inferior":
+        fields.append(lambda v: (v - centre) @ direction - FAR_CLIP_FROM_BELOW_CM)
     if segment in ARM_SEGMENTS:
-        keep &= distance_to_polyline(centroids, _arm_chain(j, p)) < ARM_REACH_CM
-        return keep
+        chain = _arm_chain(j, p)
+        fields.append(lambda v: distance_to_polyline(v, chain) - ARM_REACH_CM)
+        # ... and nothing more than a few cm medial to the shoulder joint: the trunk left
+        # inside the capsule would otherwise show as a shell seen edge-on.
+        shoulder_x = float(j[p + "shoulder"][0])
+        out = outward_x(side)
+        fields.append(lambda v: (shoulder_x - v[:, 0]) * out - TRUNK_MARGIN_CM)
+        return fields
+    out = outward_x(side)
     if segment in ("leg", "foot"):
-        keep &= ~other_side
+        fields.append(lambda v: -(v[:, 0] * out) - 1.0)  # > 0 on the other leg
     elif segment == "thigh" and "medial" in look_from:
-        keep &= ~(other_side & (centroids[:, 1] < j[p + "upper-leg"][1] - 3.0))
-    # In the A-pose the forearms and hands hang beside the hips: out of a lower-limb view.
-    for q in ("r-", "l-"):
-        keep &= distance_to_polyline(centroids, _arm_chain(j, q)[1:]) >= ARM_REACH_CM
-    return keep
+        groin_y = float(j[p + "upper-leg"][1]) - 3.0
+        fields.append(lambda v: np.minimum(-(v[:, 0] * out) - 1.0, groin_y - v[:, 1]))
+    forearms = [_arm_chain(j, q)[1:] for q in ("r-", "l-")]
+    fields.append(
+        lambda v: np.maximum(
+            ARM_REACH_CM - distance_to_polyline(v, forearms[0]), ARM_REACH_CM - distance_to_polyline(v, forearms[1])
+        )
+    )
+    return fields
+
+
+def view_mesh(
+    skin: SkinMesh, segment: str, side: str, look_from: str, camera: Camera, extent_cm: float
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
+    """``(vertices, normals, triangles)`` a view draws: skin and eyes, cut by its clip fields."""
+    verts, normals = skin.vertices_cm, skin.normals
+    drawn = np.concatenate([skin.triangles, skin.eye_triangles])
+    for field in clip_fields(skin, segment, side, look_from, camera, extent_cm):
+        verts, normals, drawn = clip_mesh(verts, normals, drawn, field(verts))
+    return verts, normals, drawn
 
 
 def _arm_chain(joints: Mapping[str, FloatArray], prefix: str) -> FloatArray:
@@ -310,9 +346,10 @@ FAR_CLIP_FROM_BELOW_CM = 12.0
 
 
 def near_clip_cm(segment: str, extent_cm: float) -> float | None:
-    """Limb views drop geometry this far in front of the view centre (e.g. a hand hanging
-    in front of a lateral hip); trunk, head and neck views clip nothing."""
-    if segment not in LIMB_SEGMENTS:
+    """Arm views drop geometry this far in front of the view centre (the trunk or the other
+    arm between the camera and the arm); other views clip nothing in front (the other leg and
+    the hanging hands are cut out by their own fields, and a depth cut would slice the toes)."""
+    if segment not in ARM_SEGMENTS:
         return None
     return -max(15.0, 0.75 * extent_cm)
 
@@ -327,20 +364,42 @@ class BodyContext:
     sides: dict[str, SideGeometry]
 
 
+def view_pose(view: Mapping[str, Any], default_supination_deg: float = 0.0) -> tuple[float, float]:
+    """``(supination_deg, elbow_extension)`` a view asks for (1.0 = elbows fully extended).
+
+    >>> view_pose({"supination_deg": 90, "elbow_extended": True})
+    (90.0, 1.0)
+    """
+    sup = view.get("supination_deg")
+    return (
+        float(sup if sup is not None else default_supination_deg),
+        1.0 if view.get("elbow_extended") else 0.0,
+    )
+
+
 def body_context(
-    inputs: AtlasInputs, body_type: str, assets_dir: Path, subdivisions: int = 1, supination_deg: float = 0.0
+    inputs: AtlasInputs,
+    body_type: str,
+    assets_dir: Path,
+    subdivisions: int = 1,
+    supination_deg: float = 0.0,
+    elbow_extension: float = 0.0,
 ) -> BodyContext:
     """Build (or reuse) the mesh of one body type and resolve both sides' landmarks."""
     if body_type not in inputs.body_types:
         raise AtlasError(f"unknown body type {body_type!r}; known: {', '.join(sorted(inputs.body_types))}")
     definition = tuple((str(n), float(w)) for n, w in inputs.body_types[body_type])
-    skin = build_skin(str(assets_dir), body_type, definition, subdivisions, float(supination_deg))
+    skin = build_skin(
+        str(assets_dir), body_type, definition, subdivisions, float(supination_deg), float(elbow_extension)
+    )
     snapper = SkinSnapper(skin)
     sides = {s: build_side(skin, s, inputs.landmarks, snapper) for s in ("right", "left")}
     sides["midline"] = sides["right"]
     fingerprint = body_type_fingerprint(assets_dir, definition) + f"|subdiv={subdivisions}"
     if supination_deg:
         fingerprint += f"|supination={float(supination_deg):g}"
+    if elbow_extension:
+        fingerprint += f"|elbow_extension={float(elbow_extension):g}"
     return BodyContext(name=body_type, skin=skin, fingerprint=fingerprint, sides=sides)
 
 
@@ -366,20 +425,20 @@ def render_view(
         size_px,
     )
     skin = body.skin
-    mask = face_mask(skin, region.segment, side, str(view["look_from"]))
     reliefs = _landmark_reliefs(body.sides["right"], camera) + _landmark_reliefs(body.sides["left"], camera)
-    drawn = np.concatenate([skin.triangles, skin.eye_triangles])[mask]
+    verts, normals, drawn = view_mesh(skin, region.segment, side, str(view["look_from"]), camera, float(view["extent_cm"]))
     result = render(
-        skin.vertices_cm,
-        skin.normals,
+        verts,
+        normals,
         drawn,
         camera,
         reliefs=reliefs,
-        near_clip_cm=near_clip_cm(region.segment, float(view["extent_cm"])),
         supersample=supersample,
         mirror_lights=side == "left",
-        far_clip_cm=FAR_CLIP_FROM_BELOW_CM if str(view["look_from"]) == "inferior" else None,
     )
+    frame_axes = {name: camera.image_vector(getattr(frame, name)) for name in ("proximal", "lateral", "anterior")}
+    rgb, mark = draw_mark(result.rgb, result.depth_cm, choose_arrows(frame_axes, axis_labels(region.segment, side)))
+    result = RenderResult(rgb=rgb, depth_cm=result.depth_cm)
     depth_u16, near, scale = encode_depth(result.depth_cm)
     vid = side_view_id(view, side)
     key = view_key(vid, body.name)
@@ -406,6 +465,7 @@ def render_view(
         },
         "input_hash": input_hash(inputs, region, body.fingerprint, extra),
         "renderer_version": RENDERER_VERSION,
+        "orientation_mark": mark.to_dict(),
         "items": items,
     }
     return ViewRender(
@@ -478,7 +538,6 @@ def render_view_by_id(
         for view in region.views:
             for side in sides_of(view):
                 if side_view_id(view, side) == view_id:
-                    supination = float(view.get("supination_deg") or 0.0)
-                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, supination)
+                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, *view_pose(view))
                     return render_view(inputs, region, view, side, body, size_px, supersample)
     raise AtlasError(f"no view {view_id!r} in {atlas_dir}")

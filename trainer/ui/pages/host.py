@@ -14,8 +14,8 @@ import streamlit as st
 
 from trainer.errors import ConflictError, NotFoundError, RuleError
 from trainer.explorer.figures import image_url
-from trainer.live.figures import heatmap_figure, reveal_figure
 from trainer.live import service as live
+from trainer.live.figures import heatmap_figure, reveal_figure
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.session import Filters, matches, pins_needed
 from trainer.rules.classroom import (
