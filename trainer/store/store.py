@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import secrets
 import threading
@@ -63,6 +62,8 @@ from trainer.clock import require_utc
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError, StoreUnavailableError
 from trainer.rules import classroom, profiles, throttle
 from trainer.rules.classroom import LiveSettings, Phase, SessionState
+from trainer.settings import Settings
+from trainer.settings import current as current_settings
 from trainer.store import learner_file, migrations
 from trainer.store.records import (
     Answer,
@@ -89,8 +90,6 @@ from trainer.store.schema import (
     transfer_codes,
 )
 
-DATA_DIR_ENV = "TRAINER_DATA_DIR"
-DATABASE_URL_ENV = "TRAINER_DATABASE_URL"
 SQLITE_FILENAME = "trainer.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Arbitrary constant naming the PostgreSQL advisory lock that serialises migrations.
@@ -126,29 +125,26 @@ _SESSION_CHANGE_COLUMNS = {
 }
 
 
-def default_data_dir() -> Path:
-    """``$TRAINER_DATA_DIR``, else ``./data`` relative to the working directory."""
-    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+def sqlite_url(folder: Path) -> str:
+    """The SQLite file of a data folder."""
+    return f"sqlite:///{folder.resolve() / SQLITE_FILENAME}"
 
 
-def default_url(data_dir: Path | None = None) -> str:
-    """``$TRAINER_DATABASE_URL`` if set, else the SQLite file in the data folder."""
-    env_url = os.environ.get(DATABASE_URL_ENV)
-    if env_url and data_dir is None:
-        return env_url
-    folder = (data_dir or default_data_dir()).resolve()
-    return f"sqlite:///{folder / SQLITE_FILENAME}"
+def default_url(settings: Settings | None = None) -> str:
+    """The configured database: ``TRAINER_DATABASE_URL``, else the SQLite file in the data folder."""
+    s = settings or current_settings()
+    return s.database_url or sqlite_url(s.data_dir)
 
 
-def open_store(url: str | None = None, data_dir: Path | None = None) -> Store:
+def open_store(url: str | None = None, data_dir: Path | None = None, settings: Settings | None = None) -> Store:
     """Open (creating and migrating if needed) the trainer's database.
 
-    Precedence: ``url`` argument, then ``data_dir`` argument (SQLite file in it), then
-    ``$TRAINER_DATABASE_URL``, then ``$TRAINER_DATA_DIR``/``./data``. In Streamlit, wrap this
+    Precedence: ``url``, then the SQLite file in ``data_dir``, then the configured database
+    (:func:`default_url` of ``settings``, by default this process's). In Streamlit, wrap this
     in ``st.cache_resource`` so each process opens one engine, not one per rerun.
     """
     if url is None:
-        url = default_url(data_dir)
+        url = sqlite_url(data_dir) if data_dir is not None else default_url(settings)
     return Store(url)
 
 
