@@ -29,7 +29,7 @@ from trainer.authoring.photo import (
     view_landmarks,
 )
 from trainer.errors import TrainerError, UploadError
-from trainer.settings import photo_dir
+from trainer.settings import current
 from trainer.ui.auth import require_host_key, view_label
 from trainer.ui.common import get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
@@ -71,7 +71,7 @@ if ss.get("ph_error"):
     st.error(ss["ph_error"])
 
 # ---------------------------------------------------------------- kept photos (consent)
-kept = sorted(photo_dir().glob("*.jpg")) if photo_dir().is_dir() else []
+kept = sorted(current().photo_dir.glob("*.jpg")) if current().photo_dir.is_dir() else []
 if kept:
     with st.expander(f"Photos kept on this server ({len(kept)})"):
         for path in kept:
@@ -220,7 +220,7 @@ st.code(json.dumps({"photo_size_px": list(photo.size), "kind": report.transform.
 # ---------------------------------------------------------------- consent to keep
 keep = st.checkbox("Keep this photo on this server (in the data folder) so I can reopen it", key="ph_keep")
 stem = ss.get("ph_digest") or "photo"
-target = photo_dir() / f"{stem}.jpg"
+target = current().photo_dir / f"{stem}.jpg"
 if keep:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
