@@ -79,6 +79,9 @@ def test_a_week_of_answers_shows_metrics_bias_and_weak_items(world: World) -> No
     assert [r["Nerve"] for r in shown.by_nerve] == ["Nerve A"]
     assert 0 < shown.by_nerve[0]["Recall now"] <= 100  # the nerve's card was reviewed
     assert [d.attempts for d in shown.days] == [1] * 7
+    score_line, distance_line = page.accuracy_figure(shown.days).data
+    assert list(distance_line.y) == pytest.approx([1.5] * 7) and distance_line.yaxis == "y2"
+    assert len(score_line.x) == 7 and score_line.x[-1] == NOW.date().isoformat()
     [bias] = shown.biases
     assert "1.5 cm too proximal" in bias.sentence and bias.view_id == "view_a_right"
     assert bias.mean_cm["proximal"] == pytest.approx(1.5)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import plotly.graph_objects as go
+
 from trainer.atlas.core import Atlas
 from trainer.errors import TrainerError
 from trainer.progress.learning import Queue, attempts_csv, nerve_retrievability, review_queue
@@ -108,6 +110,22 @@ class ProgressView:
     days: tuple[DayPoint, ...] = ()
     biases: tuple[BiasLine, ...] = ()
     weakest: tuple[WeakItem, ...] = ()
+
+
+def accuracy_figure(days: Sequence[DayPoint]) -> go.Figure:
+    """Mean score (%) and mean distance (cm) per day, on two axes."""
+    fig = go.Figure()
+    labels = [d.day.isoformat() for d in days]
+    fig.add_trace(go.Scatter(x=labels, y=[d.mean_credit * 100 for d in days], name="mean score %",
+                             mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=labels, y=[d.mean_distance_cm for d in days], name="mean distance (cm)",
+                             mode="lines+markers", yaxis="y2"))
+    fig.update_xaxes(type="category")
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Accuracy over time",
+                      yaxis={"title": "score %", "range": [0, 105]},
+                      yaxis2={"title": "cm", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+                      legend={"orientation": "h"})
+    return fig
 
 
 def practice_url(question_ids: Sequence[str]) -> str:

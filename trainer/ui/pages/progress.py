@@ -5,7 +5,6 @@ Layout only; the decisions are in :mod:`trainer.progress.page`.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from trainer.explorer.figures import bias_figure
@@ -59,19 +58,7 @@ else:
             hide_index=True, width="stretch",
         )
 
-    # Accuracy over time
-    fig = go.Figure()
-    day_labels = [d.day.isoformat() for d in shown.days]
-    fig.add_trace(go.Scatter(x=day_labels, y=[d.mean_credit * 100 for d in shown.days], name="mean score %",
-                             mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=day_labels, y=[d.mean_distance_cm for d in shown.days], name="mean distance (cm)",
-                             mode="lines+markers", yaxis="y2"))
-    fig.update_xaxes(type="category")
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Accuracy over time",
-                      yaxis={"title": "score %", "range": [0, 105]},
-                      yaxis2={"title": "cm", "overlaying": "y", "side": "right", "rangemode": "tozero"},
-                      legend={"orientation": "h"})
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(model.accuracy_figure(shown.days), width="stretch")
 
     # Direction bias, in words and as arrows on the body
     st.subheader("Direction bias")
