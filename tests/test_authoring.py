@@ -272,14 +272,15 @@ def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Pat
     assert not locked.exception and not locked.tabs  # the host key comes first
 
     at = AppTest.from_file(str(page), default_timeout=120)
-    at.session_state["host_ok"] = True
     at.run()
+    at.text_input(key="author_key_input").set_value("author-key")  # the instructor types the key
+    at.button(key="author_login_go").click().run()
     assert not at.exception, at.exception
+    assert at.tabs
     at.text_area(key="au_prompt").set_value("Tap the fascial piercing point of nerve A <b>x</b>.")
     at.text_area(key="au_explanation").set_value("It pierces 2 cm below landmark A.")
     at.multiselect(key="au_refs").set_value(["ref_a"])
-    at.session_state["au_targets"] = ["site_a"]
-    at.run()
+    at.multiselect(key="au_targets").set_value(["site_a"]).run()
     assert not at.exception, at.exception
     at.button(key="au_save").click()
     at.run()

@@ -19,6 +19,7 @@ from tests.browser import AppServer, need_browser, screenshot, start_app, wait_i
 from trainer.atlas import load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.authoring.photo import view_landmarks
+from trainer.ui.auth import view_label
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +63,16 @@ def tap(page: Any, x_px: float, y_px: float, natural_width_px: int) -> None:
     page.mouse.click(cx, cy)
 
 
+def choose_view(page: Any, label: str) -> None:
+    """Pick the matching view the way an instructor does: open the list, type, choose."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Matching view")
+    box.click()
+    page.keyboard.type(label)
+    page.get_by_role("option", name=label, exact=True).click()
+    wait_idle(page)
+    assert box.locator("input").input_value() == label
+
+
 def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(photo_server: AppServer, chromium: Any,
                                                                    tmp_path: Path) -> None:
     atlas = load_atlas()
@@ -73,7 +84,7 @@ def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(photo_server: 
 
     ctx = chromium.new_context(viewport={"width": 1400, "height": 1400})
     page = ctx.new_page()
-    page.goto(f"{photo_server.url}/photo?view={VIEW_ID}")
+    page.goto(f"{photo_server.url}/photo")
     wait_idle(page)
     page.get_by_label("Host key").fill(HOST_KEY)
     page.get_by_role("button", name="Open").click()
@@ -84,6 +95,7 @@ def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(photo_server: 
         "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && [...e.shadowRoot.querySelectorAll('img')]"
         ".some(i => i.alt === 'Body view' && i.complete && i.naturalWidth > 0))", timeout=30000)
     wait_idle(page)
+    choose_view(page, view_label(atlas, VIEW_ID))
 
     order = list(landmarks)
     for i, lm_id in enumerate(order):

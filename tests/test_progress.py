@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,44 @@ def test_the_bias_arrow_is_never_hidden_under_a_label(tmp_path_factory: pytest.T
         assert notes and "its true length" in notes[0].text
     else:
         assert not notes and length_screen_px == pytest.approx(true_screen_px)
+
+
+def test_recording_an_answer_is_one_store_write_with_every_card(tmp_path: Path) -> None:
+    """Issue 12: the attempt and its k FSRS cards in one transaction (it used to take 1 + 2k)."""
+    from sqlalchemy import event
+
+    from tests.atlas_factory import good_atlas_data, write_atlas
+    from tests.quiz_factory import good_bank, write_bank
+    from trainer.atlas import load_atlas
+    from trainer.atlas.rendered import load_rendered_view
+    from trainer.progress.learning import record_answer
+    from trainer.quiz.bank import load_questions
+    from trainer.rules.srs import card_ids
+    from trainer.scoring.score import Answer, score
+    from trainer.store import open_store
+
+    root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    write_bank(tmp_path / "quizzes", good_bank())
+    atlas = load_atlas(root)
+    q = next(x for x in load_questions(atlas, [tmp_path / "quizzes"]) if x.id == "q_locate")
+    rv = load_rendered_view("view_a_right", "female", root)
+    x, y = rv.items["site_a"].points_px[0]
+    result = score(q, Answer(pins_px=((float(x), float(y)),)), rv, atlas)
+    with open_store(data_dir=tmp_path / "data") as store:
+        ana = store.create_learner("Ana", now=T0)
+        begun: list[object] = []
+
+        def on_begin(conn: object) -> None:
+            begun.append(conn)
+
+        event.listen(store.engine, "begin", on_begin)
+        attempt = record_answer(store, atlas, ana.id, q, result, view_id="view_a_right", body_type="female",
+                                duration_ms=4_000, now=T0)
+        event.remove(store.engine, "begin", on_begin)
+        assert len(begun) == 1
+        cards = card_ids(q, atlas)
+        assert len(cards) > 1  # the question's own card and its nerve's
+        assert store.list_attempts(ana.id) == [attempt]
+        stored = {c.card_id: c for c in store.list_review_cards(ana.id)}
+        assert set(stored) == set(cards)
+        assert all(c.card == review(None, c.card_id, Rating.Easy, T0)[0] for c in stored.values())

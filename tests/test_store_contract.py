@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fsrs import Rating
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import event, func, inspect, select, text
 
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
 from trainer.rules import classroom as rules
@@ -173,6 +173,92 @@ def test_review_cards_upsert_and_due_queue(store: Store) -> None:
     assert [c.card_id for c in store.list_due(ana.id, now=T0, limit=1)] == ["q1"]
     assert [c.card_id for c in store.list_due(ana.id, now=T0 - timedelta(minutes=90))] == ["q1"]
     assert len(store.list_review_cards(ana.id)) == 3
+
+
+# -- issue 12: an answer and its cards are one transaction ---------------------------------------
+
+CARDS = ("q:q1", "n:nerve_a:locate", "n:nerve_b:locate")
+
+
+def record_reviewed(store: Store, learner_id: str, minute: int, review_card: Any) -> Any:
+    """``record`` with the answer's FSRS cards reviewed in the same write."""
+    return store.record_attempt(
+        learner_id=learner_id, question_id="q1", pins=[], distances_cm=[], directions=[], credit=1.0,
+        now=T0 + timedelta(minutes=minute), cards=CARDS, review=review_card,
+    )
+
+
+def fsrs_good(minute: int) -> Callable[[str, dict[str, Any] | None], tuple[dict[str, Any], datetime]]:
+    return lambda card_id, stored: review(stored, card_id, Rating.Good, T0 + timedelta(minutes=minute))
+
+
+def test_an_answer_reviews_each_card_as_stored_inside_its_write(store: Store) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    seen: list[tuple[str, dict[str, Any] | None]] = []
+
+    def good_and_remember(card_id: str, stored: dict[str, Any] | None) -> tuple[dict[str, Any], datetime]:
+        seen.append((card_id, stored))
+        return fsrs_good(1)(card_id, stored)
+
+    record_reviewed(store, ana.id, 0, fsrs_good(0))
+    first = {c.card_id: c.card for c in store.list_review_cards(ana.id)}
+    assert set(first) == set(CARDS)
+    record_reviewed(store, ana.id, 1, good_and_remember)
+    assert seen == [(c, first[c]) for c in CARDS]  # the second answer builds on the first one's cards
+    expected = {c: review(first[c], c, Rating.Good, T0 + timedelta(minutes=1)) for c in CARDS}
+    assert {c.card_id: (c.card, c.due) for c in store.list_review_cards(ana.id)} == expected
+    assert len(store.list_attempts(ana.id)) == 2
+
+
+def test_recording_an_answer_with_its_cards_is_one_transaction(store: Store) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    begun: list[object] = []
+
+    def on_begin(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(store.engine, "begin", on_begin)
+    try:
+        record_reviewed(store, ana.id, 0, fsrs_good(0))
+    finally:
+        event.remove(store.engine, "begin", on_begin)
+    assert len(begun) == 1
+    assert len(store.list_review_cards(ana.id)) == len(CARDS)
+
+
+def _fails_on_the_last_card(card_id: str, stored: dict[str, Any] | None) -> tuple[dict[str, Any], datetime]:
+    if card_id == CARDS[-1]:
+        raise RuntimeError("the scheduler failed half-way")
+    return fsrs_good(1)(card_id, stored)
+
+
+def _unserialisable_last_card(card_id: str, stored: dict[str, Any] | None) -> tuple[dict[str, Any], datetime]:
+    card, due = fsrs_good(1)(card_id, stored)
+    return ({**card, "stability": float("nan")} if card_id == CARDS[-1] else card), due
+
+
+@pytest.mark.parametrize(("review_card", "error"), [(_fails_on_the_last_card, RuntimeError),
+                                                    (_unserialisable_last_card, ValueError)],
+                         ids=["a failing review", "a card that cannot be serialised"])
+def test_a_failure_between_the_attempt_and_its_cards_stores_neither(
+        store: Store, review_card: Any, error: type[Exception]) -> None:
+    ana = store.create_learner("Ana", now=T0)
+    record_reviewed(store, ana.id, 0, fsrs_good(0))
+    before = (store.list_attempts(ana.id), store.list_review_cards(ana.id))
+    with pytest.raises(error):
+        record_reviewed(store, ana.id, 1, review_card)
+    assert (store.list_attempts(ana.id), store.list_review_cards(ana.id)) == before
+    fresh = store.create_learner("Bo", now=T0)
+    with pytest.raises(error):
+        record_reviewed(store, fresh.id, 1, review_card)
+    assert store.list_attempts(fresh.id) == [] and store.list_review_cards(fresh.id) == []
+
+
+def test_cards_need_a_learner_and_a_review(store: Store) -> None:
+    with pytest.raises(ValueError, match="learner_id"):
+        store.record_attempt(learner_id=None, question_id="q1", pins=[], distances_cm=[], directions=[],
+                             credit=1.0, now=T0, cards=CARDS, review=fsrs_good(0))
+    assert store.list_attempts(None) == []
 
 
 def test_delete_learner_removes_all_their_rows_and_nothing_of_others(store: Store) -> None:

@@ -120,3 +120,16 @@ def inert_label(text: str) -> str:
     '!\\\\[x](http://example.com/a.png)'
     """
     return clean_text(text).replace("![", "!\\[")
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
+
+
+def literal_markdown(text: str) -> str:
+    """``text`` shown literally in markdown: a profile named ``![x](http://…)`` or ``<b>`` is
+    printed as typed, never turned into an image, a link or markup.
+
+    >>> literal_markdown("![x](y) <b>")
+    '\\\\!\\\\[x\\\\]\\\\(y\\\\) \\\\<b\\\\>'
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)

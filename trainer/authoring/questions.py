@@ -26,7 +26,7 @@ from trainer.atlas.files import validate_model
 from trainer.atlas.rendered import RenderedView
 from trainer.errors import Problem
 from trainer.geometry import closest_on_polyline, points_in_polygon
-from trainer.quiz.bank import _check_question, check_questions, parse_bank_data, read_banks
+from trainer.quiz.bank import _check_question, bank_paths, check_questions, parse_bank_data, read_banks
 from trainer.quiz.choices import fixed_order
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
 
@@ -410,7 +410,7 @@ def merge_questions(
 
 def bank_path(folder: Path, bank_id: str) -> Path:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", bank_id):
-        raise ValueError(f"invalid bank id {bank_id!r}")
+        raise ValueError(f"invalid bank id {bank_id!r}: use lower-case letters, digits and _ (e.g. my_questions)")
     return Path(folder) / f"{bank_id}.yaml"
 
 
@@ -439,16 +439,18 @@ def read_bank_folder(folder: Path) -> dict[str, BankFile]:
     return {b.bank.id: b for b in banks.values()}
 
 
-def question_ids(folders: Iterable[Path]) -> dict[str, str]:
-    """Every question id already used in these folders -> the bank file that holds it."""
+def question_ids(folders: Iterable[Path], *, except_file: Path | None = None) -> dict[str, str]:
+    """Every question id already used in these folders' banks -> the bank file that holds it.
+
+    ``except_file`` leaves one bank file out (the bank being written: its own ids are no clash).
+    """
+    skip = None if except_file is None else Path(except_file).resolve()
+    files = [p for p in bank_paths(Path(f) for f in folders if Path(f).is_dir()) if p.resolve() != skip]
+    banks, _ = read_banks(files)
     out: dict[str, str] = {}
-    for folder in folders:
-        if not Path(folder).is_dir():
-            continue
-        banks, _ = read_banks([Path(folder)])
-        for label, bank in banks.items():
-            for q in bank.questions:
-                out.setdefault(q.id, label)
+    for label, bank in banks.items():
+        for q in bank.questions:
+            out.setdefault(q.id, label)
     return out
 
 

@@ -44,19 +44,23 @@ def record_answer(
     duration_ms: int | None,
     now: datetime,
 ) -> Attempt:
-    """Store the attempt and review the question's cards with the score-derived rating."""
+    """Store the attempt and review the question's cards with the score-derived rating.
+
+    One store write: the store reads each card inside its transaction and FSRS reviews it there
+    (:func:`trainer.rules.srs.review`), so the attempt and its cards are kept together or not at all.
+    """
     now = require_utc(now)
     side = atlas.views[view_id].side if view_id in atlas.views else None
-    attempt = store.record_attempt(
-        learner_id=learner_id, question_id=question.id, credit=result.credit, now=now, view_id=view_id,
-        side=side, body_type=body_type, duration_ms=duration_ms, **attempt_fields(result),
-    )
     graded = grade(question, result, None if duration_ms is None else duration_ms / 1000.0, atlas)
-    for card_id in graded.cards:
-        stored = store.get_review_card(learner_id, card_id)
-        card, due = review(stored.card if stored else None, card_id, graded.rating, now)
-        store.upsert_review_card(learner_id, card_id, card, due=due, now=now)
-    return attempt
+
+    def review_card(card_id: str, stored: dict[str, Any] | None) -> tuple[dict[str, Any], datetime]:
+        return review(stored, card_id, graded.rating, now)
+
+    return store.record_attempt(
+        learner_id=learner_id, question_id=question.id, credit=result.credit, now=now, view_id=view_id,
+        side=side, body_type=body_type, duration_ms=duration_ms, cards=graded.cards, review=review_card,
+        **attempt_fields(result),
+    )
 
 
 @dataclass(frozen=True)

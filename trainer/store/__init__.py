@@ -22,19 +22,15 @@ from trainer.store.records import (
 )
 from trainer.store.store import (
     ANSWER_CSV_COLUMNS,
-    DATA_DIR_ENV,
-    DATABASE_URL_ENV,
     SQLITE_FILENAME,
     Store,
-    default_data_dir,
     default_url,
     open_store,
+    sqlite_url,
 )
 
 __all__ = [
     "ANSWER_CSV_COLUMNS",
-    "DATABASE_URL_ENV",
-    "DATA_DIR_ENV",
     "SQLITE_FILENAME",
     "Answer",
     "Attempt",
@@ -46,7 +42,7 @@ __all__ = [
     "SessionClock",
     "Standing",
     "Store",
-    "default_data_dir",
     "default_url",
     "open_store",
+    "sqlite_url",
 ]

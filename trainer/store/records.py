@@ -7,6 +7,7 @@ come back decoded; datetimes are aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,12 @@ class ReviewCardRecord:
     card: dict[str, JSONValue]
     due: datetime
     updated_at: datetime
+
+
+#: Reviews one card inside the store's transaction: ``(card id, the card as stored there or None
+#: for a card never reviewed) -> (the new card, its due time)``. Pure (the FSRS scheduler, see
+#: :func:`trainer.rules.srs.review`), so the store needs no scheduler of its own.
+ReviewCard = Callable[[str, dict[str, JSONValue] | None], tuple[Mapping[str, JSONValue], datetime]]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ Why it looks like this:
   threads of one Streamlit process queue up instead of fighting for SQLite's lock) and, on
   SQLite, ``BEGIN IMMEDIATE`` (so writers in *other* processes queue on the busy timeout
   instead of failing half-way through a read-then-write). PostgreSQL's row locks and
-  ``ON CONFLICT`` do the same job across machines.
+  ``ON CONFLICT`` do the same job across machines. One user action is one transaction: a
+  practice answer and every review card it updates are written together
+  (:meth:`Store.record_attempt`), so they cannot disagree.
 * **Time is passed in.** Methods that stamp rows take ``now`` (aware UTC, the server's
   clock); naive datetimes raise ``ValueError``.
 * **Errors are the trainer's own:** unknown ids raise :class:`~trainer.errors.NotFoundError`,
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import secrets
 import threading
@@ -61,6 +62,8 @@ from trainer.clock import require_utc
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError, StoreUnavailableError
 from trainer.rules import classroom, profiles, throttle
 from trainer.rules.classroom import LiveSettings, Phase, SessionState
+from trainer.settings import Settings
+from trainer.settings import current as current_settings
 from trainer.store import learner_file, migrations
 from trainer.store.records import (
     Answer,
@@ -70,6 +73,7 @@ from trainer.store.records import (
     Learner,
     LiveSession,
     Player,
+    ReviewCard,
     ReviewCardRecord,
     SessionClock,
     Standing,
@@ -86,8 +90,6 @@ from trainer.store.schema import (
     transfer_codes,
 )
 
-DATA_DIR_ENV = "TRAINER_DATA_DIR"
-DATABASE_URL_ENV = "TRAINER_DATABASE_URL"
 SQLITE_FILENAME = "trainer.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Arbitrary constant naming the PostgreSQL advisory lock that serialises migrations.
@@ -123,29 +125,26 @@ _SESSION_CHANGE_COLUMNS = {
 }
 
 
-def default_data_dir() -> Path:
-    """``$TRAINER_DATA_DIR``, else ``./data`` relative to the working directory."""
-    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+def sqlite_url(folder: Path) -> str:
+    """The SQLite file of a data folder."""
+    return f"sqlite:///{folder.resolve() / SQLITE_FILENAME}"
 
 
-def default_url(data_dir: Path | None = None) -> str:
-    """``$TRAINER_DATABASE_URL`` if set, else the SQLite file in the data folder."""
-    env_url = os.environ.get(DATABASE_URL_ENV)
-    if env_url and data_dir is None:
-        return env_url
-    folder = (data_dir or default_data_dir()).resolve()
-    return f"sqlite:///{folder / SQLITE_FILENAME}"
+def default_url(settings: Settings | None = None) -> str:
+    """The configured database: ``TRAINER_DATABASE_URL``, else the SQLite file in the data folder."""
+    s = settings or current_settings()
+    return s.database_url or sqlite_url(s.data_dir)
 
 
-def open_store(url: str | None = None, data_dir: Path | None = None) -> Store:
+def open_store(url: str | None = None, data_dir: Path | None = None, settings: Settings | None = None) -> Store:
     """Open (creating and migrating if needed) the trainer's database.
 
-    Precedence: ``url`` argument, then ``data_dir`` argument (SQLite file in it), then
-    ``$TRAINER_DATABASE_URL``, then ``$TRAINER_DATA_DIR``/``./data``. In Streamlit, wrap this
+    Precedence: ``url``, then the SQLite file in ``data_dir``, then the configured database
+    (:func:`default_url` of ``settings``, by default this process's). In Streamlit, wrap this
     in ``st.cache_resource`` so each process opens one engine, not one per rerun.
     """
     if url is None:
-        url = default_url(data_dir)
+        url = sqlite_url(data_dir) if data_dir is not None else default_url(settings)
     return Store(url)
 
 
@@ -307,13 +306,18 @@ class Store:
         with self._read() as conn:
             return self._get_learner(conn, learner_id, key_hash)
 
-    def _get_learner(self, conn: Connection, learner_id: str, key_hash: str | None = None) -> Learner:
+    def _get_learner(self, conn: Connection, learner_id: str, key_hash: str | None = None, *,
+                     lock: bool = False) -> Learner:
         """The learner; with ``key_hash``, only if that key holds it (else the same NotFoundError,
-        so a browser learns nothing about profiles it does not hold)."""
+        so a browser learns nothing about profiles it does not hold). ``lock`` holds the row
+        until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``; rows referencing it may
+        still be inserted meanwhile)."""
         query = select(learners).where(learners.c.id == learner_id)
         if key_hash is not None:
             query = query.where(exists().where(learner_keys.c.key_hash == key_hash,
                                                learner_keys.c.learner_id == learners.c.id))
+        if lock and self.backend == "postgresql":
+            query = query.with_for_update(key_share=True)
         row = conn.execute(query).first()
         if row is None:
             raise NotFoundError(f"No learner with id {learner_id!r}.")
@@ -451,8 +455,16 @@ class Store:
         body_type: str | None = None,
         duration_ms: int | None = None,
         attempt_id: str | None = None,
+        cards: Sequence[str] = (),
+        review: ReviewCard | None = None,
     ) -> Attempt:
-        """Remember one practice answer. ``learner_id=None`` records an anonymous attempt."""
+        """Remember one practice answer and review its cards, all in one transaction.
+
+        ``learner_id=None`` records an anonymous attempt (no cards). For each of ``cards``,
+        ``review(card_id, card as stored)`` computes the new card from the row read inside this
+        transaction, so the attempt and its cards are stored together or not at all, and two
+        answers of one learner at once cannot both build on the same old card.
+        """
         attempt = Attempt(
             id=attempt_id or _new_id(),
             learner_id=learner_id,
@@ -467,10 +479,21 @@ class Store:
             duration_ms=duration_ms,
             created_at=require_utc(now),
         )
+        if cards and (learner_id is None or review is None):
+            raise ValueError("reviewing cards needs a learner_id and a review function")
         with self._write() as conn:
             if learner_id is not None:
-                self._get_learner(conn, learner_id)
+                # FOR NO KEY UPDATE on PostgreSQL: one learner's answers queue here, so each reads
+                # the cards the previous one wrote (SQLite's BEGIN IMMEDIATE already serialises).
+                self._get_learner(conn, learner_id, lock=True)
             conn.execute(insert(attempts).values(**_attempt_values(attempt)))
+            if cards:
+                assert learner_id is not None and review is not None
+                stored = self._cards(conn, learner_id, cards)
+                for card_id in cards:
+                    old = stored.get(card_id)
+                    card, due = review(card_id, None if old is None else old.card)
+                    self._put_card(conn, learner_id, card_id, card, due=due, now=attempt.created_at)
         return attempt
 
     def list_attempts(self, learner_id: str | None, since: datetime | None = None) -> list[Attempt]:
@@ -494,17 +517,27 @@ class Store:
         """The stored card, or ``None`` for a card never reviewed (the caller makes a new one)."""
         with self._read() as conn:
             self._get_learner(conn, learner_id)
-            row = conn.execute(
-                select(review_cards).where(
-                    review_cards.c.learner_id == learner_id, review_cards.c.card_id == card_id
-                )
-            ).first()
-        return None if row is None else _card_from_row(row)
+            return self._cards(conn, learner_id, [card_id]).get(card_id)
 
     def upsert_review_card(
         self, learner_id: str, card_id: str, card: Mapping[str, JSONValue], *, due: datetime, now: datetime
     ) -> ReviewCardRecord:
         """Insert or replace one learner's card (one row per learner and card id)."""
+        with self._write() as conn:
+            self._get_learner(conn, learner_id)
+            return self._put_card(conn, learner_id, card_id, card, due=due, now=now)
+
+    @staticmethod
+    def _cards(conn: Connection, learner_id: str, card_ids: Sequence[str]) -> dict[str, ReviewCardRecord]:
+        rows = conn.execute(
+            select(review_cards).where(review_cards.c.learner_id == learner_id, review_cards.c.card_id.in_(card_ids))
+        ).all()
+        return {r.card_id: _card_from_row(r) for r in rows}
+
+    def _put_card(
+        self, conn: Connection, learner_id: str, card_id: str, card: Mapping[str, JSONValue], *, due: datetime,
+        now: datetime,
+    ) -> ReviewCardRecord:
         record = ReviewCardRecord(
             learner_id=learner_id,
             card_id=card_id,
@@ -524,9 +557,7 @@ class Store:
             index_elements=[review_cards.c.learner_id, review_cards.c.card_id],
             set_={"card_json": values["card_json"], "due": record.due, "updated_at": record.updated_at},
         )
-        with self._write() as conn:
-            self._get_learner(conn, learner_id)
-            conn.execute(stmt)
+        conn.execute(stmt)
         return record
 
     def list_review_cards(self, learner_id: str) -> list[ReviewCardRecord]:

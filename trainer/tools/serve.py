@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -125,7 +124,8 @@ def _streamlit_cmd(port: int, extra_args: Sequence[str]) -> list[str]:
 
 
 def _spawn(port: int, extra_args: Sequence[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(_streamlit_cmd(port, extra_args), cwd=REPO, env=dict(os.environ))
+    """A backend inherits this process's environment as it is: its settings are the launcher's."""
+    return subprocess.Popen(_streamlit_cmd(port, extra_args), cwd=REPO)
 
 
 def _healthy(port: int, timeout_s: float = 2.0) -> bool:

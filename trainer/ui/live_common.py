@@ -6,7 +6,6 @@ per-process store of :mod:`trainer.ui.state`.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -16,16 +15,13 @@ from trainer.atlas import Atlas
 from trainer.live.service import is_live_question
 from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QuestionModel
-from trainer.settings import author_dir, quiz_dir
-
-HOST_KEY_ENV = "TRAINER_HOST_KEY"
-BASE_URL_ENV = "TRAINER_BASE_URL"
-
+from trainer.settings import author_dir, current, quiz_dir
 
 
 def configured_host_key() -> str | None:
-    """``$TRAINER_HOST_KEY``, else ``host_key`` in ``.streamlit/secrets.toml``, else None."""
-    key = os.environ.get(HOST_KEY_ENV, "").strip()
+    """``TRAINER_HOST_KEY`` (from :mod:`trainer.settings`), else ``host_key`` in
+    ``.streamlit/secrets.toml`` (Streamlit's own file, so it is read here in the UI), else None."""
+    key = current().host_key
     if key:
         return key
     try:
@@ -33,6 +29,11 @@ def configured_host_key() -> str | None:
     except Exception:  # no secrets file at all: Streamlit raises its own error types here
         return None
     return str(secret).strip() or None if secret else None
+
+
+def configured_base_url() -> str:
+    """``TRAINER_BASE_URL``: the address phones use to join (empty: the one this browser used)."""
+    return current().base_url
 
 
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")

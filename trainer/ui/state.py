@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from trainer.rules.profiles import (
     unconfirmed,
     unique_labels,
 )
+from trainer.safetext import literal_markdown
 from trainer.settings import location_key
 from trainer.store import Learner, Store, open_store
 from trainer.store.store import default_url
@@ -121,13 +121,9 @@ def drop_profile(key: str) -> None:
     _select(ANON)
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
-
-
 def plain(text: str) -> str:
-    """``text`` shown literally in Streamlit markdown: a profile named ``![x](http://…)`` or
-    ``<b>`` is printed as typed, never turned into an image, a link or markup."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    """``text`` shown literally in Streamlit markdown (:func:`trainer.safetext.literal_markdown`)."""
+    return literal_markdown(text)
 
 
 def flash(kind: str, text: str) -> None:

@@ -2,7 +2,8 @@
 
 Banks are YAML files in ``TRAINER_AUTHOR_DIR`` (default ``<data dir>/banks``); Practice and
 live classes read them alongside the shipped banks. Every check is the validator's own, so
-problems read exactly like ``python -m trainer validate``.
+problems read exactly like ``python -m trainer validate``. Layout only: the decisions are in
+:mod:`trainer.authoring.page`.
 """
 
 from __future__ import annotations
@@ -14,35 +15,24 @@ import streamlit as st
 
 from trainer.atlas.models import Technique
 from trainer.atlas.rendered import RenderedView
+from trainer.authoring import page as model
 from trainer.authoring.questions import (
-    AUTHOR_TYPES,
-    TARGET_KINDS,
-    apply_click,
     bank_to_yaml,
-    build_question,
     check_upload,
-    default_choices,
-    merge_questions,
-    new_bank,
-    question_ids,
     read_bank_folder,
-    save_question,
-    snap_click,
-    suggest_id,
     target_options,
     targets_words,
 )
 from trainer.errors import Problem, StoreError
 from trainer.explorer.figures import image_url
-from trainer.quiz.models import QuestionModel
 from trainer.scoring.reveal import question_shapes
-from trainer.scoring.score import Answer, score
 from trainer.settings import author_dir, quiz_dir
 from trainer.ui.auth import require_host_key, view_label
 from trainer.ui.common import get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import plain_md
+from trainer.ui.state import get_store
 
 page_setup()
 st.title("Author")
@@ -51,14 +41,11 @@ atlas = get_atlas()
 if atlas is None:
     st.stop()
 ss = st.session_state
-folder = author_dir()
-TYPE_LABELS = {"locate": "Locate (one pin)", "multi_site": "Multi-site (several pins)", "trace": "Trace a course",
-               "identify": "Identify the highlighted nerve", "territory": "Territory", "clinical": "Clinical (multiple choice)"}
+folder, shipped = author_dir(), quiz_dir()
 # What one question is made of; cleared after a save. View, type, body type, tolerances,
 # difficulty, technique and the bank stay, as an author writes several questions in a row.
 FORM_KEYS = ("au_targets", "au_snap_msg", "au_id", "au_prompt", "au_explanation", "au_refs", "au_try_pins",
              "au_choices_for", "au_mode", "au_multi")
-KIND_COLOURS = {"site": "#12a150", "nerve": "#1f77ff", "territory": "rgba(90,140,255,0.8)"}
 
 
 def show_problems(problems: list[Problem]) -> None:
@@ -67,77 +54,51 @@ def show_problems(problems: list[Problem]) -> None:
     st.code("\n".join(str(p) for p in problems), language=None, wrap_lines=True)
 
 
-def taken_ids() -> dict[str, str]:
-    return question_ids([quiz_dir(), folder])
-
-
 tab_new, tab_banks, tab_export = st.tabs(["New question", "Banks: import and download", "Exports"])
 
 # =============================================================== new question
 with tab_new:
     c1, c2, c3 = st.columns([2, 1, 1])
     view_id = c1.selectbox("View", list(atlas.views), key="au_view", format_func=lambda v: view_label(atlas, v))
-    qtype = c2.selectbox("Type", list(AUTHOR_TYPES), key="au_type", format_func=TYPE_LABELS.get)
+    qtype = c2.selectbox("Type", list(model.FORMS), key="au_type", format_func=lambda t: model.FORMS[t].label)
     body = c3.selectbox("Body type", list(atlas.body_types), key="au_body", format_func=lambda b: atlas.body_types[b].name)
-    view: RenderedView | None = get_view(view_id, body) if qtype != "clinical" else None
+    form = model.FORMS[qtype]
+    view: RenderedView | None = get_view(view_id, body) if form.on_a_view else None
     v = atlas.views[view_id]
-    kinds = TARGET_KINDS[qtype]
     ss.setdefault("au_targets", [])
     if ss.get("au_targets_for") != (view_id, qtype):
         # Targets belong to one view and type; switching either starts a fresh list.
-        options_now = target_options(view, atlas, qtype)
-        ss["au_targets"] = [t for t in ss["au_targets"] if t in options_now]
+        ss["au_targets"] = model.targets_kept(view, atlas, qtype, ss["au_targets"])
         ss["au_targets_for"] = (view_id, qtype)
         ss.pop("au_snap_msg", None)
 
     if view is not None:
-        options = target_options(view, atlas, qtype)
-        single = qtype in ("locate", "trace", "identify", "territory")
-        st.caption("Click on the image to pick a target: the click snaps to the nearest "
-                   + " or ".join(kinds) + " within 3 cm on the body. Or choose from the list.")
+        st.caption(model.snap_hint(qtype))
 
         def _on_pick() -> None:
-            click = take_click("au_pb")
-            if click is None or view is None:
+            picked = take_click("au_pb")
+            if picked is None or view is None:
                 return
-            snap = snap_click(view, float(click["x"]), float(click["y"]), kinds)
-            change = apply_click(ss.get("au_targets", []), snap, single, atlas.name_of)
+            change = model.click(view, atlas, qtype, ss.get("au_targets", []), float(picked["x"]), float(picked["y"]))
             ss["au_targets"] = list(change.targets)
             ss["au_snap_msg"] = change.message
 
         def _on_list_edit() -> None:
-            ss["au_snap_msg"] = "Changed in the list. " + targets_words(ss.get("au_targets", []), atlas.name_of)
+            ss["au_snap_msg"] = model.list_edit_message(ss.get("au_targets", []), atlas)
 
-        shapes: list[dict[str, Any]] = []
-        w = max(view.width_px, view.height_px) / 150
-        for t in ss["au_targets"]:
-            it = view.items.get(t)
-            if it is None:
-                continue
-            if it.kind == "site":
-                x, y = it.points_px[0]
-                shapes.append({"type": "circle", "x": float(x), "y": float(y), "r": w * 1.5, "stroke": "white",
-                               "fill": KIND_COLOURS["site"], "width": w / 3})
-            elif it.kind == "nerve":
-                pts = [[float(a), float(b)] for (a, b), vis in zip(it.points_px, it.visible, strict=True) if vis]
-                shapes.append({"type": "polyline", "points": pts, "stroke": KIND_COLOURS["nerve"], "width": w})
-            else:
-                pts = [[float(a), float(b)] for a, b in it.points_px]
-                shapes.append({"type": "polygon", "points": pts, "stroke": KIND_COLOURS["territory"],
-                               "fill": "rgba(90,140,255,0.25)", "width": w / 2})
         left, right = st.columns([3, 2])
         with left:
             pinboard(key="au_pb", image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                     pins_px=[], active=True, shapes=shapes, hint="Click a site or a course", max_width_px=700,
-                     on_click=_on_pick)
+                     pins_px=[], active=True, shapes=model.target_shapes(view, ss["au_targets"]),
+                     hint="Click a site or a course", max_width_px=700, on_click=_on_pick)
             # Every change to the targets is said here, with the whole list (issue 11, item 7).
             st.info(plain_md(ss.get("au_snap_msg") or targets_words(ss["au_targets"], atlas.name_of)))
         with right:
-            st.multiselect("Targets", options, key="au_targets", format_func=atlas.name_of,
-                           max_selections=1 if single else None, on_change=_on_list_edit)
-            if qtype == "territory":
-                st.radio("The learner…", ["name", "tap"], key="au_mode", horizontal=True,
-                         format_func={"name": "names the nerve of the shaded area", "tap": "taps inside the territory"}.get)
+            st.multiselect("Targets", target_options(view, atlas, qtype), key="au_targets", format_func=atlas.name_of,
+                           max_selections=1 if form.single_target else None, on_change=_on_list_edit)
+            if form.modes:
+                st.radio("The learner…", list(model.TERRITORY_MODES), key="au_mode", horizontal=True,
+                         format_func=model.TERRITORY_MODES.get)
             side_only = st.checkbox(f"Only the {v.side} side (otherwise both sides are practised)", key="au_side_only")
     else:
         side_only = False
@@ -147,28 +108,25 @@ with tab_new:
                                max_chars=2000)
     c1, c2, c3, c4 = st.columns(4)
     tolerance = c1.number_input("Tolerance (cm): full credit", 0.1, 5.0, 1.0, 0.1, key="au_tol",
-                                disabled=qtype in ("identify", "clinical"))
-    zero = c2.number_input("Zero credit from (cm)", 0.2, 15.0, 3.0, 0.1, key="au_zero",
-                           disabled=qtype in ("identify", "clinical"))
-    difficulty = c3.selectbox("Difficulty", [1, 2, 3], index=1, key="au_diff",
-                              format_func={1: "easy", 2: "medium", 3: "hard"}.get)
+                                disabled=not form.measured)
+    zero = c2.number_input("Zero credit from (cm)", 0.2, 15.0, 3.0, 0.1, key="au_zero", disabled=not form.measured)
+    difficulty = c3.selectbox("Difficulty", list(model.DIFFICULTIES), index=1, key="au_diff",
+                              format_func=model.DIFFICULTIES.get)
     technique = c4.selectbox("Technique", list(get_args(Technique)), key="au_technique",
                              index=list(get_args(Technique)).index("classic_pit"))
     refs = st.multiselect("References (from the atlas)", list(atlas.references), key="au_refs",
                           format_func=lambda r: f"{r}: {atlas.references[r].citation[:90]}")
 
     choices: list[dict[str, Any]] = []
-    mode = ss.get("au_mode", "name") if qtype == "territory" else None
+    mode = model.mode_of(qtype, ss.get("au_mode"))
     multi_answer = False
-    if qtype in ("identify", "clinical") or (qtype == "territory" and mode == "name"):
-        st.markdown("**Choices** (tick the correct one" + ("s" if qtype == "clinical" else "") + ")")
-        if qtype == "clinical":
+    if model.needs_choices(qtype, mode):
+        st.markdown(model.choices_heading(qtype))
+        if form.several_correct:
             multi_answer = st.checkbox("Several answers are correct", key="au_multi")
         seed_key = (qtype, tuple(ss.get("au_targets", [])))
         if ss.get("au_choices_for") != seed_key:
-            seeded = default_choices(atlas, ss["au_targets"][0]) if qtype != "clinical" and ss.get("au_targets") else []
-            ss["au_choices_seed"] = [{"text": c.text, "correct": c.correct, "why": ""} for c in seeded] or [
-                {"text": "", "correct": True, "why": ""}, {"text": "", "correct": False, "why": ""}]
+            ss["au_choices_seed"] = model.seed_choices(atlas, qtype, ss.get("au_targets", []))
             ss["au_choices_for"] = seed_key
             ss["au_choices_ver"] = ss.get("au_choices_ver", 0) + 1
         edited = st.data_editor(ss["au_choices_seed"], num_rows="dynamic", key=f"au_choices_{ss['au_choices_ver']}",
@@ -176,51 +134,43 @@ with tab_new:
                                                "correct": st.column_config.CheckboxColumn("Correct", default=False),
                                                "why": st.column_config.TextColumn("Why (optional)")},
                                 width="stretch")
-        for row in edited:
-            text = str(row.get("text") or "").strip()
-            if text:
-                c: dict[str, Any] = {"text": text, "correct": bool(row.get("correct"))}
-                if str(row.get("why") or "").strip():
-                    c["why"] = str(row["why"]).strip()
-                choices.append(c)
+        choices = model.choices_from_rows(edited)
 
-    taken = taken_ids()
-    default_id = suggest_id(f"{v.base_id}_{qtype}_{(ss.get('au_targets') or ['q'])[0]}" if qtype != "clinical"
-                            else f"clinical_{prompt[:30]}", taken)
+    default_id = model.default_id(atlas, view_id, qtype, ss.get("au_targets", []), prompt,
+                                  model.all_ids([shipped, folder]))
     qid = st.text_input("Question id (letters, digits and _; unique across all banks)", key="au_id", placeholder=default_id)
-    q, problems = build_question(
-        atlas, qid=qid.strip() or default_id, qtype=qtype, prompt=prompt,
-        view=(view_id if side_only else v.base_id), targets=list(ss.get("au_targets", [])),
-        tolerance_cm=tolerance, zero_cm=zero, explanation=explanation, references=refs, choices=choices,
-        multi_answer=multi_answer, mode=mode, difficulty=int(difficulty), technique=technique,
-    )
+    q, problems = model.draft_question(atlas, model.Draft(
+        qid=qid.strip() or default_id, qtype=qtype, view_id=view_id, side_only=side_only,
+        targets=tuple(ss.get("au_targets", [])), prompt=prompt, explanation=explanation, tolerance_cm=tolerance,
+        zero_cm=zero, difficulty=int(difficulty), technique=technique, references=tuple(refs),
+        choices=tuple(choices), multi_answer=multi_answer, mode=mode,
+    ))
 
     st.subheader("Preview: what the learner sees")
     if q is None:
         show_problems(problems)
     else:
         st.markdown(f"**{plain_md(q.prompt)}**")
-        if view is not None and q.type != "clinical":
-            pv = view if q.view == view.view_id or q.view == v.base_id else None
+        if view is not None and form.on_a_view:
             # Component ids must not contain "__" (view keys do): use a short digest instead.
             pv_key = "au_preview_" + hashlib.sha1(f"{q.id}|{view.key}".encode()).hexdigest()[:12]
+            pins_taken = model.takes_pins(atlas, q)
 
             def _on_try(pv_key: str = pv_key) -> None:
-                click = take_click(pv_key)
-                if click is not None:
-                    ss["au_try_pins"] = [(float(click["x"]), float(click["y"]))] if q.type != "multi_site" and q.type != "trace" \
-                        else [*ss.get("au_try_pins", []), (float(click["x"]), float(click["y"]))]
+                tapped = take_click(pv_key)
+                if tapped is not None and q is not None:
+                    ss["au_try_pins"] = model.try_pins(atlas, q, ss.get("au_try_pins", []), float(tapped["x"]),
+                                                       float(tapped["y"]))
 
             if ss.get("au_try_for") != pv_key:
                 ss["au_try_for"] = pv_key
                 ss["au_try_pins"] = []
-            pin_types = q.type in ("locate", "multi_site", "trace") or (q.type == "territory" and q.mode == "tap")
             pinboard(key=pv_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                     pins_px=ss["au_try_pins"], active=pin_types, shapes=question_shapes(q, pv or view),
-                     hint="Try it: tap as a learner would" if pin_types else "", max_width_px=600, on_click=_on_try)
-            if pin_types and ss["au_try_pins"]:
-                res = score(q, Answer(pins_px=tuple(ss["au_try_pins"])), view, atlas)
-                st.info(f"Your try scores {res.percent}%: {res.feedback}")
+                     pins_px=ss["au_try_pins"], active=pins_taken,
+                     shapes=question_shapes(q, view),
+                     hint="Try it: tap as a learner would" if pins_taken else "", max_width_px=600, on_click=_on_try)
+            if pins_taken and ss["au_try_pins"]:
+                st.info(model.try_result(atlas, q, ss["au_try_pins"], view))
                 if st.button("Clear try", key="au_try_clear"):
                     ss["au_try_pins"] = []
                     st.rerun()
@@ -230,28 +180,20 @@ with tab_new:
 
     st.subheader("Save to a bank")
     banks = read_bank_folder(folder)
-    NEW = "__new__"
     b1, b2, b3 = st.columns([2, 1, 2])
-    bank_choice = b1.selectbox("Bank", [*banks, NEW], key="au_bank",
-                               format_func=lambda b: "New bank…" if b == NEW else f"{banks[b].bank.title} ({b})")
-    if bank_choice == NEW:
+    bank_choice = b1.selectbox("Bank", [*banks, model.NEW_BANK], key="au_bank",
+                               format_func=lambda b: model.bank_label(b, banks))
+    new_id = new_title = ""
+    if bank_choice == model.NEW_BANK:
         new_id = b2.text_input("Bank id", value="my_questions", key="au_new_bank_id")
         new_title = b3.text_input("Bank title", value="My questions", key="au_new_bank_title")
     if st.button("Save question", type="primary", disabled=q is None, key="au_save"):
         assert q is not None
-        try:
-            if bank_choice == NEW:
-                if new_id in banks:
-                    raise ValueError(f"a bank with id '{new_id}' already exists; choose it from the list")
-                bank = new_bank(new_id.strip(), new_title.strip() or new_id)
-            else:
-                bank = banks[bank_choice]
-            others = {k: val for k, val in taken.items() if not val.endswith(f"{bank.bank.id}.yaml")}
-            path = save_question(folder, bank, q, others)
-        except (ValueError, OSError) as exc:
-            st.error(f"Not saved: {exc}")
+        saved = model.save(folder, shipped, banks, bank_choice, new_id, new_title, q)
+        if saved.path is None:
+            st.error(saved.message)
         else:
-            ss["au_saved_msg"] = f"Saved '{q.id}' to {path}. It is available in Practice and Host a class now."
+            ss["au_saved_msg"] = saved.message
             # A fresh form: nothing of the saved question (above all its targets) carries over.
             for k in FORM_KEYS:
                 ss.pop(k, None)
@@ -261,7 +203,7 @@ with tab_new:
 
 # =============================================================== banks
 with tab_banks:
-    st.caption(f"Author banks live in `{folder}`. Shipped banks (in `{quiz_dir()}`) are read-only here.")
+    st.caption(f"Author banks live in `{folder}`. Shipped banks (in `{shipped}`) are read-only here.")
     banks = read_bank_folder(folder)
     if not banks:
         st.info("No author banks yet: save a question or upload a bank.")
@@ -274,43 +216,32 @@ with tab_banks:
     st.subheader("Upload a bank")
     up = st.file_uploader("Bank YAML", type=["yaml", "yml"], key="au_upload")
     if up is not None:
-        label = up.name
-        bank, problems = check_upload(atlas, up.getvalue(), label)
+        uploaded, problems = check_upload(atlas, up.getvalue(), up.name)
         if problems:
             show_problems(problems)
             st.caption("Fix these in the file and upload it again; nothing was merged.")
-        elif bank is not None:
-            st.success(f"{label}: {len(bank.questions)} question(s), no problems.")
-            into = st.selectbox("Merge into", [bank.bank.id, *[b for b in banks if b != bank.bank.id]], key="au_merge_into",
-                                format_func=lambda b: f"{b} ({'existing' if b in banks else 'new bank'})")
-            target = banks.get(into) or new_bank(into, bank.bank.title, bank.bank.description)
-            others = {k: val for k, val in taken_ids().items() if not val.endswith(f"{into}.yaml")}
-            dry = merge_questions(target, bank.questions, others)
-            if dry.conflicts:
-                st.warning(f"{len(dry.conflicts)} id(s) are already used and will not overwrite anything: "
-                           + ", ".join(dry.conflicts))
+        elif uploaded is not None:
+            st.success(f"{up.name}: {len(uploaded.questions)} question(s), no problems.")
+            into = st.selectbox("Merge into", model.merge_into_options(uploaded, banks), key="au_merge_into",
+                                format_func=lambda b: model.merge_into_label(b, banks))
+            warning = model.conflict_warning(model.merge_plan(folder, shipped, banks, uploaded, into))
+            if warning:
+                st.warning(warning)
             rename = st.checkbox("Add conflicting questions under a new id with a suffix", key="au_rename")
             suffix = st.text_input("Suffix", value="imported", key="au_suffix", disabled=not rename)
             if st.button("Merge", type="primary", key="au_merge"):
-                report = merge_questions(target, bank.questions, others, rename_suffix=suffix if rename else None)
-                from trainer.authoring.questions import write_bank
-
-                write_bank(folder, report.bank)
-                ss["au_merge_msg"] = report.lines() or ["Nothing to merge."]
+                ss["au_merge_msg"] = model.merge(folder, shipped, banks, uploaded, into, suffix if rename else None)
                 st.rerun()
     for line in ss.pop("au_merge_msg", []):
         st.info(line)
 
 # =============================================================== exports
 with tab_export:
-    all_q = get_questions(atlas)
-    shipped = read_bank_folder(quiz_dir())
-    authored = read_bank_folder(folder)
-    bank_ids = {**{f"quiz:{k}": v for k, v in shipped.items()}, **{f"author:{k}": v for k, v in authored.items()}}
-    picked = st.multiselect("Banks to export", list(bank_ids), key="au_ex_banks",
-                            default=[k for k in bank_ids if k.startswith("author:")],
-                            format_func=lambda k: f"{bank_ids[k].bank.title} ({'yours' if k.startswith('author:') else 'shipped'})")
-    chosen: list[QuestionModel] = [all_q.get(qq.id, qq) for k in picked for qq in bank_ids[k].questions]
+    export_banks = model.export_banks(read_bank_folder(shipped), read_bank_folder(folder))
+    picked = st.multiselect("Banks to export", list(export_banks), key="au_ex_banks",
+                            default=[k for k in export_banks if model.is_authored(k)],
+                            format_func=lambda k: model.export_label(k, export_banks))
+    chosen = model.exported_questions(picked, export_banks, get_questions(atlas))
     st.caption(f"{len(chosen)} question(s) selected.")
 
     from trainer.authoring.exports import view_loader
@@ -332,14 +263,14 @@ with tab_export:
         r = ss["au_ex_moodle_out"]
         e1.download_button(f"Download Moodle XML ({r.count} questions)", r.data, file_name="nerve-trainer-moodle.xml",
                            mime="application/xml", key="au_ex_moodle_dl", width="stretch")
-        if r.skipped:
-            e1.caption("Not exported: " + "; ".join(r.skipped[:20]) + (" …" if len(r.skipped) > 20 else ""))
+        if note := model.skipped_note(r.skipped):
+            e1.caption(note)
     if ss.get("au_ex_anki_out") is not None:
         r = ss["au_ex_anki_out"]
         e2.download_button(f"Download Anki deck ({r.count} cards)", r.data, file_name="nerve-trainer.apkg",
                            mime="application/octet-stream", key="au_ex_anki_dl", width="stretch")
-        if r.skipped:
-            e2.caption("Not exported: " + "; ".join(r.skipped[:20]) + (" …" if len(r.skipped) > 20 else ""))
+        if note := model.skipped_note(r.skipped):
+            e2.caption(note)
 
     st.subheader("Printable region sheet")
     s1, s2 = st.columns(2)
@@ -355,7 +286,7 @@ with tab_export:
     if ss.get("au_sheet"):
         sv_id, sb, png = ss["au_sheet"]
         st.image(png, caption=view_label(atlas, sv_id), width=500)
-        st.download_button("Download the sheet (PNG)", png, file_name=f"{sv_id}__{sb}-sheet.png", mime="image/png",
+        st.download_button("Download the sheet (PNG)", png, file_name=model.sheet_name(sv_id, sb), mime="image/png",
                            key="au_sheet_dl")
 
     st.subheader("Results as CSV")
@@ -364,16 +295,13 @@ with tab_export:
     st.caption("A live class's answers, one row per player and question. Learners download their own "
                "practice history from Progress.")
     from trainer.authoring.exports import rows_csv
-    from trainer.ui.state import get_store
 
     store = get_store()
     try:
         sessions = store.list_sessions(limit=50)
         if sessions:
-            sid = st.selectbox("Live class", [s.id for s in sessions], key="au_csv_session",
-                               format_func=lambda i: next(f"{s.join_code} · {s.title or ''} · "
-                                                          f"{s.created_at:%d %b %H:%M}" if s.created_at else s.join_code
-                                                          for s in sessions if s.id == i))
+            labels = model.session_labels(sessions)
+            sid = st.selectbox("Live class", list(labels), key="au_csv_session", format_func=labels.__getitem__)
             st.download_button("That class's answers (CSV)", rows_csv(store.export_answer_rows(sid)),
                                file_name=f"class-{sid}.csv", mime="text/csv", key="au_csv_live")
         else:

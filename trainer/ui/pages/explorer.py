@@ -1,12 +1,14 @@
-"""Atlas explorer: a region's nerves, sites, territories and structures to avoid on the body."""
+"""Atlas explorer: a region's nerves, sites, territories and structures to avoid on the body.
+
+Layout only; the decisions are in :mod:`trainer.explorer.page`.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from trainer.atlas.describe import offset_words
+from trainer.explorer import page as model
 from trainer.explorer.figures import LAYER_LABELS, LAYERS
-from trainer.explorer.search import search_atlas
 from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
 from trainer.ui.data import cached_explorer_figure
 
@@ -21,15 +23,14 @@ if not atlas.regions:
 
 regions = list(atlas.regions)
 ss = st.session_state
-# ?region=<id> opens a region directly (links from elsewhere, and tests).
-wanted = st.query_params.get("region")
-if wanted in atlas.regions and ss.get("ex_linked") != wanted:
-    ss["ex_linked"] = wanted
-    ss["ex_region"] = wanted
+# ?region=<id> opens a region directly (links from elsewhere; the root page keeps it too).
+linked = model.linked_region(atlas, st.query_params.get("region"), ss.get("ex_linked"))
+if linked is not None:
+    ss["ex_linked"] = ss["ex_region"] = linked
 ss.setdefault("ex_region", regions[0])
 ss.setdefault("ex_side", "right")
 ss.setdefault("ex_body", atlas.default_body_type)
-ss.setdefault("ex_layers", ["landmarks", "nerves", "sites", "avoid"])
+ss.setdefault("ex_layers", list(model.DEFAULT_LAYERS))
 ss.setdefault("ex_nerve", None)
 
 
@@ -41,32 +42,21 @@ def _jump(region: str | None, nerve: str | None) -> None:
 
 query = st.text_input("Search a nerve or a condition", key="ex_query", placeholder="e.g. sural, saphenous, plantar fasciitis")
 if query:
-    hits = search_atlas(atlas, query)
+    hits = model.search_buttons(atlas, query)
     if not hits:
-        st.caption("No nerve or condition matches that search.")
-    for i, h in enumerate(hits[:8]):
-        label = f"{h.name} · {h.kind} · {atlas.regions[h.region].name if h.region else 'no region'}"
-        st.button(label, key=f"ex_hit_{i}", on_click=_jump, args=(h.region, h.id if h.kind == "nerve" else None),
-                  help=h.why, width="stretch")
+        st.caption(model.NO_HITS)
+    for i, h in enumerate(hits):
+        st.button(h.label, key=f"ex_hit_{i}", on_click=_jump, args=(h.region, h.nerve), help=h.why, width="stretch")
 
 c1, c2, c3 = st.columns([2, 1, 1])
 region_id = c1.selectbox("Region", regions, format_func=lambda r: atlas.regions[r].name, key="ex_region")
 side = c2.segmented_control("Side", ["right", "left"], key="ex_side", format_func=str.capitalize) or "right"
 body = c3.selectbox("Body type", list(atlas.body_types), key="ex_body", format_func=lambda b: atlas.body_types[b].name)
-region = atlas.regions[region_id]
-base_views = sorted({v.base_id for v in atlas.views_of_region(region_id)})
-
-
-def _view_name(base_id: str) -> str:
-    """"Anterior view", or "Lateral view (supinated)" when a region has several views."""
-    v = next(v for v in atlas.views_of_region(region_id) if v.base_id == base_id)
-    rest = base_id.replace(region_id, "").strip("_").replace("_", " ")
-    return f"{v.look_from.capitalize()} view" + (f" ({rest})" if rest else "")
-
-
-base = (st.selectbox("View", base_views, key=f"ex_view_{region_id}", format_func=_view_name)
+base_views = model.base_views(atlas, region_id)
+base = (st.selectbox("View", base_views, key=f"ex_view_{region_id}",
+                     format_func=lambda b: model.view_name(atlas, region_id, b))
         if len(base_views) > 1 else base_views[0])
-view_id = next((v.id for v in atlas.views_of_region(region_id) if v.base_id == base and v.side in (side, "midline")), None)
+view_id = model.view_for(atlas, region_id, base, side)
 layers = st.pills("Layers", LAYERS, selection_mode="multi", key="ex_layers", format_func=lambda k: LAYER_LABELS[k])
 
 if view_id is None:
@@ -76,25 +66,21 @@ view = get_view(view_id, body)
 if view is None:
     st.stop()
 
-nerves = [n for n in atlas.nerves.values() if n.region == region_id]
-if ss.get("ex_nerve") not in {n.id for n in nerves}:
-    ss["ex_nerve"] = None
+ss["ex_nerve"] = model.kept_nerve(atlas, region_id, ss.get("ex_nerve"))
 fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
 event = st.plotly_chart(
     fig, key=f"ex_chart_{view.key}", on_select="rerun", selection_mode="points", width="stretch",
     config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
 )
-picked = [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
-if picked and picked[-1] in atlas.nerves:
-    ss["ex_nerve"] = picked[-1]
-elif picked and picked[-1] in atlas.sites:
-    ss["ex_nerve"] = atlas.sites[picked[-1]].nerve
-st.caption(f"{region.name}: {esc(region.summary)} · 1 cm = {view.camera.px_per_cm:.0f} px · drag to pan, scroll or pinch to zoom.")
+clicked = model.picked_nerve(atlas, [p.get("customdata") for p in (event.selection.points if event else [])])
+if clicked is not None:
+    ss["ex_nerve"] = clicked
+st.caption(esc(model.scale_caption(atlas, region_id, view.camera.px_per_cm)))
 
-if not nerves:
+nerve_ids = model.region_nerves(atlas, region_id)
+if not nerve_ids:
     st.info("No nerves are drawn in this region yet.")
     st.stop()
-nerve_ids = [n.id for n in nerves]
 choice = st.selectbox(
     "Nerve card", [None, *nerve_ids], index=(nerve_ids.index(ss["ex_nerve"]) + 1) if ss.get("ex_nerve") else 0,
     format_func=lambda n: "Choose a nerve (or click one on the image)" if n is None else atlas.nerves[n].name,
@@ -105,44 +91,31 @@ if choice != ss.get("ex_nerve"):
     ss["ex_nerve"] = choice
     st.rerun()
 
-n = atlas.nerves[choice]
+card = model.nerve_card(atlas, choice)
 with st.container(border=True):
-    st.markdown(f"### {esc(n.name)} {badge(n.verified)}", unsafe_allow_html=True)
-    if n.synonyms:
-        st.caption("Also called: " + ", ".join(n.synonyms))
-    parent = atlas.name_of(n.parent) if n.parent else (n.parent_name or "—")
-    st.markdown(f"**Parent:** {esc(parent)} · **Roots:** {esc(', '.join(n.roots) or '—')}", unsafe_allow_html=True)
-    st.markdown(f"**Course.** {esc(n.description)}", unsafe_allow_html=True)
+    st.markdown(f"### {esc(card.name)} {badge(card.verified)}", unsafe_allow_html=True)
+    if card.synonyms:
+        st.caption("Also called: " + esc(", ".join(card.synonyms)))
+    st.markdown(f"**Parent:** {esc(card.parent)} · **Roots:** {esc(card.roots)}", unsafe_allow_html=True)
+    st.markdown(f"**Course.** {esc(card.course)}", unsafe_allow_html=True)
     with st.expander("Course points from the landmarks"):
-        for i, p in enumerate(n.course, 1):
-            src = atlas.references.get(p.ref)
-            st.markdown(f"{i}. {esc(offset_words(p, atlas))} — *{esc(p.value or 'no value recorded')}* [{esc(src.id if src else p.ref)}]", unsafe_allow_html=True)
-    sites = atlas.sites_of_nerve(n.id)
-    st.markdown("**PIT sites**" if sites else "**PIT sites:** none recorded for this nerve.")
-    for s in sites:
-        vol = f"{s.volume_ml[0]:g}–{s.volume_ml[1]:g} mL" if s.volume_ml else "volume not given"
-        st.markdown(
-            f"- **{esc(s.name)}** {badge(s.verified)} — {esc(offset_words(s.at, atlas))}; {esc(s.depth)}, {esc(vol)}, "
-            f"{esc(s.needle or 'needle not given')} · *{esc(s.technique.replace('_', ' '))}*",
-            unsafe_allow_html=True,
-        )
+        for i, p in enumerate(card.course_points, 1):
+            st.markdown(f"{i}. {esc(p.where)} — *{esc(p.value)}* [{esc(p.ref)}]", unsafe_allow_html=True)
+    st.markdown("**PIT sites**" if card.sites else "**PIT sites:** none recorded for this nerve.")
+    for s in card.sites:
+        st.markdown(f"- **{esc(s.name)}** {badge(s.verified)} — {esc(s.facts)} · *{esc(s.technique)}*",
+                    unsafe_allow_html=True)
         if s.teaching:
-            st.caption(s.teaching)
-        for c in s.cautions:
-            st.markdown(f"  - ⚠️ {esc(c)}", unsafe_allow_html=True)
-    conds = sorted({c for c in n.conditions} | {c for s in sites for c in s.conditions})
-    if conds:
-        st.markdown("**Conditions:** " + esc(", ".join(atlas.name_of(c) for c in conds)), unsafe_allow_html=True)
-    avoid_ids = sorted({a for s in sites for a in s.avoid})
-    if avoid_ids:
+            st.caption(esc(s.teaching))
+        for caution in s.cautions:
+            st.markdown(f"  - ⚠️ {esc(caution)}", unsafe_allow_html=True)
+    if card.conditions:
+        st.markdown("**Conditions:** " + esc(", ".join(card.conditions)), unsafe_allow_html=True)
+    if card.avoid:
         st.markdown("**Structures to avoid nearby**")
-        for a_id in avoid_ids:
-            a = atlas.avoid[a_id]
-            st.markdown(f"- ⛔ {esc(a.name)} (keep {a.safety_radius_cm:.1f} cm away): {esc(a.why)}", unsafe_allow_html=True)
-    ref_ids = list(dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references)]))
+        for a in card.avoid:
+            st.markdown(f"- ⛔ {esc(a.name)} ({esc(a.keep_away)}): {esc(a.why)}", unsafe_allow_html=True)
     st.markdown("**References**")
-    for r_id in ref_ids:
-        ref = atlas.references.get(r_id)
-        if ref is not None:
-            link = f" doi:{esc(ref.doi)}" if ref.doi else ""
-            st.markdown(f"- {esc(ref.citation)}{link} {badge(ref.verified)}", unsafe_allow_html=True)
+    for ref in card.references:
+        link = f" doi:{esc(ref.doi)}" if ref.doi else ""
+        st.markdown(f"- {esc(ref.citation)}{link} {badge(ref.verified)}", unsafe_allow_html=True)

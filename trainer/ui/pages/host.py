@@ -7,7 +7,6 @@ Widget keys are stable and listed in docs/live-class.md (the load-test tool driv
 
 from __future__ import annotations
 
-import os
 import random
 
 import streamlit as st
@@ -35,7 +34,7 @@ from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen
 from trainer.ui.components.pinboard import pinboard
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import (
-    BASE_URL_ENV,
+    configured_base_url,
     configured_host_key,
     live_banks,
     live_questions,
@@ -166,7 +165,7 @@ if msg:
     show_error(msg)
 
 # TRAINER_BASE_URL wins (the laptop's LAN address); else the address this browser used.
-base_url = os.environ.get(BASE_URL_ENV, "").strip() or (
+base_url = configured_base_url() or (
     live.base_url_from_page_url(st.context.url) if st.context.url else "")
 url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code)
 phase = session.state
