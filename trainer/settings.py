@@ -67,6 +67,10 @@ class Settings(BaseModel):
     address: str = _setting(
         "TRAINER_ADDRESS", "0.0.0.0",
         "Network address scripts/start.sh serves on (127.0.0.1: this computer only).")
+    makehuman_dir: Path | None = _setting(
+        "TRAINER_MAKEHUMAN_DIR", None,
+        "MakeHuman asset folder for the render tool (developers only; the app never reads it).",
+        shown="../shared/assets/makehuman, or the first such folder above the repository")
 
     @field_validator("database_url", "host_key", "base_url", "address", mode="before")
     @classmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from trainer.errors import AtlasError
-from trainer.settings import REPO_ROOT
+from trainer.settings import REPO_ROOT, current
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -88,9 +87,9 @@ ASSETS_ENV = "TRAINER_MAKEHUMAN_DIR"
 def default_assets_dir() -> Path:
     """``$TRAINER_MAKEHUMAN_DIR``, else the first ``shared/assets/makehuman`` found beside the
     repository or one of its parent folders (a git worktree may sit a level deeper)."""
-    env = os.environ.get(ASSETS_ENV)
-    if env:
-        return Path(env)
+    configured = current().makehuman_dir
+    if configured is not None:
+        return configured
     repo = REPO_ROOT
     for parent in repo.parents:
         candidate = parent / "shared" / "assets" / "makehuman"
