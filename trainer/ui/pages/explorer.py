@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from trainer.atlas.describe import offset_words
+from trainer.atlas.describe import dose_words, offset_words
 from trainer.explorer.figures import LAYER_LABELS, LAYERS
 from trainer.explorer.search import search_atlas
 from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
@@ -120,12 +120,13 @@ with st.container(border=True):
     sites = atlas.sites_of_nerve(n.id)
     st.markdown("**PIT sites**" if sites else "**PIT sites:** none recorded for this nerve.")
     for s in sites:
-        vol = f"{s.volume_ml[0]:g}–{s.volume_ml[1]:g} mL" if s.volume_ml else "volume not given"
         st.markdown(
-            f"- **{esc(s.name)}** {badge(s.verified)} — {esc(offset_words(s.at, atlas))}; {esc(s.depth)}, {esc(vol)}, "
-            f"{esc(s.needle or 'needle not given')} · *{esc(s.technique.replace('_', ' '))}*",
+            f"- **{esc(s.name)}** {badge(s.verified)} — {esc(offset_words(s.at, atlas))}; {esc(s.depth)} · "
+            f"*{esc(s.technique.replace('_', ' '))}*",
             unsafe_allow_html=True,
         )
+        if s.dose is not None:
+            st.markdown(f"  - **Dose:** {esc(dose_words(s))}. *{esc(s.dose.value)}*", unsafe_allow_html=True)
         if s.teaching:
             st.caption(s.teaching)
         for c in s.cautions:
@@ -139,7 +140,8 @@ with st.container(border=True):
         for a_id in avoid_ids:
             a = atlas.avoid[a_id]
             st.markdown(f"- ⛔ {esc(a.name)} (keep {a.safety_radius_cm:.1f} cm away): {esc(a.why)}", unsafe_allow_html=True)
-    ref_ids = list(dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references)]))
+    ref_ids = list(dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references),
+                                  *(r for s in sites if s.dose for r in s.dose.refs)]))
     st.markdown("**References**")
     for r_id in ref_ids:
         ref = atlas.references.get(r_id)
