@@ -73,6 +73,17 @@ def test_a_classic_volume_must_cite_a_pit_source_that_gives_one(tmp_path: Path, 
                             "a dose source") for p in probs), probs
 
 
+def test_a_band_inside_the_sources_range_that_no_source_gives_is_refused(tmp_path: Path) -> None:
+    """The 0.2-0.5 mL band: inside the leaflet's 0.2-1 mL, but no source gives 0.5 mL."""
+    data = data_with_sources()
+    site(data)["dose"] = {**CLASSIC_DOSE, "volume_ml": [0.2, 0.5]}
+    probs = problems_for(tmp_path, data)
+    assert any("site_a: dose.volume_ml: no source in dose.refs gives 0.5 mL (they give 0.2, 1 mL)" in p
+               for p in probs), probs
+    site(data)["dose"] = {**CLASSIC_DOSE, "volume_ml": [0.5, 1.0], "refs": ["ref_pit", "ref_hyper"]}
+    assert problems_for(tmp_path, data) == []  # the hypertonic series gives 0.5-1 mL
+
+
 def test_the_old_volume_field_is_refused(tmp_path: Path) -> None:
     data = data_with_sources()
     site(data)["volume_ml"] = [0.2, 0.5]
@@ -90,6 +101,9 @@ def test_a_technique_2_volume_is_an_example_unless_a_study_at_the_nerve_used_it(
     assert problems_for(tmp_path, data) == []
     del s["dose"]["example_only"]
     s["references"] = ["ref_a", "ref_us"]  # the study is one of the site's own sources
+    probs = problems_for(tmp_path, data)
+    assert any("site_a: dose.volume_ml: no source in dose.refs gives 2 mL" in p for p in probs), probs
+    s["dose"]["volume_ml"] = [5.0, 5.0]  # the volume that study used
     assert problems_for(tmp_path, data) == []
 
 

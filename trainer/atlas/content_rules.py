@@ -37,6 +37,9 @@ PIT_MAPPING_CLAIM = re.compile(
 VOLUME_IN_ML = re.compile(r"\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b|\d+(?:\.\d+)?\s*(?:-|–|to)\s*\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b")
 
 _NOTES_TECHNIQUE = re.compile(r"^\s*Technique:\s*([a-z_]+)")
+_NUMBER = r"\d+(?:\.\d+)?"
+# "0.2-1 mL", "5 mL", "1, 2 or 4 mL": every number of a run that ends in a volume unit.
+_VOLUME_RUN = re.compile(rf"((?:{_NUMBER}\s*(?:-|–|to|,|or|and)\s*)*{_NUMBER})\s*(?:ml|mL|cc)\b")
 
 
 def mapping_claims(text: str) -> list[str]:
@@ -71,6 +74,20 @@ def gives_volume(ref: Reference) -> bool:
     return any(VOLUME_IN_ML.search(f) for f in ref.findings)
 
 
+def volumes_given(ref: Reference) -> set[float]:
+    """Every volume (mL) a reference's findings state, ends of ranges included.
+
+    >>> r = Reference("r", "paper", "c", None, None, None, "x", ("1, 2 or 4 mL of D5W", "typically 0.2-1 mL"), True)
+    >>> sorted(volumes_given(r))
+    [0.2, 1.0, 2.0, 4.0]
+    """
+    out: set[float] = set()
+    for finding in ref.findings:
+        for run in _VOLUME_RUN.finditer(finding):
+            out.update(float(x) for x in re.findall(_NUMBER, run.group(1)))
+    return out
+
+
 def has_dose_source(site: Site, references: Mapping[str, Reference]) -> bool:
     """Whether the site's dose cites a source of its own technique whose findings give a volume.
 
@@ -100,6 +117,7 @@ def dose_problems(site: Site, references: Mapping[str, Reference]) -> list[tuple
     if dose is None:
         return []
     out: list[tuple[str, str]] = [("dose.refs", f"unknown reference '{r}'") for r in dose.refs if r not in references]
+    known = [references[r] for r in dose.refs if r in references]
     own = has_dose_source(site, references)
     if site.technique == "classic_pit":
         if not own:
@@ -111,6 +129,17 @@ def dose_problems(site: Site, references: Mapping[str, Reference]) -> list[tuple
     elif not own and not dose.example_only:
         out.append(("dose", f"no {site.technique} source in dose.refs gives a volume: cite the study that used it "
                             "at this nerve, or mark it example_only: true (shown as 'example, not validated')"))
+    if own and not dose.example_only:
+        # Each end of the stated range must be a volume a cited source gives: a narrower band
+        # inside a source's range (the old 0.2-0.5 mL) is a number no source gives.
+        given: set[float] = set()
+        for r in known:
+            given |= volumes_given(r)
+        missing = [v for v in dose.volume_ml if not any(abs(v - g) < 1e-9 for g in given)]
+        if missing:
+            out.append(("dose.volume_ml", f"no source in dose.refs gives {', '.join(f'{v:g} mL' for v in missing)} "
+                                          f"(they give {', '.join(f'{g:g}' for g in sorted(given))} mL): use the "
+                                          "sources' own range or cite the one that gives it"))
     return out
 
 
