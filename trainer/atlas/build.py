@@ -18,6 +18,7 @@ from trainer.atlas.core import (
     Avoid,
     BodyType,
     Condition,
+    Dose,
     Landmark,
     Nerve,
     Reference,
@@ -54,7 +55,8 @@ def _build(files: AtlasFiles) -> Atlas:
     }
     conds = {
         c.id: Condition(
-            c.id, c.name, tuple(c.synonyms), c.summary, c.pit_relevance, tuple(c.references), c.verified
+            c.id, c.name, tuple(c.synonyms), c.summary, c.pit_relevance, tuple(c.references), c.verified,
+            tuple(c.techniques),
         )
         for c in (files.conditions.conditions if files.conditions else [])
     }
@@ -87,10 +89,13 @@ def _build(files: AtlasFiles) -> Atlas:
                 n.verified,
             )
         for s in rf.sites:
+            dose = None if s.dose is None else Dose(
+                s.dose.volume_ml, s.dose.needle, s.dose.depth, tuple(s.dose.refs), s.dose.value, s.dose.example_only
+            )
             sites[s.id] = Site(
-                s.id, r.id, s.name, s.nerve, s.kind, _sp(s.at), s.depth, s.volume_ml, s.needle, s.technique,
+                s.id, r.id, s.name, s.nerve, s.kind, _sp(s.at), s.depth, dose, s.technique,
                 tuple(s.conditions), tuple(s.cautions), tuple(s.avoid), s.teaching, tuple(s.references),
-                s.verified,
+                s.verified, s.same_exit_as,
             )
         for a in rf.avoid:
             avoid[a.id] = Avoid(
@@ -199,6 +204,42 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     return out
 
 
+def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
+    """Source and technique rules (:mod:`trainer.atlas.content_rules`): doses cite a dose
+    source, classic sites are subcutaneous, records cite a source of their own technique, a
+    nerve pierces the fascia once, and no text claims a PIT mapping no source gives."""
+    from trainer.atlas import content_rules as rules
+
+    out: list[Problem] = []
+    refs_list = files.references.references if files.references else []
+    for r, ref_label in zip(refs_list, files.labels["references"], strict=False):
+        out.extend(Problem(ref_label, r.id, f, m) for f, m in rules.reference_problems(r.id, r.technique, r.notes))
+    conds_list = files.conditions.conditions if files.conditions else []
+    for c, cond_label in zip(conds_list, files.labels["conditions"], strict=False):
+        texts = [("summary", c.summary), ("pit_relevance", c.pit_relevance)]
+        out.extend(Problem(cond_label, c.id, f, m) for f, m in rules.mapping_claim_problems(texts))
+    exits = rules.exit_problems(atlas.sites.values())
+    for label, rf in files.regions.items():
+        out.extend(Problem(label, rf.region.id, f, m)
+                   for f, m in rules.mapping_claim_problems([("summary", rf.region.summary)]))
+        for n in rf.nerves:
+            out.extend(Problem(label, n.id, f, m) for f, m in rules.mapping_claim_problems([("description", n.description)]))
+        for a in rf.avoid:
+            out.extend(Problem(label, a.id, f, m) for f, m in rules.mapping_claim_problems([("why", a.why)]))
+        for sm in rf.sites:
+            site = atlas.sites.get(sm.id)
+            if site is None or site.region != rf.region.id:
+                continue  # a duplicate id: reported by the cross checks
+            found = [*rules.dose_problems(site, atlas.references), *rules.depth_problems(site), *exits.get(site.id, [])]
+            found.extend(("references", m) for m in rules.technique_source_problems(
+                site.technique, [*site.references, *(site.dose.refs if site.dose else ())], atlas.references))
+            texts = [("name", sm.name), ("teaching", sm.teaching),
+                     *((f"cautions.{i}", c) for i, c in enumerate(sm.cautions))]
+            found.extend(rules.mapping_claim_problems(texts))
+            out.extend(Problem(label, sm.id, f, m) for f, m in found)
+    return out
+
+
 def _text_checks(files: AtlasFiles) -> list[Problem]:
     """Control characters and images in atlas text (names, descriptions, teaching, citations).
 
@@ -295,6 +336,7 @@ def check_atlas(root: Path = DEFAULT_ATLAS_DIR, renders: bool = True) -> tuple[A
     problems.extend(_cross_checks(files, atlas))
     problems.extend(_validation_checks(files.root, atlas))
     problems.extend(_text_checks(files))
+    problems.extend(_content_checks(files, atlas))
     if renders and not problems:
         problems.extend(_render_checks(atlas))
     return atlas, problems

@@ -46,6 +46,7 @@ class Condition:
     pit_relevance: str
     references: tuple[str, ...]
     verified: bool
+    techniques: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,18 @@ class Nerve:
 
 
 @dataclass(frozen=True)
+class Dose:
+    """Volume per point, needle and depth with the references that give them."""
+
+    volume_ml: tuple[float, float]
+    needle: str | None
+    depth: str | None
+    refs: tuple[str, ...]
+    value: str
+    example_only: bool
+
+
+@dataclass(frozen=True)
 class Site:
     id: str
     region: str
@@ -113,8 +126,7 @@ class Site:
     site_kind: str
     at: SkinPoint
     depth: str
-    volume_ml: tuple[float, float] | None
-    needle: str | None
+    dose: Dose | None
     technique: str
     conditions: tuple[str, ...]
     cautions: tuple[str, ...]
@@ -122,7 +134,17 @@ class Site:
     teaching: str
     references: tuple[str, ...]
     verified: bool
+    same_exit_as: str | None = None
     kind: ItemKind = "site"
+
+    @property
+    def volume_ml(self) -> tuple[float, float] | None:
+        """The dose's volume per point (None when the site states no dose)."""
+        return self.dose.volume_ml if self.dose else None
+
+    @property
+    def needle(self) -> str | None:
+        return self.dose.needle if self.dose else None
 
 
 @dataclass(frozen=True)

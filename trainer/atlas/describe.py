@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainer.atlas.core import Atlas, SkinPoint
+from trainer.atlas.core import Atlas, Site, SkinPoint
 
 _PAIRS = (("proximal", "distal"), ("lateral", "medial"), ("anterior", "posterior"))
 
@@ -26,3 +26,30 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     if not parts:
         return f"at the {name}"
     return f"{' and '.join(parts)} to the {name}"
+
+
+
+def dose_words(site: Site) -> str:
+    """The site's dose in a line: volume per point, needle and depth, or "example, not
+    validated" for a technique-2 volume no study at this nerve used. Where it comes from is
+    ``site.dose.value`` (in words) and ``site.dose.refs``.
+
+    >>> from trainer.atlas.core import Dose
+    >>> site = type("S", (), {"dose": Dose((0.2, 1.0), "27G 13 mm", "subcutaneous", ("leaflet",), "v", False)})()
+    >>> dose_words(site)
+    '0.2–1 mL per point · 27G 13 mm · subcutaneous'
+    >>> site.dose = Dose((2.0, 5.0), None, None, ("trial",), "v", True)
+    >>> dose_words(site)
+    '2–5 mL (example, not validated)'
+    >>> site.dose = None
+    >>> dose_words(site)
+    'no dose given'
+    """
+    dose = site.dose
+    if dose is None:
+        return "no dose given"
+    low, high = dose.volume_ml
+    volume = f"{low:g} mL" if low == high else f"{low:g}–{high:g} mL"
+    if dose.example_only:
+        return f"{volume} (example, not validated)"
+    return " · ".join([f"{volume} per point", *(x for x in (dose.needle, dose.depth) if x)])

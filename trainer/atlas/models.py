@@ -15,9 +15,23 @@ SCHEMA_VERSION = 1
 
 Id = str
 Segment = Literal["trunk", "head", "neck", "arm", "forearm", "hand", "thigh", "leg", "foot"]
+#: What an injection (or a source, a site, a question) is about. ``classic_pit``: palpation-guided
+#: subcutaneous 5% dextrose along superficial nerves; ``ultrasound_hydrodissection``: one
+#: perineural dose at a named, usually deep, nerve; ``neurofascial_prolotherapy``: the subcutaneous
+#: method with hypertonic dextrose; ``conventional_prolotherapy``: dextrose of any strength into or
+#: at a ligament, tendon, enthesis, fascia or joint. ``anatomy`` and ``general`` are no technique.
 Technique = Literal[
-    "anatomy", "classic_pit", "ultrasound_hydrodissection", "neurofascial_prolotherapy", "general"
+    "anatomy",
+    "classic_pit",
+    "ultrasound_hydrodissection",
+    "neurofascial_prolotherapy",
+    "conventional_prolotherapy",
+    "general",
 ]
+#: The techniques that inject something (a source filed under one of them reports what was done).
+TREATMENT_TECHNIQUES: tuple[str, ...] = (
+    "classic_pit", "ultrasound_hydrodissection", "neurofascial_prolotherapy", "conventional_prolotherapy",
+)
 LookFrom = Literal[
     "anterior",
     "posterior",
@@ -101,6 +115,9 @@ class ConditionModel(Record):
     synonyms: list[str] = Field(default_factory=list)
     summary: str = ""
     pit_relevance: str = ""
+    # The techniques a learner meets this condition under (what the course's sources did);
+    # "general" where no injection technique applies (e.g. a red flag or a non-PIT practice).
+    techniques: list[Technique] = Field(default_factory=list)
 
 
 class ConditionsFile(Strict):
@@ -205,26 +222,44 @@ class NerveModel(Record):
     conditions: list[Id] = Field(default_factory=list)
 
 
+class DoseModel(Strict):
+    """Volume per point, needle and depth, with the sources that give them.
+
+    ``refs`` name the references whose findings state the volume (and the needle and depth);
+    ``value`` says what they give, in their words. ``example_only`` marks a volume no study at
+    this nerve used (technique-2 sites): the app shows it as "example, not validated".
+    """
+
+    volume_ml: tuple[float, float]
+    needle: str | None = None
+    depth: str | None = None
+    refs: list[Id] = Field(min_length=1)
+    value: str = Field(min_length=5)
+    example_only: bool = False
+
+    @field_validator("volume_ml")
+    @classmethod
+    def _volume(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not (0 < v[0] <= v[1] <= 20):
+            raise ValueError("volume_ml must be [low, high] with 0 < low <= high <= 20")
+        return v
+
+
 class SiteModel(Record):
     name: str
     nerve: Id
     kind: Literal["fascial_piercing", "injection", "tunnel", "bony_edge"]
     at: SkinPointModel
     depth: str = "subcutaneous"
-    volume_ml: tuple[float, float] | None = None
-    needle: str | None = None
+    dose: DoseModel | None = None
     technique: Technique = "classic_pit"
+    # A nerve leaves the deep fascia once: a second fascial_piercing site on the same nerve is
+    # the same exit placed from another study, and says so by naming the first.
+    same_exit_as: Id | None = None
     conditions: list[Id] = Field(default_factory=list)
     cautions: list[str] = Field(default_factory=list)
     avoid: list[Id] = Field(default_factory=list)
     teaching: str = ""
-
-    @field_validator("volume_ml")
-    @classmethod
-    def _volume(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
-        if v is not None and not (0 < v[0] <= v[1] <= 20):
-            raise ValueError("volume_ml must be [low, high] with 0 < low <= high <= 20")
-        return v
 
 
 class AvoidModel(Record):

@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from trainer.atlas.core import Atlas, Landmark
+from trainer.atlas.describe import dose_words
 from trainer.atlas.rendered import RenderedItem, RenderedView
 from trainer.geometry import buffer_polyline
 
@@ -246,10 +247,9 @@ def explorer_figure(
                 continue
             xs.append(float(item.points_px[0, 0]))
             ys.append(float(item.points_px[0, 1]))
-            vol = f"{s.volume_ml[0]:g}–{s.volume_ml[1]:g} mL" if s.volume_ml else ""
             texts.append(_hover(
                 s.name, f"Nerve: {atlas.name_of(s.nerve)}", f"{s.site_kind.replace('_', ' ')}, {s.depth}",
-                " · ".join(x for x in [vol, s.needle or ""] if x), ("Unverified" if not s.verified else ""),
+                dose_words(s) if s.dose else "", ("Unverified" if not s.verified else ""),
             ))
             ids.append(s.id)
         if xs:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trainer.atlas.core import Atlas
-from trainer.atlas.describe import offset_words
+from trainer.atlas.describe import dose_words, offset_words
 from trainer.explorer.search import search_atlas
 
 #: Layers drawn when the page opens (territories are one click away: they cover the image).
@@ -101,10 +101,12 @@ class CoursePoint:
 class SiteLine:
     name: str
     verified: bool
-    facts: str  # "2.0 cm distal to the …; subcutaneous, 0.5–1 mL, 27G 13 mm"
+    facts: str  # "2.0 cm distal to the …; subcutaneous"
     technique: str  # "classic pit"
     teaching: str
     cautions: tuple[str, ...]
+    dose: str = ""  # "0.2–1 mL per point · 27G 13 mm · subcutaneous" (empty: no dose recorded)
+    dose_source: str = ""  # where the dose comes from, in the source's words
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,10 @@ def nerve_card(atlas: Atlas, nerve_id: str) -> NerveCard:
         course.append(CoursePoint(offset_words(p, atlas), p.value or "no value recorded", src.id if src else p.ref))
     site_lines = []
     for s in sites:
-        volume = f"{s.volume_ml[0]:g}–{s.volume_ml[1]:g} mL" if s.volume_ml else "volume not given"
-        facts = f"{offset_words(s.at, atlas)}; {s.depth}, {volume}, {s.needle or 'needle not given'}"
+        facts = f"{offset_words(s.at, atlas)}; {s.depth}"
         site_lines.append(SiteLine(s.name, s.verified, facts, s.technique.replace("_", " "), s.teaching or "",
-                                   tuple(s.cautions)))
+                                   tuple(s.cautions), dose_words(s) if s.dose is not None else "",
+                                   s.dose.value if s.dose is not None else ""))
     conditions = sorted({*n.conditions, *(c for s in sites for c in s.conditions)})
     avoid = [atlas.avoid[a] for a in sorted({a for s in sites for a in s.avoid})]
     ref_ids = dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references)])

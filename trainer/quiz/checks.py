@@ -81,6 +81,30 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
                     out.append(("view", "a case with placing steps needs a view"))
     # Control characters break the Moodle XML and Anki fields; images fetch third-party URLs.
     out.extend(field_text_problems(q))
+    out.extend(source_problems(atlas, q))
+    return out
+
+
+def question_texts(q: QuestionModel) -> list[tuple[str, str]]:
+    """``(field, text)`` for every learner-facing text of a question, case steps included."""
+    texts = [("prompt", q.prompt), ("explanation", q.explanation), ("vignette", q.vignette or "")]
+    for i, c in enumerate(q.choices):
+        texts += [(f"choices.{i}.text", c.text), (f"choices.{i}.why", c.why or "")]
+    for i, step in enumerate(q.steps):
+        texts.append((f"steps.{i}.prompt", step.prompt))
+        for j, c in enumerate(step.choices):
+            texts += [(f"steps.{i}.choices.{j}.text", c.text), (f"steps.{i}.choices.{j}.why", c.why or "")]
+    return texts
+
+
+def source_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
+    """The technique and source rules of :mod:`trainer.atlas.content_rules`, for a question: it
+    cites a source of the technique it is filed under, and no text claims a PIT mapping no
+    source gives."""
+    from trainer.atlas import content_rules as rules
+
+    out = [("technique", m) for m in rules.technique_source_problems(q.technique, q.references, atlas.references)]
+    out.extend(rules.mapping_claim_problems(question_texts(q)))
     return out
 
 

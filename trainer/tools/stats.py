@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from trainer.atlas import check_atlas
+from trainer.atlas.content_rules import has_dose_source
 from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QUESTION_TYPES
 
@@ -27,6 +28,8 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
     ]
     unreferenced = sum(1 for r in records if not r.references) + sum(1 for q in questions if not q.references)
     unverified = sum(1 for r in records if not r.verified)
+    # A "full" worked case runs from history to review in at least six steps (issue 16).
+    cases_full = sum(1 for q in questions if q.type == "case" and len(q.steps) >= 6)
     return {
         "regions": len(atlas.regions),
         "views": len(atlas.views),
@@ -36,7 +39,10 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
         "territories": len(atlas.territories),
         "avoid": len(atlas.avoid),
         "references": len(atlas.references),
+        "conditions": len(atlas.conditions),
         "questions": len(questions),
+        "cases_full": cases_full,
+        "sites_with_dose_source": sum(1 for s in atlas.sites.values() if has_dose_source(s, atlas.references)),
         "questions_by_type": {t: by_type.get(t, 0) for t in QUESTION_TYPES},
         "unreferenced": unreferenced,
         "unverified": unverified,

@@ -105,6 +105,8 @@ with st.container(border=True):
     for s in card.sites:
         st.markdown(f"- **{esc(s.name)}** {badge(s.verified)} — {esc(s.facts)} · *{esc(s.technique)}*",
                     unsafe_allow_html=True)
+        if s.dose:
+            st.markdown(f"  - **Dose:** {esc(s.dose)}. *{esc(s.dose_source)}*", unsafe_allow_html=True)
         if s.teaching:
             st.caption(esc(s.teaching))
         for caution in s.cautions:
