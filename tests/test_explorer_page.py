@@ -17,8 +17,13 @@ def atlas(tmp_path_factory: pytest.TempPathFactory) -> Atlas:
     data: dict[str, Any] = copy.deepcopy(good_atlas_data())
     region = data["regions/reg_a.yaml"]
     region["views"].append({"id": "reg_a_supinated", "look_from": "lateral", "center": point(), "extent_cm": 20})
-    region["sites"][0].update(volume_ml=[0.5, 1.0], needle="27G 13 mm", depth="subcutaneous",
-                              cautions=["<b>slowly</b>"], teaching="Feel for the notch.")
+    data["references.yaml"]["references"].append(
+        {"id": "ref_pit", "kind": "web", "citation": "A PIT leaflet (test).", "technique": "classic_pit",
+         "findings": ["typically 0.5-1 mL of buffered 5% glucose per tender point"], "verified": True})
+    region["sites"][0].update(depth="subcutaneous", cautions=["<b>slowly</b>"], teaching="Feel for the notch.",
+                              dose={"volume_ml": [0.5, 1.0], "needle": "27G 13 mm", "depth": "subcutaneous",
+                                    "refs": ["ref_pit"], "value": "0.5-1 mL per point (leaflet)"})
+    region["sites"][0]["references"] = [*region["sites"][0]["references"], "ref_pit"]
     return load_atlas(write_atlas(tmp_path_factory.mktemp("explorer") / "atlas", data))
 
 
@@ -60,11 +65,13 @@ def test_the_nerve_card_says_where_the_sites_are_and_cites_its_sources(atlas: At
                                                      "4.0 cm distal to the landmark A"]
     assert card.course_points[0].value == "test value" and card.course_points[0].ref == "ref_a"
     [site] = card.sites
-    assert site.facts == "2.0 cm distal to the landmark A; subcutaneous, 0.5–1 mL, 27G 13 mm"
+    assert site.facts == "2.0 cm distal to the landmark A; subcutaneous"
+    assert site.dose == "0.5–1 mL per point · 27G 13 mm · subcutaneous"
+    assert site.dose_source == "0.5-1 mL per point (leaflet)"
     assert site.cautions == ("<b>slowly</b>",)  # plain text: the page escapes it
     assert card.conditions == ("Condition A",)
     assert card.avoid == (page.AvoidLine("Vein A", "keep 0.5 cm away", atlas.avoid["vein_a"].why),)
-    assert [r.citation for r in card.references] == ["Doe J. A test paper. J Test. 2020;1:1-2."]
+    assert [r.citation for r in card.references] == ["Doe J. A test paper. J Test. 2020;1:1-2.", "A PIT leaflet (test)."]
 
 
 def test_the_scale_caption_names_the_region(atlas: Atlas) -> None:

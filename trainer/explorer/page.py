@@ -155,7 +155,8 @@ def nerve_card(atlas: Atlas, nerve_id: str) -> NerveCard:
                                    s.dose.value if s.dose is not None else ""))
     conditions = sorted({*n.conditions, *(c for s in sites for c in s.conditions)})
     avoid = [atlas.avoid[a] for a in sorted({a for s in sites for a in s.avoid})]
-    ref_ids = dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references)])
+    ref_ids = dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references),
+                             *(r for s in sites if s.dose is not None for r in s.dose.refs)])
     refs = [atlas.references[r] for r in ref_ids if r in atlas.references]
     return NerveCard(
         name=n.name,
