@@ -48,16 +48,28 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     data = Path(tempfile.mkdtemp(prefix="trainer-shots-"))
-    env = {**os.environ, "TRAINER_DATA_DIR": str(data), "TRAINER_HOST_KEY": KEY,
-           "TRAINER_BASE_URL": "http://192.168.1.20:8501"}
+    env = {
+        **os.environ,
+        "TRAINER_DATA_DIR": str(data),
+        "TRAINER_HOST_KEY": KEY,
+        "TRAINER_BASE_URL": "http://192.168.1.20:8501",
+    }
     atlas = load_atlas()
     questions = {q.id: q for q in load_questions(atlas, [quiz_dir()])}
     qids = [q for q in QUESTIONS if q in questions]
     store = open_store(data_dir=data)
     session = live.create_class(
-        store, atlas, questions, title="Knee and ankle workshop", question_ids=qids, host_key=KEY,
-        settings=LiveSettings(time_limit_s=600), side="right", body_type=atlas.default_body_type,
-        now=datetime.now(UTC), rng=random.Random(7),
+        store,
+        atlas,
+        questions,
+        title="Knee and ankle workshop",
+        question_ids=qids,
+        host_key=KEY,
+        settings=LiveSettings(time_limit_s=600),
+        side="right",
+        body_type=atlas.default_body_type,
+        now=datetime.now(UTC),
+        rng=random.Random(7),
     )
     names = ["Ana", "Ben", "Chloé", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivo", "Jun", "Kofi", "Lea"]
     players = [live.join(store, session.join_code, n, datetime.now(UTC))[1] for n in names]
@@ -72,20 +84,40 @@ def main() -> None:
     for i, p in enumerate(players[:-1]):
         # Most of the room about 2 cm distal, a few on target; 0.5 cm of scatter.
         distal_cm = 2.0 if i % 3 else 0.2
-        pin = (tx - distal_cm * px + rng.gauss(0, 0.5 * scale), ty - distal_cm * py + rng.gauss(0, 0.5 * scale))
+        pin = (
+            tx - distal_cm * px + rng.gauss(0, 0.5 * scale),
+            ty - distal_cm * py + rng.gauss(0, 0.5 * scale),
+        )
         live.submit(store, atlas, questions, session.id, p.token, [pin], datetime.now(UTC))
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(PORT),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(PORT),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{PORT}"
     try:
         wait_up(base)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             # A browser window on a larger screen: the host page hides pins while full screen.
-            host = browser.new_page(viewport={"width": 1280, "height": 1450}, screen={"width": 1920, "height": 1600})
+            host = browser.new_page(
+                viewport={"width": 1280, "height": 1450}, screen={"width": 1920, "height": 1600}
+            )
             host.goto(f"{base}/host?session={session.id}")
             host.get_by_label("Host key").fill(KEY)
             host.get_by_role("button", name="Open host controls").click()
@@ -99,8 +131,9 @@ def main() -> None:
             host.get_by_text("Mean error").wait_for(timeout=60000)
             time.sleep(2)
             host.screenshot(path=str(out / "live_host_reveal.png"))
-            phone = browser.new_page(viewport={"width": 390, "height": 1250}, device_scale_factor=1,
-                                     is_mobile=True, has_touch=True)
+            phone = browser.new_page(
+                viewport={"width": 390, "height": 1250}, device_scale_factor=1, is_mobile=True, has_touch=True
+            )
             phone.goto(f"{base}/join?token={players[1].token}")
             phone.get_by_text("Your rank").wait_for(timeout=60000)
             time.sleep(2)

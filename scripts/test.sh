@@ -23,6 +23,10 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
 
+# Lint and formatting are part of the suite: a badly formatted file fails CI like a failing test.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 # CI must not quietly skip the real-database and real-browser tests.
 export TRAINER_REQUIRE_PG=1
 export TRAINER_REQUIRE_BROWSER=1

@@ -47,8 +47,22 @@ def good_atlas_data() -> dict[str, Any]:
         "landmarks.yaml": {
             "schema_version": 1,
             "landmarks": [
-                {"id": "lm_a", "name": "Landmark A", "segment": "leg", "vertex": 1, "references": ["ref_a"], **LANDMARK_METHOD},
-                {"id": "lm_b", "name": "Landmark B", "segment": "leg", "vertex": 2, "references": ["ref_a"], **LANDMARK_METHOD},
+                {
+                    "id": "lm_a",
+                    "name": "Landmark A",
+                    "segment": "leg",
+                    "vertex": 1,
+                    "references": ["ref_a"],
+                    **LANDMARK_METHOD,
+                },
+                {
+                    "id": "lm_b",
+                    "name": "Landmark B",
+                    "segment": "leg",
+                    "vertex": 2,
+                    "references": ["ref_a"],
+                    **LANDMARK_METHOD,
+                },
             ],
         },
         "body_types.yaml": {
@@ -147,7 +161,14 @@ def write_flat_renders(root: Path, data: dict[str, Any], snap_cm: float = 0.1, s
                     if side == "left":
                         frame["lateral"] = [1.0, 0.0, 0.0]
 
-                    def add(item_id: str, kind: str, pts: list[dict[str, Any]], side: str = side, cam: Camera = cam, items: dict[str, Any] = items) -> None:
+                    def add(
+                        item_id: str,
+                        kind: str,
+                        pts: list[dict[str, Any]],
+                        side: str = side,
+                        cam: Camera = cam,
+                        items: dict[str, Any] = items,
+                    ) -> None:
                         anchors = [flat_point(p, side) for p in pts]
                         xy, _ = cam.project(anchors)
                         items[item_id] = {

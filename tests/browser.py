@@ -22,8 +22,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -69,8 +75,9 @@ class AppServer:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-def start_app(tmp_dir: Path, env_extra: dict[str, str] | None = None, port: int | None = None,
-              timeout_s: float = 60.0) -> AppServer:
+def start_app(
+    tmp_dir: Path, env_extra: dict[str, str] | None = None, port: int | None = None, timeout_s: float = 60.0
+) -> AppServer:
     port = port or free_port()
     env = dict(os.environ)
     env.update({"TRAINER_DATA_DIR": str(tmp_dir / "data"), "PYTHONUNBUFFERED": "1"})
@@ -78,9 +85,25 @@ def start_app(tmp_dir: Path, env_extra: dict[str, str] | None = None, port: int 
     log_path = tmp_dir / f"streamlit-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     server = AppServer(f"http://127.0.0.1:{port}", port, proc, env, log_path, {"log_file": log})
     deadline = time.monotonic() + timeout_s
@@ -137,7 +160,7 @@ def wait_idle(page: Any, timeout_ms: int = 20000) -> None:
     """Wait until Streamlit has finished running the script (no 'running' indicator)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')"
+        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')'
         " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
         timeout=timeout_ms,
     )

@@ -9,8 +9,13 @@ import yaml
 
 
 def q(qid: str, qtype: str, **kw: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"id": qid, "type": qtype, "prompt": f"Question {qid}", "explanation": "Because of anatomy.",
-                            "references": ["ref_a"]}
+    base: dict[str, Any] = {
+        "id": qid,
+        "type": qtype,
+        "prompt": f"Question {qid}",
+        "explanation": "Because of anatomy.",
+        "references": ["ref_a"],
+    }
     base.update(kw)
     return base
 
@@ -28,10 +33,16 @@ def good_bank() -> dict[str, Any]:
             q("q_terr_tap", "territory", view="view_a", targets=["terr_a"], mode="tap"),
             q("q_terr_name", "territory", view="view_a", targets=["terr_a"], mode="name", choices=choices),
             q("q_clinical", "clinical", choices=[{"text": "Yes", "correct": True}, {"text": "No"}]),
-            q("q_case", "case", view="view_a", vignette="A patient.", steps=[
-                {"type": "identify", "prompt": "Which nerve?", "choices": choices},
-                {"type": "locate", "prompt": "Where?", "targets": ["site_a"]},
-            ]),
+            q(
+                "q_case",
+                "case",
+                view="view_a",
+                vignette="A patient.",
+                steps=[
+                    {"type": "identify", "prompt": "Which nerve?", "choices": choices},
+                    {"type": "locate", "prompt": "Where?", "targets": ["site_a"]},
+                ],
+            ),
         ],
     }
 

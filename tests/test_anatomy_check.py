@@ -33,7 +33,9 @@ RADIUS_CM = 5.0
 LEG_FRAME = {"proximal": [0.0, 1.0, 0.0], "lateral": [-1.0, 0.0, 0.0], "anterior": [0.0, 0.0, 1.0]}
 
 
-def cylinder(radius_cm: float = RADIUS_CM, height_cm: float = 40.0, around: int = 256, rows: int = 41) -> Skin:
+def cylinder(
+    radius_cm: float = RADIUS_CM, height_cm: float = 40.0, around: int = 256, rows: int = 41
+) -> Skin:
     """An open cylinder about the y axis, as triangles."""
     angles = np.linspace(0.0, 2 * np.pi, around, endpoint=False)
     ys = np.linspace(0.0, height_cm, rows)
@@ -60,7 +62,10 @@ def limb(skin: Skin | None = None) -> Geometry:
                 "lm_side": {"point_cm": [-5.0, 10.0, 0.0], "segment": "leg"},
             },
             "items": {
-                "nerve_a": {"kind": "nerve", "points_cm": [[0.0, 30.0, 5.0], [0.0, 20.0, 5.0], [0.0, 2.0, 5.0]]},
+                "nerve_a": {
+                    "kind": "nerve",
+                    "points_cm": [[0.0, 30.0, 5.0], [0.0, 20.0, 5.0], [0.0, 2.0, 5.0]],
+                },
                 "site_a": {"kind": "site", "points_cm": [[0.0, 6.0, 5.0]]},
                 "vein_a": {"kind": "avoid", "points_cm": [[-4.0, 26.0, 3.0], [-1.0, 24.0, 4.0]]},
             },
@@ -113,7 +118,9 @@ def test_perpendicular_can_drop_a_second_direction_to_measure_within_a_plane() -
     oblique = {**across, "drop": {"from": LM_A, "to": {"landmark": "lm_side"}}}  # (-5,0,-5) after squaring
     d = np.array([-3.0, 0.0, -1.0])
     m = np.array([-1.0, 0.0, -1.0]) / math.sqrt(2)
-    assert quantity_of(q({"perpendicular": oblique}), limb()) == pytest.approx(float(np.linalg.norm(d - (d @ m) * m)))
+    assert quantity_of(q({"perpendicular": oblique}), limb()) == pytest.approx(
+        float(np.linalg.norm(d - (d @ m) * m))
+    )
     with pytest.raises(ValueError, match="drop"):
         q({"component": {**across, "drop": "leg.anterior"}})
 
@@ -121,17 +128,23 @@ def test_perpendicular_can_drop_a_second_direction_to_measure_within_a_plane() -
 def test_two_point_axis_and_ratio_give_a_fraction_along_a_line() -> None:
     # site_a (0,6,5) projected on the line lm_a -> the nerve's first point (0,30,5): -4 of 20
     line = {"from": LM_A, "to": {"course": {"item": "nerve_a", "end": "first"}}}
-    frac = q({"ratio": [
-        {"component": {"from": LM_A, "to": {"site": "site_a"}, "axis": line}},
-        {"distance": [LM_A, {"course": {"item": "nerve_a", "end": "first"}}]},
-    ]})
+    frac = q(
+        {
+            "ratio": [
+                {"component": {"from": LM_A, "to": {"site": "site_a"}, "axis": line}},
+                {"distance": [LM_A, {"course": {"item": "nerve_a", "end": "first"}}]},
+            ]
+        }
+    )
     assert quantity_of(frac, limb()) == pytest.approx(-0.2)
 
 
 def test_course_crossing_a_plane_offset_from_a_landmark() -> None:
     # the plane 8 cm proximal to lm_a is y = 18; the nerve runs down x = 0, z = 5
     p = {"course": {"item": "nerve_a", "crossing": {"point": LM_A, "axis": "leg.proximal", "offset_cm": 8}}}
-    assert quantity_of(q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()) == pytest.approx(8.0)
+    assert quantity_of(
+        q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()
+    ) == pytest.approx(8.0)
     assert quantity_of(q({"distance": [LM_A, p]}), limb()) == pytest.approx(8.0)
 
 
@@ -141,27 +154,43 @@ def test_course_point_nearest_a_landmark_and_nearest_a_line() -> None:
     # nearest point of the x=0,z=5 line to (-3,14,4) is (0,14,5): distance sqrt(9+1)
     assert quantity_of(q({"distance": [{"landmark": "lm_b"}, near]}), geo) == pytest.approx(math.sqrt(10))
     # the segment lm_side (-5,10,0) -> lm_b (-3,14,4) comes closest to the nerve at lm_b's end
-    to_line = {"course": {"item": "nerve_a", "nearest_to_line": [{"landmark": "lm_side"}, {"landmark": "lm_b"}]}}
-    assert quantity_of(q({"component": {"from": LM_A, "to": to_line, "axis": "leg.proximal"}}), geo) == pytest.approx(4.0)
+    to_line = {
+        "course": {"item": "nerve_a", "nearest_to_line": [{"landmark": "lm_side"}, {"landmark": "lm_b"}]}
+    }
+    assert quantity_of(
+        q({"component": {"from": LM_A, "to": to_line, "axis": "leg.proximal"}}), geo
+    ) == pytest.approx(4.0)
 
 
 def test_course_point_nearest_another_item() -> None:
     # the vein ends at (-1,24,4), 1.41 cm from the nerve point (0,24,5)
     p = {"course": {"item": "nerve_a", "nearest_to_item": "vein_a"}}
-    assert quantity_of(q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()) == pytest.approx(14.0)
+    assert quantity_of(
+        q({"component": {"from": LM_A, "to": p, "axis": "leg.proximal"}}), limb()
+    ) == pytest.approx(14.0)
 
 
 def test_course_point_farthest_along_an_axis_reaches_a_territory_edge() -> None:
     geo = limb()
     outline = np.array([[0.0, 12.0, 5.0], [-3.0, 8.0, 4.0], [0.0, 3.5, 5.0], [3.0, 9.0, 4.0]])
-    geo = Geometry(geo.body_type, geo.joints_cm, geo.frames, geo.landmarks_cm,
-                   {**geo.items, "terr_a": ("territory", outline)}, geo.skin)
+    geo = Geometry(
+        geo.body_type,
+        geo.joints_cm,
+        geo.frames,
+        geo.landmarks_cm,
+        {**geo.items, "terr_a": ("territory", outline)},
+        geo.skin,
+    )
     # the outline's lowest vertex (y = 3.5) lies 6.5 cm distal to lm_a (y = 10)
     edge = {"course": {"item": "terr_a", "farthest": "leg.distal"}}
-    assert quantity_of(q({"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}), geo) == pytest.approx(6.5)
+    assert quantity_of(
+        q({"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}), geo
+    ) == pytest.approx(6.5)
     # along a two-point axis: lm_a -> lm_side points to -x, where the outline reaches x = -3
     side = {"course": {"item": "terr_a", "farthest": {"from": LM_A, "to": {"landmark": "lm_side"}}}}
-    assert quantity_of(q({"component": {"from": LM_A, "to": side, "axis": "leg.lateral"}}), geo) == pytest.approx(3.0)
+    assert quantity_of(
+        q({"component": {"from": LM_A, "to": side, "axis": "leg.lateral"}}), geo
+    ) == pytest.approx(3.0)
 
 
 def test_between_gives_the_midpoint() -> None:
@@ -180,9 +209,16 @@ def test_distance_along_the_skin_follows_the_curve() -> None:
 
 def check(**over: Any) -> CheckModel:
     data: dict[str, Any] = {
-        "id": "chk_a", "region": "reg_a", "ref": "ref_b", "read": "abstract",
-        "measured": "site below lm_a along the leg", "method": "cadaver", "n": 20,
-        "source_value": "4.0 +/- 0.5 cm", "expected": {"mean": 4.0, "sd": 0.5}, "unit": "cm",
+        "id": "chk_a",
+        "region": "reg_a",
+        "ref": "ref_b",
+        "read": "abstract",
+        "measured": "site below lm_a along the leg",
+        "method": "cadaver",
+        "n": 20,
+        "source_value": "4.0 +/- 0.5 cm",
+        "expected": {"mean": 4.0, "sd": 0.5},
+        "unit": "cm",
         "compute": {"component": {"from": LM_A, "to": {"site": "site_a"}, "axis": "leg.distal"}},
         "independence": "site_a was placed from ref_a",
     }
@@ -200,7 +236,10 @@ def test_classification_within_outside_and_by_how_much() -> None:
 
 
 def test_missing_landmark_is_not_computable_and_says_what_the_source_needs() -> None:
-    c = check(compute={"distance": [{"landmark": "fibular_head_apex"}, {"site": "site_a"}]}, needs=["fibular_head_apex"])
+    c = check(
+        compute={"distance": [{"landmark": "fibular_head_apex"}, {"site": "site_a"}]},
+        needs=["fibular_head_apex"],
+    )
     out = evaluate(c, limb())
     assert out.status == "not_computable"
     assert "fibular_head_apex" in (out.reason or "") and "lacks" in (out.reason or "")
@@ -213,15 +252,23 @@ def test_course_that_never_reaches_the_plane_is_not_computable() -> None:
 
 
 def test_json_report_shape() -> None:
-    checks = [check(), check(id="chk_b", expected={"mean": 1.0, "sd": 0.1}),
-              check(id="chk_c", compute={"distance": [{"landmark": "nowhere"}, LM_A]}, needs=["nowhere"])]
+    checks = [
+        check(),
+        check(id="chk_b", expected={"mean": 1.0, "sd": 0.1}),
+        check(id="chk_c", compute={"distance": [{"landmark": "nowhere"}, LM_A]}, needs=["nowhere"]),
+    ]
     report = run_checks(checks, {"female": limb()})
     assert report == {
-        "bodies": {"female": {
-            "checks": 3, "within": 1,
-            "outside": [{"id": "chk_b", "measured": 4.0, "expected": [0.8, 1.2], "beyond": 2.8}],
-            "not_computable": [{"id": "chk_c", "reason": report["bodies"]["female"]["not_computable"][0]["reason"]}],
-        }},
+        "bodies": {
+            "female": {
+                "checks": 3,
+                "within": 1,
+                "outside": [{"id": "chk_b", "measured": 4.0, "expected": [0.8, 1.2], "beyond": 2.8}],
+                "not_computable": [
+                    {"id": "chk_c", "reason": report["bodies"]["female"]["not_computable"][0]["reason"]}
+                ],
+            }
+        },
         "checks_total": 3,
     }
     assert json.loads(json.dumps(report)) == report
@@ -245,9 +292,18 @@ def test_markdown_lists_every_check_with_its_result() -> None:
 
 def validation_atlas(tmp_path: Path, checks: list[dict[str, Any]]) -> Path:
     data = good_atlas_data()
-    data["references_validation.yaml"] = {"schema_version": 1, "references": [{
-        "id": "ref_b", "kind": "paper", "citation": "Roe R. Another study. J Test. 2021;2:3-4.",
-        "findings": ["site 4.0 +/- 0.5 cm below lm_a"], "verified": True}]}
+    data["references_validation.yaml"] = {
+        "schema_version": 1,
+        "references": [
+            {
+                "id": "ref_b",
+                "kind": "paper",
+                "citation": "Roe R. Another study. J Test. 2021;2:3-4.",
+                "findings": ["site 4.0 +/- 0.5 cm below lm_a"],
+                "verified": True,
+            }
+        ],
+    }
     data["validation/leg.yaml"] = {"schema_version": 1, "checks": checks}
     return write_atlas(tmp_path / "atlas", data, renders=False)
 
@@ -298,20 +354,32 @@ def test_territory_outlines_can_be_measured_and_keep_their_independence_rule(tmp
     checks = [
         good_check(id="chk_terr", compute={"component": {"from": LM_A, "to": edge, "axis": "leg.distal"}}),
         good_check(id="chk_terr_same", ref="ref_a", compute={"distance": [LM_A, edge]}),
-        good_check(id="chk_terr_unknown", compute={"distance": [LM_A, {"course": {"item": "terr_z", "end": "first"}}]}),
+        good_check(
+            id="chk_terr_unknown",
+            compute={"distance": [LM_A, {"course": {"item": "terr_z", "end": "first"}}]},
+        ),
     ]
     _, problems = check_atlas(validation_atlas(tmp_path, checks), renders=False)
     msgs = [str(p) for p in problems]
     f = "atlas/validation/leg.yaml"
     assert not any("chk_terr:" in m for m in msgs), msgs
     assert any(m.startswith(f"{f}: chk_terr_same: ref: 'terr_a' was placed from 'ref_a'") for m in msgs), msgs
-    assert any(m.startswith(f"{f}: chk_terr_unknown: compute: unknown nerve, structure to avoid or territory 'terr_z'") for m in msgs), msgs
+    assert any(
+        m.startswith(
+            f"{f}: chk_terr_unknown: compute: unknown nerve, structure to avoid or territory 'terr_z'"
+        )
+        for m in msgs
+    ), msgs
 
 
 def write_resolved(atlas_dir: Path) -> None:
     geo = limb()
     data = {
-        "schema_version": 1, "body_type": "female", "input_hash": "test", "side": "right", "pose": "rest",
+        "schema_version": 1,
+        "body_type": "female",
+        "input_hash": "test",
+        "side": "right",
+        "pose": "rest",
         "joints_cm": {k: v.tolist() for k, v in geo.joints_cm.items()},
         "frames": {"leg": LEG_FRAME},
         "landmarks": {k: {"point_cm": v.tolist(), "segment": "leg"} for k, v in geo.landmarks_cm.items()},
@@ -321,8 +389,12 @@ def write_resolved(atlas_dir: Path) -> None:
     (atlas_dir / "resolved" / "female.json").write_text(json.dumps(data))
 
 
-def test_cli_prints_the_json_report_and_writes_the_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = validation_atlas(tmp_path, [good_check(), good_check(id="chk_b", expected={"mean": 1.0, "sd": 0.1})])
+def test_cli_prints_the_json_report_and_writes_the_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = validation_atlas(
+        tmp_path, [good_check(), good_check(id="chk_b", expected={"mean": 1.0, "sd": 0.1})]
+    )
     write_resolved(root)
     out_md = tmp_path / "anatomy-check.md"
     assert main(["anatomy-check", "--atlas", str(root), "--json", "--output", str(out_md)]) == 0
@@ -344,7 +416,10 @@ def test_load_geometry_reads_the_skin_mesh(tmp_path: Path) -> None:
     write_resolved(root)
     skin = cylinder(around=64, rows=5)
     (root / "meshes").mkdir()
-    np.savez(root / "meshes" / "female.npz", vertices_cm=skin.vertices_cm.astype(np.float32),
-             triangles=skin.triangles.astype(np.int32))
+    np.savez(
+        root / "meshes" / "female.npz",
+        vertices_cm=skin.vertices_cm.astype(np.float32),
+        triangles=skin.triangles.astype(np.int32),
+    )
     geo = load_geometry(root, "female")
     assert geo.skin is not None and len(geo.skin.triangles) == 64 * 4 * 2

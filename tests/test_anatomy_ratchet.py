@@ -42,13 +42,17 @@ def _resolved_present() -> bool:
     return (ROOT / "resolved").is_dir() and any((ROOT / "resolved").glob("*.json"))
 
 
-@pytest.mark.skipif(not _resolved_present(), reason="atlas/resolved/*.json not committed yet (issue 13 body calibration)")
+@pytest.mark.skipif(
+    not _resolved_present(), reason="atlas/resolved/*.json not committed yet (issue 13 body calibration)"
+)
 def test_within_fraction_does_not_fall() -> None:
     from trainer.tools.anatomy_check import within_fraction
 
     if COMMITTED_WITHIN_FRACTION is None:
-        pytest.skip("committed within fractions not set yet: run `python -m trainer anatomy-check --json` "
-                    "on the calibrated bodies and commit the figures in COMMITTED_WITHIN_FRACTION")
+        pytest.skip(
+            "committed within fractions not set yet: run `python -m trainer anatomy-check --json` "
+            "on the calibrated bodies and commit the figures in COMMITTED_WITHIN_FRACTION"
+        )
     report = _report()
     for body, floor in COMMITTED_WITHIN_FRACTION.items():
         assert body in report["bodies"], f"{body}: no longer checked"
@@ -60,13 +64,17 @@ def test_within_fraction_does_not_fall() -> None:
         )
 
 
-@pytest.mark.skipif(not _resolved_present(), reason="atlas/resolved/*.json not committed yet (issue 13 body calibration)")
+@pytest.mark.skipif(
+    not _resolved_present(), reason="atlas/resolved/*.json not committed yet (issue 13 body calibration)"
+)
 def test_not_computable_does_not_grow() -> None:
     if COMMITTED_MAX_NOT_COMPUTABLE is None:
         pytest.skip("committed not-computable ceiling not set yet (see COMMITTED_MAX_NOT_COMPUTABLE)")
     report = _report()
     worst = max(len(r["not_computable"]) for r in report["bodies"].values())
-    assert worst <= COMMITTED_MAX_NOT_COMPUTABLE, f"{worst} checks not computable, above the committed {COMMITTED_MAX_NOT_COMPUTABLE}"
+    assert worst <= COMMITTED_MAX_NOT_COMPUTABLE, (
+        f"{worst} checks not computable, above the committed {COMMITTED_MAX_NOT_COMPUTABLE}"
+    )
 
 
 def test_ratchet_arithmetic_on_a_synthetic_report() -> None:

@@ -29,7 +29,8 @@ def test_every_offset_survives_snapping_to_the_rendered_body(body_type: str) -> 
     assert unmeasured == []
     disagree = [
         f"{c.item_id}[{c.index}]: cited {c.cited_cm:.1f} cm, measured {c.measured_cm:.1f} cm (tolerance {c.point.tolerance_cm:g})"
-        for c in checks if c.agrees is False
+        for c in checks
+        if c.agrees is False
     ]
     assert disagree == []
 
@@ -59,13 +60,21 @@ def _texts() -> list[tuple[str, str]]:
 
 
 def test_no_text_calls_the_back_of_the_fibular_head_a_safe_place() -> None:
-    offending = [f"{name}: {line.strip()[:120]}" for name, line in _texts() if _BEHIND_THE_HEAD_IS_SAFE.search(line)]
+    offending = [
+        f"{name}: {line.strip()[:120]}" for name, line in _texts() if _BEHIND_THE_HEAD_IS_SAFE.search(line)
+    ]
     assert offending == []
 
 
 def test_every_common_fibular_caution_at_the_fibular_head_cites_a_measured_series() -> None:
     atlas = load_atlas()
-    measured = {"ksrr2020_cfn", "kim2019_cfn_lcnc", "rausch2019_cfn_3d", "ryan2003_cfn", "hohenberger2025_cfn"}
+    measured = {
+        "ksrr2020_cfn",
+        "kim2019_cfn_lcnc",
+        "rausch2019_cfn_3d",
+        "ryan2003_cfn",
+        "hohenberger2025_cfn",
+    }
     records = [s for s in atlas.sites.values() if "common_fibular_nerve_lateral_leg" in s.avoid]
     assert records
     for site in records:

@@ -51,7 +51,9 @@ def test_both_offsets_of_a_pair_are_refused(tmp_path: Path) -> None:
     data = good_atlas_data()
     data["regions/reg_a.yaml"]["sites"][0]["at"] = point(distal_cm=2, proximal_cm=1)
     probs = problems_for(tmp_path, data)
-    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: ") and "not both" in p for p in probs), probs
+    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: ") and "not both" in p for p in probs), (
+        probs
+    )
 
 
 def test_unknown_landmark_is_reported(tmp_path: Path) -> None:
@@ -84,12 +86,17 @@ def test_record_citing_nothing(tmp_path: Path) -> None:
 def test_unknown_reference_in_a_point(tmp_path: Path) -> None:
     data = good_atlas_data()
     data["regions/reg_a.yaml"]["sites"][0]["at"]["ref"] = "ref_missing"
-    assert "atlas/regions/reg_a.yaml: site_a: at.ref: unknown reference 'ref_missing'" in problems_for(tmp_path, data)
+    assert "atlas/regions/reg_a.yaml: site_a: at.ref: unknown reference 'ref_missing'" in problems_for(
+        tmp_path, data
+    )
 
 
 def test_view_missing_its_render(tmp_path: Path) -> None:
     probs = problems_for(tmp_path, good_atlas_data(), renders=False)
-    assert any(p.startswith("atlas/regions/reg_a.yaml: view_a_right: render: body type 'female': missing") for p in probs), probs
+    assert any(
+        p.startswith("atlas/regions/reg_a.yaml: view_a_right: render: body type 'female': missing")
+        for p in probs
+    ), probs
 
 
 def test_points_off_the_skin(tmp_path: Path) -> None:
@@ -116,21 +123,55 @@ def test_load_atlas_raises_with_every_problem(tmp_path: Path) -> None:
 
 def test_site_inside_a_safety_radius_is_reported(tmp_path: Path) -> None:
     data = good_atlas_data()
-    data["regions/reg_a.yaml"]["avoid"][0]["path"] = [point(distal_cm=2, lateral_cm=0.2), point(distal_cm=5, lateral_cm=0.2)]
+    data["regions/reg_a.yaml"]["avoid"][0]["path"] = [
+        point(distal_cm=2, lateral_cm=0.2),
+        point(distal_cm=5, lateral_cm=0.2),
+    ]
     probs = problems_for(tmp_path, data)
-    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: at: lies 0.20 cm from 'vein_a', inside its 0.5 cm safety radius") for p in probs), probs
+    assert any(
+        p.startswith(
+            "atlas/regions/reg_a.yaml: site_a: at: lies 0.20 cm from 'vein_a', inside its 0.5 cm safety radius"
+        )
+        for p in probs
+    ), probs
 
 
 def test_landmarks_and_references_may_be_split_over_files(tmp_path: Path) -> None:
     data = good_atlas_data()
-    data["landmarks_extra.yaml"] = {"schema_version": 1, "landmarks": [
-        {"id": "lm_c", "name": "Landmark C", "segment": "leg", "vertex": 3, "references": ["ref_b"], **LANDMARK_METHOD},
-        {"id": "lm_a", "name": "Duplicate", "segment": "leg", "vertex": 4, "references": ["ref_a"], **LANDMARK_METHOD},
-    ]}
-    data["references_extra.yaml"] = {"schema_version": 1, "references": [
-        {"id": "ref_b", "kind": "textbook", "citation": "Roe R. Anatomy. 2nd ed.", "findings": ["a fact"]}]}
+    data["landmarks_extra.yaml"] = {
+        "schema_version": 1,
+        "landmarks": [
+            {
+                "id": "lm_c",
+                "name": "Landmark C",
+                "segment": "leg",
+                "vertex": 3,
+                "references": ["ref_b"],
+                **LANDMARK_METHOD,
+            },
+            {
+                "id": "lm_a",
+                "name": "Duplicate",
+                "segment": "leg",
+                "vertex": 4,
+                "references": ["ref_a"],
+                **LANDMARK_METHOD,
+            },
+        ],
+    }
+    data["references_extra.yaml"] = {
+        "schema_version": 1,
+        "references": [
+            {"id": "ref_b", "kind": "textbook", "citation": "Roe R. Anatomy. 2nd ed.", "findings": ["a fact"]}
+        ],
+    }
     probs = problems_for(tmp_path, data)
-    assert any(p.startswith("atlas/landmarks_extra.yaml: lm_a: id: duplicate id (also defined in atlas/landmarks.yaml)") for p in probs), probs
+    assert any(
+        p.startswith(
+            "atlas/landmarks_extra.yaml: lm_a: id: duplicate id (also defined in atlas/landmarks.yaml)"
+        )
+        for p in probs
+    ), probs
     assert not any("ref_b" in p for p in probs), probs
 
 
@@ -140,11 +181,18 @@ def test_control_characters_and_images_in_atlas_text_are_refused_with_the_field(
     data["regions/reg_a.yaml"]["sites"][0]["teaching"] = "Mark it: ![here](http://example.com/x.png)"
     data["references.yaml"]["references"][0]["findings"] = ['<img src="http://example.com/y.png">']
     probs = problems_for(tmp_path, data)
-    assert "atlas/regions/reg_a.yaml: nerve_a: description: contains a control character (U+000B); remove it" in probs
-    assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: teaching: contains a markdown image '![here]'")
-               for p in probs), probs
-    assert any(p.startswith("atlas/references.yaml: ref_a: findings.0: contains HTML that loads a resource")
-               for p in probs), probs
+    assert (
+        "atlas/regions/reg_a.yaml: nerve_a: description: contains a control character (U+000B); remove it"
+        in probs
+    )
+    assert any(
+        p.startswith("atlas/regions/reg_a.yaml: site_a: teaching: contains a markdown image '![here]'")
+        for p in probs
+    ), probs
+    assert any(
+        p.startswith("atlas/references.yaml: ref_a: findings.0: contains HTML that loads a resource")
+        for p in probs
+    ), probs
 
 
 def test_a_body_with_more_soft_tissue_may_have_its_own_off_skin_limit(tmp_path: Path) -> None:
@@ -152,4 +200,7 @@ def test_a_body_with_more_soft_tissue_may_have_its_own_off_skin_limit(tmp_path: 
     data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 2.5
     assert not any("off the skin" in p for p in problems_for(tmp_path / "a", data, snap_cm=2.0))
     data["body_types.yaml"]["body_types"][0]["off_skin_limit_cm"] = 1.5
-    assert any("off the skin: 2.0 cm from the surface on 'female' (limit 1.5 cm)" in p for p in problems_for(tmp_path / "b", data, snap_cm=2.0))
+    assert any(
+        "off the skin: 2.0 cm from the surface on 'female' (limit 1.5 cm)" in p
+        for p in problems_for(tmp_path / "b", data, snap_cm=2.0)
+    )

@@ -30,10 +30,23 @@ def flat(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, RenderedView]
 
 
 def draft(**kw: object) -> page.Draft:
-    base = page.Draft(qid="my_locate", qtype="locate", view_id="view_a_right", side_only=False, targets=("site_a",),
-                      prompt="Tap the fascial piercing point of nerve A.", explanation="It pierces 2 cm below A.",
-                      tolerance_cm=1.0, zero_cm=3.0, difficulty=2, technique="classic_pit", references=("ref_a",),
-                      choices=(), multi_answer=False, mode=None)
+    base = page.Draft(
+        qid="my_locate",
+        qtype="locate",
+        view_id="view_a_right",
+        side_only=False,
+        targets=("site_a",),
+        prompt="Tap the fascial piercing point of nerve A.",
+        explanation="It pierces 2 cm below A.",
+        tolerance_cm=1.0,
+        zero_cm=3.0,
+        difficulty=2,
+        technique="classic_pit",
+        references=("ref_a",),
+        choices=(),
+        multi_answer=False,
+        mode=None,
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -50,12 +63,20 @@ def test_every_type_the_author_can_write_has_a_form() -> None:
     assert tuple(page.FORMS) == AUTHOR_TYPES
 
 
-@pytest.mark.parametrize(("qtype", "chosen", "mode", "choices"), [
-    ("locate", None, None, False), ("multi_site", "name", None, False), ("identify", None, None, True),
-    ("clinical", None, None, True), ("territory", None, "name", True), ("territory", "tap", "tap", False),
-])
+@pytest.mark.parametrize(
+    ("qtype", "chosen", "mode", "choices"),
+    [
+        ("locate", None, None, False),
+        ("multi_site", "name", None, False),
+        ("identify", None, None, True),
+        ("clinical", None, None, True),
+        ("territory", None, "name", True),
+        ("territory", "tap", "tap", False),
+    ],
+)
 def test_choices_are_asked_for_where_the_learner_picks_an_answer(
-        qtype: str, chosen: str | None, mode: str | None, choices: bool) -> None:
+    qtype: str, chosen: str | None, mode: str | None, choices: bool
+) -> None:
     assert page.mode_of(qtype, chosen) == mode
     assert page.needs_choices(qtype, mode) is choices
 
@@ -76,7 +97,9 @@ def test_a_click_sets_adds_or_removes_a_target_and_says_so(flat: tuple[Atlas, Re
     assert added.targets == ("site_a", "nerve_a")
     removed = page.click(view, atlas, "multi_site", ["site_a", "nerve_a"], 100.0, 85.0)
     assert removed.targets == ("site_a",) and removed.message.startswith("Removed Nerve A")
-    assert page.click(view, atlas, "trace", [], 101.0, 121.0).targets == ("nerve_a",)  # a trace snaps to courses
+    assert page.click(view, atlas, "trace", [], 101.0, 121.0).targets == (
+        "nerve_a",
+    )  # a trace snaps to courses
     assert page.list_edit_message(["site_a"], atlas) == "Changed in the list. Targets (1): Site A."
 
 
@@ -97,12 +120,19 @@ def test_choices_start_from_the_targets_nerve_and_come_back_trimmed(flat: tuple[
     atlas, _ = flat
     seeded = page.seed_choices(atlas, "identify", ["nerve_a"])
     assert {"text": "Nerve A", "correct": True, "why": ""} in seeded
-    assert page.seed_choices(atlas, "clinical", []) == [{"text": "", "correct": True, "why": ""},
-                                                       {"text": "", "correct": False, "why": ""}]
-    rows = [{"text": "  Yes ", "correct": True, "why": " because "}, {"text": "", "correct": True},
-            {"text": "No", "correct": None, "why": None}]
-    assert page.choices_from_rows(rows) == [{"text": "Yes", "correct": True, "why": "because"},
-                                            {"text": "No", "correct": False}]
+    assert page.seed_choices(atlas, "clinical", []) == [
+        {"text": "", "correct": True, "why": ""},
+        {"text": "", "correct": False, "why": ""},
+    ]
+    rows = [
+        {"text": "  Yes ", "correct": True, "why": " because "},
+        {"text": "", "correct": True},
+        {"text": "No", "correct": None, "why": None},
+    ]
+    assert page.choices_from_rows(rows) == [
+        {"text": "Yes", "correct": True, "why": "because"},
+        {"text": "No", "correct": False},
+    ]
 
 
 def test_the_suggested_id_is_unused(flat: tuple[Atlas, RenderedView]) -> None:
@@ -110,8 +140,10 @@ def test_the_suggested_id_is_unused(flat: tuple[Atlas, RenderedView]) -> None:
     assert page.default_id(atlas, "view_a_right", "locate", ["site_a"], "", {}) == "view_a_locate_site_a"
     taken = {"view_a_locate_site_a": "quizzes/a.yaml"}
     assert page.default_id(atlas, "view_a_right", "locate", ["site_a"], "", taken) == "view_a_locate_site_a_2"
-    assert page.default_id(atlas, "view_a_right", "clinical", [], "Which nerve? A long prompt", {}) == \
-        "clinical_which_nerve_a_long_prompt"
+    assert (
+        page.default_id(atlas, "view_a_right", "clinical", [], "Which nerve? A long prompt", {})
+        == "clinical_which_nerve_a_long_prompt"
+    )
 
 
 def test_both_sides_are_practised_unless_the_author_ticks_one(flat: tuple[Atlas, RenderedView]) -> None:
@@ -136,8 +168,13 @@ def test_the_try_moves_one_pin_or_adds_pins_up_to_the_limit(flat: tuple[Atlas, R
     for i in range(8):
         pins = page.try_pins(atlas, multi, pins, float(i), 0.0)
     assert pins == [(float(i), 0.0) for i in range(3, 8)]  # two targets: at most five pins
-    named = question(atlas, qid="my_identify", qtype="identify", targets=("nerve_a",),
-                     choices=({"text": "Nerve A", "correct": True}, {"text": "Nerve B", "correct": False}))
+    named = question(
+        atlas,
+        qid="my_identify",
+        qtype="identify",
+        targets=("nerve_a",),
+        choices=({"text": "Nerve A", "correct": True}, {"text": "Nerve B", "correct": False}),
+    )
     assert not page.takes_pins(atlas, named)
 
 
@@ -150,7 +187,9 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "banks", shipped
 
 
-def test_a_question_is_saved_to_a_new_bank_then_its_id_is_taken(tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+def test_a_question_is_saved_to_a_new_bank_then_its_id_is_taken(
+    tmp_path: Path, flat: tuple[Atlas, RenderedView]
+) -> None:
     atlas, _ = flat
     folder, shipped = folders(tmp_path)
     saved = page.save(folder, shipped, {}, page.NEW_BANK, " my_questions ", "", question(atlas))
@@ -159,49 +198,67 @@ def test_a_question_is_saved_to_a_new_bank_then_its_id_is_taken(tmp_path: Path, 
     assert banks["my_questions"].bank.title == "my_questions"
     same = page.save(folder, shipped, banks, "my_questions", "", "", question(atlas))
     assert same.path == saved.path  # the identical question again: nothing changes
-    again = page.save(folder, shipped, banks, "my_questions", "", "", question(atlas, prompt="Another prompt."))
-    assert again.path is None and again.message == "Not saved: question id 'my_locate' is already used in bank 'my_questions'"
-    clash = page.save(folder, shipped, banks, page.NEW_BANK, "my_questions", "Mine", question(atlas, qid="other"))
+    again = page.save(
+        folder, shipped, banks, "my_questions", "", "", question(atlas, prompt="Another prompt.")
+    )
+    assert (
+        again.path is None
+        and again.message == "Not saved: question id 'my_locate' is already used in bank 'my_questions'"
+    )
+    clash = page.save(
+        folder, shipped, banks, page.NEW_BANK, "my_questions", "Mine", question(atlas, qid="other")
+    )
     assert clash.path is None and "already exists" in clash.message
     bad = page.save(folder, shipped, banks, page.NEW_BANK, "My Bank!", "Mine", question(atlas, qid="other"))
     assert bad.path is None and bad.message == (
-        "Not saved: invalid bank id 'My Bank!': use lower-case letters, digits and _ (e.g. my_questions)")
+        "Not saved: invalid bank id 'My Bank!': use lower-case letters, digits and _ (e.g. my_questions)"
+    )
     shipped_id = page.save(folder, shipped, banks, "my_questions", "", "", question(atlas, qid="q_locate"))
     assert shipped_id.path is None and "already used in" in shipped_id.message
     assert [x.id for x in load_questions(atlas, [folder])] == ["my_locate"]
 
 
 def test_an_author_bank_named_like_a_shipped_bank_still_respects_its_ids(
-        tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+    tmp_path: Path, flat: tuple[Atlas, RenderedView]
+) -> None:
     """Ids are unique across every bank, whatever the files are called (bank_a.yaml in both folders)."""
     atlas, _ = flat
     folder, shipped = folders(tmp_path)
     mine = new_bank("bank_a", "Mine")
     folder.mkdir()
     (folder / "bank_a.yaml").write_text(bank_to_yaml(mine), encoding="utf-8")
-    saved = page.save(folder, shipped, read_bank_folder(folder), "bank_a", "", "", question(atlas, qid="q_locate"))
+    saved = page.save(
+        folder, shipped, read_bank_folder(folder), "bank_a", "", "", question(atlas, qid="q_locate")
+    )
     assert saved.path is None and "already used in" in saved.message
 
 
 def test_a_merge_reports_taken_ids_and_renames_them_only_when_asked(
-        tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+    tmp_path: Path, flat: tuple[Atlas, RenderedView]
+) -> None:
     atlas, _ = flat
     folder, shipped = folders(tmp_path)
-    upload = new_bank("extra", "Extra").model_copy(update={"questions": [question(atlas, qid="q_locate"),
-                                                                        question(atlas, qid="brand_new")]})
+    upload = new_bank("extra", "Extra").model_copy(
+        update={"questions": [question(atlas, qid="q_locate"), question(atlas, qid="brand_new")]}
+    )
     assert page.merge_into_options(upload, {}) == ["extra"]
     assert page.merge_into_label("extra", {}) == "extra (new bank)"
     plan = page.merge_plan(folder, shipped, {}, upload, "extra")
     assert page.conflict_warning(plan) == "1 id(s) are already used and will not overwrite anything: q_locate"
     assert not folder.exists()  # a plan writes nothing
     assert page.merge(folder, shipped, {}, upload, "extra", None) == [
-        "Added 1 question(s): brand_new.", "Not added, id already used: q_locate."]
+        "Added 1 question(s): brand_new.",
+        "Not added, id already used: q_locate.",
+    ]
     banks = read_bank_folder(folder)
     assert page.merge(folder, shipped, banks, upload, "extra", "imported") == [
-        "'q_locate' was taken and was added as 'q_locate_imported'.", "Already present and identical: brand_new."]
+        "'q_locate' was taken and was added as 'q_locate_imported'.",
+        "Already present and identical: brand_new.",
+    ]
     assert [x.id for x in read_bank_folder(folder)["extra"].questions] == ["brand_new", "q_locate_imported"]
-    assert page.merge(folder, shipped, read_bank_folder(folder), new_bank("extra", "Extra"), "extra", None) == [
-        "Nothing to merge."]
+    assert page.merge(
+        folder, shipped, read_bank_folder(folder), new_bank("extra", "Extra"), "extra", None
+    ) == ["Nothing to merge."]
 
 
 # -- exports ---------------------------------------------------------------------------------------
@@ -230,4 +287,3 @@ def test_notes_and_file_names_of_exports() -> None:
     when = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
     session = LiveSession(id="s1", join_code="ABCD", host_key_hash="", title="Knee", created_at=when)
     assert page.session_labels([session]) == {"s1": "ABCD · Knee · 04 Mar 09:30"}
-

@@ -43,8 +43,14 @@ def flat(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, RenderedView]
 
 def locate(atlas: Atlas, qid: str = "my_locate", **kw: object) -> QuestionModel:
     fields: dict[str, object] = {
-        "qid": qid, "qtype": "locate", "prompt": "Tap the fascial piercing point of nerve A.", "view": "view_a",
-        "targets": ["site_a"], "tolerance_cm": 1.0, "zero_cm": 3.0, "explanation": "It pierces 2 cm below landmark A.",
+        "qid": qid,
+        "qtype": "locate",
+        "prompt": "Tap the fascial piercing point of nerve A.",
+        "view": "view_a",
+        "targets": ["site_a"],
+        "tolerance_cm": 1.0,
+        "zero_cm": 3.0,
+        "explanation": "It pierces 2 cm below landmark A.",
         "references": ["ref_a"],
     }
     fields.update(kw)
@@ -59,7 +65,9 @@ def locate(atlas: Atlas, qid: str = "my_locate", **kw: object) -> QuestionModel:
 def test_a_click_near_a_site_snaps_to_the_site_not_its_nerve(flat: tuple[Atlas, RenderedView]) -> None:
     _, view = flat
     snap = snap_click(view, 103.0, 121.0)
-    assert snap is not None and snap.item_id == "site_a" and snap.distance_cm == pytest.approx(0.316, abs=0.01)
+    assert (
+        snap is not None and snap.item_id == "site_a" and snap.distance_cm == pytest.approx(0.316, abs=0.01)
+    )
 
 
 def test_a_click_on_a_course_away_from_sites_snaps_to_the_nerve(flat: tuple[Atlas, RenderedView]) -> None:
@@ -93,8 +101,16 @@ def test_target_options_follow_the_question_type(flat: tuple[Atlas, RenderedView
 
 def test_every_problem_with_a_draft_is_reported_at_once(flat: tuple[Atlas, RenderedView]) -> None:
     atlas, _ = flat
-    q, problems = build_question(atlas, qid="draft_1", qtype="locate", prompt="Tap it here.", view="view_a",
-                                 targets=["site_a", "nerve_a"], explanation="", references=["ref_nowhere"])
+    q, problems = build_question(
+        atlas,
+        qid="draft_1",
+        qtype="locate",
+        prompt="Tap it here.",
+        view="view_a",
+        targets=["site_a", "nerve_a"],
+        explanation="",
+        references=["ref_nowhere"],
+    )
     assert q is None
     lines = [str(p) for p in problems]
     assert "author: draft_1: explanation: every question needs an explanation" in lines
@@ -104,8 +120,18 @@ def test_every_problem_with_a_draft_is_reported_at_once(flat: tuple[Atlas, Rende
 
 def test_a_bad_id_and_tolerance_are_reported_with_their_fields(flat: tuple[Atlas, RenderedView]) -> None:
     atlas, _ = flat
-    q, problems = build_question(atlas, qid="Bad Id!", qtype="locate", prompt="Tap it here.", view="view_a",
-                                 targets=["site_a"], tolerance_cm=3.0, zero_cm=2.0, explanation="x", references=["ref_a"])
+    q, problems = build_question(
+        atlas,
+        qid="Bad Id!",
+        qtype="locate",
+        prompt="Tap it here.",
+        view="view_a",
+        targets=["site_a"],
+        tolerance_cm=3.0,
+        zero_cm=2.0,
+        explanation="x",
+        references=["ref_a"],
+    )
     assert q is None
     fields = {p.field for p in problems}
     assert "id" in fields and any("zero_cm must be larger" in p.message for p in problems)
@@ -117,9 +143,17 @@ def test_identify_choices_default_to_the_nerve_and_are_valid(flat: tuple[Atlas, 
     assert [c.item for c in choices if c.correct] == ["nerve_a"]  # the flat atlas has no other nerve
     assert default_choices(atlas, "nerve_a") == choices  # stable: the page does not reshuffle on every rerun
     choices = [*choices, {"text": "Some other nerve"}]
-    q, problems = build_question(atlas, qid="my_identify", qtype="identify", prompt="Which nerve is highlighted?",
-                                 view="view_a", targets=["nerve_a"], explanation="It is nerve A.", references=["ref_a"],
-                                 choices=choices)
+    q, problems = build_question(
+        atlas,
+        qid="my_identify",
+        qtype="identify",
+        prompt="Which nerve is highlighted?",
+        view="view_a",
+        targets=["nerve_a"],
+        explanation="It is nerve A.",
+        references=["ref_a"],
+        choices=choices,
+    )
     assert problems == [] and q is not None
     assert q.tags.region == "reg_a" and q.tags.nerves == ["nerve_a"]
 
@@ -141,26 +175,39 @@ def test_default_choices_do_not_put_the_right_nerve_first() -> None:
 def test_every_click_says_what_it_did_to_the_targets() -> None:
     names = {"s1": "Site one", "s2": "Site two"}.__getitem__
     added = apply_click([], Snap("s1", "site", 0.31), single=False, name_of=names)
-    assert added.targets == ("s1",) and added.message == "Added Site one (0.3 cm from the click). Targets (1): Site one."
+    assert (
+        added.targets == ("s1",)
+        and added.message == "Added Site one (0.3 cm from the click). Targets (1): Site one."
+    )
     both = apply_click(added.targets, Snap("s2", "site", 0.0), single=False, name_of=names)
     assert both.targets == ("s1", "s2") and both.message.endswith("Targets (2): Site one, Site two.")
     # Clicking a target again removes it, and says so (it used to say "Snapped to…").
     removed = apply_click(both.targets, Snap("s1", "site", 0.2), single=False, name_of=names)
     assert removed.targets == ("s2",)
-    assert removed.message == "Removed Site one: it was a target and you clicked it again. Targets (1): Site two."
+    assert (
+        removed.message
+        == "Removed Site one: it was a target and you clicked it again. Targets (1): Site two."
+    )
     missed = apply_click(removed.targets, None, single=False, name_of=names)
     assert missed.targets == ("s2",) and missed.message.startswith("Nothing to snap to within 3 cm")
     # One-target questions replace the target, naming the one replaced.
     replaced = apply_click(["s1"], Snap("s2", "site", 0.5), single=True, name_of=names)
-    assert replaced.targets == ("s2",) and replaced.message == "Target set to Site two (0.5 cm from the click), replacing Site one."
+    assert (
+        replaced.targets == ("s2",)
+        and replaced.message == "Target set to Site two (0.5 cm from the click), replacing Site one."
+    )
     same = apply_click(["s2"], Snap("s2", "site", 0.5), single=True, name_of=names)
-    assert same.targets == ("s2",) and same.message == "Site two is already the target (0.5 cm from the click)."
+    assert (
+        same.targets == ("s2",) and same.message == "Site two is already the target (0.5 cm from the click)."
+    )
 
 
 # ---------------------------------------------------------------- the round trip
 
 
-def test_create_save_validate_and_practise_round_trip(tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+def test_create_save_validate_and_practise_round_trip(
+    tmp_path: Path, flat: tuple[Atlas, RenderedView]
+) -> None:
     atlas, view = flat
     snap = snap_click(view, 102.0, 119.0)
     assert snap is not None
@@ -199,7 +246,9 @@ def test_bank_yaml_round_trips_and_leaves_defaults_out(flat: tuple[Atlas, Render
 # ---------------------------------------------------------------------- uploads
 
 
-def test_an_uploaded_bank_gets_the_same_messages_as_the_cli(tmp_path: Path, flat: tuple[Atlas, RenderedView]) -> None:
+def test_an_uploaded_bank_gets_the_same_messages_as_the_cli(
+    tmp_path: Path, flat: tuple[Atlas, RenderedView]
+) -> None:
     atlas, _ = flat
     data = good_bank()
     data["questions"][0]["targets"] = ["site_zz"]
@@ -218,7 +267,10 @@ def test_broken_yaml_and_wrong_shapes_are_located(flat: tuple[Atlas, RenderedVie
     assert len(problems) == 1 and "YAML syntax error (line" in str(problems[0])
     _, problems = parse_bank(b"\xff\xfe not utf8", "up.yaml")
     assert str(problems[0]) == "up.yaml: -: -: file is not UTF-8 text"
-    _, problems = parse_bank("schema_version: 1\nbank: {id: b, title: B}\nquestions:\n  - {id: q1, type: locate, prompt: hi there, colour: red}\n", "up.yaml")
+    _, problems = parse_bank(
+        "schema_version: 1\nbank: {id: b, title: B}\nquestions:\n  - {id: q1, type: locate, prompt: hi there, colour: red}\n",
+        "up.yaml",
+    )
     assert "up.yaml: q1: colour: unknown field (not in the schema)" in [str(p) for p in problems]
 
 
@@ -244,7 +296,9 @@ def test_merge_reports_conflicting_ids_and_never_overwrites(flat: tuple[Atlas, R
 
 def test_merge_can_rename_conflicts_with_a_suffix(flat: tuple[Atlas, RenderedView]) -> None:
     atlas, _ = flat
-    bank = new_bank("mine", "Mine").model_copy(update={"questions": [locate(atlas, "q_two"), locate(atlas, "q_two_imported")]})
+    bank = new_bank("mine", "Mine").model_copy(
+        update={"questions": [locate(atlas, "q_two"), locate(atlas, "q_two_imported")]}
+    )
     changed = locate(atlas, "q_two", prompt="A different prompt for the same id.")
     report = merge_questions(bank, [changed], rename_suffix="imported")
     assert report.conflicts == ()
@@ -257,7 +311,9 @@ def test_merge_can_rename_conflicts_with_a_suffix(flat: tuple[Atlas, RenderedVie
 # ------------------------------------------------------------------ the author page
 
 
-def test_the_author_page_saves_a_question_that_practice_then_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_author_page_saves_a_question_that_practice_then_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from streamlit.testing.v1 import AppTest
 
     root = write_atlas(tmp_path / "atlas", good_atlas_data())

@@ -102,7 +102,11 @@ def test_every_dimension_names_its_source_rule_and_values() -> None:
 
 
 def test_an_unknown_rule_is_a_clear_error(tmp_path: Path) -> None:
-    text = (ATLAS / "anthropometry.yaml").read_text(encoding="utf-8").replace("rule: stature", "rule: no_such_rule", 1)
+    text = (
+        (ATLAS / "anthropometry.yaml")
+        .read_text(encoding="utf-8")
+        .replace("rule: stature", "rule: no_such_rule", 1)
+    )
     (tmp_path / "anthropometry.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(AtlasError, match="stature: rule: unknown measurement rule 'no_such_rule'"):
         load_anthropometry(tmp_path / "anthropometry.yaml")

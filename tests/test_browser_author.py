@@ -39,14 +39,18 @@ def click_image(page: Any, x_px: float, y_px: float, width_px: int) -> None:
     page.mouse.click(cx, cy)
 
 
-def test_adding_and_removing_targets_by_click_is_said_and_listed(author_server: AppServer, chromium: Any) -> None:
+def test_adding_and_removing_targets_by_click_is_said_and_listed(
+    author_server: AppServer, chromium: Any
+) -> None:
     atlas = load_atlas()
     view_id, body = next(iter(atlas.views)), next(iter(atlas.body_types))  # the page's defaults
     view = load_rendered_view(view_id, body, atlas.root)
     sites = {i: it for i, it in view.items.items() if it.kind == "site" and it.any_visible}
 
     def isolation_cm(i: str) -> float:
-        return min(float(np.linalg.norm(sites[i].points_cm[0] - sites[j].points_cm[0])) for j in sites if j != i)
+        return min(
+            float(np.linalg.norm(sites[i].points_cm[0] - sites[j].points_cm[0])) for j in sites if j != i
+        )
 
     def snaps_to_itself(i: str) -> bool:  # a click on the site's pixel means that site
         snap = snap_click(view, float(sites[i].points_px[0][0]), float(sites[i].points_px[0][1]))

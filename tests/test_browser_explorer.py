@@ -36,7 +36,10 @@ def test_explorer_switches_region_side_and_layers(app_server: AppServer, chromiu
     ctx = chromium.new_context(viewport={"width": 1280, "height": 1000})
     page = ctx.new_page()
     image_requests: list[str] = []
-    page.on("response", lambda r: image_requests.append(r.url) if "/app/static/" in r.url and r.status == 200 else None)
+    page.on(
+        "response",
+        lambda r: image_requests.append(r.url) if "/app/static/" in r.url and r.status == 200 else None,
+    )
     page.goto(app_server.url + "/")
     wait_idle(page)
     first = wait_plot(page, "s.src.includes('_right__')")
@@ -74,8 +77,9 @@ def test_explorer_switches_region_side_and_layers(app_server: AppServer, chromiu
 
 
 def test_explorer_is_usable_at_phone_width(app_server: AppServer, chromium: Any) -> None:
-    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                               device_scale_factor=2)
+    ctx = chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     page = ctx.new_page()
     page.goto(app_server.url + "/")
     wait_idle(page)

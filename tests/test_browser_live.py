@@ -47,13 +47,22 @@ SHAPES_JS = (
     " n.circle += svg.querySelectorAll('circle:not(.pb-pin)').length; })); return n; }"
 )
 #: Answer information that must not reach a phone before the reveal of a choice question.
-CHOICE_SECRETS = ("right answer", "✓", "It runs through site A.", "Dextrose 5% in water.", '"correct"',
-                  "nerve_a", "terr_a")
+CHOICE_SECRETS = (
+    "right answer",
+    "✓",
+    "It runs through site A.",
+    "Dextrose 5% in water.",
+    '"correct"',
+    "nerve_a",
+    "terr_a",
+)
 
 
 def target_leaks(blob: bytes, x: float, y: float) -> list[str]:
     """Ways the answer could reach a player: the target id, sidecar fields, or its pixel pair."""
-    found = [tok for tok in ("site_a", "target_px", "points_px", "anchors_cm", "nerve_a") if tok.encode() in blob]
+    found = [
+        tok for tok in ("site_a", "target_px", "points_px", "anchors_cm", "nerve_a") if tok.encode() in blob
+    ]
     pair = re.compile(rf"{x:g}(\.0+)?\s*,\s*{y:g}(\.0+)?".encode())
     if pair.search(blob):
         found.append(f"{x:g},{y:g}")
@@ -71,7 +80,9 @@ def wait_shapes(page: Any, kind: str) -> None:
 def radio_labels(page: Any) -> list[str]:
     """The options as the phone shows them (single answer: radio; multi: checkboxes)."""
     page.locator('[data-testid="stRadio"], [data-testid="stCheckbox"]').first.wait_for(timeout=20000)
-    labels = page.locator('[data-testid="stRadio"] [role="radiogroup"] label, [data-testid="stCheckbox"] label')
+    labels = page.locator(
+        '[data-testid="stRadio"] [role="radiogroup"] label, [data-testid="stCheckbox"] label'
+    )
     return [t.strip() for t in labels.all_inner_texts()]
 
 
@@ -86,11 +97,13 @@ def choose(page: Any, texts: list[str]) -> None:
     """Tick options by their text, then wait until Submit can be pressed."""
     for text in texts:
         page.locator('[data-testid="stRadio"] label, [data-testid="stCheckbox"] label').filter(
-            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")).click()
+            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")
+        ).click()
         wait_idle(page)
     page.wait_for_function(
         "() => [...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Submit' && !b.disabled)",
-        timeout=20000)
+        timeout=20000,
+    )
 
 
 def tap_pins(page: Any, pts: list[tuple[float, float]]) -> None:
@@ -115,16 +128,24 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
     inside = tuple(float(v) for v in view.items["terr_a"].points_px.mean(axis=0))
     # What Ana (right) and Bo (wrong) do on each question.
     right: dict[str, Any] = {
-        "every_locate": [(x, y)], "every_multi": [(x, y), (nerve[0][0], nerve[0][1] + 10)],
+        "every_locate": [(x, y)],
+        "every_multi": [(x, y), (nerve[0][0], nerve[0][1] + 10)],
         "every_trace": [(nerve[0][0], nerve[0][1] + d) for d in (0, 20, 40, 60)],
-        "every_identify": ["Nerve A"], "every_terr_tap": [inside], "every_terr_name": ["Nerve A"],
-        "every_clinical": ["5% dextrose"], "every_clinical_multi": ["Local infection", "Corn allergy"],
+        "every_identify": ["Nerve A"],
+        "every_terr_tap": [inside],
+        "every_terr_name": ["Nerve A"],
+        "every_clinical": ["5% dextrose"],
+        "every_clinical_multi": ["Local infection", "Corn allergy"],
     }
     wrong: dict[str, Any] = {
-        "every_locate": [(x, y + 20)], "every_multi": [(x + 60, y), (x + 60, y + 30)],
+        "every_locate": [(x, y + 20)],
+        "every_multi": [(x + 60, y), (x + 60, y + 30)],
         "every_trace": [(x + 55, y - 40), (x + 55, y + 20)],
-        "every_identify": ["Nerve B"], "every_terr_tap": [(x + 75, y - 70)], "every_terr_name": ["Nerve D"],
-        "every_clinical": ["Saline 0.9%"], "every_clinical_multi": ["Local infection", "Knee pain"],
+        "every_identify": ["Nerve B"],
+        "every_terr_tap": [(x + 75, y - 70)],
+        "every_terr_name": ["Nerve D"],
+        "every_clinical": ["Saline 0.9%"],
+        "every_clinical_multi": ["Local infection", "Knee pain"],
     }
 
     try:
@@ -175,7 +196,9 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
             qid, qtype = spec["id"], spec["type"]
             pins = qtype in PIN_TYPES or spec.get("mode") == "tap"
             picture = qtype == "identify" or spec.get("mode") == "name"
-            host.get_by_role("button", name="Start the first question" if qnum == 1 else "Next question").click()
+            host.get_by_role(
+                "button", name="Start the first question" if qnum == 1 else "Next question"
+            ).click()
             host.get_by_text("Time left").wait_for(timeout=20000)
             opened = [len(p["frames"]) for p in players]
             for p in players:
@@ -194,8 +217,11 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
                 for page in (ana, host):
                     wait_for_image(page)
                     wait_shapes(page, kind)
-                    assert shapes(page) == {"polyline": int(kind == "polyline"), "polygon": int(kind == "polygon"),
-                                            "circle": 0}, (qid, shapes(page))
+                    assert shapes(page) == {
+                        "polyline": int(kind == "polyline"),
+                        "polygon": int(kind == "polygon"),
+                        "circle": 0,
+                    }, (qid, shapes(page))
                 screenshot(ana, f"live_phone_{qid}")
                 screenshot(host, f"live_host_{qid}")
             if spec.get("choices"):
@@ -204,7 +230,7 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
                 assert radio_labels(bo) == shown  # one order for the whole class...
                 assert host_options(host, len(shown)) == shown  # ...and on the projector
                 for i, p in enumerate(players):
-                    blob = page_text(p["page"]).encode() + b"".join(p["frames"][opened[i]:])
+                    blob = page_text(p["page"]).encode() + b"".join(p["frames"][opened[i] :])
                     assert [s for s in CHOICE_SECRETS if s.encode() in blob] == [], (qid, p["name"])
             if qnum == 1:
                 screenshot(ana, "live_phone_question")
@@ -223,7 +249,10 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
                 wait_idle(cy)
                 wait_for_image(cy)
                 assert cy.get_by_text("Cy 🦴 · class").count() == 1
-                assert str(cy.evaluate("() => new URLSearchParams(location.search).get('token')")) == players[2]["token"]
+                assert (
+                    str(cy.evaluate("() => new URLSearchParams(location.search).get('token')"))
+                    == players[2]["token"]
+                )
                 tap(cy, x + 3, y + 22)
                 submit(cy)
                 screenshot(cy, "live_phone_answer_received")
@@ -236,11 +265,15 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
 
             if pins:
                 # The host sees no pins until it peeks; the players never see any.
-                host.get_by_text(f"{n_answers} answers · the pins stay hidden until the reveal").wait_for(timeout=10000)
+                host.get_by_text(f"{n_answers} answers · the pins stay hidden until the reveal").wait_for(
+                    timeout=10000
+                )
                 assert host.locator(PLOTLY).count() == 0
                 for i, p in enumerate(players[1:], start=1):
                     assert p["page"].locator(PLOTLY).count() == 0
-                    leaks = target_leaks(page_text(p["page"]).encode() + b"".join(p["frames"][opened[i]:]), x, y)
+                    leaks = target_leaks(
+                        page_text(p["page"]).encode() + b"".join(p["frames"][opened[i] :]), x, y
+                    )
                     assert leaks == [], (qid, p["name"], leaks)
             if qnum == 1:
                 peek_then_full_screen(host, n_answers)
@@ -298,8 +331,10 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
         # The phone can take the class home: the same questions start in Practice.
         ana.get_by_text("Practise these questions again").click()
         ana.get_by_text(f"Question 1 of {len(EVERY_TYPE)}").wait_for(timeout=20000)
-        assert f"questions={','.join(session.question_ids)}".replace(",", "%2C") in ana.url or \
-            f"questions={','.join(session.question_ids)}" in ana.url
+        assert (
+            f"questions={','.join(session.question_ids)}".replace(",", "%2C") in ana.url
+            or f"questions={','.join(session.question_ids)}" in ana.url
+        )
         for p in players:
             p["ctx"].close()
         hctx.close()
@@ -308,7 +343,11 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
             print(f"browser pages crashed: {crashed}")
         if "host" in locals():
             try:
-                print("host page at failure:", host.url, host.evaluate("() => document.body.innerText.slice(0, 300)"))
+                print(
+                    "host page at failure:",
+                    host.url,
+                    host.evaluate("() => document.body.innerText.slice(0, 300)"),
+                )
             except Exception as exc:  # a crashed page cannot be read
                 print("host page unreadable:", exc)
         for i, p in enumerate(locals().get("players", [])):
@@ -322,7 +361,11 @@ def test_a_whole_class_of_every_type_in_chromium(tmp_path: Path, chromium: Any) 
 
 def peek_then_full_screen(host: Any, n_answers: int) -> None:
     """The host's peek shows the heatmap; going full screen hides it and switches the peek off."""
-    toggle = host.locator('[data-testid="stCheckbox"]').filter(has_text="Peek at the class's pins").locator("input")
+    toggle = (
+        host.locator('[data-testid="stCheckbox"]')
+        .filter(has_text="Peek at the class's pins")
+        .locator("input")
+    )
     host.get_by_text("Peek at the class's pins (your screen only)").click()
     host.get_by_text(f"Live heatmap · {n_answers} answers · visible to you only").wait_for(timeout=20000)
     host.locator(PLOTLY).first.wait_for(timeout=20000)
@@ -334,7 +377,9 @@ def peek_then_full_screen(host: Any, n_answers: int) -> None:
     assert toggle.is_disabled() and not toggle.is_checked()
     screenshot(host, "live_host_fullscreen")
     host.evaluate("() => document.exitFullscreen()")
-    host.get_by_text("Pins are hidden while this page is full screen.").wait_for(state="detached", timeout=20000)
+    host.get_by_text("Pins are hidden while this page is full screen.").wait_for(
+        state="detached", timeout=20000
+    )
     wait_idle(host)
     # Leaving full screen does not bring the pins back: the host must choose to peek again.
     assert not toggle.is_checked() and host.locator(PLOTLY).count() == 0

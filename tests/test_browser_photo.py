@@ -40,8 +40,13 @@ def make_photo(view: RenderedView, path: Path) -> Path:
     inv = np.linalg.inv(full)[:2]
     with Image.open(view.image_path) as im:
         render = im.convert("RGB")
-    photo = render.transform(PHOTO_SIZE, Image.Transform.AFFINE, data=tuple(inv.reshape(-1)),
-                             resample=Image.Resampling.BILINEAR, fillcolor=(96, 96, 96))
+    photo = render.transform(
+        PHOTO_SIZE,
+        Image.Transform.AFFINE,
+        data=tuple(inv.reshape(-1)),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=(96, 96, 96),
+    )
     photo.save(path, format="JPEG", quality=92)
     return path
 
@@ -73,8 +78,9 @@ def choose_view(page: Any, label: str) -> None:
     assert box.locator("input").input_value() == label
 
 
-def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(photo_server: AppServer, chromium: Any,
-                                                                   tmp_path: Path) -> None:
+def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(
+    photo_server: AppServer, chromium: Any, tmp_path: Path
+) -> None:
     atlas = load_atlas()
     body_type = next(iter(atlas.body_types))
     view = load_rendered_view(VIEW_ID, body_type)
@@ -93,7 +99,9 @@ def test_overlay_lands_within_half_a_centimetre_of_the_known_warp(photo_server: 
     page.locator('img[alt="Body view"]').wait_for(state="visible", timeout=30000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && [...e.shadowRoot.querySelectorAll('img')]"
-        ".some(i => i.alt === 'Body view' && i.complete && i.naturalWidth > 0))", timeout=30000)
+        ".some(i => i.alt === 'Body view' && i.complete && i.naturalWidth > 0))",
+        timeout=30000,
+    )
     wait_idle(page)
     choose_view(page, view_label(atlas, VIEW_ID))
 

@@ -33,7 +33,10 @@ def open_question(chromium: Any, url: str) -> tuple[Any, Any, list[bytes]]:
     frames: list[bytes] = []
 
     def on_ws(ws: Any) -> None:
-        ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()))
+        ws.on(
+            "framereceived",
+            lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()),
+        )
 
     page.on("websocket", on_ws)
     page.goto(url)
@@ -73,13 +76,17 @@ def coordinate_strings(values: np.ndarray) -> list[bytes]:
     return out
 
 
-def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: AppServer, chromium: Any) -> None:
+def test_locate_full_credit_then_partial_with_direction_and_no_leak(
+    app_server: AppServer, chromium: Any
+) -> None:
     qid, view_id, site_id, partial_cm = locate_question()
     rv = load_rendered_view(view_id, "female")
     x, y = (float(v) for v in rv.items[site_id].points_px[0])
     side = view_id.rsplit("_", 1)[1]
 
-    ctx, page, frames = open_question(chromium, f"{app_server.url}/practice?questions={qid}&side={side}&body=female")
+    ctx, page, frames = open_question(
+        chromium, f"{app_server.url}/practice?questions={qid}&side={side}&body=female"
+    )
     # Before answering: neither the DOM nor anything the server sent holds the target's position.
     html_before = page.evaluate(
         "() => { let s = document.documentElement.outerHTML;"
@@ -89,13 +96,17 @@ def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: 
     for item_id, item in rv.items.items():
         if item.kind in ("site", "nerve") and item_id == site_id:
             for token in coordinate_strings(item.points_px):
-                assert token not in html_before.encode(), f"target coordinate {token!r} in the DOM before the answer"
+                assert token not in html_before.encode(), (
+                    f"target coordinate {token!r} in the DOM before the answer"
+                )
             pair = f"{x:.1f},{y:.1f}".encode()
             assert pair not in received
     assert site_id.encode() not in received, "the target id reached the browser before the answer"
     assert b"points_px" not in received and b"anchors_cm" not in received
-    overlay_shapes = page.evaluate("() => { let n = 0; document.querySelectorAll('*').forEach(e => { const r = e.shadowRoot || e;"
-                                   " r.querySelectorAll && r.querySelectorAll('.pb-wrap svg polyline, .pb-wrap svg line').forEach(() => n++); }); return n; }")
+    overlay_shapes = page.evaluate(
+        "() => { let n = 0; document.querySelectorAll('*').forEach(e => { const r = e.shadowRoot || e;"
+        " r.querySelectorAll && r.querySelectorAll('.pb-wrap svg polyline, .pb-wrap svg line').forEach(() => n++); }); return n; }"
+    )
     assert overlay_shapes == 0
     screenshot(page, "practice_before_answer")
 
@@ -108,7 +119,9 @@ def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: 
     # Halfway between the question's tolerance and zero distance, proximally along the view's
     # anatomical axis: partial credit and the word "proximal".
     dx, dy = rv.axes_px_per_cm["proximal"]
-    ctx, page, _ = open_question(chromium, f"{app_server.url}/practice?questions={qid}&side={side}&body=female")
+    ctx, page, _ = open_question(
+        chromium, f"{app_server.url}/practice?questions={qid}&side={side}&body=female"
+    )
     tap_at(page, x + partial_cm * dx, y + partial_cm * dy, rv.width_px)
     text = submit_and_read(page)
     pct = int(re.match(r"(\d+)%", text).group(1))  # type: ignore[union-attr]
@@ -116,7 +129,9 @@ def test_locate_full_credit_then_partial_with_direction_and_no_leak(app_server: 
     assert "proximal" in text, text
     assert re.search(r"\d\.\d cm", text)
     # After the answer the reveal overlay draws the target and the error arrow.
-    page.wait_for_function("() => { let n = 0; document.querySelectorAll('*').forEach(e => { const r = e.shadowRoot;"
-                           " if (r) r.querySelectorAll('.pb-wrap svg line').forEach(() => n++); }); return n > 0; }")
+    page.wait_for_function(
+        "() => { let n = 0; document.querySelectorAll('*').forEach(e => { const r = e.shadowRoot;"
+        " if (r) r.querySelectorAll('.pb-wrap svg line').forEach(() => n++); }); return n > 0; }"
+    )
     screenshot(page, "practice_partial_credit")
     ctx.close()

@@ -23,7 +23,12 @@ OPTIONS = '[data-testid="stRadio"] [role="radiogroup"] label'
 def clinical_question() -> QuestionModel:
     """A shipped single-answer clinical question with at least 3 options, one with a 'why'."""
     for q in load_questions(load_atlas(), [quiz_dir()]):
-        if q.type == "clinical" and not q.multi_answer and len(q.choices) >= 3 and any(c.why for c in q.choices):
+        if (
+            q.type == "clinical"
+            and not q.multi_answer
+            and len(q.choices) >= 3
+            and any(c.why for c in q.choices)
+        ):
             return q
     pytest.fail("the banks have no single-answer clinical question with a 'why'")
 
@@ -32,8 +37,10 @@ def attempt(chromium: Any, url: str) -> tuple[Any, Any, list[bytes], list[str]]:
     ctx = chromium.new_context(viewport={"width": 1100, "height": 1300})
     page = ctx.new_page()
     frames: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(
-        p if isinstance(p, bytes) else p.encode())))
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode())),
+    )
     page.goto(url)
     wait_idle(page)
     page.locator(OPTIONS).first.wait_for(timeout=20000)
@@ -61,8 +68,11 @@ def test_practice_shows_options_shuffled_and_scores_the_option(app_server: AppSe
     page.get_by_role("button", name="Submit answer").click()
     page.locator('[data-testid="stAlert"]').first.wait_for(timeout=20000)
     assert page.locator('[data-testid="stAlert"]').first.inner_text().startswith("100%")
-    lines = [t for t in page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
-             if re.match(r"^[✓✗·] \d+\. ", t.strip())]
+    lines = [
+        t
+        for t in page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
+        if re.match(r"^[✓✗·] \d+\. ", t.strip())
+    ]
     assert [re.sub(r"^[✓✗·] \d+\. ", "", t.strip()).split(" — ")[0] for t in lines] == shown
     marked = [t for t in lines if "right answer" in t]
     assert len(marked) == 1 and right in marked[0] and "your answer" in marked[0]

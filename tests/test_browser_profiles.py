@@ -43,7 +43,9 @@ def create_profile(page: Any, name: str) -> None:
     # The browser's storage now holds one key more (the server sent it with the page that followed).
     page.wait_for_function(
         "n => { const r = localStorage.getItem('trainer:profiles'); return !!r && JSON.parse(r).keys.length === n; }",
-        arg=held_before + 1, timeout=20000)
+        arg=held_before + 1,
+        timeout=20000,
+    )
     wait_idle(page)
     page.keyboard.press("Escape")  # close the popover if it is still open
     wait_idle(page)
@@ -92,8 +94,9 @@ def test_a_new_profile_is_selected_at_once_and_gets_the_answers(app_server: AppS
     page.get_by_role("button", name="Delete profile").click()
     wait_idle(page)
     assert sidebar_profile(page) == "Study without a profile"
-    page.locator('[data-testid="stAlertContentInfo"]', has_text="You are studying without a profile").wait_for(
-        timeout=20000)
+    page.locator(
+        '[data-testid="stAlertContentInfo"]', has_text="You are studying without a profile"
+    ).wait_for(timeout=20000)
     go_to(page, "Practice")
     assert sidebar_profile(page) == "Study without a profile"
     if page.get_by_role("button", name="End session").count():
@@ -120,7 +123,8 @@ def picker_options(page: Any) -> list[str]:
 
 
 def test_a_profile_is_seen_only_by_its_browser_and_moves_with_a_transfer_code(
-        app_server: AppServer, chromium: Any) -> None:
+    app_server: AppServer, chromium: Any
+) -> None:
     name = "Secret Sam"
     ctx_a = chromium.new_context(viewport={"width": 1200, "height": 1200})
     a = ctx_a.new_page()
@@ -134,7 +138,10 @@ def test_a_profile_is_seen_only_by_its_browser_and_moves_with_a_transfer_code(
     ctx_b = chromium.new_context(viewport={"width": 1200, "height": 1200})
     b = ctx_b.new_page()
     frames: list[bytes] = []
-    b.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode())))
+    b.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode())),
+    )
     for path in ("/practice", "/progress"):
         b.goto(app_server.url + path)
         wait_idle(b)
@@ -161,7 +168,7 @@ def test_a_profile_is_seen_only_by_its_browser_and_moves_with_a_transfer_code(
         b.get_by_role("button", name="Add profile").click()
         wait_idle(b)
 
-    wrong = ("2222" if code[5:] != "2222" else "3333")
+    wrong = "2222" if code[5:] != "2222" else "3333"
     redeem(code[:5] + wrong)
     b.get_by_text("wrong, used or expired").first.wait_for(timeout=10000)
     b.keyboard.press("Escape")
@@ -189,12 +196,15 @@ def test_a_profile_is_seen_only_by_its_browser_and_moves_with_a_transfer_code(
 
 
 def test_a_malformed_import_is_refused_on_the_page_and_stores_nothing(
-        app_server: AppServer, chromium: Any, tmp_path: Path) -> None:
+    app_server: AppServer, chromium: Any, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "nerve-mapping-trainer/learner", "format_version": 1, '
-                   '"learner": {"id": "zz", "display_name": "Mallory", "created_at": "2025-01-01T00:00:00+00:00"}, '
-                   '"attempts": [{"id": "a1", "question_id": "q", "credit": NaN, "created_at": "2025-01-01T00:00:00"}], '
-                   '"review_cards": []}')
+    bad.write_text(
+        '{"format": "nerve-mapping-trainer/learner", "format_version": 1, '
+        '"learner": {"id": "zz", "display_name": "Mallory", "created_at": "2025-01-01T00:00:00+00:00"}, '
+        '"attempts": [{"id": "a1", "question_id": "q", "credit": NaN, "created_at": "2025-01-01T00:00:00"}], '
+        '"review_cards": []}'
+    )
     ctx = chromium.new_context(viewport={"width": 1200, "height": 1200})
     page = ctx.new_page()
     page.goto(app_server.url + "/progress")
@@ -205,7 +215,8 @@ def test_a_malformed_import_is_refused_on_the_page_and_stores_nothing(
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page)
     page.locator('[data-testid="stAlert"]', has_text="Import refused: nothing was stored").first.wait_for(
-        timeout=10000)
+        timeout=10000
+    )
     text = page.locator('[data-testid="stCode"]').first.inner_text()
     assert "attempts[0].credit: must be a number from 0 to 1, got NaN" in text
     assert "attempts[0].created_at: has no time zone" in text

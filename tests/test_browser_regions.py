@@ -33,7 +33,8 @@ def test_explorer_shows_every_region(app_server: AppServer, chromium: Any) -> No
             page.wait_for_function(
                 "(ids) => { const gd = document.querySelector('.js-plotly-plot'); if (!gd || !gd.layout) return false;"
                 " const src = (gd.layout.images || [])[0]?.source || ''; return ids.some(i => src.includes(i + '_')); }",
-                arg=sorted(views), timeout=30000,
+                arg=sorted(views),
+                timeout=30000,
             )
             loaded = page.evaluate(
                 "async (src) => { const r = await fetch(src); return r.ok && (await r.blob()).size > 1000; }",

@@ -32,8 +32,9 @@ def test_joining_on_a_read_only_database_shows_no_traceback(tmp_path: Path, chro
     need_browser()
     env = write_content(tmp_path)
     with open_store(data_dir=tmp_path / "data") as store:
-        session = store.create_session(title="Read-only class", host_key=HOST_KEY, question_ids=["live_one"],
-                                       now=datetime.now(UTC))
+        session = store.create_session(
+            title="Read-only class", host_key=HOST_KEY, question_ids=["live_one"], now=datetime.now(UTC)
+        )
     with read_only(f"sqlite:///{tmp_path / 'data' / 'trainer.sqlite3'}"):
         server = start_app(tmp_path, env)
         try:
@@ -68,7 +69,9 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     server.stop()
 
 
-def test_the_uploader_applies_the_configured_upload_limit(keyed_server: Any, chromium: Any, tmp_path: Path) -> None:
+def test_the_uploader_applies_the_configured_upload_limit(
+    keyed_server: Any, chromium: Any, tmp_path: Path
+) -> None:
     server, env = keyed_server
     ctx = new_context(chromium, env, LAPTOP)
     page = ctx.new_page()
@@ -93,8 +96,10 @@ def test_the_host_page_warns_over_plain_http_to_a_network_name_only(keyed_server
     try:
         ctx = new_context(browser, env, LAPTOP)
         page = ctx.new_page()
-        for url, warned in ((f"http://venue-laptop.test:{server.port}/host", True),
-                            (f"{server.url}/host", False)):
+        for url, warned in (
+            (f"http://venue-laptop.test:{server.port}/host", True),
+            (f"{server.url}/host", False),
+        ):
             page.goto(url)
             wait_idle(page)
             page.get_by_label("Host key").wait_for(timeout=20000)

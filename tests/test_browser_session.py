@@ -27,10 +27,12 @@ def mixed_questions(n: int = 10) -> list[str]:
 
 
 def in_shadow(page: Any, selector: str) -> int:
-    return int(page.evaluate(
-        "(sel) => { let n = 0; document.querySelectorAll('*').forEach(e => { if (e.shadowRoot) n += e.shadowRoot.querySelectorAll(sel).length; }); return n; }",
-        selector,
-    ))
+    return int(
+        page.evaluate(
+            "(sel) => { let n = 0; document.querySelectorAll('*').forEach(e => { if (e.shadowRoot) n += e.shadowRoot.querySelectorAll(sel).length; }); return n; }",
+            selector,
+        )
+    )
 
 
 def answer_current(page: Any) -> None:
@@ -41,7 +43,9 @@ def answer_current(page: Any) -> None:
     if img.count() and in_shadow(page, ".pb-wrap.pb-active"):
         box = img.bounding_box()
         for k in range(3):
-            page.mouse.click(box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k))
+            page.mouse.click(
+                box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k)
+            )
             page.wait_for_timeout(350)
     radios = page.get_by_role("radio")
     for i in range(radios.count()):

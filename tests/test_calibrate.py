@@ -31,7 +31,11 @@ def test_fitted_weights_round_trip_through_body_types_entries() -> None:
 
 
 def test_a_body_with_its_own_weight_target_fits_only_skeletal_modifiers() -> None:
-    high = {"id": "x", "reference": "female", "targets": [["universal-female-young-averagemuscle-maxweight.target", 1.0]]}
+    high = {
+        "id": "x",
+        "reference": "female",
+        "targets": [["universal-female-young-averagemuscle-maxweight.target", 1.0]],
+    }
     lean = {"id": "y", "reference": "male", "targets": [["caucasian-male-young.target", 1.0]]}
     assert all(m.skeletal for m in free_modifiers(high))
     assert body_weight_modifier("male") in free_modifiers(lean)

@@ -43,8 +43,11 @@ def single_answer_sets(qs: list[QuestionModel]) -> Iterator[tuple[QuestionModel,
     """(question, order key, options) of every single-answer set: identify, territory (name),
     clinical without multi_answer, and the single-answer choice steps of cases."""
     for x in qs:
-        if x.choices and not x.multi_answer and (x.type in ("identify", "clinical") or
-                                                 (x.type == "territory" and x.mode == "name")):
+        if (
+            x.choices
+            and not x.multi_answer
+            and (x.type in ("identify", "clinical") or (x.type == "territory" and x.mode == "name"))
+        ):
             yield x, OWN_CHOICES, list(x.choices)
         for i, step in enumerate(x.steps):
             if step.choices and not step.multi_answer:
@@ -61,8 +64,10 @@ def assert_spread(positions: dict[int, list[int]], where: str) -> None:
         checked += len(pos)
         top_pos, top = Counter(pos).most_common(1)[0]
         share = top / len(pos)
-        assert share <= 1 / n + 0.15, f"{where}: with {n} options the right one is at position {top_pos + 1} " \
-                                      f"in {share:.0%} of {len(pos)} questions"
+        assert share <= 1 / n + 0.15, (
+            f"{where}: with {n} options the right one is at position {top_pos + 1} "
+            f"in {share:.0%} of {len(pos)} questions"
+        )
     assert checked >= 150, f"{where}: too few shipped questions checked ({checked})"
     every = [p for pos in positions.values() for p in pos]
     assert Counter(every)[0] / len(every) <= 0.40, f"{where}: the first option is right too often"
@@ -74,7 +79,9 @@ def shipped() -> tuple[Any, list[QuestionModel]]:
     return atlas, load_questions(atlas, [DEFAULT_QUIZ_DIR])
 
 
-def test_practice_spreads_the_right_option_over_the_positions(shipped: tuple[Any, list[QuestionModel]]) -> None:
+def test_practice_spreads_the_right_option_over_the_positions(
+    shipped: tuple[Any, list[QuestionModel]],
+) -> None:
     _, qs = shipped
     positions: dict[int, list[int]] = defaultdict(list)
     for k, x in enumerate(qs):
@@ -96,8 +103,18 @@ def test_a_live_class_spreads_the_right_option_over_the_positions(
     positions: dict[int, list[int]] = defaultdict(list)
     for seed in (1, 2):  # two classes of every live single-answer question
         session = live.create_class(
-            store, atlas, by_id, title="All choices", question_ids=ids, host_key="k", settings=LiveSettings(),
-            side="right", body_type=atlas.default_body_type, now=T0, rng=random.Random(seed))
+            store,
+            atlas,
+            by_id,
+            title="All choices",
+            question_ids=ids,
+            host_key="k",
+            settings=LiveSettings(),
+            side="right",
+            body_type=atlas.default_body_type,
+            now=T0,
+            rng=random.Random(seed),
+        )
         for index, qid in enumerate(session.question_ids):
             choices = by_id[qid].choices
             right = next(i for i, c in enumerate(choices) if c.correct)
@@ -121,18 +138,37 @@ def test_one_live_question_shows_one_order_everywhere_but_classes_differ(tmp_pat
 def _content(tmp: Path) -> tuple[Any, dict[str, QuestionModel]]:
     root = write_atlas(tmp / "atlas", good_atlas_data())
     bank = good_bank()
-    bank["questions"].append(q("q_four", "clinical", prompt="Which solution does classic PIT inject?", choices=FOUR))
-    bank["questions"].append(q("q_four_multi", "clinical", prompt="Which two are right?", multi_answer=True,
-                               choices=[{**FOUR[0]}, {**FOUR[1], "correct": True}, FOUR[2], FOUR[3]]))
+    bank["questions"].append(
+        q("q_four", "clinical", prompt="Which solution does classic PIT inject?", choices=FOUR)
+    )
+    bank["questions"].append(
+        q(
+            "q_four_multi",
+            "clinical",
+            prompt="Which two are right?",
+            multi_answer=True,
+            choices=[{**FOUR[0]}, {**FOUR[1], "correct": True}, FOUR[2], FOUR[3]],
+        )
+    )
     write_bank(tmp / "quizzes", bank)
     atlas = load_atlas(root)
     return atlas, {x.id: x for x in load_questions(atlas, [tmp / "quizzes"])}
 
 
 def _class(store: Any, atlas: Any, questions: dict[str, QuestionModel], ids: list[str], seed: int) -> Any:
-    return live.create_class(store, atlas, questions, title="c", question_ids=ids, host_key="k",
-                             settings=LiveSettings(time_limit_s=30, speed_bonus=False), side="right",
-                             body_type="female", now=T0, rng=random.Random(seed))
+    return live.create_class(
+        store,
+        atlas,
+        questions,
+        title="c",
+        question_ids=ids,
+        host_key="k",
+        settings=LiveSettings(time_limit_s=30, speed_bonus=False),
+        side="right",
+        body_type="female",
+        now=T0,
+        rng=random.Random(seed),
+    )
 
 
 def test_live_submit_scores_the_option_shown_at_the_tapped_position(tmp_path: Path) -> None:
@@ -146,7 +182,10 @@ def test_live_submit_scores_the_option_shown_at_the_tapped_position(tmp_path: Pa
     bo = live.join(store, session.join_code, "Bo", T0)[1]
     live.open_next(store, session.id, T0)
     t = T0 + timedelta(seconds=2)
-    assert live.submit(store, atlas, questions, session.id, ana.token, [], t, choices=[right]).answer.credit == 1.0
+    assert (
+        live.submit(store, atlas, questions, session.id, ana.token, [], t, choices=[right]).answer.credit
+        == 1.0
+    )
     assert live.submit(store, atlas, questions, session.id, bo.token, [], t, choices=[0]).answer.credit == 0.0
     # What is stored is the option itself (its index in the file), never the position tapped.
     assert store.get_answer(session.id, 0, ana.id).pins == {"choices": [0]}
@@ -154,14 +193,22 @@ def test_live_submit_scores_the_option_shown_at_the_tapped_position(tmp_path: Pa
     live.close_now(store, session.id, t)
     session = live.reveal_answer(store, session.id, t)
     stats = live.reveal_stats(store, atlas, questions, session, 0)
-    counts = {o.text: stats.choice_counts[o.file_index] for o in revealed_options(questions["q_four"].choices, order)}
-    assert counts == {"5% dextrose": 1, questions["q_four"].choices[order[0]].text: 1, **{
-        c.text: 0 for i, c in enumerate(questions["q_four"].choices) if i not in (0, order[0])}}
+    counts = {
+        o.text: stats.choice_counts[o.file_index]
+        for o in revealed_options(questions["q_four"].choices, order)
+    }
+    assert counts == {
+        "5% dextrose": 1,
+        questions["q_four"].choices[order[0]].text: 1,
+        **{c.text: 0 for i, c in enumerate(questions["q_four"].choices) if i not in (0, order[0])},
+    }
     # A multi-answer question: the two right options, wherever they are shown.
     live.open_next(store, session.id, t)
     m_order = live.choice_order(session, 1, 4)
     both = sorted(m_order.index(i) for i in (0, 1))
-    out = live.submit(store, atlas, questions, session.id, ana.token, [], t + timedelta(seconds=2), choices=both)
+    out = live.submit(
+        store, atlas, questions, session.id, ana.token, [], t + timedelta(seconds=2), choices=both
+    )
     assert out.answer.credit == 1.0 and sorted(out.answer.pins["choices"]) == [0, 1]
     with pytest.raises(Exception, match="not one of the options"):
         live.submit(store, atlas, questions, session.id, bo.token, [], t + timedelta(seconds=2), choices=[4])
@@ -222,4 +269,5 @@ def test_practice_orders_are_fresh_per_attempt_and_cover_case_steps(practice_con
     at = _practise("q_case")
     order = at.session_state["pr_orders"][0]  # step 0 of the case is "which nerve?"
     assert list(at.radio[0].options) == option_texts(
-        [ChoiceModel(text="Nerve A", correct=True, item="nerve_a"), ChoiceModel(text="Nerve B")], order)
+        [ChoiceModel(text="Nerve A", correct=True, item="nerve_a"), ChoiceModel(text="Nerve B")], order
+    )

@@ -16,13 +16,31 @@ from trainer.explorer import page
 def atlas(tmp_path_factory: pytest.TempPathFactory) -> Atlas:
     data: dict[str, Any] = copy.deepcopy(good_atlas_data())
     region = data["regions/reg_a.yaml"]
-    region["views"].append({"id": "reg_a_supinated", "look_from": "lateral", "center": point(), "extent_cm": 20})
+    region["views"].append(
+        {"id": "reg_a_supinated", "look_from": "lateral", "center": point(), "extent_cm": 20}
+    )
     data["references.yaml"]["references"].append(
-        {"id": "ref_pit", "kind": "web", "citation": "A PIT leaflet (test).", "technique": "classic_pit",
-         "findings": ["typically 0.5-1 mL of buffered 5% glucose per tender point"], "verified": True})
-    region["sites"][0].update(depth="subcutaneous", cautions=["<b>slowly</b>"], teaching="Feel for the notch.",
-                              dose={"volume_ml": [0.5, 1.0], "needle": "27G 13 mm", "depth": "subcutaneous",
-                                    "refs": ["ref_pit"], "value": "0.5-1 mL per point (leaflet)"})
+        {
+            "id": "ref_pit",
+            "kind": "web",
+            "citation": "A PIT leaflet (test).",
+            "technique": "classic_pit",
+            "findings": ["typically 0.5-1 mL of buffered 5% glucose per tender point"],
+            "verified": True,
+        }
+    )
+    region["sites"][0].update(
+        depth="subcutaneous",
+        cautions=["<b>slowly</b>"],
+        teaching="Feel for the notch.",
+        dose={
+            "volume_ml": [0.5, 1.0],
+            "needle": "27G 13 mm",
+            "depth": "subcutaneous",
+            "refs": ["ref_pit"],
+            "value": "0.5-1 mL per point (leaflet)",
+        },
+    )
     region["sites"][0]["references"] = [*region["sites"][0]["references"], "ref_pit"]
     return load_atlas(write_atlas(tmp_path_factory.mktemp("explorer") / "atlas", data))
 
@@ -38,7 +56,9 @@ def test_a_search_offers_the_nerve_and_jumps_to_its_region(atlas: Atlas) -> None
 def test_a_region_link_is_followed_once(atlas: Atlas) -> None:
     assert page.linked_region(atlas, "reg_a", None) == "reg_a"
     assert page.linked_region(atlas, "reg_a", "reg_a") is None  # then the picker is the learner's
-    assert page.linked_region(atlas, "no_region", None) is None and page.linked_region(atlas, None, None) is None
+    assert (
+        page.linked_region(atlas, "no_region", None) is None and page.linked_region(atlas, None, None) is None
+    )
 
 
 def test_views_are_named_by_where_they_look_from(atlas: Atlas) -> None:
@@ -61,8 +81,10 @@ def test_a_click_picks_the_nerve_or_the_nerve_of_a_site(atlas: Atlas) -> None:
 def test_the_nerve_card_says_where_the_sites_are_and_cites_its_sources(atlas: Atlas) -> None:
     card = page.nerve_card(atlas, "nerve_a")
     assert (card.name, card.parent, card.roots) == ("Nerve A", "—", "—")
-    assert [p.where for p in card.course_points] == ["2.0 cm proximal to the landmark A",
-                                                     "4.0 cm distal to the landmark A"]
+    assert [p.where for p in card.course_points] == [
+        "2.0 cm proximal to the landmark A",
+        "4.0 cm distal to the landmark A",
+    ]
     assert card.course_points[0].value == "test value" and card.course_points[0].ref == "ref_a"
     [site] = card.sites
     assert site.facts == "2.0 cm distal to the landmark A; subcutaneous"
@@ -71,10 +93,12 @@ def test_the_nerve_card_says_where_the_sites_are_and_cites_its_sources(atlas: At
     assert site.cautions == ("<b>slowly</b>",)  # plain text: the page escapes it
     assert card.conditions == ("Condition A",)
     assert card.avoid == (page.AvoidLine("Vein A", "keep 0.5 cm away", atlas.avoid["vein_a"].why),)
-    assert [r.citation for r in card.references] == ["Doe J. A test paper. J Test. 2020;1:1-2.", "A PIT leaflet (test)."]
+    assert [r.citation for r in card.references] == [
+        "Doe J. A test paper. J Test. 2020;1:1-2.",
+        "A PIT leaflet (test).",
+    ]
 
 
 def test_the_scale_caption_names_the_region(atlas: Atlas) -> None:
     assert page.scale_caption(atlas, "reg_a", 10.0).startswith("Region A: ")
     assert "1 cm = 10 px" in page.scale_caption(atlas, "reg_a", 10.0)
-

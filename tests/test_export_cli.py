@@ -20,16 +20,36 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("content")
     write_atlas(root / "atlas", good_atlas_data())
     write_bank(root / "quizzes", good_bank())
-    mine = {"schema_version": 1, "bank": {"id": "mine", "title": "Mine"},
-            "questions": [q("my_clinical", "clinical", prompt="=HYPERLINK(\"http://x\") is it safe?",
-                            choices=[{"text": "Yes", "correct": True}, {"text": "No"}, {"text": "Maybe"}])]}
+    mine = {
+        "schema_version": 1,
+        "bank": {"id": "mine", "title": "Mine"},
+        "questions": [
+            q(
+                "my_clinical",
+                "clinical",
+                prompt='=HYPERLINK("http://x") is it safe?',
+                choices=[{"text": "Yes", "correct": True}, {"text": "No"}, {"text": "Maybe"}],
+            )
+        ],
+    }
     write_bank(root / "authored", mine, name="mine.yaml")
     return root
 
 
 def export(content: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "trainer", "export", *args, "--atlas", str(content / "atlas"),
-           "--quizzes", str(content / "quizzes"), "--authored", str(content / "authored")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trainer",
+        "export",
+        *args,
+        "--atlas",
+        str(content / "atlas"),
+        "--quizzes",
+        str(content / "quizzes"),
+        "--authored",
+        str(content / "authored"),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
@@ -42,8 +62,14 @@ def test_an_unknown_bank_exits_non_zero_names_it_and_writes_nothing(content: Pat
 
 
 def test_an_invalid_bank_file_is_refused_with_its_problems(content: Path, tmp_path: Path) -> None:
-    bad = write_bank(tmp_path / "bad", {"schema_version": 1, "bank": {"id": "bad", "title": "Bad"},
-                                        "questions": [q("q_bad", "locate", colour="red")]})
+    bad = write_bank(
+        tmp_path / "bad",
+        {
+            "schema_version": 1,
+            "bank": {"id": "bad", "title": "Bad"},
+            "questions": [q("q_bad", "locate", colour="red")],
+        },
+    )
     run = export(content, "csv", "--out", str(tmp_path / "x.csv"), str(bad))
     assert run.returncode == 1 and "q_bad: colour: unknown field" in run.stderr
 
@@ -68,8 +94,11 @@ def test_anki_export_of_every_bank_imports_into_anki(content: Path, tmp_path: Pa
     assert run.returncode == 0, run.stderr
     col = Collection(str(tmp_path / "collection.anki2"))
     try:
-        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(out),
-                                                         options=ImportAnkiPackageOptions(with_scheduling=False)))
+        col.import_anki_package(
+            ImportAnkiPackageRequest(
+                package_path=str(out), options=ImportAnkiPackageOptions(with_scheduling=False)
+            )
+        )
         # Every question of both banks (shipped folder and authored folder) is a note.
         assert col.note_count() == len(good_bank()["questions"]) + 1
     finally:

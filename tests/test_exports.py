@@ -31,9 +31,20 @@ def flat(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, Path]:
 
 def questions() -> list[QuestionModel]:
     data = good_bank()
-    data["questions"].append(q("q_clinical_multi", "clinical", multi_answer=True, prompt="Which apply? <b>bold</b> & more",
-                               choices=[{"text": "A", "correct": True}, {"text": "B", "correct": True},
-                                        {"text": "C", "correct": True}, {"text": "D"}]))
+    data["questions"].append(
+        q(
+            "q_clinical_multi",
+            "clinical",
+            multi_answer=True,
+            prompt="Which apply? <b>bold</b> & more",
+            choices=[
+                {"text": "A", "correct": True},
+                {"text": "B", "correct": True},
+                {"text": "C", "correct": True},
+                {"text": "D"},
+            ],
+        )
+    )
     return list(BankFile.model_validate(data).questions)
 
 
@@ -48,7 +59,9 @@ def by_name(root: ET.Element) -> dict[str, ET.Element]:
     return {el.findtext("name/text"): el for el in root.findall("question") if el.get("type") != "category"}
 
 
-def test_moodle_xml_has_the_ddmarker_and_multichoice_structure_moodle_expects(flat: tuple[Atlas, Path]) -> None:
+def test_moodle_xml_has_the_ddmarker_and_multichoice_structure_moodle_expects(
+    flat: tuple[Atlas, Path],
+) -> None:
     atlas, _ = flat
     result = moodle_xml(questions(), atlas, view_for(flat))
     root = ET.fromstring(result.data)
@@ -79,7 +92,9 @@ def test_moodle_xml_has_the_ddmarker_and_multichoice_structure_moodle_expects(fl
     xs = [p[0] for p in poly]
     assert min(xs) == 90 and max(xs) == 110  # the course at x = 100 px, ±1 cm
 
-    assert qs["q_terr_tap"].get("type") == "ddmarker" and qs["q_terr_tap"].find("drop/shape").text == "polygon"  # type: ignore[union-attr]
+    assert (
+        qs["q_terr_tap"].get("type") == "ddmarker" and qs["q_terr_tap"].find("drop/shape").text == "polygon"
+    )  # type: ignore[union-attr]
 
     clinical = qs["q_clinical"]
     assert clinical.get("type") == "multichoice" and clinical.findtext("single") == "true"
@@ -88,7 +103,12 @@ def test_moodle_xml_has_the_ddmarker_and_multichoice_structure_moodle_expects(fl
 
     multi_answer = qs["q_clinical_multi"]
     assert multi_answer.findtext("single") == "false"
-    assert [a.get("fraction") for a in multi_answer.findall("answer")] == ["33.33333", "33.33333", "33.33333", "-33.33333"]
+    assert [a.get("fraction") for a in multi_answer.findall("answer")] == [
+        "33.33333",
+        "33.33333",
+        "33.33333",
+        "-33.33333",
+    ]
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in multi_answer.findtext("questiontext/text")  # type: ignore[operator]
 
     ident = qs["q_identify"]
@@ -113,8 +133,12 @@ def test_a_large_background_is_scaled_with_its_drop_zones(flat: tuple[Atlas, Pat
 
     cam = view.camera
     scaled_items = {k: replace(v, points_px=v.points_px * 5) for k, v in view.items.items()}
-    big_view = replace(view, image_path=big_path, items=scaled_items,
-                       camera=Camera(cam.center_cm, cam.direction, cam.up, 1000, 1000, cam.px_per_cm * 5))
+    big_view = replace(
+        view,
+        image_path=big_path,
+        items=scaled_items,
+        camera=Camera(cam.center_cm, cam.direction, cam.up, 1000, 1000, cam.px_per_cm * 5),
+    )
     root = ET.fromstring(moodle_xml(questions()[:1], atlas, lambda _q: big_view).data)
     loc = root.find("question[@type='ddmarker']")
     assert loc is not None
@@ -122,7 +146,9 @@ def test_a_large_background_is_scaled_with_its_drop_zones(flat: tuple[Atlas, Pat
     assert loc.findtext("drop/coords") == "200,240;20"  # 0.4 × (500, 600; 50)
 
 
-def test_the_apkg_is_a_zip_with_a_sqlite_collection_and_the_expected_notes(flat: tuple[Atlas, Path], tmp_path: Path) -> None:
+def test_the_apkg_is_a_zip_with_a_sqlite_collection_and_the_expected_notes(
+    flat: tuple[Atlas, Path], tmp_path: Path
+) -> None:
     atlas, _ = flat
     result = anki_package(questions(), atlas, view_for(flat), deck_name="Test deck")
     # Every question type has a card: 2 pictures, 2 clinical, locate + multi-site + trace + case on the body.
@@ -145,7 +171,9 @@ def test_the_apkg_is_a_zip_with_a_sqlite_collection_and_the_expected_notes(flat:
     assert any("&lt;b&gt;bold" in f[0] for f in fields)  # user text is escaped in the card HTML
     # The locate card: the plain view in front, the target drawn on the back, the site in words.
     [loc] = [f for f in fields if f[0].startswith("Question q_locate")]
-    assert 'src="trainer_view_a_right__female.png"' in loc[1] and 'src="trainer_q_locate__answer.jpg"' in loc[2]
+    assert (
+        'src="trainer_view_a_right__female.png"' in loc[1] and 'src="trainer_q_locate__answer.jpg"' in loc[2]
+    )
     assert "Site A: 2.0 cm distal to the landmark A" in loc[3] and "Full credit within 1 cm" in loc[3]
 
 
@@ -156,8 +184,11 @@ def import_into_anki(data: bytes, tmp_path: Path):  # type: ignore[no-untyped-de
     apkg = tmp_path / "deck.apkg"
     apkg.write_bytes(data)
     col = Collection(str(tmp_path / "collection.anki2"))
-    col.import_anki_package(ImportAnkiPackageRequest(package_path=str(apkg),
-                                                     options=ImportAnkiPackageOptions(with_scheduling=False)))
+    col.import_anki_package(
+        ImportAnkiPackageRequest(
+            package_path=str(apkg), options=ImportAnkiPackageOptions(with_scheduling=False)
+        )
+    )
     return col
 
 
@@ -203,8 +234,11 @@ def test_the_shipped_deck_imports_into_anki_with_a_card_for_every_question(tmp_p
                 diff = np.abs(np.asarray(plain, dtype=int) - np.asarray(drawn, dtype=int)).max(axis=2)
                 assert int((diff > 60).sum()) > 50, note["Prompt"]
         assert referenced == on_disk  # every picture a card shows is in the collection, and no other
-        with_view_cases = sum(1 for x in shipped if x.type == "case" and any(
-            s.type in ("locate", "multi_site") for s in x.steps))
+        with_view_cases = sum(
+            1
+            for x in shipped
+            if x.type == "case" and any(s.type in ("locate", "multi_site") for s in x.steps)
+        )
         assert answer_images == len(pins) + with_view_cases
     finally:
         col.close()
@@ -213,7 +247,9 @@ def test_the_shipped_deck_imports_into_anki_with_a_card_for_every_question(tmp_p
 def single_answer_clinical(atlas: Atlas) -> list[QuestionModel]:
     from trainer.quiz.bank import load_questions
 
-    return [x for x in load_questions(atlas) if x.type == "clinical" and sum(c.correct for c in x.choices) == 1]
+    return [
+        x for x in load_questions(atlas) if x.type == "clinical" and sum(c.correct for c in x.choices) == 1
+    ]
 
 
 def assert_spread(positions: list[tuple[int, int]]) -> None:
@@ -236,8 +272,12 @@ def test_a_clinical_cards_options_are_in_a_fixed_shuffled_order(tmp_path: Path) 
         (tmp_path / run).mkdir()
         col = import_into_anki(anki_package(clinical, atlas, lambda _q: None).data, tmp_path / run)
         try:
-            decks.append({col.get_note(nid)["Question"]: (col.get_note(nid)["Choices"], col.get_note(nid)["Answer"])
-                          for nid in col.find_notes("")})
+            decks.append(
+                {
+                    col.get_note(nid)["Question"]: (col.get_note(nid)["Choices"], col.get_note(nid)["Answer"])
+                    for nid in col.find_notes("")
+                }
+            )
         finally:
             col.close()
     assert decks[0] == decks[1]  # fixed: the same order on every export
@@ -263,7 +303,9 @@ def test_moodle_answers_are_shuffled_and_not_written_right_first() -> None:
     assert_spread(positions)
 
 
-def test_control_characters_never_break_the_moodle_xml_or_anki_fields(flat: tuple[Atlas, Path], tmp_path: Path) -> None:
+def test_control_characters_never_break_the_moodle_xml_or_anki_fields(
+    flat: tuple[Atlas, Path], tmp_path: Path
+) -> None:
     """A bank that skipped validation still exports: XML well-formed, one Anki field per field."""
     atlas, _ = flat
     data = good_bank()
@@ -376,7 +418,11 @@ def test_every_shipped_pin_question_exports_drop_zones_moodle_accepts() -> None:
         vid = resolve_view_id(atlas, question.view, "right")
         return load_rendered_view(vid, atlas.default_body_type, atlas.root) if vid else None
 
-    pin = [x for x in shipped if x.type in ("locate", "multi_site") or (x.type == "territory" and x.mode == "tap")]
+    pin = [
+        x
+        for x in shipped
+        if x.type in ("locate", "multi_site") or (x.type == "territory" and x.mode == "tap")
+    ]
     result = moodle_xml(pin, atlas, shipped_view)
     assert result.skipped == [] and result.count == len(pin)
     questions = by_name(ET.fromstring(result.data))
@@ -387,7 +433,9 @@ def test_every_shipped_pin_question_exports_drop_zones_moodle_accepts() -> None:
         drops = el.findall("drop")
         assert len(drops) == len(x.targets), x.id
         for drop in drops:
-            errors = moodle_zone_errors(drop.findtext("shape") or "", drop.findtext("coords") or "", width_px, height_px)
+            errors = moodle_zone_errors(
+                drop.findtext("shape") or "", drop.findtext("coords") or "", width_px, height_px
+            )
             if errors:
                 bad.append(f"{x.id}: {errors}")
     assert bad == []

@@ -29,7 +29,9 @@ def _assert_zone_is_the_radius(polyline: list[list[float]], radius: float) -> No
     assert d.max() <= radius * 1.011, d.max() / radius
     # And the region it encloses is the set of points within the radius.
     lo, hi = line.min(axis=0) - 2 * radius, line.max(axis=0) + 2 * radius
-    grid = np.stack(np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120)), -1).reshape(-1, 2)
+    grid = np.stack(np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120)), -1).reshape(
+        -1, 2
+    )
     dist = closest_on_polyline(grid, line)[0]
     inside = points_in_polygon(grid, outline)
     assert inside[dist <= radius * 0.999].all()
@@ -60,8 +62,9 @@ def test_a_single_point_is_a_disc() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-20, 20), st.floats(-20, 20)), min_size=2, max_size=6),
-       st.floats(0.5, 4.0))
+@given(
+    st.lists(st.tuples(st.floats(-20, 20), st.floats(-20, 20)), min_size=2, max_size=6), st.floats(0.5, 4.0)
+)
 def test_any_polyline_gets_a_zone_of_its_radius(points: list[tuple[float, float]], radius: float) -> None:
     _assert_zone_is_the_radius([list(p) for p in points], radius)
 

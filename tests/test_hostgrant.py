@@ -30,7 +30,9 @@ def test_a_later_expiry_cannot_be_forged_without_the_key() -> None:
     later = str(int(head) + 10 * GRANT_TTL_S)
     assert not check_grant(KEY, f"{later}.{mac}", T0 + timedelta(seconds=GRANT_TTL_S + 5))
     # …while the same expiry signed with the key does pass (the check above could fail).
-    assert check_grant(KEY, issue_grant(KEY, T0, ttl_s=11 * GRANT_TTL_S), T0 + timedelta(seconds=GRANT_TTL_S + 5))
+    assert check_grant(
+        KEY, issue_grant(KEY, T0, ttl_s=11 * GRANT_TTL_S), T0 + timedelta(seconds=GRANT_TTL_S + 5)
+    )
 
 
 @pytest.mark.parametrize(

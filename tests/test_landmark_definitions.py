@@ -17,10 +17,25 @@ from trainer.tools.render.mesh import default_assets_dir
 ASSETS = default_assets_dir()
 ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 REQUIRED = (
-    "sternal_angle", "acromial_angle", "fcr_tendon_wrist_crease", "first_dorsal_compartment",
-    "tibialis_anterior_tendon_ankle", "fibular_head_apex", "lateral_malleolus_tip", "medial_malleolus_tip",
-    "acromion", "lateral_malleolus", "medial_malleolus", "fibular_head", "adductor_tubercle", "lister_tubercle",
-    "tragus", "eam_anterosuperior", "radiale", "trochanterion", "tragion",
+    "sternal_angle",
+    "acromial_angle",
+    "fcr_tendon_wrist_crease",
+    "first_dorsal_compartment",
+    "tibialis_anterior_tendon_ankle",
+    "fibular_head_apex",
+    "lateral_malleolus_tip",
+    "medial_malleolus_tip",
+    "acromion",
+    "lateral_malleolus",
+    "medial_malleolus",
+    "fibular_head",
+    "adductor_tubercle",
+    "lister_tubercle",
+    "tragus",
+    "eam_anterosuperior",
+    "radiale",
+    "trochanterion",
+    "tragion",
 )
 
 
@@ -51,18 +66,26 @@ def _problems(tmp_path: Path, method: dict[str, object]) -> list[str]:
 
 
 def test_a_vertex_pick_with_a_joint_is_refused(tmp_path: Path) -> None:
-    probs = _problems(tmp_path, {"kind": "vertex_pick", "rule": "picked by eye on a test render", "joint": "knee"})
+    probs = _problems(
+        tmp_path, {"kind": "vertex_pick", "rule": "picked by eye on a test render", "joint": "knee"}
+    )
     assert any("lm_a: method" in p and "a vertex_pick has only a rule" in p for p in probs), probs
 
 
 def test_a_relief_without_a_direction_is_refused(tmp_path: Path) -> None:
-    probs = _problems(tmp_path, {"kind": "relief", "rule": "most prominent point nearby", "joint": "knee", "within_cm": 2})
+    probs = _problems(
+        tmp_path, {"kind": "relief", "rule": "most prominent point nearby", "joint": "knee", "within_cm": 2}
+    )
     assert any("lm_a: method" in p and "needs toward and within_cm" in p for p in probs), probs
 
 
 def test_a_seed_landmark_must_exist(tmp_path: Path) -> None:
-    probs = _problems(tmp_path, {"kind": "joint_offset", "rule": "offset from another landmark", "landmark": "no_such"})
-    assert any("lm_a: method.landmark: unknown or circular seed landmark 'no_such'" in p for p in probs), probs
+    probs = _problems(
+        tmp_path, {"kind": "joint_offset", "rule": "offset from another landmark", "landmark": "no_such"}
+    )
+    assert any("lm_a: method.landmark: unknown or circular seed landmark 'no_such'" in p for p in probs), (
+        probs
+    )
 
 
 def test_explorer_hover_shows_definition_method_and_error() -> None:
@@ -83,5 +106,9 @@ def test_rule_landmarks_reproduce_their_stored_vertex() -> None:
         pytest.skip(f"MakeHuman assets not found at {ASSETS}")
     from trainer.tools.render.picks import repick
 
-    changed = [(r["id"], r["old"], r["new"]) for r in repick(ATLAS, Path(ASSETS), ("female", "male", "female_high_bmi")) if r["old"] != r["new"]]
+    changed = [
+        (r["id"], r["old"], r["new"])
+        for r in repick(ATLAS, Path(ASSETS), ("female", "male", "female_high_bmi"))
+        if r["old"] != r["new"]
+    ]
     assert changed == [], "re-run python -m trainer.tools.render pick --write"

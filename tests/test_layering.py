@@ -22,7 +22,19 @@ import trainer
 PACKAGE = Path(trainer.__file__).resolve().parent
 ROOT = PACKAGE.parent
 
-CORE = {"trainer", "errors", "settings", "clock", "safetext", "geometry", "atlas", "quiz", "scoring", "rules", "store"}
+CORE = {
+    "trainer",
+    "errors",
+    "settings",
+    "clock",
+    "safetext",
+    "geometry",
+    "atlas",
+    "quiz",
+    "scoring",
+    "rules",
+    "store",
+}
 FEATURES = {"practice", "progress", "live", "authoring", "explorer", "access", "learn"}
 #: Feature -> features it may use (everything else stays independent).
 FEATURE_DEPENDENCIES: dict[str, set[str]] = {
@@ -68,7 +80,8 @@ def imports() -> dict[str, set[str]]:
                 out[mod].add(base)
                 out[mod].update(f"{base}.{a.name}" for a in node.names)
             elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-                "import_module", "__import__"
+                "import_module",
+                "__import__",
             ):
                 out[mod].add("importlib-call")
     return out
@@ -120,7 +133,7 @@ def test_the_package_graph_has_no_cycle() -> None:
         seen[node] = 1
         for nxt in sorted(graph[node]):
             if seen.get(nxt) == 1 and not cycle:
-                cycle.extend([*path[path.index(nxt):], nxt] if nxt in path else [node, nxt])
+                cycle.extend([*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt])
             elif nxt not in seen:
                 visit(nxt, [*path, nxt])
         seen[node] = 2

@@ -61,9 +61,17 @@ def site_px(root: Path, view_id: str = "view_a_right") -> tuple[float, float]:
 def new_class(store: Store, content: Any, qids: list[str], side: str = "right", **settings: Any) -> Any:
     atlas, questions, _ = content
     return live.create_class(
-        store, atlas, questions, title="Test class", question_ids=qids, host_key=KEY,
+        store,
+        atlas,
+        questions,
+        title="Test class",
+        question_ids=qids,
+        host_key=KEY,
         settings=LiveSettings(**{"time_limit_s": 20.0, "speed_bonus": False, **settings}),
-        side=side, body_type="female", now=T0, rng=random.Random(5),
+        side=side,
+        body_type="female",
+        now=T0,
+        rng=random.Random(5),
     )
 
 
@@ -87,7 +95,9 @@ def test_live_answers_are_scored_on_the_server_with_the_class_view(store: Store,
     live.open_next(store, session.id, T0)
     x, y = site_px(root, "view_a_left")
     hit = live.submit(store, atlas, questions, session.id, ana.token, [(x, y)], T0 + timedelta(seconds=4))
-    miss = live.submit(store, atlas, questions, session.id, bo.token, [(x, y + 20)], T0 + timedelta(seconds=4))
+    miss = live.submit(
+        store, atlas, questions, session.id, bo.token, [(x, y + 20)], T0 + timedelta(seconds=4)
+    )
     assert hit.created and hit.answer.credit == 1.0 and hit.answer.distance_cm == pytest.approx(0.0)
     assert hit.answer.points == 1000  # accuracy × 1000, speed bonus off
     assert miss.answer.distance_cm == pytest.approx(2.0)
@@ -110,7 +120,9 @@ def test_speed_bonus_rewards_fast_accurate_answers(store: Store, content: Any) -
 def test_a_resubmission_is_a_no_op_that_says_already_received(store: Store, content: Any) -> None:
     atlas, questions, _ = content
     session, ana, (x, y) = open_with_ana(store, content, "q_locate")
-    first = live.submit(store, atlas, questions, session.id, ana.token, [(x, y + 25)], T0 + timedelta(seconds=2))
+    first = live.submit(
+        store, atlas, questions, session.id, ana.token, [(x, y + 25)], T0 + timedelta(seconds=2)
+    )
     again = live.submit(store, atlas, questions, session.id, ana.token, [(x, y)], T0 + timedelta(seconds=3))
     assert first.created and not again.created
     assert again.message.startswith("Already received")
@@ -130,7 +142,15 @@ def test_late_answers_are_refused_and_the_close_is_automatic(store: Store, conte
     # Nobody has polled yet: the row still says open, the clock says closed, the store refuses.
     assert live.effective_phase(store.get_session(session.id), T0 + timedelta(seconds=20)) is Phase.CLOSED
     with pytest.raises(RuleError, match="Time is up"):
-        live.submit(store, atlas, questions, session.id, ana.token, [(x, y)], T0 + timedelta(seconds=20, milliseconds=1))
+        live.submit(
+            store,
+            atlas,
+            questions,
+            session.id,
+            ana.token,
+            [(x, y)],
+            T0 + timedelta(seconds=20, milliseconds=1),
+        )
     assert live.tick(store, session.id, T0 + timedelta(seconds=21)).state is Phase.CLOSED
     assert live.tick(store, session.id, T0 + timedelta(seconds=22)).state is Phase.CLOSED  # idempotent
     with pytest.raises(RuleError):
@@ -139,8 +159,16 @@ def test_late_answers_are_refused_and_the_close_is_automatic(store: Store, conte
     live.open_next(store, session.id, T0 + timedelta(seconds=30))
     # A phone still showing question 1 cannot answer question 2 by accident.
     with pytest.raises(RuleError, match="question 2 is on screen"):
-        live.submit(store, atlas, questions, session.id, ana.token, [(x, y)], T0 + timedelta(seconds=31),
-                    question_index=0)
+        live.submit(
+            store,
+            atlas,
+            questions,
+            session.id,
+            ana.token,
+            [(x, y)],
+            T0 + timedelta(seconds=31),
+            question_index=0,
+        )
     assert store.count_answers(session.id, 0) == 0
 
 
@@ -151,7 +179,9 @@ def test_transitions_follow_the_state_machine(store: Store, content: Any) -> Non
     live.open_next(store, session.id, T0)
     with pytest.raises(RuleError):
         live.finish_class(store, session.id, T0)
-    assert live.reveal_answer(store, session.id, T0 + timedelta(seconds=25)).state is Phase.REVEALED  # auto-closed
+    assert (
+        live.reveal_answer(store, session.id, T0 + timedelta(seconds=25)).state is Phase.REVEALED
+    )  # auto-closed
     with pytest.raises(RuleError, match="no next question"):
         live.open_next(store, session.id, T0 + timedelta(seconds=26))
     assert live.finish_class(store, session.id, T0 + timedelta(seconds=27)).state is Phase.FINISHED
@@ -165,12 +195,17 @@ def test_reveal_statistics_and_the_largest_wrong_cluster(store: Store, content: 
     live.open_next(store, session.id, T0)
     x, y = site_px(root)
     pins = {
-        "A": (x, y), "B": (x + 3, y + 4),                       # within 1 cm
-        "C": (x, y + 21), "D": (x + 2, y + 20), "E": (x - 1, y + 22),  # ~2.1 cm distal (right view: +y)
-        "F": (x - 25, y),                                        # 2.5 cm to the image left = lateral on the right view
+        "A": (x, y),
+        "B": (x + 3, y + 4),  # within 1 cm
+        "C": (x, y + 21),
+        "D": (x + 2, y + 20),
+        "E": (x - 1, y + 22),  # ~2.1 cm distal (right view: +y)
+        "F": (x - 25, y),  # 2.5 cm to the image left = lateral on the right view
     }
     for p in ps[:6]:
-        live.submit(store, atlas, questions, session.id, p.token, [pins[p.nickname]], T0 + timedelta(seconds=3))
+        live.submit(
+            store, atlas, questions, session.id, p.token, [pins[p.nickname]], T0 + timedelta(seconds=3)
+        )
     s = live.reveal_answer(store, session.id, T0 + timedelta(seconds=21))
     stats = live.reveal_stats(store, atlas, questions, s, 0)
     assert (stats.answered, stats.players) == (6, 7)
@@ -180,8 +215,9 @@ def test_reveal_statistics_and_the_largest_wrong_cluster(store: Store, content: 
     assert stats.cluster is not None and stats.cluster.size == 3 and stats.cluster.wrong_total == 4
     assert stats.cluster.sentence == "The largest group of wrong pins (3 of 6 pins) went 2.1 cm too distal."
     assert "3 of 6" in stats.summary and "Mean error" in stats.summary
-    assert live.heatmap_pins(store, session.id, 0) == [pins[n] for n in names] or \
-        sorted(live.heatmap_pins(store, session.id, 0)) == sorted(pins.values())
+    assert live.heatmap_pins(store, session.id, 0) == [pins[n] for n in names] or sorted(
+        live.heatmap_pins(store, session.id, 0)
+    ) == sorted(pins.values())
     # With a fourth distal pin the group is a majority of the class.
     assert live.too_words(stats.cluster.direction_cm) == "2.1 cm too distal"
 
@@ -195,7 +231,9 @@ def test_cluster_direction_is_the_same_on_a_mirrored_view(store: Store, content:
         live.open_next(store, session.id, T0)
         x, y = site_px(root, f"view_a_{side}")
         for i, p in enumerate(ps):
-            live.submit(store, atlas, questions, session.id, p.token, [(x + dx, y + i)], T0 + timedelta(seconds=2))
+            live.submit(
+                store, atlas, questions, session.id, p.token, [(x + dx, y + i)], T0 + timedelta(seconds=2)
+            )
         s = live.reveal_answer(store, session.id, T0 + timedelta(seconds=21))
         cluster = live.reveal_stats(store, atlas, questions, s, 0).cluster
         assert cluster is not None
@@ -241,7 +279,9 @@ def test_choice_questions_count_options(store: Store, content: Any) -> None:
     order = live.choice_order(session, 0, len(questions["q_identify"].choices))
     right, wrong = order.index(0), order.index(1)
     for p, shown in ((a, right), (b, right), (c, wrong)):
-        live.submit(store, atlas, questions, session.id, p.token, [], T0 + timedelta(seconds=2), choices=[shown])
+        live.submit(
+            store, atlas, questions, session.id, p.token, [], T0 + timedelta(seconds=2), choices=[shown]
+        )
     with pytest.raises(RuleError):
         live.submit(store, atlas, questions, session.id, a.token, [(1, 2)], T0 + timedelta(seconds=2))
     s = live.reveal_answer(store, session.id, T0 + timedelta(seconds=21))
@@ -285,8 +325,18 @@ def test_analytics_and_csv_hold_every_answer(store: Store, content: Any) -> None
 def test_create_class_reports_every_problem_at_once(store: Store, content: Any) -> None:
     atlas, questions, _ = content
     with pytest.raises(RuleError) as err:
-        live.create_class(store, atlas, questions, title="x", question_ids=["nope", "q_case"], host_key=KEY,
-                          settings=LiveSettings(), side="up", body_type="giant", now=T0)
+        live.create_class(
+            store,
+            atlas,
+            questions,
+            title="x",
+            question_ids=["nope", "q_case"],
+            host_key=KEY,
+            settings=LiveSettings(),
+            side="up",
+            body_type="giant",
+            now=T0,
+        )
     text = str(err.value)
     assert "nope" in text and "q_case" in text and "'up'" in text and "giant" in text
 
@@ -294,8 +344,18 @@ def test_create_class_reports_every_problem_at_once(store: Store, content: Any) 
 def test_sessions_for_key_lists_only_this_hosts_classes(store: Store, content: Any) -> None:
     mine = new_class(store, content, ["q_locate"])
     atlas, questions, _ = content
-    live.create_class(store, atlas, questions, title="other", question_ids=["q_locate"], host_key="other",
-                      settings=LiveSettings(), side="right", body_type="female", now=T0)
+    live.create_class(
+        store,
+        atlas,
+        questions,
+        title="other",
+        question_ids=["q_locate"],
+        host_key="other",
+        settings=LiveSettings(),
+        side="right",
+        body_type="female",
+        now=T0,
+    )
     assert [s.id for s in live.sessions_for_key(store, KEY)] == [mine.id]
 
 
@@ -319,7 +379,9 @@ def test_the_reveal_reads_the_stored_result_which_equals_a_fresh_score(
     # Near the target, one pin far off (unmatched or off the body), at most 5 pins.
     pins = [(x + 7.0 * i, y + 13.0 + 5.0 * i) for i in range(min(hi, 4))] + ([(1.0, 1.0)] if hi > 1 else [])
     choices = [1] if hi == 0 else []
-    out = live.submit(store, atlas, questions, session.id, ana.token, pins, T0 + timedelta(seconds=3), choices=choices)
+    out = live.submit(
+        store, atlas, questions, session.id, ana.token, pins, T0 + timedelta(seconds=3), choices=choices
+    )
     view = live.question_view(atlas, session, 0)
     stored = store.get_answer(session.id, 0, ana.id)
     assert stored is not None
@@ -339,7 +401,8 @@ def same(a: Any, b: Any) -> bool:
 
     if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
         return type(a) is type(b) and all(
-            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
@@ -354,7 +417,9 @@ def test_an_unreadable_stored_result_is_scored_again(store: Store, content: Any)
 
     atlas, questions, _ = content
     session, ana, (x, y) = open_with_ana(store, content, "q_locate")
-    out = live.submit(store, atlas, questions, session.id, ana.token, [(x, y + 20)], T0 + timedelta(seconds=3))
+    out = live.submit(
+        store, atlas, questions, session.id, ana.token, [(x, y + 20)], T0 + timedelta(seconds=3)
+    )
     broken = dataclasses.replace(out.answer, result={"question_id": "q_locate", "pins": [{"x_px": "?"}]})
     again = live.rescore(atlas, questions, session, broken)
     assert again is not None and again.mean_distance_cm == pytest.approx(2.0)

@@ -60,9 +60,17 @@ def make_class(tmp: Path, qids: list[str], **settings: Any) -> tuple[Any, Any]:
     questions = {q.id: q for q in load_questions(atlas, [tmp / "quizzes"])}
     store = open_store(data_dir=tmp / "data")
     session = live.create_class(
-        store, atlas, questions, title="Knee class", question_ids=qids, host_key=KEY,
-        settings=LiveSettings(**{"time_limit_s": 60.0, **settings}), side="right", body_type="female",
-        now=datetime.now(UTC), rng=random.Random(3),
+        store,
+        atlas,
+        questions,
+        title="Knee class",
+        question_ids=qids,
+        host_key=KEY,
+        settings=LiveSettings(**{"time_limit_s": 60.0, **settings}),
+        side="right",
+        body_type="female",
+        now=datetime.now(UTC),
+        rng=random.Random(3),
     )
     return store, session
 
@@ -97,10 +105,17 @@ def test_host_runs_a_class_from_setup_to_the_csv(content: Path, monkeypatch: pyt
     at.toggle(key="host_anon").set_value(True)
     at.button(key="host_create").click().run()
     assert not at.exception, at.exception
-    sid = at.query_params["session"][0] if isinstance(at.query_params["session"], list) else at.query_params["session"]
+    sid = (
+        at.query_params["session"][0]
+        if isinstance(at.query_params["session"], list)
+        else at.query_params["session"]
+    )
     store = open_store(data_dir=content / "data")
     session = store.get_session(sid)
-    assert session.settings["anonymous"] is True and session.settings["view_ids"] == ["view_a_right", "view_a_right"]
+    assert session.settings["anonymous"] is True and session.settings["view_ids"] == [
+        "view_a_right",
+        "view_a_right",
+    ]
     text = all_text(at)
     assert session.join_code in text and "http://192.168.1.20:8501/join?code=" + session.join_code in text
     assert at.get("image"), "the QR code image is shown"
@@ -158,7 +173,9 @@ def test_host_resumes_a_class_from_the_url(content: Path, monkeypatch: pytest.Mo
     assert at.button(key="host_resume_0")
 
 
-def test_host_cannot_control_a_class_made_with_another_key(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_host_cannot_control_a_class_made_with_another_key(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, session = make_class(content, ["q_locate"])
     monkeypatch.setenv("TRAINER_HOST_KEY", "a-different-key")
     at = open_page("host", session=session.id)
@@ -186,8 +203,16 @@ def assert_literal_only(at: AppTest, nick: str) -> None:
             assert nick not in str(e.value), f"{kind} renders the nickname: {e.value!r}"
 
 
-@pytest.mark.parametrize("nick", ["<script>x</script>", "[x](javascript:alert(1))", "**b** _i_ $x$ :red[r]",
-                                  "Ana 👩‍⚕️🦴", "<img src=x onerror=y>"])
+@pytest.mark.parametrize(
+    "nick",
+    [
+        "<script>x</script>",
+        "[x](javascript:alert(1))",
+        "**b** _i_ $x$ :red[r]",
+        "Ana 👩‍⚕️🦴",
+        "<img src=x onerror=y>",
+    ],
+)
 def test_hostile_nicknames_are_shown_literally(content: Path, nick: str) -> None:
     _, session = make_class(content, ["q_locate"])
     at = join_as(open_page("join"), session.join_code, nick)
@@ -229,7 +254,9 @@ def test_join_answer_reload_and_reveal(content: Path) -> None:
     at.run()
     view = load_rendered_view("view_a_right", "female", content / "atlas")
     x, y = view.items["site_a"].points_px[0]
-    at.session_state["join_pb_0"] = {"click": {"x": float(x), "y": float(y) + 20.0, "pointer": "touch", "seq": 0, "n": 1}}
+    at.session_state["join_pb_0"] = {
+        "click": {"x": float(x), "y": float(y) + 20.0, "pointer": "touch", "seq": 0, "n": 1}
+    }
     at.run()
     assert at.session_state[f"join_pins_{session.id}_0"] == [(float(x), float(y) + 20.0)]
     at.button(key="join_send_0").click().run()

@@ -35,8 +35,20 @@ def write_content(tmp: Path) -> dict[str, str]:
         "schema_version": 1,
         "bank": {"id": "live_bank", "title": "Live bank"},
         "questions": [
-            q("live_one", "locate", view="view_a", targets=["site_a"], prompt="Inject at the piercing point of nerve A"),
-            q("live_two", "locate", view="view_a", targets=["site_a"], prompt="Again: where does nerve A pierce?"),
+            q(
+                "live_one",
+                "locate",
+                view="view_a",
+                targets=["site_a"],
+                prompt="Inject at the piercing point of nerve A",
+            ),
+            q(
+                "live_two",
+                "locate",
+                view="view_a",
+                targets=["site_a"],
+                prompt="Again: where does nerve A pierce?",
+            ),
         ],
     }
     write_bank(tmp / "quizzes", bank)
@@ -51,32 +63,86 @@ def write_content(tmp: Path) -> dict[str, str]:
 
 #: One question of every type a live class plays, in class order (tests/test_browser_live.py).
 EVERY_TYPE: list[dict[str, Any]] = [
-    q("every_locate", "locate", view="view_a", targets=["site_a"], prompt="Inject at the piercing point of nerve A"),
-    q("every_multi", "multi_site", view="view_a", targets=["site_a", "nerve_a"],
-      prompt="Place a pin on site A and one on nerve A"),
+    q(
+        "every_locate",
+        "locate",
+        view="view_a",
+        targets=["site_a"],
+        prompt="Inject at the piercing point of nerve A",
+    ),
+    q(
+        "every_multi",
+        "multi_site",
+        view="view_a",
+        targets=["site_a", "nerve_a"],
+        prompt="Place a pin on site A and one on nerve A",
+    ),
     q("every_trace", "trace", view="view_a", targets=["nerve_a"], prompt="Trace the course of nerve A"),
-    q("every_identify", "identify", view="view_a", targets=["nerve_a"], prompt="Which nerve is highlighted?",
-      choices=[{"text": "Nerve A", "correct": True, "item": "nerve_a", "why": "It runs through site A."},
-               {"text": "Nerve B"}, {"text": "Nerve C"}]),
-    q("every_terr_tap", "territory", view="view_a", targets=["terr_a"], mode="tap",
-      prompt="Tap inside the skin territory of nerve A"),
-    q("every_terr_name", "territory", view="view_a", targets=["terr_a"], mode="name",
-      prompt="Which nerve supplies the shaded skin?",
-      choices=[{"text": "Nerve A", "correct": True, "item": "nerve_a"}, {"text": "Nerve D"}, {"text": "Nerve E"}]),
-    q("every_clinical", "clinical", prompt="Which solution does classic PIT inject?",
-      choices=[{"text": "5% dextrose", "correct": True, "why": "Dextrose 5% in water."}, {"text": "Saline 0.9%"},
-               {"text": "Lidocaine 1%"}]),
-    q("every_clinical_multi", "clinical", multi_answer=True, prompt="Which two are contraindications?",
-      choices=[{"text": "Local infection", "correct": True}, {"text": "Corn allergy", "correct": True},
-               {"text": "Knee pain"}, {"text": "Age over 50"}]),
+    q(
+        "every_identify",
+        "identify",
+        view="view_a",
+        targets=["nerve_a"],
+        prompt="Which nerve is highlighted?",
+        choices=[
+            {"text": "Nerve A", "correct": True, "item": "nerve_a", "why": "It runs through site A."},
+            {"text": "Nerve B"},
+            {"text": "Nerve C"},
+        ],
+    ),
+    q(
+        "every_terr_tap",
+        "territory",
+        view="view_a",
+        targets=["terr_a"],
+        mode="tap",
+        prompt="Tap inside the skin territory of nerve A",
+    ),
+    q(
+        "every_terr_name",
+        "territory",
+        view="view_a",
+        targets=["terr_a"],
+        mode="name",
+        prompt="Which nerve supplies the shaded skin?",
+        choices=[
+            {"text": "Nerve A", "correct": True, "item": "nerve_a"},
+            {"text": "Nerve D"},
+            {"text": "Nerve E"},
+        ],
+    ),
+    q(
+        "every_clinical",
+        "clinical",
+        prompt="Which solution does classic PIT inject?",
+        choices=[
+            {"text": "5% dextrose", "correct": True, "why": "Dextrose 5% in water."},
+            {"text": "Saline 0.9%"},
+            {"text": "Lidocaine 1%"},
+        ],
+    ),
+    q(
+        "every_clinical_multi",
+        "clinical",
+        multi_answer=True,
+        prompt="Which two are contraindications?",
+        choices=[
+            {"text": "Local infection", "correct": True},
+            {"text": "Corn allergy", "correct": True},
+            {"text": "Knee pain"},
+            {"text": "Age over 50"},
+        ],
+    ),
 ]
 
 
 def write_every_type_content(tmp: Path) -> dict[str, str]:
     """Synthetic atlas + a bank with one question of every live type; returns the env."""
     env = write_content(tmp)
-    write_bank(tmp / "quizzes", {"schema_version": 1, "bank": {"id": "live_bank", "title": "Every type"},
-                                 "questions": EVERY_TYPE})
+    write_bank(
+        tmp / "quizzes",
+        {"schema_version": 1, "bank": {"id": "live_bank", "title": "Every type"}, "questions": EVERY_TYPE},
+    )
     return env
 
 
@@ -94,9 +160,17 @@ def site_px(root: Path, view_id: str = "view_a_right") -> tuple[float, float]:
 def make_class(store: Store, env: dict[str, str], qids: list[str], time_limit_s: float = 60.0) -> LiveSession:
     atlas, questions, _ = content(env)
     return live.create_class(
-        store, atlas, questions, title="Restart class", question_ids=qids, host_key=HOST_KEY,
-        settings=LiveSettings(time_limit_s=time_limit_s, speed_bonus=False), side="right", body_type="female",
-        now=datetime.now(UTC), rng=random.Random(),
+        store,
+        atlas,
+        questions,
+        title="Restart class",
+        question_ids=qids,
+        host_key=HOST_KEY,
+        settings=LiveSettings(time_limit_s=time_limit_s, speed_bonus=False),
+        side="right",
+        body_type="female",
+        now=datetime.now(UTC),
+        rng=random.Random(),
     )
 
 
@@ -106,8 +180,9 @@ def new_context(browser: Any, env: dict[str, str], viewport: dict[str, int]) -> 
     phone = viewport["width"] < 500
     # A laptop's browser is a window on a larger screen (so the page is not "full screen").
     screen = None if phone else {"width": viewport["width"] + 640, "height": viewport["height"] + 200}
-    ctx = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
-                              **({"screen": screen} if screen else {}))
+    ctx = browser.new_context(
+        viewport=viewport, is_mobile=phone, has_touch=phone, **({"screen": screen} if screen else {})
+    )
 
     def serve(route: Any) -> None:
         name = route.request.url.rsplit("/", 1)[-1].split("?")[0]
@@ -133,10 +208,12 @@ def capture_frames(page: Any) -> list[bytes]:
 
 def page_text(page: Any) -> str:
     """The DOM including the component shadow roots (where the pinboard's SVG lives)."""
-    return str(page.evaluate(
-        "() => { let s = document.documentElement.outerHTML;"
-        " document.querySelectorAll('*').forEach(e => { if (e.shadowRoot) s += e.shadowRoot.innerHTML; }); return s; }"
-    ))
+    return str(
+        page.evaluate(
+            "() => { let s = document.documentElement.outerHTML;"
+            " document.querySelectorAll('*').forEach(e => { if (e.shadowRoot) s += e.shadowRoot.innerHTML; }); return s; }"
+        )
+    )
 
 
 def host_login(page: Any, url: str) -> None:
@@ -185,6 +262,7 @@ def tap(page: Any, x_px: float, y_px: float, width_px: int = 200) -> None:
             # would tap again (a locate question's pin just moves), so the test does too.
             if attempt == 2:
                 from tests.browser import screenshot
+
                 screenshot(page, "live_tap_failed")
                 raise
 

@@ -22,26 +22,44 @@ from trainer.cli import main
 from trainer.tools.loadtest import MAX_PLAYERS, LoadConfig, LoadTestError, check_url, percentile, run_loadtest
 
 REPORT_KEYS = {
-    "players", "answers_sent", "answers_stored", "lost", "p95_answer_to_host_ms", "p95_player_rerun_ms",
-    "server_cpu_ms_per_rerun", "config", "elapsed_s",
+    "players",
+    "answers_sent",
+    "answers_stored",
+    "lost",
+    "p95_answer_to_host_ms",
+    "p95_player_rerun_ms",
+    "server_cpu_ms_per_rerun",
+    "config",
+    "elapsed_s",
 }
 
 
-@pytest.mark.parametrize("url", [
-    "http://example.org:8501", "http://10.0.0.5:8501", "http://192.168.1.20:8501/join",
-    "http://localhost.example.org:8501", "http://8.8.8.8", "ftp://127.0.0.1:8501", "http://[2001:db8::1]:8501",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org:8501",
+        "http://10.0.0.5:8501",
+        "http://192.168.1.20:8501/join",
+        "http://localhost.example.org:8501",
+        "http://8.8.8.8",
+        "ftp://127.0.0.1:8501",
+        "http://[2001:db8::1]:8501",
+    ],
+)
 def test_non_loopback_urls_are_refused(url: str) -> None:
     with pytest.raises(LoadTestError):
         check_url(url)
 
 
-@pytest.mark.parametrize(("url", "ws"), [
-    ("http://127.0.0.1:8501", "ws://127.0.0.1:8501/_stcore/stream"),
-    ("http://localhost:8502/join", "ws://127.0.0.1:8502/_stcore/stream"),
-    ("http://127.0.0.2:9000/trainer/", "ws://127.0.0.2:9000/trainer/_stcore/stream"),
-    ("http://[::1]:8501", "ws://[::1]:8501/_stcore/stream"),
-])
+@pytest.mark.parametrize(
+    ("url", "ws"),
+    [
+        ("http://127.0.0.1:8501", "ws://127.0.0.1:8501/_stcore/stream"),
+        ("http://localhost:8502/join", "ws://127.0.0.1:8502/_stcore/stream"),
+        ("http://127.0.0.2:9000/trainer/", "ws://127.0.0.2:9000/trainer/_stcore/stream"),
+        ("http://[::1]:8501", "ws://[::1]:8501/_stcore/stream"),
+    ],
+)
 def test_loopback_urls_map_to_the_stream_endpoint(url: str, ws: str) -> None:
     assert check_url(url).ws_url == ws
 
@@ -94,9 +112,33 @@ def test_small_class_on_sqlite_through_the_command_line(tmp_path: Path, content_
     server = start_app(tmp_path, env)
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "trainer", "loadtest", "--players", "5", "--url", server.url, "--questions", "2",
-             "--time-limit", "30", "--think", "0.2", "0.8", "--ramp", "0.5", "--timeout", "90", "--json"],
-            cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=150,
+            [
+                sys.executable,
+                "-m",
+                "trainer",
+                "loadtest",
+                "--players",
+                "5",
+                "--url",
+                server.url,
+                "--questions",
+                "2",
+                "--time-limit",
+                "30",
+                "--think",
+                "0.2",
+                "0.8",
+                "--ramp",
+                "0.5",
+                "--timeout",
+                "90",
+                "--json",
+            ],
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=150,
         )
     finally:
         server.stop()
@@ -111,13 +153,19 @@ def test_small_class_on_sqlite_through_the_command_line(tmp_path: Path, content_
 
 
 @pytest.mark.slow
-def test_rerun_cost_measures_the_three_kinds_of_join_page_run(tmp_path: Path, content_env: dict[str, str]) -> None:
+def test_rerun_cost_measures_the_three_kinds_of_join_page_run(
+    tmp_path: Path, content_env: dict[str, str]
+) -> None:
     env = {**content_env, "TRAINER_DATA_DIR": str(tmp_path / "data")}
     server = start_app(tmp_path, env)
     try:
         out = subprocess.run(
             [sys.executable, "-m", "trainer", "rerun-cost", "--url", server.url, "--runs", "25", "--json"],
-            cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=150,
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=150,
         )
     finally:
         server.stop()
@@ -145,11 +193,21 @@ def test_two_processes_sharing_postgresql(
     servers: list[AppServer] = [f.result() for f in futures if f.exception() is None]
     try:
         assert len(servers) == 2, [str(f.exception()) for f in futures]
-        report = run_loadtest(LoadConfig(
-            players=4, urls=tuple(s.url for s in servers), questions=1, time_limit_s=30,
-            database_url=pg_database_url, atlas_dir=Path(env["TRAINER_ATLAS_DIR"]),
-            quiz_dir=Path(env["TRAINER_QUIZ_DIR"]), think_s=(0.2, 0.8), ramp_s=0.5, timeout_s=90, seed=4,
-        ))
+        report = run_loadtest(
+            LoadConfig(
+                players=4,
+                urls=tuple(s.url for s in servers),
+                questions=1,
+                time_limit_s=30,
+                database_url=pg_database_url,
+                atlas_dir=Path(env["TRAINER_ATLAS_DIR"]),
+                quiz_dir=Path(env["TRAINER_QUIZ_DIR"]),
+                think_s=(0.2, 0.8),
+                ramp_s=0.5,
+                timeout_s=90,
+                seed=4,
+            )
+        )
     finally:
         for server in servers:
             server.stop()

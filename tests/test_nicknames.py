@@ -41,8 +41,18 @@ def test_look_alikes_of_a_name_collide_with_it(typed: str, why: str) -> None:
     assert clash("Alice", typed), why
 
 
-@pytest.mark.parametrize(("a", "b"), [("Ana", "Anna"), ("Alice", "Alicia"), ("ali", "all"), ("José", "Jose"),
-                                      ("Bo", "Bob"), ("李", "季"), ("Ana 🦴", "Ana 🧠")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Ana", "Anna"),
+        ("Alice", "Alicia"),
+        ("ali", "all"),
+        ("José", "Jose"),
+        ("Bo", "Bob"),
+        ("李", "季"),
+        ("Ana 🦴", "Ana 🧠"),
+    ],
+)
 def test_different_names_do_not_collide(a: str, b: str) -> None:
     assert not clash(a, b)
 
@@ -52,9 +62,23 @@ def test_a_capital_i_is_a_small_l_by_shape_but_a_small_i_by_case() -> None:
     assert nickname_key("AIICE") == nickname_key("aiice") != nickname_key("alice")
 
 
-@pytest.mark.parametrize("raw", ["\u3164", "\u3164 \u3164", "\u115f\u1160", "\uffa0", "\u2800\u2800",
-                                 "\u200b\u200c\u200d", "\ufe0f", "\U000e0041\U000e007f", "\u202e\u202d",
-                                 "\u034f", "\u180e", "\u0301\u0301"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u3164",
+        "\u3164 \u3164",
+        "\u115f\u1160",
+        "\uffa0",
+        "\u2800\u2800",
+        "\u200b\u200c\u200d",
+        "\ufe0f",
+        "\U000e0041\U000e007f",
+        "\u202e\u202d",
+        "\u034f",
+        "\u180e",
+        "\u0301\u0301",
+    ],
+)
 def test_names_with_nothing_visible_are_refused(raw: str) -> None:
     with pytest.raises(RuleError, match="invisible characters do not count"):
         clean_nickname(raw)

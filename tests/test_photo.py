@@ -24,7 +24,9 @@ from trainer.authoring.photo import (
 from trainer.errors import UploadError
 
 # Eight landmark-like points spread over a 900 px render.
-SRC_PX = np.array([[400, 260], [430, 400], [475, 355], [430, 530], [605, 440], [675, 280], [676, 320], [300, 600]], float)
+SRC_PX = np.array(
+    [[400, 260], [430, 400], [475, 355], [430, 530], [605, 440], [675, 280], [676, 320], [300, 600]], float
+)
 AFFINE = np.array([[1.3, 0.2, 55.0], [-0.15, 1.1, -20.0]])
 
 
@@ -94,7 +96,12 @@ def test_leave_one_out_error_is_reported_in_cm() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "n", "words"),
-    [("auto", 3, "at least 4 landmarks"), ("affine", 2, "at least 3"), ("tps", 5, "at least 6"), ("similarity", 1, "at least 2")],
+    [
+        ("auto", 3, "at least 4 landmarks"),
+        ("affine", 2, "at least 3"),
+        ("tps", 5, "at least 6"),
+        ("similarity", 1, "at least 2"),
+    ],
 )
 def test_too_few_landmarks_give_a_clear_error(kind: str, n: int, words: str) -> None:
     with pytest.raises(FitError, match=words):
@@ -123,8 +130,11 @@ def png_bytes(size: tuple[int, int], colour: tuple[int, int, int] = (200, 150, 1
 
 def bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a gigantic 1-bit image (never decoded by the guard)."""
+
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -188,7 +198,11 @@ def test_large_photos_are_scaled_to_the_working_size() -> None:
 
 def test_guide_crop_and_handout_have_the_expected_sizes() -> None:
     render = Image.new("RGB", (900, 900), (220, 190, 170))
-    guide = landmark_guide(render, (10.0, 10.0), px_per_cm=30.0, out_px=200)  # near a corner: padded, not shifted
+    guide = landmark_guide(
+        render, (10.0, 10.0), px_per_cm=30.0, out_px=200
+    )  # near a corner: padded, not shifted
     assert guide.size == (200, 200)
-    sheet = compose_handout(Image.new("RGB", (800, 600)), "Title", [], px_per_cm=20.0, notes=["n"], key=[("A", "Nerve A")])
+    sheet = compose_handout(
+        Image.new("RGB", (800, 600)), "Title", [], px_per_cm=20.0, notes=["n"], key=[("A", "Nerve A")]
+    )
     assert sheet.size[0] == 800 and sheet.size[1] > 600

@@ -31,7 +31,8 @@ def jpeg(size: tuple[int, int], colour: tuple[int, int, int] = (200, 160, 140)) 
 def atlas_and_view(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, RenderedView]:
     data = copy.deepcopy(good_atlas_data())
     data["regions/reg_a.yaml"]["views"].append(
-        {"id": "knee_front", "look_from": "anterior", "center": point(), "extent_cm": 20})
+        {"id": "knee_front", "look_from": "anterior", "center": point(), "extent_cm": 20}
+    )
     root = write_atlas(tmp_path_factory.mktemp("photo") / "atlas", data)
     return load_atlas(root), load_rendered_view("view_a_right", "female", root)
 
@@ -86,7 +87,10 @@ def test_undo_drops_the_last_tap_and_a_late_tap_for_an_unknown_landmark_changes_
     state = model.tapping(LANDMARKS, taps)
     assert state.undone() == {"lm_a": (1.0, 1.0)}
     assert state.tapped(None, 5.0, 5.0, 1.0) == taps and state.tapped("lm_zz", 5.0, 5.0, 1.0) == taps
-    assert state.tapped("lm_a", 5.0, 5.0, 1.0) == {"lm_a": (5.0, 5.0), "lm_b": (2.0, 2.0)}  # a re-tap moves it
+    assert state.tapped("lm_a", 5.0, 5.0, 1.0) == {
+        "lm_a": (5.0, 5.0),
+        "lm_b": (2.0, 2.0),
+    }  # a re-tap moves it
 
 
 def test_a_change_of_view_keeps_only_the_taps_it_can_use() -> None:
@@ -96,7 +100,9 @@ def test_a_change_of_view_keeps_only_the_taps_it_can_use() -> None:
 # -- fit, handout ----------------------------------------------------------------------------------
 
 
-def test_the_fit_is_summarised_and_a_mis_tapped_landmark_is_named(atlas_and_view: tuple[Atlas, RenderedView]) -> None:
+def test_the_fit_is_summarised_and_a_mis_tapped_landmark_is_named(
+    atlas_and_view: tuple[Atlas, RenderedView],
+) -> None:
     atlas, _ = atlas_and_view
     warp = {k: (2 * x + 30, 2 * y + 10) for k, (x, y) in LANDMARKS.items()}
     good = model.fit_summary(atlas, fit_landmarks(LANDMARKS, warp, px_per_cm=10.0))
@@ -118,8 +124,12 @@ def test_the_handout_is_titled_and_named_after_the_view(atlas_and_view: tuple[At
     png, preview = model.handout_files(photo, view, atlas, report, {}, model.DEFAULT_LAYERS)
     assert Image.open(io.BytesIO(png)).format == "PNG" and Image.open(io.BytesIO(preview)).format == "JPEG"
     out = json.loads(model.positions_json(photo, report, {"site_a": (1.0, 2.0)}))
-    assert out == {"photo_size_px": [400, 300], "kind": "similarity", "fit_error_cm": 0.0,
-                   "positions_px": {"site_a": [1.0, 2.0]}}
+    assert out == {
+        "photo_size_px": [400, 300],
+        "kind": "similarity",
+        "fit_error_cm": 0.0,
+        "positions_px": {"site_a": [1.0, 2.0]},
+    }
 
 
 # -- kept photos -----------------------------------------------------------------------------------
@@ -134,7 +144,9 @@ def test_a_kept_photo_reopens_with_its_view_and_taps_and_deletes_for_good(tmp_pa
     assert path == folder / f"{stem}.jpg" and kept_photos.is_kept(folder, stem)
     (folder / "notes.jpg").write_bytes(b"someone else's file")
     assert kept_photos.list_kept(folder) == [kept_photos.KeptPhoto(stem, f"{stem}.jpg")]
-    assert kept_photos.reopen(folder, stem) == kept_photos.Reopened(raw, "knee_front_right", {"lm_a": (1.5, 2.5)})
+    assert kept_photos.reopen(folder, stem) == kept_photos.Reopened(
+        raw, "knee_front_right", {"lm_a": (1.5, 2.5)}
+    )
     assert kept_photos.delete(folder, stem) and not kept_photos.delete(folder, stem)
     assert sorted(p.name for p in folder.iterdir()) == ["notes.jpg"]  # nothing of the photo is left
 
@@ -149,9 +161,12 @@ def test_damaged_taps_still_reopen_the_photo(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stem", ["../../etc/passwd", "photo", "notes", "0123456789ABCDEF", ""])
 def test_only_a_kept_photos_own_name_is_ever_touched(tmp_path: Path, stem: str) -> None:
-    for call in (lambda: kept_photos.keep(tmp_path, stem, b"x", "v", {}), lambda: kept_photos.delete(tmp_path, stem),
-                 lambda: kept_photos.reopen(tmp_path, stem), lambda: kept_photos.is_kept(tmp_path, stem)):
+    for call in (
+        lambda: kept_photos.keep(tmp_path, stem, b"x", "v", {}),
+        lambda: kept_photos.delete(tmp_path, stem),
+        lambda: kept_photos.reopen(tmp_path, stem),
+        lambda: kept_photos.is_kept(tmp_path, stem),
+    ):
         with pytest.raises(ValueError, match="not a kept photo"):
             call()
     assert list(tmp_path.iterdir()) == []
-

@@ -69,11 +69,23 @@ def test_the_browser_report_is_read_as_untrusted_input() -> None:
     assert read_browser_report(report) == BrowserProfiles((a, b), b, True)
     assert read_browser_report(json.dumps({"keys": [a], "current": b})) == BrowserProfiles((a,), None)
     assert read_browser_report(json.dumps({"keys": [], "current": None, "stored": False})) == BrowserProfiles(
-        (), None, False)
+        (), None, False
+    )
 
 
-@pytest.mark.parametrize("raw", [None, 5, "", "not json", "[1, 2]", "null", "[" * 5000 + "]" * 5000,
-                                 json.dumps({"keys": ["x" * 43] * 200})])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        5,
+        "",
+        "not json",
+        "[1, 2]",
+        "null",
+        "[" * 5000 + "]" * 5000,
+        json.dumps({"keys": ["x" * 43] * 200}),
+    ],
+)
 def test_a_hostile_or_broken_report_gives_nothing_or_a_bounded_list(raw: object) -> None:
     got = read_browser_report(raw)
     assert got is None or (len(got.keys) <= 1 and got.current is None)
@@ -93,8 +105,9 @@ op_strategy = st.one_of(
 
 
 @given(st.lists(op_strategy, max_size=12), st.lists(st.sampled_from(KEYS), unique=True, max_size=4))
-def test_queued_changes_end_in_the_same_storage_as_every_change_applied(ops: list[dict[str, str]],
-                                                                        start: list[str]) -> None:
+def test_queued_changes_end_in_the_same_storage_as_every_change_applied(
+    ops: list[dict[str, str]], start: list[str]
+) -> None:
     """Dropping superseded changes never changes where the browser's storage ends up."""
     state = BrowserProfiles(tuple(start), None)
     queued: list[dict[str, str]] = []
@@ -114,8 +127,9 @@ def test_a_report_showing_the_result_confirms_every_change(ops: list[dict[str, s
     still = unconfirmed(queued, after)
     # Only a "current" naming a key the browser does not hold can stay unconfirmed.
     assert all("current" in op and op["current"] not in after.keys for op in still)
-    assert unconfirmed(queued, BrowserProfiles()) == [op for op in queued if op.get("add") or
-                                                       ("current" in op and op["current"])]
+    assert unconfirmed(queued, BrowserProfiles()) == [
+        op for op in queued if op.get("add") or ("current" in op and op["current"])
+    ]
 
 
 def test_deleting_the_current_profile_leaves_none_current() -> None:
@@ -136,14 +150,17 @@ def test_a_transfer_code_is_eight_readable_characters() -> None:
     assert parse_transfer_code(code.lookup + " " + code.secret) == code
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("ABCD-EFG", "8 characters; you typed 7"),
-    ("ABCD-EFGHJ", "you typed 9"),
-    ("ABCD-EF0O", "never contains '0' 'O'"),
-    ("", "you typed 0"),
-    ("x" * 100, "Type the 8-character"),
-    (None, "Type the 8-character"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("ABCD-EFG", "8 characters; you typed 7"),
+        ("ABCD-EFGHJ", "you typed 9"),
+        ("ABCD-EF0O", "never contains '0' 'O'"),
+        ("", "you typed 0"),
+        ("x" * 100, "Type the 8-character"),
+        (None, "Type the 8-character"),
+    ],
+)
 def test_a_mistyped_code_says_what_is_wrong(typed: object, message: str) -> None:
     with pytest.raises(RuleError, match=message):
         parse_transfer_code(typed)
@@ -173,21 +190,30 @@ def test_the_stored_hash_does_not_contain_the_secret() -> None:
 
 def test_equal_names_get_distinct_labels_so_the_picker_cannot_confuse_them() -> None:
     labels = unique_labels(["Study without a profile", "Ana", "Ana", "Ana (2)", "Study without a profile"])
-    assert labels == ["Study without a profile", "Ana", "Ana (2)", "Ana (2) (2)", "Study without a profile (2)"]
+    assert labels == [
+        "Study without a profile",
+        "Ana",
+        "Ana (2)",
+        "Ana (2) (2)",
+        "Study without a profile (2)",
+    ]
     assert len(set(labels)) == len(labels)
 
 
 # -- reading an export file ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b'{"format": ', "not valid JSON"),
-    (b"[" * 200_000 + b"]" * 200_000, "nests"),
-    (b" " * (MAX_IMPORT_BYTES + 1), "the limit is 5 MB"),
-    (b"[]", "expected a JSON object"),
-    (b'{"format": "anki"}', "not a learner export"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b'{"format": ', "not valid JSON"),
+        (b"[" * 200_000 + b"]" * 200_000, "nests"),
+        (b" " * (MAX_IMPORT_BYTES + 1), "the limit is 5 MB"),
+        (b"[]", "expected a JSON object"),
+        (b'{"format": "anki"}', "not a learner export"),
+    ],
+)
 def test_a_file_that_is_not_an_export_is_refused_with_a_reason(raw: bytes, message: str) -> None:
     with pytest.raises(LearnerFileError, match=message):
         read_file(raw, T0)
@@ -197,7 +223,8 @@ def test_a_file_that_is_not_an_export_is_refused_with_a_reason(raw: bytes, messa
 
 
 def test_the_operator_lists_profiles_and_hands_an_unheld_one_to_a_browser(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from trainer.cli import main
     from trainer.store import open_store
 

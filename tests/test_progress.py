@@ -71,16 +71,37 @@ def test_review_refuses_naive_datetimes() -> None:
 def test_direction_bias_from_known_pins() -> None:
     views = {"ankle_posterior_right": "ankle_posterior", "ankle_posterior_left": "ankle_posterior"}
     attempts = [
-        A("q1", "ankle_posterior_right", 0.5, T0, directions=[{"proximal": 1.2, "lateral": 0.1, "anterior": 0.0}]),
-        A("q2", "ankle_posterior_left", 0.5, T0, directions=[{"proximal": 1.4, "lateral": -0.1, "anterior": 0.0}]),
-        A("q3", "ankle_posterior_right", 0.5, T0, directions=[{"proximal": 1.3, "lateral": 0.0, "anterior": 0.1}]),
+        A(
+            "q1",
+            "ankle_posterior_right",
+            0.5,
+            T0,
+            directions=[{"proximal": 1.2, "lateral": 0.1, "anterior": 0.0}],
+        ),
+        A(
+            "q2",
+            "ankle_posterior_left",
+            0.5,
+            T0,
+            directions=[{"proximal": 1.4, "lateral": -0.1, "anterior": 0.0}],
+        ),
+        A(
+            "q3",
+            "ankle_posterior_right",
+            0.5,
+            T0,
+            directions=[{"proximal": 1.3, "lateral": 0.0, "anterior": 0.1}],
+        ),
         A("q4", "unknown_view", 0.5, T0, directions=[{"proximal": -9.0}]),
     ]
     [bias] = direction_bias(attempts, views)
     assert bias.region == "ankle_posterior" and bias.pins == 3
     assert bias.mean_cm["proximal"] == pytest.approx(1.3)
     assert bias.words == "1.3 cm too proximal"
-    assert bias.sentence("Posterior ankle") == "On the posterior ankle you place sites 1.3 cm too proximal on average (3 pins)."
+    assert (
+        bias.sentence("Posterior ankle")
+        == "On the posterior ankle you place sites 1.3 cm too proximal on average (3 pins)."
+    )
 
 
 def test_too_few_pins_give_no_bias() -> None:
@@ -89,8 +110,11 @@ def test_too_few_pins_give_no_bias() -> None:
 
 
 def test_accuracy_streak_and_weakest() -> None:
-    attempts = [A("q1", "v", 1.0, T0, distances_cm=[0.5]), A("q2", "v", 0.0, T0 + timedelta(days=1), distances_cm=[4.0]),
-                A("q1", "v", 0.5, T0 + timedelta(days=2), distances_cm=[2.0])]
+    attempts = [
+        A("q1", "v", 1.0, T0, distances_cm=[0.5]),
+        A("q2", "v", 0.0, T0 + timedelta(days=1), distances_cm=[4.0]),
+        A("q1", "v", 0.5, T0 + timedelta(days=2), distances_cm=[2.0]),
+    ]
     days = accuracy_over_time(attempts)
     assert [d.mean_credit for d in days] == [1.0, 0.0, 0.5]
     assert days[1].mean_distance_cm == 4.0
@@ -105,14 +129,22 @@ def test_pins_on_views_of_the_foot_read_in_the_foot_words() -> None:
     views = {"plantar_foot_right": "plantar_foot", "foot_dorsum_right": "ankle", "ankle_front_right": "ankle"}
     vocab = {"plantar_foot_right": "foot", "foot_dorsum_right": "foot", "ankle_front_right": "leg"}
     heel = {"proximal": -0.4, "lateral": 0.0, "anterior": -2.0}
-    attempts = [A(f"q{i}", v, 0.5, T0, directions=[heel]) for i in range(3)
-                for v in ("plantar_foot_right", "foot_dorsum_right", "ankle_front_right")]
+    attempts = [
+        A(f"q{i}", v, 0.5, T0, directions=[heel])
+        for i in range(3)
+        for v in ("plantar_foot_right", "foot_dorsum_right", "ankle_front_right")
+    ]
     by_key = {(b.region, b.vocabulary): b for b in direction_bias(attempts, views, vocab)}
     assert by_key[("plantar_foot", "foot")].words == "2.0 cm too far toward the heel and 0.4 cm too plantar"
-    assert by_key[("plantar_foot", "foot")].sentence("Sole of the foot").startswith(
-        "On the sole of the foot you place sites 2.0 cm too far toward the heel")
+    assert (
+        by_key[("plantar_foot", "foot")]
+        .sentence("Sole of the foot")
+        .startswith("On the sole of the foot you place sites 2.0 cm too far toward the heel")
+    )
     # A region seen both ways keeps the two apart and says which is which.
-    assert by_key[("ankle", "foot")].sentence("Ankle").startswith("On the ankle (views of the foot) you place")
+    assert (
+        by_key[("ankle", "foot")].sentence("Ankle").startswith("On the ankle (views of the foot) you place")
+    )
     assert by_key[("ankle", "leg")].words == "2.0 cm too posterior and 0.4 cm too distal"
 
 
@@ -135,7 +167,9 @@ def _bias_view(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.mark.parametrize("error_cm", [0.3, 0.5, 0.9, 2.5, 6.0])
-def test_the_bias_arrow_is_never_hidden_under_a_label(tmp_path_factory: pytest.TempPathFactory, error_cm: float) -> None:
+def test_the_bias_arrow_is_never_hidden_under_a_label(
+    tmp_path_factory: pytest.TempPathFactory, error_cm: float
+) -> None:
     from trainer.explorer.figures import MIN_ARROW_SCREEN_PX, bias_figure
 
     view = _bias_view(tmp_path_factory)  # flat test view: 10 px a cm, proximal up the image
@@ -185,8 +219,17 @@ def test_recording_an_answer_is_one_store_write_with_every_card(tmp_path: Path) 
             begun.append(conn)
 
         event.listen(store.engine, "begin", on_begin)
-        attempt = record_answer(store, atlas, ana.id, q, result, view_id="view_a_right", body_type="female",
-                                duration_ms=4_000, now=T0)
+        attempt = record_answer(
+            store,
+            atlas,
+            ana.id,
+            q,
+            result,
+            view_id="view_a_right",
+            body_type="female",
+            duration_ms=4_000,
+            now=T0,
+        )
         event.remove(store.engine, "begin", on_begin)
         assert len(begun) == 1
         cards = card_ids(q, atlas)

@@ -46,8 +46,17 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path, 
     start = datetime.now(UTC) - timedelta(days=6)
     for day in range(7):  # a week of answers, each 1.5 cm too proximal
         res = score(q, Answer(pins_px=((float(x), float(y) - 15.0),)), rv, atlas)
-        record_answer(store, atlas, learner.id, q, res, view_id="view_a_right", body_type="female",
-                      duration_ms=20_000, now=start + timedelta(days=day))
+        record_answer(
+            store,
+            atlas,
+            learner.id,
+            q,
+            res,
+            view_id="view_a_right",
+            body_type="female",
+            duration_ms=20_000,
+            now=start + timedelta(days=day),
+        )
     store.close()
     return learner.id, tmp_path, key
 
@@ -66,7 +75,9 @@ def test_progress_page_shows_mastery_bias_and_queue(seeded: tuple[str, Path, str
     assert "Nerve A" in text or "Site A" in text
 
 
-def test_progress_without_history_explains_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_without_history_explains_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = write_atlas(tmp_path / "atlas", good_atlas_data())
     write_bank(tmp_path / "quizzes", good_bank())
     monkeypatch.setenv("TRAINER_ATLAS_DIR", str(root))
@@ -124,8 +135,11 @@ def test_progress_tables_show_whole_percentages(seeded: tuple[str, Path, str]) -
 def test_one_answer_reads_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_atlas(tmp_path / "atlas", good_atlas_data())
     write_bank(tmp_path / "quizzes", good_bank())
-    for name, value in (("TRAINER_ATLAS_DIR", root), ("TRAINER_QUIZ_DIR", tmp_path / "quizzes"),
-                        ("TRAINER_DATA_DIR", tmp_path / "data")):
+    for name, value in (
+        ("TRAINER_ATLAS_DIR", root),
+        ("TRAINER_QUIZ_DIR", tmp_path / "quizzes"),
+        ("TRAINER_DATA_DIR", tmp_path / "data"),
+    ):
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("TRAINER_DATABASE_URL", raising=False)
     atlas = load_atlas(root)
@@ -135,8 +149,17 @@ def test_one_answer_reads_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyP
     key = new_key()
     learner = store.create_learner("Bo", now=datetime.now(UTC), key_hash=key_hash(key))
     res = score(q, Answer(pins_px=(tuple(float(c) for c in rv.items["site_a"].points_px[0]),)), rv, atlas)
-    record_answer(store, atlas, learner.id, q, res, view_id="view_a_right", body_type="female", duration_ms=5_000,
-                  now=datetime.now(UTC))
+    record_answer(
+        store,
+        atlas,
+        learner.id,
+        q,
+        res,
+        view_id="view_a_right",
+        body_type="female",
+        duration_ms=5_000,
+        now=datetime.now(UTC),
+    )
     store.close()
     text = " ".join(m.value for m in _progress_page(key).markdown)
     assert "over 1 answer," in text or text.rstrip().endswith("over 1 answer")
@@ -147,7 +170,9 @@ def test_a_small_direction_bias_draws_an_arrow_that_can_be_seen(seeded: tuple[st
     # The seeded week is 1.5 cm too proximal on a 10 px/cm view shown 360 px high: under the
     # minimum length, so the page must draw it longer, unlabelled, with a note above the image.
     at = _progress_page(seeded[2])
-    [chart] = [c for c in at.get("plotly_chart") if "annotations" in json.loads(c.proto.spec).get("layout", {})]
+    [chart] = [
+        c for c in at.get("plotly_chart") if "annotations" in json.loads(c.proto.spec).get("layout", {})
+    ]
     annotations = json.loads(chart.proto.spec)["layout"]["annotations"]
     [arrow] = [a for a in annotations if a.get("showarrow")]
     assert not arrow.get("text")
@@ -166,10 +191,14 @@ def page_text(at: AppTest) -> str:
     return " ".join(parts)
 
 
-@pytest.mark.parametrize("browser", [None, BrowserProfiles(), BrowserProfiles(keys=(new_key(),))],
-                         ids=["before the browser reports", "a browser with no keys", "a browser with a stranger key"])
+@pytest.mark.parametrize(
+    "browser",
+    [None, BrowserProfiles(), BrowserProfiles(keys=(new_key(),))],
+    ids=["before the browser reports", "a browser with no keys", "a browser with a stranger key"],
+)
 def test_a_browser_that_holds_no_key_sees_no_profile_even_the_only_one(
-        seeded: tuple[str, Path, str], browser: BrowserProfiles | None) -> None:
+    seeded: tuple[str, Path, str], browser: BrowserProfiles | None
+) -> None:
     at = AppTest.from_file(APP, default_timeout=30)
     if browser is not None:
         at.session_state["profile_browser"] = browser
@@ -230,18 +259,41 @@ def test_progress_renders_a_profile_imported_with_edge_values(seeded: tuple[str,
     key = new_key()
     t = datetime.now(UTC) - timedelta(days=1)
     doc = {
-        "format": "nerve-mapping-trainer/learner", "format_version": 1,
+        "format": "nerve-mapping-trainer/learner",
+        "format_version": 1,
         "learner": {"id": "imported1", "display_name": "Ida", "created_at": t.isoformat()},
         "attempts": [
             {"id": "x1", "question_id": "q_locate", "credit": 0, "created_at": t.isoformat()},
-            {"id": "x2", "question_id": "no_such_question", "view_id": "no_such_view", "side": None,
-             "body_type": None, "pins": [[0, 0], [1e4, -1e4]], "distances_cm": [None, 0],
-             "directions": [{}, {"proximal": 999.0}], "credit": 1, "duration_ms": None, "created_at": t.isoformat()},
+            {
+                "id": "x2",
+                "question_id": "no_such_question",
+                "view_id": "no_such_view",
+                "side": None,
+                "body_type": None,
+                "pins": [[0, 0], [1e4, -1e4]],
+                "distances_cm": [None, 0],
+                "directions": [{}, {"proximal": 999.0}],
+                "credit": 1,
+                "duration_ms": None,
+                "created_at": t.isoformat(),
+            },
         ],
-        "review_cards": [{"card_id": "n:nerve_a:locate",
-                          "card": {"card_id": 1, "state": 1, "step": None, "stability": None, "difficulty": None,
-                                   "due": t.isoformat(), "last_review": None},
-                          "due": t.isoformat(), "updated_at": t.isoformat()}],
+        "review_cards": [
+            {
+                "card_id": "n:nerve_a:locate",
+                "card": {
+                    "card_id": 1,
+                    "state": 1,
+                    "step": None,
+                    "stability": None,
+                    "difficulty": None,
+                    "due": t.isoformat(),
+                    "last_review": None,
+                },
+                "due": t.isoformat(),
+                "updated_at": t.isoformat(),
+            }
+        ],
     }
     with open_store(data_dir=tmp / "data") as store:
         store.import_learner(doc, now=datetime.now(UTC), key_hash=key_hash(key))

@@ -40,8 +40,17 @@ class World:
         q = self.questions[qid]
         x, y = self.view.items["site_a"].points_px[0]
         result = score(q, Answer(pins_px=((float(x), float(y) - dy_px),)), self.view, self.atlas)
-        record_answer(self.store, self.atlas, learner_id, q, result, view_id="view_a_right", body_type="female",
-                      duration_ms=20_000, now=when)
+        record_answer(
+            self.store,
+            self.atlas,
+            learner_id,
+            q,
+            result,
+            view_id="view_a_right",
+            body_type="female",
+            duration_ms=20_000,
+            now=when,
+        )
 
 
 @pytest.fixture()
@@ -54,8 +63,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield World(atlas, questions, load_rendered_view("view_a_right", "female", root), store)
 
 
-def show(w: World, learner_id: str | None, anonymous: list[dict[str, object]] | None = None,
-         now: datetime = NOW) -> page.ProgressView:
+def show(
+    w: World, learner_id: str | None, anonymous: list[dict[str, object]] | None = None, now: datetime = NOW
+) -> page.ProgressView:
     return page.progress_view(w.store, w.atlas, w.questions, learner_id, anonymous or [], now)
 
 
@@ -74,7 +84,11 @@ def test_a_week_of_answers_shows_metrics_bias_and_weak_items(world: World) -> No
     credits = [a.credit for a in world.store.list_attempts(ana.id)]
     assert 0 < credits[0] < 1  # partial credit: 1.5 cm off
     assert {m.label: m.value for m in shown.metrics} == {
-        "Answers": "7", "Mean score": f"{sum(credits) / 7 * 100:.0f}%", "Streak": "7 d", "Practised": "2 min"}
+        "Answers": "7",
+        "Mean score": f"{sum(credits) / 7 * 100:.0f}%",
+        "Streak": "7 d",
+        "Practised": "2 min",
+    }
     assert [r["Region"] for r in shown.by_region] == ["Region A"] and shown.by_region[0]["Answers"] == 7
     assert [r["Nerve"] for r in shown.by_nerve] == ["Nerve A"]
     assert 0 < shown.by_nerve[0]["Recall now"] <= 100  # the nerve's card was reviewed
@@ -104,8 +118,14 @@ def test_without_a_profile_the_tabs_own_answers_are_shown_and_nothing_is_queued(
     q = world.questions["q_locate"]
     x, y = world.view.items["site_a"].points_px[0]
     result = score(q, Answer(pins_px=((float(x), float(y)),)), world.view, world.atlas)
-    row = {"question_id": q.id, "view_id": "view_a_right", "credit": result.credit, "duration_ms": 30_000,
-           "created_at": NOW - timedelta(minutes=1), **attempt_fields(result)}
+    row = {
+        "question_id": q.id,
+        "view_id": "view_a_right",
+        "credit": result.credit,
+        "duration_ms": 30_000,
+        "created_at": NOW - timedelta(minutes=1),
+        **attempt_fields(result),
+    }
     shown = show(world, None, [row, row])
     assert shown.anonymous and not shown.empty
     assert [m.value for m in shown.metrics] == ["2", "100%", "1 d", "1 min"]
@@ -187,6 +207,8 @@ def test_an_import_stores_the_profile_for_the_new_key_or_nothing(world: World) -
     key = new_key()
     done = page.import_profile(world.store, exported, key, NOW)
     assert done.learner is not None and done.problems is None
-    assert done.notice == page.Notice("success", "Imported Ana (1 answer); it is selected and kept in this browser.")
+    assert done.notice == page.Notice(
+        "success", "Imported Ana (1 answer); it is selected and kept in this browser."
+    )
     assert world.store.get_learner(done.learner.id, key_hash=key_hash(key)).display_name == "Ana"
     assert len(world.store.list_attempts(done.learner.id)) == 1

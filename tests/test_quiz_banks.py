@@ -77,7 +77,10 @@ def test_target_not_visible_in_the_view(tmp_path: Path) -> None:
         meta.write_text(json.dumps(data))
     atlas = load_atlas(atlas_root)
     problems, _ = check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])
-    assert any(str(p).endswith("q_locate: targets: 'site_a' is not visible in view view_a_right (female)") for p in problems), problems
+    assert any(
+        str(p).endswith("q_locate: targets: 'site_a' is not visible in view view_a_right (female)")
+        for p in problems
+    ), problems
 
 
 def test_yaml_syntax_error_in_a_bank(tmp_path: Path) -> None:
@@ -89,12 +92,28 @@ def test_validate_cli_exits_1_and_prints_file_id_field(tmp_path: Path) -> None:
     atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
     bank = mutate(lambda qs: qs[0].update(targets=["site_zz"]))
     path = write_bank(tmp_path / "quizzes", bank)
-    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1
     assert "q_locate: targets: unknown atlas id 'site_zz'" in out.stdout
-    ok = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root),
-                         str(write_bank(tmp_path / "ok", good_bank()))], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "validate",
+            "--atlas",
+            str(atlas_root),
+            str(write_bank(tmp_path / "ok", good_bank())),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("ok: 1 regions, 2 views")
 
@@ -104,6 +123,7 @@ def test_validate_cli_exits_1_and_prints_file_id_field(tmp_path: Path) -> None:
 
 def many_problems_bank() -> dict[str, Any]:
     """One bank, nine mistakes of different kinds in six questions."""
+
     def edit(qs: list[dict[str, Any]]) -> None:
         qs[0].update(colour="red", tolerance_cm=9)  # two shape problems in one question
         qs[1].update(references=["ref_zz"], explanation="")  # two rule problems (+ visibility, below)
@@ -112,6 +132,7 @@ def many_problems_bank() -> dict[str, Any]:
         qs[4].update(id="Bad Id")  # shape problem, question left out
         qs[6].update(prompt="Is it safe?\x07", explanation="See ![map](http://example.com/map.png)")
         qs.append(copy.deepcopy(qs[6]) | {"prompt": "Is it safe here?"})  # duplicate id
+
     return mutate(edit)
 
 
@@ -147,8 +168,12 @@ EXPECTED_MANY = [
 
 def _matches(lines: list[str], label: str) -> None:
     for item, field, fragment in EXPECTED_MANY:
-        assert any(line.startswith(f"{label}: {item}: {field}: ") and fragment in line for line in lines), \
-            (item, field, fragment, lines)
+        assert any(line.startswith(f"{label}: {item}: {field}: ") and fragment in line for line in lines), (
+            item,
+            field,
+            fragment,
+            lines,
+        )
 
 
 def test_every_problem_of_a_bank_is_reported_in_one_run(tmp_path: Path) -> None:
@@ -168,8 +193,12 @@ def test_the_cli_and_an_upload_report_the_same_full_list(tmp_path: Path) -> None
 
     root = atlas_with_site_a_hidden(tmp_path)
     path = write_bank(tmp_path / "quizzes", many_problems_bank())
-    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(root), str(path)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "trainer", "validate", "--atlas", str(root), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1
     cli_lines = [line for line in out.stdout.splitlines() if line.startswith(str(path))]
     _matches(cli_lines, str(path))
@@ -178,14 +207,17 @@ def test_the_cli_and_an_upload_report_the_same_full_list(tmp_path: Path) -> None
     assert bank is None
     upload_lines = [str(p) for p in problems]
     _matches(upload_lines, "upload.yaml")
-    assert [line.replace("upload.yaml", "FILE") for line in upload_lines] == \
-        [line.replace(str(path), "FILE") for line in cli_lines]
+    assert [line.replace("upload.yaml", "FILE") for line in upload_lines] == [
+        line.replace(str(path), "FILE") for line in cli_lines
+    ]
 
 
 def test_a_question_without_an_id_is_named_by_its_position(tmp_path: Path) -> None:
     bank = mutate(lambda qs: qs.insert(1, {"type": "locate", "prompt": "Where is it?"}))
     probs = bank_problems(tmp_path, bank)
     assert any(p.endswith(": -: questions.1.id: required field is missing") for p in probs), probs
+
+
 def test_validate_warns_of_a_right_option_that_gives_itself_away_by_length(tmp_path: Path) -> None:
     """Over 1.5× the longest wrong option and over 30 characters longer: a warning, exit 0.
     The right option written first in the file is no warning (options are shown shuffled)."""
@@ -197,17 +229,31 @@ def test_validate_warns_of_a_right_option_that_gives_itself_away_by_length(tmp_p
     def edit(qs: list[dict[str, Any]]) -> None:
         qs[6]["choices"] = [{"text": long_yes, "correct": True}, {"text": "No"}]
         qs[7]["steps"][0]["choices"] = [{"text": "Nerve B"}, {"text": long_yes, "correct": True}]
-        qs.append({**qs[6], "id": "q_clinical_fair", "choices": [{"text": long_yes, "correct": True},
-                                                                  {"text": shortish}]})
+        qs.append(
+            {
+                **qs[6],
+                "id": "q_clinical_fair",
+                "choices": [{"text": long_yes, "correct": True}, {"text": shortish}],
+            }
+        )
 
     path = write_bank(tmp_path / "quizzes", mutate(edit))
-    out = subprocess.run([sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "trainer", "validate", "--atlas", str(atlas_root), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     warnings = [line for line in out.stdout.splitlines() if line.startswith("warning: ")]
-    assert [w.split(": ")[2:4] for w in warnings] == [["q_clinical", "choices.0"], ["q_case", "steps.0.choices.1"]]
+    assert [w.split(": ")[2:4] for w in warnings] == [
+        ["q_clinical", "choices.0"],
+        ["q_case", "steps.0.choices.1"],
+    ]
     assert f"{len(long_yes)} characters long, the longest wrong one 2:" in warnings[0]
-    assert warnings[0].startswith("warning: ") and "quizzes/bank_a.yaml: q_clinical: choices.0: " in warnings[0]
+    assert (
+        warnings[0].startswith("warning: ") and "quizzes/bank_a.yaml: q_clinical: choices.0: " in warnings[0]
+    )
     assert out.stdout.splitlines()[-1].startswith("ok: ")
 
 
@@ -219,9 +265,16 @@ def test_shipped_right_options_do_not_give_themselves_away_by_length() -> None:
     from trainer.quiz.bank import DEFAULT_QUIZ_DIR, bank_warnings, read_banks
 
     banks, _ = read_banks([DEFAULT_QUIZ_DIR])
-    sets = [choices for b in banks.values() for q in b.questions
-            for choices in (q.choices, *(s.choices for s in q.steps)) if choices]
-    longest_right = sum(any(c.correct and len(c.text) == max(len(x.text) for x in ch) for c in ch) for ch in sets)
+    sets = [
+        choices
+        for b in banks.values()
+        for q in b.questions
+        for choices in (q.choices, *(s.choices for s in q.steps))
+        if choices
+    ]
+    longest_right = sum(
+        any(c.correct and len(c.text) == max(len(x.text) for x in ch) for c in ch) for ch in sets
+    )
     assert len(sets) > 200 and longest_right / len(sets) <= 0.31, f"{longest_right} of {len(sets)}"
     warned = {w.item for w in bank_warnings([DEFAULT_QUIZ_DIR])}
     assert warned <= {"knee_lat_cli_cfn_safety", "knee_lat_case_scar"}, warned

@@ -48,7 +48,9 @@ def test_every_committed_render_matches_the_current_inputs() -> None:
                 body = bodies[pose]
                 for side in sides_of(view):
                     key = view_key(side_view_id(view, side), body_type)
-                    want = planned_hash(inputs, region, view, side, body, COMMITTED_SIZE_PX, COMMITTED_SUPERSAMPLE)  # type: ignore[arg-type]
+                    want = planned_hash(
+                        inputs, region, view, side, body, COMMITTED_SIZE_PX, COMMITTED_SUPERSAMPLE
+                    )  # type: ignore[arg-type]
                     if existing_hash(ATLAS, key) != want:
                         stale.append(key)
     assert stale == [], f"re-run python -m trainer.tools.render: {stale}"

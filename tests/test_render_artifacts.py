@@ -21,7 +21,17 @@ def test_resolved_file_has_every_landmark_and_item_on_the_right_side(body: str) 
     from trainer.atlas import load_atlas
 
     doc = json.loads((ATLAS / "resolved" / f"{body}.json").read_text(encoding="utf-8"))
-    assert {"schema_version", "body_type", "input_hash", "side", "pose", "joints_cm", "frames", "landmarks", "items"} <= set(doc)
+    assert {
+        "schema_version",
+        "body_type",
+        "input_hash",
+        "side",
+        "pose",
+        "joints_cm",
+        "frames",
+        "landmarks",
+        "items",
+    } <= set(doc)
     assert doc["schema_version"] == 1 and doc["body_type"] == body and doc["side"] == "right"
     assert doc["pose"] == "A-pose, unposed"
     atlas = load_atlas(ATLAS)

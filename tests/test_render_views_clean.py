@@ -32,7 +32,9 @@ def _boundary(triangles: np.ndarray) -> set[tuple[int, int]]:
     return set(map(tuple, u[c == 1].tolist()))
 
 
-def cut_line_stats(vertices: np.ndarray, triangles: np.ndarray, original: set[tuple[int, int]]) -> tuple[np.ndarray, int]:
+def cut_line_stats(
+    vertices: np.ndarray, triangles: np.ndarray, original: set[tuple[int, int]]
+) -> tuple[np.ndarray, int]:
     """Turning angles (deg) along the cut lines, and how many cut vertices do not have
     exactly two cut neighbours (a gap, a T-junction or a hole along the cut)."""
     cut = [e for e in _boundary(triangles) if e not in original]
@@ -57,7 +59,13 @@ def test_a_clean_cut_follows_the_field_and_keeps_its_area() -> None:
     n = 21
     xs, ys = np.meshgrid(np.arange(n, dtype=float), np.arange(n, dtype=float))
     v = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n)], axis=1)
-    q = np.array([[i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j] for i in range(n - 1) for j in range(n - 1)])
+    q = np.array(
+        [
+            [i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j]
+            for i in range(n - 1)
+            for j in range(n - 1)
+        ]
+    )
     t = np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]])
     normals = np.tile([0.0, 0.0, 1.0], (len(v), 1))
     field = np.linalg.norm(v[:, :2] - 10.0, axis=1) - 6.0
@@ -89,11 +97,19 @@ def test_every_view_cuts_the_body_cleanly() -> None:
             side = sides_of(view)[0]
             geo = body.sides[side]  # type: ignore[attr-defined]
             centre, _ = resolve_points(geo, [dict(view["center"])])
-            cam = view_camera(centre[0], geo.frames[region.segment], str(view["look_from"]),
-                              str(view.get("up") or "proximal"), float(view["extent_cm"]), 900)
+            cam = view_camera(
+                centre[0],
+                geo.frames[region.segment],
+                str(view["look_from"]),
+                str(view.get("up") or "proximal"),
+                float(view["extent_cm"]),
+                900,
+            )
             skin = body.skin  # type: ignore[attr-defined]
             original = _boundary(np.concatenate([skin.triangles, skin.eye_triangles]))
-            v, _, t = view_mesh(skin, region.segment, side, str(view["look_from"]), cam, float(view["extent_cm"]))
+            v, _, t = view_mesh(
+                skin, region.segment, side, str(view["look_from"]), cam, float(view["extent_cm"])
+            )
             angles, broken = cut_line_stats(v, t, original)
             if broken or (len(angles) and np.percentile(angles, 90) > 25.0):
                 rough.append((view["id"], broken, float(np.percentile(angles, 90)) if len(angles) else 0.0))
@@ -122,7 +138,12 @@ def skin_holes_cm2(depth_cm: np.ndarray, px_per_cm: float) -> list[float]:
         patch = labels == k
         rim = ndimage.binary_dilation(patch, structure=np.ones((3, 3), bool)) & ~patch
         d = np.where(rim, depth_cm, np.nan)
-        steps = [np.abs(d - np.roll(np.roll(d, dy, 0), dx, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+        steps = [
+            np.abs(d - np.roll(np.roll(d, dy, 0), dx, 1))
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if dy or dx
+        ]
         jump = np.nanmax(np.stack(steps)) if np.isfinite(np.stack(steps)).any() else 0.0
         if jump < 2.0:
             out.append(float(patch.sum()) / px_per_cm**2)

@@ -15,15 +15,25 @@ def test_control_characters_are_named_by_code_point() -> None:
 
 
 def test_markdown_and_html_images_are_refused_but_plain_angle_brackets_are_not() -> None:
-    for text in ("![x](http://example.com/a.png)", "see ![diagram][d]", "<img src=http://e/x>",
-                 "<IMG SRC='x'>", '<div style="background:url(http://e/x)">', "<iframe>"):
+    for text in (
+        "![x](http://example.com/a.png)",
+        "see ![diagram][d]",
+        "<img src=http://e/x>",
+        "<IMG SRC='x'>",
+        '<div style="background:url(http://e/x)">',
+        "<iframe>",
+    ):
         assert text_problems(text), text
     for text in ("pain < 3/10 at rest", "a <5 mm wheal", "[Lyftogt 2007](https://doi.org/x)", "<b>bold</b>"):
         assert text_problems(text) == [], text
 
 
 def test_every_field_of_a_nested_record_is_named() -> None:
-    record = {"prompt": "ok", "choices": [{"text": "fine"}, {"text": "bad\x07"}], "steps": [{"prompt": "![a](b)"}]}
+    record = {
+        "prompt": "ok",
+        "choices": [{"text": "fine"}, {"text": "bad\x07"}],
+        "steps": [{"prompt": "![a](b)"}],
+    }
     assert [field for field, _ in field_text_problems(record)] == ["choices.1.text", "steps.0.prompt"]
 
 

@@ -34,8 +34,13 @@ def view_of(flat: tuple[Atlas, Path], side: str = "right") -> RenderedView:
 
 def q(**kw: Any) -> QuestionModel:
     base: dict[str, Any] = {
-        "id": "q1", "type": "locate", "prompt": "Place the site", "view": "view_a", "targets": ["site_a"],
-        "explanation": "Because.", "references": ["ref_a"],
+        "id": "q1",
+        "type": "locate",
+        "prompt": "Place the site",
+        "view": "view_a",
+        "targets": ["site_a"],
+        "explanation": "Because.",
+        "references": ["ref_a"],
     }
     base.update(kw)
     return QuestionModel.model_validate(base)
@@ -108,7 +113,12 @@ def test_multi_site_matches_pins_optimally_and_penalises_extra_pins(flat: tuple[
     assert r.credit == 1.0
     r2 = score(question, Answer(pins_px=(nerve_top, site, (5.0, 5.0))), v, flat[0])
     assert r2.credit == pytest.approx(2 / 3)
-    r3 = score(question.model_copy(update={"extra_pins": "ignore"}), Answer(pins_px=(nerve_top, site, (5.0, 5.0))), v, flat[0])
+    r3 = score(
+        question.model_copy(update={"extra_pins": "ignore"}),
+        Answer(pins_px=(nerve_top, site, (5.0, 5.0))),
+        v,
+        flat[0],
+    )
     assert r3.credit == 1.0
 
 
@@ -154,7 +164,9 @@ def test_an_on_course_trace_outscores_the_same_trace_1_4_cm_off(flat: tuple[Atla
 
 
 @pytest.mark.parametrize("offset_cm", [0.0, 0.5, 1.4, 2.2])
-def test_full_coverage_beats_half_coverage_at_equal_distance(flat: tuple[Atlas, Path], offset_cm: float) -> None:
+def test_full_coverage_beats_half_coverage_at_equal_distance(
+    flat: tuple[Atlas, Path], offset_cm: float
+) -> None:
     v = view_of(flat)
     pts = [(x - offset_cm * PX_PER_CM, y) for x, y in _course_px(v, "nerve_a", 1.0)]
     question = q(type="trace", targets=["nerve_a"])
@@ -183,7 +195,8 @@ BENT = [{"proximal_cm": 3.0}, {}, {"medial_cm": 4.0}]
 def bent(tmp_path_factory: pytest.TempPathFactory) -> tuple[Atlas, RenderedView]:
     data = good_atlas_data()
     data["regions/reg_a.yaml"]["nerves"][0]["course"] = [
-        {"landmark": "lm_a", "ref": "ref_a", "value": "test value", **p} for p in BENT]
+        {"landmark": "lm_a", "ref": "ref_a", "value": "test value", **p} for p in BENT
+    ]
     root = write_atlas(tmp_path_factory.mktemp("bent") / "atlas", data)
     return load_atlas(root), load_rendered_view("view_a_right", "female", root)
 
@@ -201,11 +214,15 @@ def _course_frame_px(view: RenderedView, arc_cm: float) -> tuple[np.ndarray, np.
 
 
 @settings(max_examples=120, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.0, 7.0), st.floats(-3.0, 3.0), st.floats(0.0, 3.0)), min_size=2, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 7.0), st.floats(-3.0, 3.0), st.floats(0.0, 3.0)), min_size=2, max_size=12
+    )
+)
 def test_moving_every_trace_point_away_from_the_course_never_raises_the_score(
     bent: tuple[Atlas, RenderedView], points: list[tuple[float, float, float]]
 ) -> None:
-    """"Away" means: each point moves outward along the line from its closest course point through
+    """ "Away" means: each point moves outward along the line from its closest course point through
     it, so its distance to the course does not shrink and the course position it projects to
     (its arc length along the course) stays the same. Examples where that does not hold on the
     L (near its corner) are discarded, not bent to fit."""
@@ -240,7 +257,9 @@ def test_territory_tap_inside_and_outside(flat: tuple[Atlas, Path]) -> None:
 
 def test_clinical_single_and_multi_answer() -> None:
     choices = [{"text": "a", "correct": True}, {"text": "b"}, {"text": "c", "correct": True}]
-    single = q(type="clinical", view=None, targets=[], choices=[{"text": "a", "correct": True}, {"text": "b"}])
+    single = q(
+        type="clinical", view=None, targets=[], choices=[{"text": "a", "correct": True}, {"text": "b"}]
+    )
     atlas_stub: Any = None
     assert score(single, Answer(choices=(0,)), None, atlas_stub).credit == 1.0
     assert score(single, Answer(choices=(1,)), None, atlas_stub).credit == 0.0
@@ -253,9 +272,15 @@ def test_clinical_single_and_multi_answer() -> None:
 def test_case_combines_its_steps(flat: tuple[Atlas, Path]) -> None:
     v = view_of(flat)
     question = q(
-        type="case", targets=[], vignette="A runner with heel pain.",
+        type="case",
+        targets=[],
+        vignette="A runner with heel pain.",
         steps=[
-            {"type": "identify", "prompt": "Which nerve?", "choices": [{"text": "Nerve A", "correct": True, "item": "nerve_a"}, {"text": "Other"}]},
+            {
+                "type": "identify",
+                "prompt": "Which nerve?",
+                "choices": [{"text": "Nerve A", "correct": True, "item": "nerve_a"}, {"text": "Other"}],
+            },
             {"type": "locate", "prompt": "Place the site", "targets": ["site_a"]},
         ],
     )
@@ -267,7 +292,9 @@ def test_case_combines_its_steps(flat: tuple[Atlas, Path]) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(dx=st.floats(-60, 60), dy=st.floats(-60, 60))
-def test_mirroring_left_and_right_gives_the_same_score(flat: tuple[Atlas, Path], dx: float, dy: float) -> None:
+def test_mirroring_left_and_right_gives_the_same_score(
+    flat: tuple[Atlas, Path], dx: float, dy: float
+) -> None:
     right, left = view_of(flat, "right"), view_of(flat, "left")
     xr, yr = px(right, "site_a")
     xl, yl = px(left, "site_a")
@@ -279,7 +306,9 @@ def test_mirroring_left_and_right_gives_the_same_score(flat: tuple[Atlas, Path],
 
 @settings(max_examples=60, deadline=None)
 @given(d1=st.floats(0, 8), d2=st.floats(0, 8), angle=st.floats(0, 6.283))
-def test_credit_never_increases_with_distance(flat: tuple[Atlas, Path], d1: float, d2: float, angle: float) -> None:
+def test_credit_never_increases_with_distance(
+    flat: tuple[Atlas, Path], d1: float, d2: float, angle: float
+) -> None:
     v = view_of(flat)
     x, y = px(v, "site_a")
     near, far = sorted([d1, d2])
@@ -288,8 +317,18 @@ def test_credit_never_increases_with_distance(flat: tuple[Atlas, Path], d1: floa
     # The vein lies 3 cm lateral: keep away from it so only distance matters.
     if c < 0.2 and (abs(s) < 0.9):
         c = abs(c) + 0.2
-    r_near = score(question, Answer(pins_px=((x + c * near * PX_PER_CM * 0.3, y + s * near * PX_PER_CM * 0.3),)), v, flat[0])
-    r_far = score(question, Answer(pins_px=((x + c * far * PX_PER_CM * 0.3, y + s * far * PX_PER_CM * 0.3),)), v, flat[0])
+    r_near = score(
+        question,
+        Answer(pins_px=((x + c * near * PX_PER_CM * 0.3, y + s * near * PX_PER_CM * 0.3),)),
+        v,
+        flat[0],
+    )
+    r_far = score(
+        question,
+        Answer(pins_px=((x + c * far * PX_PER_CM * 0.3, y + s * far * PX_PER_CM * 0.3),)),
+        v,
+        flat[0],
+    )
     assert r_far.credit <= r_near.credit + 1e-12
 
 
@@ -322,14 +361,19 @@ def _foot_atlas(root: Path, segment: str, look_from: str) -> tuple[Atlas, Path]:
         meta = json.loads(sidecar.read_text())
         # Seen from below: dorsal points away from the camera, the toes up the image, and the
         # lateral border of a right sole on the image's left (of a left sole on its right).
-        meta["frame"] = {"proximal": [0.0, 0.0, -1.0], "anterior": [0.0, 1.0, 0.0],
-                         "lateral": [-1.0 if side == "right" else 1.0, 0.0, 0.0]}
+        meta["frame"] = {
+            "proximal": [0.0, 0.0, -1.0],
+            "anterior": [0.0, 1.0, 0.0],
+            "lateral": [-1.0 if side == "right" else 1.0, 0.0, 0.0],
+        }
         sidecar.write_text(json.dumps(meta))
     return load_atlas(root), root
 
 
 @pytest.mark.parametrize(("segment", "look_from"), [("foot", "inferior"), ("leg", "superior")])
-def test_on_the_foot_directions_are_toes_heel_and_borders(tmp_path: Path, segment: str, look_from: str) -> None:
+def test_on_the_foot_directions_are_toes_heel_and_borders(
+    tmp_path: Path, segment: str, look_from: str
+) -> None:
     atlas, root = _foot_atlas(tmp_path / "atlas", segment, look_from)
     right = load_rendered_view("view_a_right", "female", root)
     left = load_rendered_view("view_a_left", "female", root)

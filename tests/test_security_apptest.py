@@ -45,7 +45,7 @@ def content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-LEAKS = ("Traceback", "INSERT", "[SQL", "parameters", "sqlite3", "OperationalError", "File \"")
+LEAKS = ("Traceback", "INSERT", "[SQL", "parameters", "sqlite3", "OperationalError", 'File "')
 
 
 def unescaped(md: str) -> str:
@@ -88,7 +88,9 @@ def test_wrong_host_keys_are_throttled_and_logged_and_the_right_key_works_after_
     client = auth_throttle.c.scope == "host-key:client:loopback"
     with open_store(data_dir=content / "data") as store:
         with store.engine.begin() as conn:
-            conn.execute(update(auth_throttle).where(client).values(failures=12, last_failure_at=datetime.now(UTC)))
+            conn.execute(
+                update(auth_throttle).where(client).values(failures=12, last_failure_at=datetime.now(UTC))
+            )
     # Inside the wait even the right key is refused unseen, in this browser session…
     assert "Too many wrong keys. Wait 6" in login(at, KEY)
     assert not logged_in(at)
@@ -100,7 +102,9 @@ def test_wrong_host_keys_are_throttled_and_logged_and_the_right_key_works_after_
     # The wait passes (moved on in the database, as the clock would).
     with open_store(data_dir=content / "data") as store:
         with store.engine.begin() as conn:
-            conn.execute(update(auth_throttle).values(last_failure_at=datetime.now(UTC) - timedelta(seconds=65)))
+            conn.execute(
+                update(auth_throttle).values(last_failure_at=datetime.now(UTC) - timedelta(seconds=65))
+            )
     assert login(at, KEY) == ""
     assert logged_in(at)
     assert at.text_input(key="host_title").value == "Live class"  # the setup form
@@ -135,8 +139,19 @@ def test_joining_with_a_read_only_database_says_so_plainly(
 
 @pytest.mark.parametrize(
     "click",
-    [{"x": "abc", "y": 1}, {"x": None, "y": None}, {"x": [1, 2], "y": {"a": 1}}, {"x": float("nan"), "y": 3},
-     {"x": float("inf"), "y": 3}, {"x": 1e300, "y": 2}, {"x": True, "y": False}, {"y": 3}, "tap", [10, 20], None],
+    [
+        {"x": "abc", "y": 1},
+        {"x": None, "y": None},
+        {"x": [1, 2], "y": {"a": 1}},
+        {"x": float("nan"), "y": 3},
+        {"x": float("inf"), "y": 3},
+        {"x": 1e300, "y": 2},
+        {"x": True, "y": False},
+        {"y": 3},
+        "tap",
+        [10, 20],
+        None,
+    ],
 )
 def test_malformed_tap_values_are_ignored_without_an_error(content: Path, click: object) -> None:
     store, session = make_class(content, ["q_locate"])
@@ -172,12 +187,17 @@ def test_a_deeply_nested_bank_upload_is_reported_not_crashed_on(
 
 @pytest.mark.parametrize(
     ("payload", "said"),
-    [(b"[" * 200_000 + b"]" * 200_000, "nests lists or objects too deeply"),
-     (b'{"format": "nerve-mapping-trainer/learner", "learner": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
-      "nests lists or objects too deeply")],
+    [
+        (b"[" * 200_000 + b"]" * 200_000, "nests lists or objects too deeply"),
+        (
+            b'{"format": "nerve-mapping-trainer/learner", "learner": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            "nests lists or objects too deeply",
+        ),
+    ],
 )
-def test_a_malformed_import_file_gets_a_plain_message(content: Path, payload: bytes, said: str,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_a_malformed_import_file_gets_a_plain_message(
+    content: Path, payload: bytes, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.ERROR, logger="trainer.ui")
     at = open_page("progress")
     at.file_uploader(key="import_file").upload("profile.json", payload, "application/json")
@@ -234,10 +254,12 @@ def test_one_browser_session_cannot_join_again_and_again(content: Path) -> None:
 # ---------------------------------------------------------------- 16: uploads
 
 
-@pytest.mark.parametrize(("page", "uploader", "prefix"), [("author", "au_upload", "author"),
-                                                         ("photo", "ph_upload", "author")])
-def test_no_file_uploader_before_the_host_key(content: Path, monkeypatch: pytest.MonkeyPatch, page: str,
-                                              uploader: str, prefix: str) -> None:
+@pytest.mark.parametrize(
+    ("page", "uploader", "prefix"), [("author", "au_upload", "author"), ("photo", "ph_upload", "author")]
+)
+def test_no_file_uploader_before_the_host_key(
+    content: Path, monkeypatch: pytest.MonkeyPatch, page: str, uploader: str, prefix: str
+) -> None:
     monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
     at = open_page(page)
     assert len(at.file_uploader) == 0
@@ -246,7 +268,9 @@ def test_no_file_uploader_before_the_host_key(content: Path, monkeypatch: pytest
     assert at.file_uploader(key=uploader)  # it is there once the key was typed
 
 
-def test_no_file_uploader_when_no_host_key_is_configured(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_file_uploader_when_no_host_key_is_configured(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TRAINER_HOST_KEY", raising=False)
     for page in ("author", "photo"):
         at = open_page(page)
@@ -258,9 +282,13 @@ def test_no_file_uploader_when_no_host_key_is_configured(content: Path, monkeypa
 
 @pytest.mark.parametrize(
     ("url", "warned"),
-    [("http://192.168.1.20:8501/host", True), ("http://venue-laptop.local:8501/host", True),
-     ("http://localhost:8501/host", False), ("http://127.0.0.1:8501/host", False),
-     ("https://192.168.1.20/host", False)],
+    [
+        ("http://192.168.1.20:8501/host", True),
+        ("http://venue-laptop.local:8501/host", True),
+        ("http://localhost:8501/host", False),
+        ("http://127.0.0.1:8501/host", False),
+        ("https://192.168.1.20/host", False),
+    ],
 )
 def test_the_host_page_warns_when_served_over_plain_http_to_the_network(
     content: Path, monkeypatch: pytest.MonkeyPatch, url: str, warned: bool

@@ -30,8 +30,24 @@ def _get(port: int, path: str, source_ip: str) -> int:
 def test_serve_starts_processes_and_routes_each_client_to_one_of_them(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, TRAINER_DATA_DIR=str(tmp_path / "data"))
-    proc = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--processes", "2", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "serve",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         status = None
@@ -92,8 +108,24 @@ def _served(port: int, ip: str) -> bool:
 def test_a_killed_backend_is_routed_around_restarted_and_logged(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, TRAINER_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--processes", "2", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "serve",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines: list[str] = []
 
     def read() -> None:
@@ -117,10 +149,16 @@ def test_a_killed_backend_is_routed_around_restarted_and_logged(tmp_path: Path) 
         for ip in clients[1] + clients[0]:
             assert _served(port, ip), ip
         assert not _served(port + 2, "127.0.0.1")  # …and that was routing around, not the restart
-        _wait_for(lambda: any("exited with code" in ln and f"port {port + 2}" in ln for ln in lines), 10,
-                  "the exit to be logged")
-        _wait_for(lambda: any("answers again" in ln and f"port {port + 2}" in ln for ln in lines), 120,
-                  "the backend to be restarted")
+        _wait_for(
+            lambda: any("exited with code" in ln and f"port {port + 2}" in ln for ln in lines),
+            10,
+            "the exit to be logged",
+        )
+        _wait_for(
+            lambda: any("answers again" in ln and f"port {port + 2}" in ln for ln in lines),
+            120,
+            "the backend to be restarted",
+        )
         assert any(f"backend 2 restarted on port {port + 2}" in ln for ln in lines)
         assert _served(port + 2, "127.0.0.1")  # the restarted process itself
         assert all(_served(port, ip) for ips in clients.values() for ip in ips)
@@ -156,9 +194,11 @@ def test_the_proxy_replaces_a_forged_client_address_and_keeps_websocket_upgrades
         ready = asyncio.Event()
         task = asyncio.create_task(proxy("127.0.0.1", front_port, [up_port], ready))
         await ready.wait()
-        for head in (b"GET /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: keep-alive\r\n\r\n",
-                     b"GET /_stcore/stream HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     b"Forwarded: for=6.6.6.6\r\n\r\n"):
+        for head in (
+            b"GET /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: keep-alive\r\n\r\n",
+            b"GET /_stcore/stream HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Forwarded: for=6.6.6.6\r\n\r\n",
+        ):
             r, w = await asyncio.open_connection("127.0.0.1", front_port, local_addr=("127.0.0.7", 0))
             w.write(head)
             await w.drain()

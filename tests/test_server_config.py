@@ -23,8 +23,14 @@ MIB = 1024 * 1024  # Streamlit's "megabytes" for maxUploadSize
 
 def streamlit_config() -> dict[str, str]:
     """``streamlit config show`` run in the repository: the values a started server uses."""
-    done = subprocess.run([sys.executable, "-m", "streamlit", "config", "show"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlit", "config", "show"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return dict(re.findall(r"^(\w+) = (.+)$", done.stdout, flags=re.MULTILINE))
 
 

@@ -29,20 +29,26 @@ def environment_reads(source: str) -> list[int]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Attribute) and node.attr in ENV_ACCESS:
             lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module in ("os", "posix", "nt") and any(
-                a.name in ENV_ACCESS or a.name == "*" for a in node.names):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module in ("os", "posix", "nt")
+            and any(a.name in ENV_ACCESS or a.name == "*" for a in node.names)
+        ):
             lines.append(node.lineno)
     return sorted(lines)
 
 
-@pytest.mark.parametrize("snippet", [
-    "import os\nx = os.environ.get('TRAINER_HOST_KEY')",
-    "import os\nx = os.getenv('PORT', '8501')",
-    "import os\nenv = dict(os.environ)",
-    "from os import environ\nx = environ['X']",
-    "from os import getenv as g\nx = g('X')",
-    "import os as o\no.environ['X'] = '1'",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import os\nx = os.environ.get('TRAINER_HOST_KEY')",
+        "import os\nx = os.getenv('PORT', '8501')",
+        "import os\nenv = dict(os.environ)",
+        "from os import environ\nx = environ['X']",
+        "from os import getenv as g\nx = g('X')",
+        "import os as o\no.environ['X'] = '1'",
+    ],
+)
 def test_the_check_finds_every_way_of_reading_the_environment(snippet: str) -> None:
     assert environment_reads(snippet)
 
@@ -53,8 +59,11 @@ def test_the_check_lets_other_uses_of_os_pass() -> None:
 
 def test_only_the_settings_module_reads_the_environment() -> None:
     files = [p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "settings.py"] + [ROOT / "streamlit_app.py"]
-    found = {str(p.relative_to(ROOT)): lines for p in files
-             if (lines := environment_reads(p.read_text(encoding="utf-8")))}
+    found = {
+        str(p.relative_to(ROOT)): lines
+        for p in files
+        if (lines := environment_reads(p.read_text(encoding="utf-8")))
+    }
     assert found == {}, "read settings through trainer.settings.current(), not the environment"
     assert environment_reads((PACKAGE / "settings.py").read_text(encoding="utf-8"))  # it does read it
 
@@ -69,19 +78,30 @@ def test_unset_and_empty_variables_mean_the_defaults(tmp_path: Path, monkeypatch
 
 
 def test_folders_are_resolved_once_relative_to_the_working_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    s = Settings.from_environ({"TRAINER_DATA_DIR": "d", "TRAINER_AUTHOR_DIR": "../banks",
-                               "TRAINER_ATLAS_DIR": "a/../atlas2", "TRAINER_BASE_URL": " http://10.0.0.2:8501 "})
+    s = Settings.from_environ(
+        {
+            "TRAINER_DATA_DIR": "d",
+            "TRAINER_AUTHOR_DIR": "../banks",
+            "TRAINER_ATLAS_DIR": "a/../atlas2",
+            "TRAINER_BASE_URL": " http://10.0.0.2:8501 ",
+        }
+    )
     assert s.data_dir == tmp_path / "d" and s.author_dir == tmp_path.parent / "banks"
     assert s.atlas_dir == tmp_path / "atlas2" and s.base_url == "http://10.0.0.2:8501"
 
 
-def test_the_store_finds_its_database_through_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_store_finds_its_database_through_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     s = Settings.from_environ({"TRAINER_DATA_DIR": "d"})
     assert default_url(s) == sqlite_url(s.data_dir) == f"sqlite:///{tmp_path / 'd' / 'trainer.sqlite3'}"
-    pg = Settings.from_environ({"TRAINER_DATA_DIR": "d", "TRAINER_DATABASE_URL": "postgresql+psycopg://u@h/db"})
+    pg = Settings.from_environ(
+        {"TRAINER_DATA_DIR": "d", "TRAINER_DATABASE_URL": "postgresql+psycopg://u@h/db"}
+    )
     assert default_url(pg) == "postgresql+psycopg://u@h/db"
 
 

@@ -183,8 +183,15 @@ CARDS = ("q:q1", "n:nerve_a:locate", "n:nerve_b:locate")
 def record_reviewed(store: Store, learner_id: str, minute: int, review_card: Any) -> Any:
     """``record`` with the answer's FSRS cards reviewed in the same write."""
     return store.record_attempt(
-        learner_id=learner_id, question_id="q1", pins=[], distances_cm=[], directions=[], credit=1.0,
-        now=T0 + timedelta(minutes=minute), cards=CARDS, review=review_card,
+        learner_id=learner_id,
+        question_id="q1",
+        pins=[],
+        distances_cm=[],
+        directions=[],
+        credit=1.0,
+        now=T0 + timedelta(minutes=minute),
+        cards=CARDS,
+        review=review_card,
     )
 
 
@@ -237,11 +244,14 @@ def _unserialisable_last_card(card_id: str, stored: dict[str, Any] | None) -> tu
     return ({**card, "stability": float("nan")} if card_id == CARDS[-1] else card), due
 
 
-@pytest.mark.parametrize(("review_card", "error"), [(_fails_on_the_last_card, RuntimeError),
-                                                    (_unserialisable_last_card, ValueError)],
-                         ids=["a failing review", "a card that cannot be serialised"])
+@pytest.mark.parametrize(
+    ("review_card", "error"),
+    [(_fails_on_the_last_card, RuntimeError), (_unserialisable_last_card, ValueError)],
+    ids=["a failing review", "a card that cannot be serialised"],
+)
 def test_a_failure_between_the_attempt_and_its_cards_stores_neither(
-        store: Store, review_card: Any, error: type[Exception]) -> None:
+    store: Store, review_card: Any, error: type[Exception]
+) -> None:
     ana = store.create_learner("Ana", now=T0)
     record_reviewed(store, ana.id, 0, fsrs_good(0))
     before = (store.list_attempts(ana.id), store.list_review_cards(ana.id))
@@ -256,8 +266,17 @@ def test_a_failure_between_the_attempt_and_its_cards_stores_neither(
 
 def test_cards_need_a_learner_and_a_review(store: Store) -> None:
     with pytest.raises(ValueError, match="learner_id"):
-        store.record_attempt(learner_id=None, question_id="q1", pins=[], distances_cm=[], directions=[],
-                             credit=1.0, now=T0, cards=CARDS, review=fsrs_good(0))
+        store.record_attempt(
+            learner_id=None,
+            question_id="q1",
+            pins=[],
+            distances_cm=[],
+            directions=[],
+            credit=1.0,
+            now=T0,
+            cards=CARDS,
+            review=fsrs_good(0),
+        )
     assert store.list_attempts(None) == []
 
 
@@ -324,13 +343,24 @@ def good_export(learner_id: str = "a" * 32) -> dict[str, Any]:
         "format_version": 1,
         "learner": {"id": learner_id, "display_name": "Ana", "created_at": T0.isoformat()},
         "attempts": [
-            {"id": f"{i:032x}", "question_id": "q1", "view_id": "knee_anterior_right", "side": "right",
-             "body_type": "female", "pins": [[10.0, 20.0]], "distances_cm": [1.5],
-             "directions": [{"proximal": 1.5, "lateral": 0.0, "anterior": 0.0}], "credit": 0.5,
-             "duration_ms": 4000, "created_at": (T0 + timedelta(minutes=i)).isoformat()}
+            {
+                "id": f"{i:032x}",
+                "question_id": "q1",
+                "view_id": "knee_anterior_right",
+                "side": "right",
+                "body_type": "female",
+                "pins": [[10.0, 20.0]],
+                "distances_cm": [1.5],
+                "directions": [{"proximal": 1.5, "lateral": 0.0, "anterior": 0.0}],
+                "credit": 0.5,
+                "duration_ms": 4000,
+                "created_at": (T0 + timedelta(minutes=i)).isoformat(),
+            }
             for i in range(3)
         ],
-        "review_cards": [{"card_id": "q:q1", "card": card, "due": due.isoformat(), "updated_at": T0.isoformat()}],
+        "review_cards": [
+            {"card_id": "q:q1", "card": card, "due": due.isoformat(), "updated_at": T0.isoformat()}
+        ],
     }
 
 
@@ -347,7 +377,11 @@ def _set(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 MALFORMED_EXPORTS = {
     "credit as text": ("attempts.1.credit", "0.5", "attempts[1].credit"),
-    "NaN credit": ("attempts.0.credit", float("nan"), "attempts[0].credit: must be a number from 0 to 1, got NaN"),
+    "NaN credit": (
+        "attempts.0.credit",
+        float("nan"),
+        "attempts[0].credit: must be a number from 0 to 1, got NaN",
+    ),
     "infinite credit": ("attempts.2.credit", float("inf"), "got Infinity"),
     "credit above one": ("attempts.0.credit", 1.5, "attempts[0].credit"),
     "credit as a boolean": ("attempts.0.credit", True, "attempts[0].credit"),
@@ -367,7 +401,11 @@ MALFORMED_EXPORTS = {
     "id with a slash": ("learner.id", "../x", "learner.id"),
     "empty name": ("learner.display_name", "   ", "learner.display_name"),
     "card not for FSRS": ("review_cards.0.card", {"state": 2}, "review_cards[0].card: missing"),
-    "card with NaN stability": ("review_cards.0.card.stability", float("nan"), "review_cards[0].card.stability"),
+    "card with NaN stability": (
+        "review_cards.0.card.stability",
+        float("nan"),
+        "review_cards[0].card.stability",
+    ),
     "card with a bad state": ("review_cards.0.card.state", 9, "review_cards[0].card.state"),
     "duplicate attempt ids": ("attempts.1.id", "0" * 32, "appears twice"),
     "newer format": ("format_version", 2, "newer than this trainer reads"),
@@ -392,12 +430,18 @@ def test_a_malformed_import_is_refused_by_name_and_stores_nothing(store: Store, 
 
 
 def test_every_problem_of_an_import_is_named_at_once(store: Store) -> None:
-    doc = _set(_set(_set(good_export(), "attempts.0.credit", "high"), "attempts.2.created_at", "soon"),
-               "review_cards.0.card_id", 7)
+    doc = _set(
+        _set(_set(good_export(), "attempts.0.credit", "high"), "attempts.2.created_at", "soon"),
+        "review_cards.0.card_id",
+        7,
+    )
     with pytest.raises(LearnerFileError) as err:
         store.import_learner(doc, now=T0 + timedelta(days=1))
     assert [p.split(":")[0] for p in err.value.problems] == [
-        "attempts[0].credit", "attempts[2].created_at", "review_cards[0].card_id"]
+        "attempts[0].credit",
+        "attempts[2].created_at",
+        "review_cards[0].card_id",
+    ]
 
 
 # -- profiles held by browsers -----------------------------------------------------------------
@@ -454,7 +498,9 @@ def test_a_transfer_code_moves_a_profile_to_another_browser_once(store: Store, o
         stored = conn.execute(select(schema.transfer_codes)).one()
     assert code.secret not in stored.code_hash and stored.lookup == code.lookup  # the secret is hashed
 
-    got = other_store.redeem_transfer_code(code.text.lower(), key_hash=key_hash(phone), now=T0 + timedelta(minutes=14))
+    got = other_store.redeem_transfer_code(
+        code.text.lower(), key_hash=key_hash(phone), now=T0 + timedelta(minutes=14)
+    )
 
     assert got == ana
     assert list(store.learners_for_keys([key_hash(phone)]).values()) == [ana]
@@ -818,7 +864,11 @@ def test_the_session_clock_agrees_with_the_full_session(store: Store) -> None:
     clock = store.session_clock(session.id)
     full = store.get_session(session.id)
     assert (clock.id, clock.state, clock.current_index, clock.question_closes_at) == (
-        full.id, full.state, full.current_index, full.question_closes_at)
+        full.id,
+        full.state,
+        full.current_index,
+        full.question_closes_at,
+    )
     assert clock.question_closes_at == T0 + timedelta(seconds=30)
 
 
@@ -1034,7 +1084,9 @@ def test_host_key_failures_are_shared_by_every_process(store: Store, other_store
         return False
 
     for _ in range(5):
-        assert store.try_host_key(scopes, T0, wrong) == throttle.Verdict(True, False, 0.0, (len(looked), len(looked)))
+        assert store.try_host_key(scopes, T0, wrong) == throttle.Verdict(
+            True, False, 0.0, (len(looked), len(looked))
+        )
     sixth = other_store.try_host_key(scopes, T0, wrong)
     assert sixth.checked and not sixth.right and sixth.retry_after_s == 1.0
     # Inside the wait, from either process, even the right key is not looked at.
@@ -1125,16 +1177,35 @@ def test_upgrading_a_version_2_database_recomputes_the_nickname_keys(db_url: str
     names = ["Alice", "\u0410lice", "Bob"]  # the second one passed version 2's rule
     try:
         with engine.begin() as conn:
-            conn.execute(insert(schema.live_sessions).values(
-                id="s1", join_code="ABCDEF", host_key_hash=rules.hash_host_key("k"), title="t",
-                settings_json="{}", question_ids_json=json.dumps(list(QUESTIONS)), state="lobby",
-                current_index=-1, created_at=T0, updated_at=T0, version=1))
+            conn.execute(
+                insert(schema.live_sessions).values(
+                    id="s1",
+                    join_code="ABCDEF",
+                    host_key_hash=rules.hash_host_key("k"),
+                    title="t",
+                    settings_json="{}",
+                    question_ids_json=json.dumps(list(QUESTIONS)),
+                    state="lobby",
+                    current_index=-1,
+                    created_at=T0,
+                    updated_at=T0,
+                    version=1,
+                )
+            )
             for i, name in enumerate(names):
-                conn.execute(text(
-                    "INSERT INTO players (id, session_id, nickname, nickname_key, token, joined_at) "
-                    "VALUES (:id, 's1', :nick, :key, :token, :at)"),
-                    {"id": f"p{i}", "nick": name, "key": unicodedata.normalize("NFKC", name).casefold(),
-                     "token": f"t{i}", "at": (T0 + timedelta(seconds=i)).replace(tzinfo=None)})
+                conn.execute(
+                    text(
+                        "INSERT INTO players (id, session_id, nickname, nickname_key, token, joined_at) "
+                        "VALUES (:id, 's1', :nick, :key, :token, :at)"
+                    ),
+                    {
+                        "id": f"p{i}",
+                        "nick": name,
+                        "key": unicodedata.normalize("NFKC", name).casefold(),
+                        "token": f"t{i}",
+                        "at": (T0 + timedelta(seconds=i)).replace(tzinfo=None),
+                    },
+                )
     finally:
         engine.dispose()
     s = Store(db_url)

@@ -65,7 +65,9 @@ def test_the_global_limit_stops_a_guesser_spread_over_many_addresses() -> None:
     glob = Failures()
     checked = 0
     for i in range(100):  # a new address for every guess: the client rule never bites
-        verdict, (_, glob) = try_key([(CLIENT_RULE, Failures()), (GLOBAL_RULE, glob)], s(i * 0.1), lambda: False)
+        verdict, (_, glob) = try_key(
+            [(CLIENT_RULE, Failures()), (GLOBAL_RULE, glob)], s(i * 0.1), lambda: False
+        )
         checked += verdict.checked
     assert GLOBAL_RULE.free_failures < checked < GLOBAL_RULE.free_failures + 10
 

@@ -27,7 +27,7 @@ DOCS = (REPO / "docs" / "live-class.md").read_text(encoding="utf-8")
 def documented_openssl_command(address: str) -> list[str]:
     """The openssl line of the docs, with the laptop's address replaced."""
     start = DOCS.index("openssl req -x509")
-    line = DOCS[start:DOCS.index("trainer.crt", start) + len("trainer.crt")].replace("\\\n", " ")
+    line = DOCS[start : DOCS.index("trainer.crt", start) + len("trainer.crt")].replace("\\\n", " ")
     return line.replace("192.168.1.20", address).replace('"', "").split()
 
 
@@ -44,10 +44,27 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     env = dict(os.environ, **env_extra, TRAINER_DATA_DIR=str(tmp / "data"))
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.sslCertFile", str(tmp / "trainer.crt"), "--server.sslKeyFile", str(tmp / "trainer.key")],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.sslCertFile",
+            str(tmp / "trainer.crt"),
+            "--server.sslKeyFile",
+            str(tmp / "trainer.key"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 90

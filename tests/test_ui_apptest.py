@@ -113,7 +113,9 @@ def test_practice_session_covers_every_type(content: Path) -> None:
         seen.add(qid)
         key = f"pb_{at.session_state['pr_seq']}"
         for _i in range(2):  # two taps: enough for every pin type
-            at.session_state[key] = {"click": {"x": 100.0, "y": 100.0 + _i * 10, "pointer": "touch", "seq": 0}}
+            at.session_state[key] = {
+                "click": {"x": 100.0, "y": 100.0 + _i * 10, "pointer": "touch", "seq": 0}
+            }
             at.run()
         if at.radio:
             at.radio[0].set_value(0).run()
@@ -137,6 +139,10 @@ def test_practice_prints_the_unsafe_pin_message_once(content: Path) -> None:
     at.run()
     next(b for b in at.button if b.label == "Submit answer").click().run()
     assert not at.exception, at.exception
-    shown = [e.value for kind in ("error", "warning", "success", "info", "markdown", "caption") for e in at.get(kind)]
+    shown = [
+        e.value
+        for kind in ("error", "warning", "success", "info", "markdown", "caption")
+        for e in at.get(kind)
+    ]
     assert sum(text.count("inside its 0.5 cm safety radius") for text in shown) == 1
     assert any(text.startswith("0% — No credit: the pin is inside a safety zone") for text in shown)

@@ -27,7 +27,13 @@ def test_recent_reuses_a_value_for_its_age_and_recomputes_after() -> None:
 def test_location_key_changes_with_the_content_and_database_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRAINER_ATLAS_DIR", raising=False)
     base = location_key()
-    for name in ("TRAINER_ATLAS_DIR", "TRAINER_QUIZ_DIR", "TRAINER_DATA_DIR", "TRAINER_AUTHOR_DIR", "TRAINER_DATABASE_URL"):
+    for name in (
+        "TRAINER_ATLAS_DIR",
+        "TRAINER_QUIZ_DIR",
+        "TRAINER_DATA_DIR",
+        "TRAINER_AUTHOR_DIR",
+        "TRAINER_DATABASE_URL",
+    ):
         with monkeypatch.context() as m:
             m.setenv(name, "/somewhere/else")
             assert location_key() != base, name

@@ -22,7 +22,14 @@ REPO_ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 
 def _per_item_loop(view: RenderedView, atlas: Atlas, points_cm: np.ndarray, target: str) -> dict[str, list]:
     """How scoring worked before the index: one geometry call per item, in view order."""
-    out: dict[str, list] = {"target_cm": [], "closest": [], "nearest": [], "nearest_cm": [], "unsafe": [], "unsafe_cm": []}
+    out: dict[str, list] = {
+        "target_cm": [],
+        "closest": [],
+        "nearest": [],
+        "nearest_cm": [],
+        "unsafe": [],
+        "unsafe_cm": [],
+    }
     for p in points_cm:
         p1 = p.reshape(1, 3)
         best: tuple[str | None, float] = (None, np.inf)
@@ -53,7 +60,9 @@ def _distance(p1: np.ndarray, line: np.ndarray) -> tuple[float, np.ndarray]:
     return float(d[0]), q[0]
 
 
-def _check_against_loop(view: RenderedView, atlas: Atlas, xs: np.ndarray, ys: np.ndarray, target: str) -> None:
+def _check_against_loop(
+    view: RenderedView, atlas: Atlas, xs: np.ndarray, ys: np.ndarray, target: str
+) -> None:
     scorer = view_scorer(view, atlas)
     facts = scorer.measure(view, xs, ys, scorer.columns(view, [target]))
     loop = _per_item_loop(view, atlas, facts.points_cm, target)
@@ -113,7 +122,10 @@ def test_the_scorer_is_built_once_per_view_and_rebuilt_for_a_new_atlas(tmp_path:
     edited = dataclasses.replace(atlas, avoid={})  # e.g. a reloaded atlas without the vein's radius
     rebuilt = view_scorer(rv, edited)
     assert rebuilt is not first
-    assert np.isneginf(rebuilt.radius_cm[rebuilt.column["vein_a"]]) and first.radius_cm[first.column["vein_a"]] == 0.5
+    assert (
+        np.isneginf(rebuilt.radius_cm[rebuilt.column["vein_a"]])
+        and first.radius_cm[first.column["vein_a"]] == 0.5
+    )
 
 
 def test_an_item_the_view_does_not_draw_is_named(tmp_path: Path) -> None:
@@ -126,13 +138,24 @@ def test_an_item_the_view_does_not_draw_is_named(tmp_path: Path) -> None:
 
 def test_bench_prints_the_documented_figures(tmp_path: Path) -> None:
     root = write_atlas(tmp_path / "atlas", good_atlas_data())
-    out = subprocess.run([sys.executable, "-m", "trainer", "bench", "--json", "--atlas", str(root)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "trainer", "bench", "--json", "--atlas", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
-    for key in ("production_score_one_pin_ms", "distance_kernel_one_pin_ms", "score_10k_pins_ms", "figure_build_ms",
-                "question_payload_bytes", "baseline_one_pin_python_loop_ms", "baseline_10k_pins_python_loop_ms",
-                "baseline_10k_pins_shapely_ms"):
+    for key in (
+        "production_score_one_pin_ms",
+        "distance_kernel_one_pin_ms",
+        "score_10k_pins_ms",
+        "figure_build_ms",
+        "question_payload_bytes",
+        "baseline_one_pin_python_loop_ms",
+        "baseline_10k_pins_python_loop_ms",
+        "baseline_10k_pins_shapely_ms",
+    ):
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
     assert figures["baseline_max_disagreement_cm"] < 1e-9
     assert "trainer.scoring.score.score" in figures["production_score_method"]

@@ -57,7 +57,10 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     atlas = load_atlas(Path(args.atlas))
     if args.body_type is not None and args.body_type not in atlas.body_types:
-        print(f"error: unknown body type '{args.body_type}' (known: {', '.join(atlas.body_types)})", file=sys.stderr)
+        print(
+            f"error: unknown body type '{args.body_type}' (known: {', '.join(atlas.body_types)})",
+            file=sys.stderr,
+        )
         return 1
     questions = [q for _, bank in banks for q in bank.questions]
     view_for = view_loader(atlas, args.side, args.body_type)
@@ -75,8 +78,10 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(result.data)
-    print(f"wrote {out}: {result.count} question(s) from {len(banks)} bank(s)"
-          + (f", {len(result.skipped)} not exported" if result.skipped else ""))
+    print(
+        f"wrote {out}: {result.count} question(s) from {len(banks)} bank(s)"
+        + (f", {len(result.skipped)} not exported" if result.skipped else "")
+    )
     return 0
 
 
@@ -143,11 +148,15 @@ def _anatomy_check(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         for body, r in report["bodies"].items():
-            print(f"{body}: {r['within']} of {r['checks']} within, {len(r['outside'])} outside, "
-                  f"{len(r['not_computable'])} not computable")
+            print(
+                f"{body}: {r['within']} of {r['checks']} within, {len(r['outside'])} outside, "
+                f"{len(r['not_computable'])} not computable"
+            )
         if args.output != "-" and not args.body:
             print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
 def _body_report(args: argparse.Namespace) -> int:
     # Developer tooling: reads the committed artifacts, never the MakeHuman assets.
     from trainer.tools.render.body_report import body_report, load_anthropometry, report_markdown
@@ -167,7 +176,9 @@ def _body_report(args: argparse.Namespace) -> int:
     names = {d.id: d.name for d in anthro.dimensions}
     known = {(k.body, names[k.dimension]) for k in anthro.known_outside}
     undocumented = [
-        (body, d["name"]) for body, r in report["bodies"].items() for d in r["dimensions"]
+        (body, d["name"])
+        for body, r in report["bodies"].items()
+        for d in r["dimensions"]
         if not d["within"] and (body, d["name"]) not in known
     ]
     return 1 if undocumented else 0
@@ -182,12 +193,21 @@ def _serve(args: argparse.Namespace) -> int:
 def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
     from trainer.tools.loadtest import LoadConfig, format_report, run_loadtest
 
-    report = run_loadtest(LoadConfig(
-        players=args.players, urls=tuple(args.urls), questions=args.questions, time_limit_s=args.time_limit,
-        timeout_s=args.timeout, database_url=args.database_url,
-        atlas_dir=Path(args.atlas) if args.atlas else None, quiz_dir=Path(args.quizzes) if args.quizzes else None,
-        think_s=(float(args.think[0]), float(args.think[1])), ramp_s=args.ramp, seed=args.seed,
-    ))
+    report = run_loadtest(
+        LoadConfig(
+            players=args.players,
+            urls=tuple(args.urls),
+            questions=args.questions,
+            time_limit_s=args.time_limit,
+            timeout_s=args.timeout,
+            database_url=args.database_url,
+            atlas_dir=Path(args.atlas) if args.atlas else None,
+            quiz_dir=Path(args.quizzes) if args.quizzes else None,
+            think_s=(float(args.think[0]), float(args.think[1])),
+            ramp_s=args.ramp,
+            seed=args.seed,
+        )
+    )
     print(json.dumps(report) if args.json else format_report(report))
     return 0 if report["lost"] == 0 and report["answers_sent"] > 0 else 1
 
@@ -195,15 +215,21 @@ def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
 def _rerun_cost(args: argparse.Namespace) -> int:
     from trainer.tools.loadtest import run_rerun_cost
 
-    report = run_rerun_cost(args.url, args.runs, database_url=args.database_url,
-                            atlas=Path(args.atlas) if args.atlas else None,
-                            quizzes=Path(args.quizzes) if args.quizzes else None)
+    report = run_rerun_cost(
+        args.url,
+        args.runs,
+        database_url=args.database_url,
+        atlas=Path(args.atlas) if args.atlas else None,
+        quizzes=Path(args.quizzes) if args.quizzes else None,
+    )
     if args.json:
         print(json.dumps(report))
     else:
         for kind in ("whole_page", "poll_fragment", "answer_fragment"):
             r = report[kind]
-            print(f"{kind}: {r['server_cpu_ms_per_run']} ms server CPU, {r['wall_ms_per_run']} ms wall per run")
+            print(
+                f"{kind}: {r['server_cpu_ms_per_run']} ms server CPU, {r['wall_ms_per_run']} ms wall per run"
+            )
     return 0
 
 
@@ -222,17 +248,23 @@ def _profiles(args: argparse.Namespace) -> int:
         if args.action == "list":
             for lr in store.list_learners():
                 held = store.count_learner_keys(lr.id)
-                print(f"{lr.id}  {lr.created_at:%Y-%m-%d}  held by {held} browser{'' if held == 1 else 's'}  "
-                      f"{lr.display_name}")
+                print(
+                    f"{lr.id}  {lr.created_at:%Y-%m-%d}  held by {held} browser{'' if held == 1 else 's'}  "
+                    f"{lr.display_name}"
+                )
             return 0
         if not args.learner_id:
-            print("error: name the profile: python -m trainer profiles code <id from 'profiles list'>",
-                  file=sys.stderr)
+            print(
+                "error: name the profile: python -m trainer profiles code <id from 'profiles list'>",
+                file=sys.stderr,
+            )
             return 2
         learner = store.get_learner(args.learner_id)
         code, expires = store.create_transfer_code(learner.id, now=datetime.now(UTC))
     print(f"Transfer code for {learner.display_name}: {code.text}")
-    print(f"Type it in the browser (sidebar → Profile from another device) before {expires:%H:%M} UTC; it works once.")
+    print(
+        f"Type it in the browser (sidebar → Profile from another device) before {expires:%H:%M} UTC; it works once."
+    )
     return 0
 
 
@@ -248,14 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write banks as Moodle XML, an Anki deck (.apkg) or CSV")
     e.add_argument("format", choices=("moodle", "anki", "csv"))
-    e.add_argument("banks", nargs="*", metavar="BANK",
-                   help="bank ids or bank files (default: every shipped and authored bank)")
+    e.add_argument(
+        "banks",
+        nargs="*",
+        metavar="BANK",
+        help="bank ids or bank files (default: every shipped and authored bank)",
+    )
     e.add_argument("--out", required=True, help="file to write")
-    e.add_argument("--side", choices=("right", "left"), default="right", help="side of the body to show (default right)")
+    e.add_argument(
+        "--side", choices=("right", "left"), default="right", help="side of the body to show (default right)"
+    )
     e.add_argument("--body-type", default=None, help="body type of the images (default: the atlas default)")
     e.add_argument("--atlas", default=str(atlas_dir()))
     e.add_argument("--quizzes", default=str(quiz_dir()))
-    e.add_argument("--authored", default=None, help="author banks folder (default: TRAINER_AUTHOR_DIR or data/banks)")
+    e.add_argument(
+        "--authored", default=None, help="author banks folder (default: TRAINER_AUTHOR_DIR or data/banks)"
+    )
     e.set_defaults(func=_export)
 
     s = sub.add_parser("stats", help="count atlas and quiz content")
@@ -278,19 +318,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", default="docs/offset-consistency.md", help="file to write, or - for stdout")
     r.set_defaults(func=_offset_consistency)
 
-    br = sub.add_parser("body-report", help="each body's dimensions against anthropometry (ANSUR II and others)")
+    br = sub.add_parser(
+        "body-report", help="each body's dimensions against anthropometry (ANSUR II and others)"
+    )
     br.add_argument("--atlas", default=str(atlas_dir()))
     br.add_argument("--json", action="store_true", help="print one JSON object")
     br.add_argument("--body-types", nargs="*", default=None, help="default: every body type")
     br.add_argument("--output", default="-", help="Markdown file to write (default: stdout)")
     br.set_defaults(func=_body_report)
 
-    ac = sub.add_parser("anatomy-check", help="measure the atlas against the independent validation set (atlas/validation)")
+    ac = sub.add_parser(
+        "anatomy-check", help="measure the atlas against the independent validation set (atlas/validation)"
+    )
     ac.add_argument("--atlas", default=str(atlas_dir()))
     ac.add_argument("--body", default=None, help="one body type (default: every body type)")
     ac.add_argument("--json", action="store_true", help="print the JSON report")
-    ac.add_argument("--output", default="docs/anatomy-check.md",
-                    help="Markdown report to write when every body is checked, or - for none")
+    ac.add_argument(
+        "--output",
+        default="docs/anatomy-check.md",
+        help="Markdown report to write when every body is checked, or - for none",
+    )
     ac.set_defaults(func=_anatomy_check)
 
     sv = sub.add_parser("serve", help="run N Streamlit processes behind one sticky port (large live classes)")
@@ -299,32 +346,60 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8501)
     sv.set_defaults(func=_serve)
 
-    pr = sub.add_parser("profiles", help="list learner profiles, or make a transfer code to open one in a browser")
+    pr = sub.add_parser(
+        "profiles", help="list learner profiles, or make a transfer code to open one in a browser"
+    )
     pr.add_argument("action", choices=("list", "code"))
     pr.add_argument("learner_id", nargs="?", help="for 'code': the profile id shown by 'list'")
-    pr.add_argument("--database-url", default=None,
-                    help="default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR")
+    pr.add_argument(
+        "--database-url",
+        default=None,
+        help="default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR",
+    )
     pr.set_defaults(func=_profiles)
 
     # --- loadtest (issue 4 item 7; owner: load tool, see trainer/tools/loadtest.py) ---------------
-    lt = sub.add_parser("loadtest", help="simulate a live class of N phones against running servers (loopback only)")
+    lt = sub.add_parser(
+        "loadtest", help="simulate a live class of N phones against running servers (loopback only)"
+    )
     lt.add_argument("--players", type=int, required=True, help="simulated phones (at most 500)")
-    lt.add_argument("--url", action="append", required=True, dest="urls",
-                    help="app URL on this machine, e.g. http://127.0.0.1:8501; repeat to spread players")
+    lt.add_argument(
+        "--url",
+        action="append",
+        required=True,
+        dest="urls",
+        help="app URL on this machine, e.g. http://127.0.0.1:8501; repeat to spread players",
+    )
     lt.add_argument("--questions", type=int, default=3, help="locate questions to play (default 3)")
     lt.add_argument("--time-limit", type=float, default=60.0, help="seconds per question (default 60)")
     lt.add_argument("--timeout", type=float, default=None, help="wall-clock limit of the whole run, s")
-    lt.add_argument("--database-url", default=None,
-                    help="the servers' database (default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR)")
+    lt.add_argument(
+        "--database-url",
+        default=None,
+        help="the servers' database (default: $TRAINER_DATABASE_URL or the SQLite file of $TRAINER_DATA_DIR)",
+    )
     lt.add_argument("--atlas", default=None, help="atlas folder (default: as the app)")
     lt.add_argument("--quizzes", default=None, help="quiz bank folder (default: as the app)")
-    lt.add_argument("--think", type=float, nargs=2, default=(1.0, 4.0), metavar=("MIN", "MAX"),
-                    help="seconds a phone waits before tapping (default 1 4)")
-    lt.add_argument("--ramp", type=float, default=None, help="seconds over which phones join (default 0.4 × players, at most 120)")
+    lt.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(1.0, 4.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a phone waits before tapping (default 1 4)",
+    )
+    lt.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help="seconds over which phones join (default 0.4 × players, at most 120)",
+    )
     lt.add_argument("--seed", type=int, default=None)
     lt.add_argument("--json", action="store_true", help="print one JSON object")
     lt.set_defaults(func=_loadtest)
-    rc = sub.add_parser("rerun-cost", help="server CPU of one join-page run: whole page, poll and answer fragments")
+    rc = sub.add_parser(
+        "rerun-cost", help="server CPU of one join-page run: whole page, poll and answer fragments"
+    )
     rc.add_argument("--url", required=True, help="app URL on this machine, e.g. http://127.0.0.1:8501")
     rc.add_argument("--runs", type=int, default=300, help="runs of each kind (default 300)")
     rc.add_argument("--database-url", default=None, help="the server's database (default: as loadtest)")

@@ -27,7 +27,9 @@ def distances_to_point(points: ArrayLike, target: ArrayLike) -> FloatArray:
     return np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
 
 
-def segment_distances2(points: FloatArray, a: FloatArray, ab: FloatArray, denom: FloatArray) -> tuple[FloatArray, FloatArray]:
+def segment_distances2(
+    points: FloatArray, a: FloatArray, ab: FloatArray, denom: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """Squared distance from each point ``(N, D)`` to each segment ``a + t·ab`` ``(S, D)``, and ``t``.
 
     ``denom`` is each segment's squared length (1 for a zero-length segment, a single point).
@@ -148,8 +150,9 @@ _AXIS_ORDER = ("proximal", "lateral", "anterior")
 CLICK_NOISE_CM = 0.3
 
 
-def direction_words(components: dict[str, float], min_cm: float = CLICK_NOISE_CM, vocabulary: str = "leg",
-                    too: bool = False) -> str:
+def direction_words(
+    components: dict[str, float], min_cm: float = CLICK_NOISE_CM, vocabulary: str = "leg", too: bool = False
+) -> str:
     """Turn frame components into words, largest first: ``"1.8 cm proximal and 0.6 cm lateral"``.
 
     Components below ``min_cm`` are left out, because they are within clicking noise.
@@ -168,8 +171,10 @@ def direction_words(components: dict[str, float], min_cm: float = CLICK_NOISE_CM
     words = VOCABULARIES[vocabulary]
     parts = []
     # Ties (to 0.01 mm) break in a fixed axis order, so mirrored answers read identically.
-    ranked = sorted(components.items(), key=lambda kv: (-round(abs(kv[1]), 4),
-                                                          _AXIS_ORDER.index(kv[0]) if kv[0] in _AXIS_ORDER else 9))
+    ranked = sorted(
+        components.items(),
+        key=lambda kv: (-round(abs(kv[1]), 4), _AXIS_ORDER.index(kv[0]) if kv[0] in _AXIS_ORDER else 9),
+    )
     for axis, value in ranked:
         if abs(value) < min_cm or axis not in words:
             continue
@@ -207,6 +212,8 @@ def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -
     line = np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
     quad_segs = max(2, int(cap_segments))
     grown = float(radius) / np.cos(0.75 * np.pi / (2 * quad_segs))
-    shape = shapely.Point(line[0]) if len(line) == 1 or polyline_length(line) == 0 else shapely.LineString(line)
+    shape = (
+        shapely.Point(line[0]) if len(line) == 1 or polyline_length(line) == 0 else shapely.LineString(line)
+    )
     ring = np.asarray(shape.buffer(grown, quad_segs=quad_segs).exterior.coords, dtype=np.float64)
     return ring[:-1]  # shapely closes the ring by repeating the first point

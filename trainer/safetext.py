@@ -34,11 +34,29 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\u
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]")
 _HTML_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9:-]*)([^>]*)>?")
 # Elements that fetch something by themselves, and attributes that point at a URL or carry CSS.
-_FETCHING_TAGS = frozenset({
-    "img", "image", "picture", "source", "video", "audio", "track", "iframe", "frame", "object", "embed",
-    "svg", "link", "script", "style", "meta",
-})
-_URL_ATTR = re.compile(r"\b(src|srcset|href|xlink:href|background|poster|data|style|action|formaction)\s*=", re.I)
+_FETCHING_TAGS = frozenset(
+    {
+        "img",
+        "image",
+        "picture",
+        "source",
+        "video",
+        "audio",
+        "track",
+        "iframe",
+        "frame",
+        "object",
+        "embed",
+        "svg",
+        "link",
+        "script",
+        "style",
+        "meta",
+    }
+)
+_URL_ATTR = re.compile(
+    r"\b(src|srcset|href|xlink:href|background|poster|data|style|action|formaction)\s*=", re.I
+)
 
 
 def text_problems(text: str) -> list[str]:
@@ -58,13 +76,17 @@ def text_problems(text: str) -> list[str]:
     img = _MD_IMAGE.search(text)
     if img is not None:
         shown = img.group()[:40]
-        out.append(f"contains a markdown image '{shown}': learners' browsers would fetch it from another site; "
-                   "describe it in words")
+        out.append(
+            f"contains a markdown image '{shown}': learners' browsers would fetch it from another site; "
+            "describe it in words"
+        )
     for tag in _HTML_TAG.finditer(text):
         name, attrs = tag.group(1).lower(), tag.group(2)
         if name in _FETCHING_TAGS or _URL_ATTR.search(attrs):
-            out.append(f"contains HTML that loads a resource ('<{tag.group(1)}'): learners' browsers would fetch it; "
-                       "use plain text")
+            out.append(
+                f"contains HTML that loads a resource ('<{tag.group(1)}'): learners' browsers would fetch it; "
+                "use plain text"
+            )
             break
     return out
 

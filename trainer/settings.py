@@ -35,8 +35,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _setting(name: str, default: Any, help: str, *, shown: str | None = None, secret: bool = False) -> Any:
     """One setting: its environment variable, default (``shown`` as the README writes it) and help."""
-    return Field(default, validation_alias=name, description=help, repr=not secret,
-                 json_schema_extra={"shown_default": str(default) if shown is None else shown})
+    return Field(
+        default,
+        validation_alias=name,
+        description=help,
+        repr=not secret,
+        json_schema_extra={"shown_default": str(default) if shown is None else shown},
+    )
 
 
 class Settings(BaseModel):
@@ -45,32 +50,57 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, validate_default=True)
 
     database_url: str = _setting(
-        "TRAINER_DATABASE_URL", "",
-        "SQLAlchemy URL of a PostgreSQL database (postgresql+psycopg://...). Empty: SQLite in the data folder.")
+        "TRAINER_DATABASE_URL",
+        "",
+        "SQLAlchemy URL of a PostgreSQL database (postgresql+psycopg://...). Empty: SQLite in the data folder.",
+    )
     data_dir: Path = _setting(
-        "TRAINER_DATA_DIR", Path("data"), "Folder for the SQLite database and other local data.", shown="./data")
+        "TRAINER_DATA_DIR",
+        Path("data"),
+        "Folder for the SQLite database and other local data.",
+        shown="./data",
+    )
     atlas_dir: Path = _setting(
-        "TRAINER_ATLAS_DIR", REPO_ROOT / "atlas", "Atlas folder (YAML, renders, sidecars).",
-        shown="atlas/ in the repository")
+        "TRAINER_ATLAS_DIR",
+        REPO_ROOT / "atlas",
+        "Atlas folder (YAML, renders, sidecars).",
+        shown="atlas/ in the repository",
+    )
     quiz_dir: Path = _setting(
-        "TRAINER_QUIZ_DIR", REPO_ROOT / "quizzes", "Folder of quiz bank YAML files.",
-        shown="quizzes/ in the repository")
+        "TRAINER_QUIZ_DIR",
+        REPO_ROOT / "quizzes",
+        "Folder of quiz bank YAML files.",
+        shown="quizzes/ in the repository",
+    )
     host_key: str = _setting(
-        "TRAINER_HOST_KEY", "",
-        "Key instructors type to open the host and author pages. Empty: hosting is disabled.", secret=True)
+        "TRAINER_HOST_KEY",
+        "",
+        "Key instructors type to open the host and author pages. Empty: hosting is disabled.",
+        secret=True,
+    )
     base_url: str = _setting(
-        "TRAINER_BASE_URL", "", "Public URL learners use to join (e.g. http://192.168.1.20:8501); shown as the QR code.")
+        "TRAINER_BASE_URL",
+        "",
+        "Public URL learners use to join (e.g. http://192.168.1.20:8501); shown as the QR code.",
+    )
     # issue 7 (authoring): banks written by the author page; Practice and Live read them too.
     author_dir: Path = _setting(
-        "TRAINER_AUTHOR_DIR", None, "Folder where the author page saves and merges question banks (YAML).",
-        shown="<data dir>/banks")
+        "TRAINER_AUTHOR_DIR",
+        None,
+        "Folder where the author page saves and merges question banks (YAML).",
+        shown="<data dir>/banks",
+    )
     address: str = _setting(
-        "TRAINER_ADDRESS", "0.0.0.0",
-        "Network address scripts/start.sh serves on (127.0.0.1: this computer only).")
+        "TRAINER_ADDRESS",
+        "0.0.0.0",
+        "Network address scripts/start.sh serves on (127.0.0.1: this computer only).",
+    )
     makehuman_dir: Path | None = _setting(
-        "TRAINER_MAKEHUMAN_DIR", None,
+        "TRAINER_MAKEHUMAN_DIR",
+        None,
         "MakeHuman asset folder for the render tool (developers only; the app never reads it).",
-        shown="../shared/assets/makehuman, or the first such folder above the repository")
+        shown="../shared/assets/makehuman, or the first such folder above the repository",
+    )
 
     @field_validator("database_url", "host_key", "base_url", "address", mode="before")
     @classmethod
@@ -103,8 +133,13 @@ class Settings(BaseModel):
 #: The environment variables, in declaration order.
 ENV_NAMES: tuple[str, ...] = tuple(str(f.validation_alias) for f in Settings.model_fields.values())
 #: The variables that say where content and data live (the cache key of pages, see location_key).
-_LOCATION_NAMES = ("TRAINER_ATLAS_DIR", "TRAINER_QUIZ_DIR", "TRAINER_DATA_DIR", "TRAINER_AUTHOR_DIR",
-                   "TRAINER_DATABASE_URL")
+_LOCATION_NAMES = (
+    "TRAINER_ATLAS_DIR",
+    "TRAINER_QUIZ_DIR",
+    "TRAINER_DATA_DIR",
+    "TRAINER_AUTHOR_DIR",
+    "TRAINER_DATABASE_URL",
+)
 
 
 @dataclass(frozen=True)

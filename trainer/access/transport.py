@@ -24,7 +24,7 @@ __all__ = ["PLAIN_HTTP_WARNING", "exposed_over_plain_http", "is_loopback_host"]
 PLAIN_HTTP_WARNING = (
     "This page is served over plain HTTP to the network: anyone on this Wi-Fi can read the host "
     "key as you type it, and the players' links. Serve the app over HTTPS for a class "
-    "(docs/live-class.md, \"HTTPS for a class\"), or type the key only on the laptop itself "
+    '(docs/live-class.md, "HTTPS for a class"), or type the key only on the laptop itself '
     "(http://localhost:8501)."
 )
 

@@ -49,21 +49,45 @@ def _build(files: AtlasFiles) -> Atlas:
     """Assemble the atlas from shape-valid files (cross-references not yet checked)."""
     refs = {
         r.id: Reference(
-            r.id, r.kind, r.citation, r.doi, r.url, r.pmid, r.technique, tuple(r.findings), r.verified, r.notes
+            r.id,
+            r.kind,
+            r.citation,
+            r.doi,
+            r.url,
+            r.pmid,
+            r.technique,
+            tuple(r.findings),
+            r.verified,
+            r.notes,
         )
         for r in (files.references.references if files.references else [])
     }
     conds = {
         c.id: Condition(
-            c.id, c.name, tuple(c.synonyms), c.summary, c.pit_relevance, tuple(c.references), c.verified,
+            c.id,
+            c.name,
+            tuple(c.synonyms),
+            c.summary,
+            c.pit_relevance,
+            tuple(c.references),
+            c.verified,
             tuple(c.techniques),
         )
         for c in (files.conditions.conditions if files.conditions else [])
     }
     lms = {
         m.id: Landmark(
-            m.id, m.name, m.segment, m.vertex, m.palpation, tuple(m.references), m.verified,
-            m.definition, m.method.kind, m.method.rule, m.expected_error_cm,
+            m.id,
+            m.name,
+            m.segment,
+            m.vertex,
+            m.palpation,
+            tuple(m.references),
+            m.verified,
+            m.definition,
+            m.method.kind,
+            m.method.rule,
+            m.expected_error_cm,
         )
         for m in (files.landmarks.landmarks if files.landmarks else [])
     }
@@ -84,23 +108,61 @@ def _build(files: AtlasFiles) -> Atlas:
                 views[vid] = View(vid, v.id, r.id, side, v.look_from, _sp(v.center), v.extent_cm, v.up)
         for n in rf.nerves:
             nerves[n.id] = Nerve(
-                n.id, r.id, n.name, tuple(n.synonyms), n.parent, n.parent_name, tuple(n.roots),
-                tuple(_sp(p) for p in n.course), n.description, tuple(n.conditions), tuple(n.references),
+                n.id,
+                r.id,
+                n.name,
+                tuple(n.synonyms),
+                n.parent,
+                n.parent_name,
+                tuple(n.roots),
+                tuple(_sp(p) for p in n.course),
+                n.description,
+                tuple(n.conditions),
+                tuple(n.references),
                 n.verified,
             )
         for s in rf.sites:
-            dose = None if s.dose is None else Dose(
-                s.dose.volume_ml, s.dose.needle, s.dose.depth, tuple(s.dose.refs), s.dose.value, s.dose.example_only
+            dose = (
+                None
+                if s.dose is None
+                else Dose(
+                    s.dose.volume_ml,
+                    s.dose.needle,
+                    s.dose.depth,
+                    tuple(s.dose.refs),
+                    s.dose.value,
+                    s.dose.example_only,
+                )
             )
             sites[s.id] = Site(
-                s.id, r.id, s.name, s.nerve, s.kind, _sp(s.at), s.depth, dose, s.technique,
-                tuple(s.conditions), tuple(s.cautions), tuple(s.avoid), s.teaching, tuple(s.references),
-                s.verified, s.same_exit_as,
+                s.id,
+                r.id,
+                s.name,
+                s.nerve,
+                s.kind,
+                _sp(s.at),
+                s.depth,
+                dose,
+                s.technique,
+                tuple(s.conditions),
+                tuple(s.cautions),
+                tuple(s.avoid),
+                s.teaching,
+                tuple(s.references),
+                s.verified,
+                s.same_exit_as,
             )
         for a in rf.avoid:
             avoid[a.id] = Avoid(
-                a.id, r.id, a.name, a.kind, tuple(_sp(p) for p in a.path), a.safety_radius_cm, a.why,
-                tuple(a.references), a.verified,
+                a.id,
+                r.id,
+                a.name,
+                a.kind,
+                tuple(_sp(p) for p in a.path),
+                a.safety_radius_cm,
+                a.why,
+                tuple(a.references),
+                a.verified,
             )
         for t in rf.territories:
             terrs[t.id] = Territory(
@@ -110,9 +172,19 @@ def _build(files: AtlasFiles) -> Atlas:
     body_types = {b.id: BodyType(b.id, b.name, b.off_skin_limit_cm) for b in (bts.body_types if bts else [])}
     default = bts.default if bts else "female"
     return Atlas(
-        root=files.root, references=refs, conditions=conds, landmarks=lms, regions=regions, views=views,
-        nerves=nerves, sites=sites, avoid=avoid, territories=terrs, body_types=body_types,
-        default_body_type=default, region_files=region_files,
+        root=files.root,
+        references=refs,
+        conditions=conds,
+        landmarks=lms,
+        regions=regions,
+        views=views,
+        nerves=nerves,
+        sites=sites,
+        avoid=avoid,
+        territories=terrs,
+        body_types=body_types,
+        default_body_type=default,
+        region_files=region_files,
     )
 
 
@@ -161,7 +233,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
         need_refs(lm_label, m.id, m.references)
         seed = m.method.landmark
         if seed is not None and (seed not in atlas.landmarks or seed == m.id):
-            out.append(Problem(lm_label, m.id, "method.landmark", f"unknown or circular seed landmark '{seed}'"))
+            out.append(
+                Problem(lm_label, m.id, "method.landmark", f"unknown or circular seed landmark '{seed}'")
+            )
     for label, rf in files.regions.items():
         claim(label, rf.region.id)
         check_conditions(label, rf.region.id, rf.region.conditions)
@@ -174,7 +248,14 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             need_refs(label, n.id, n.references)
             check_conditions(label, n.id, n.conditions)
             if n.parent is not None and n.parent not in atlas.nerves:
-                out.append(Problem(label, n.id, "parent", f"unknown nerve '{n.parent}' (use parent_name for a nerve the atlas does not draw)"))
+                out.append(
+                    Problem(
+                        label,
+                        n.id,
+                        "parent",
+                        f"unknown nerve '{n.parent}' (use parent_name for a nerve the atlas does not draw)",
+                    )
+                )
             for i, p in enumerate(n.course):
                 check_point(label, n.id, f"course.{i}", p)
         for s in rf.sites:
@@ -200,7 +281,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             for i, p in enumerate(t.polygon):
                 check_point(label, t.id, f"polygon.{i}", p)
     if files.body_types and files.body_types.default not in atlas.body_types:
-        out.append(Problem("atlas/body_types.yaml", "", "default", f"unknown body type '{files.body_types.default}'"))
+        out.append(
+            Problem("atlas/body_types.yaml", "", "default", f"unknown body type '{files.body_types.default}'")
+        )
     return out
 
 
@@ -213,28 +296,48 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     out: list[Problem] = []
     refs_list = files.references.references if files.references else []
     for r, ref_label in zip(refs_list, files.labels["references"], strict=False):
-        out.extend(Problem(ref_label, r.id, f, m) for f, m in rules.reference_problems(r.id, r.technique, r.notes))
+        out.extend(
+            Problem(ref_label, r.id, f, m) for f, m in rules.reference_problems(r.id, r.technique, r.notes)
+        )
     conds_list = files.conditions.conditions if files.conditions else []
     for c, cond_label in zip(conds_list, files.labels["conditions"], strict=False):
         texts = [("summary", c.summary), ("pit_relevance", c.pit_relevance)]
         out.extend(Problem(cond_label, c.id, f, m) for f, m in rules.mapping_claim_problems(texts))
     exits = rules.exit_problems(atlas.sites.values())
     for label, rf in files.regions.items():
-        out.extend(Problem(label, rf.region.id, f, m)
-                   for f, m in rules.mapping_claim_problems([("summary", rf.region.summary)]))
+        out.extend(
+            Problem(label, rf.region.id, f, m)
+            for f, m in rules.mapping_claim_problems([("summary", rf.region.summary)])
+        )
         for n in rf.nerves:
-            out.extend(Problem(label, n.id, f, m) for f, m in rules.mapping_claim_problems([("description", n.description)]))
+            out.extend(
+                Problem(label, n.id, f, m)
+                for f, m in rules.mapping_claim_problems([("description", n.description)])
+            )
         for a in rf.avoid:
             out.extend(Problem(label, a.id, f, m) for f, m in rules.mapping_claim_problems([("why", a.why)]))
         for sm in rf.sites:
             site = atlas.sites.get(sm.id)
             if site is None or site.region != rf.region.id:
                 continue  # a duplicate id: reported by the cross checks
-            found = [*rules.dose_problems(site, atlas.references), *rules.depth_problems(site), *exits.get(site.id, [])]
-            found.extend(("references", m) for m in rules.technique_source_problems(
-                site.technique, [*site.references, *(site.dose.refs if site.dose else ())], atlas.references))
-            texts = [("name", sm.name), ("teaching", sm.teaching),
-                     *((f"cautions.{i}", c) for i, c in enumerate(sm.cautions))]
+            found = [
+                *rules.dose_problems(site, atlas.references),
+                *rules.depth_problems(site),
+                *exits.get(site.id, []),
+            ]
+            found.extend(
+                ("references", m)
+                for m in rules.technique_source_problems(
+                    site.technique,
+                    [*site.references, *(site.dose.refs if site.dose else ())],
+                    atlas.references,
+                )
+            )
+            texts = [
+                ("name", sm.name),
+                ("teaching", sm.teaching),
+                *((f"cautions.{i}", c) for i, c in enumerate(sm.cautions)),
+            ]
             found.extend(rules.mapping_claim_problems(texts))
             out.extend(Problem(label, sm.id, f, m) for f, m in found)
     return out
@@ -281,7 +384,14 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
             png, depth, meta = images / f"{key}.png", sidecars / f"{key}.depth.png", sidecars / f"{key}.json"
             missing = [p.name for p in (png, depth, meta) if not p.exists()]
             if missing:
-                out.append(Problem(label, view.id, "render", f"body type '{bt}': missing {', '.join(missing)} (run python -m trainer.tools.render)"))
+                out.append(
+                    Problem(
+                        label,
+                        view.id,
+                        "render",
+                        f"body type '{bt}': missing {', '.join(missing)} (run python -m trainer.tools.render)",
+                    )
+                )
                 continue
             try:
                 data = json.loads(meta.read_text(encoding="utf-8"))
@@ -299,7 +409,14 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
                 for i, snap in enumerate(rec.get("snap_cm", [])):
                     if snap is not None and snap > limit and (item.id, i) not in off_skin_reported:
                         off_skin_reported.add((item.id, i))
-                        out.append(Problem(label, item.id, f"point {i}", f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {limit:g} cm)"))
+                        out.append(
+                            Problem(
+                                label,
+                                item.id,
+                                f"point {i}",
+                                f"off the skin: {snap:.1f} cm from the surface on '{bt}' (limit {limit:g} cm)",
+                            )
+                        )
     return out
 
 
@@ -314,9 +431,20 @@ def _sites_inside_avoid(atlas: Atlas, label: str, view_id: str, body_type: str, 
         point = np.asarray(items[site.id]["points_cm"], dtype=float).reshape(-1, 3)[:1]
         for avoid in (a for a in atlas.avoid.values() if a.id in items):
             path = np.asarray(items[avoid.id]["points_cm"], dtype=float).reshape(-1, 3)
-            d = float(np.linalg.norm(path[0] - point[0])) if len(path) == 1 else float(closest_on_polyline(point, path)[0][0])
+            d = (
+                float(np.linalg.norm(path[0] - point[0]))
+                if len(path) == 1
+                else float(closest_on_polyline(point, path)[0][0])
+            )
             if d <= avoid.safety_radius_cm:
-                out.append(Problem(label, site.id, "at", f"lies {d:.2f} cm from '{avoid.id}', inside its {avoid.safety_radius_cm:g} cm safety radius ({view_id}, {body_type})"))
+                out.append(
+                    Problem(
+                        label,
+                        site.id,
+                        "at",
+                        f"lies {d:.2f} cm from '{avoid.id}', inside its {avoid.safety_radius_cm:g} cm safety radius ({view_id}, {body_type})",
+                    )
+                )
     return out
 
 

@@ -34,7 +34,9 @@ PIT_MAPPING_CLAIM = re.compile(
 )
 
 #: A volume in a finding: "0.2-1 mL", "5 mL", "1 cc", "0.2ml - 1ml".
-VOLUME_IN_ML = re.compile(r"\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b|\d+(?:\.\d+)?\s*(?:-|–|to)\s*\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b")
+VOLUME_IN_ML = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b|\d+(?:\.\d+)?\s*(?:-|–|to)\s*\d+(?:\.\d+)?\s*(?:ml|mL|cc)\b"
+)
 
 _NOTES_TECHNIQUE = re.compile(r"^\s*Technique:\s*([a-z_]+)")
 _NUMBER = r"\d+(?:\.\d+)?"
@@ -58,9 +60,14 @@ def mapping_claim_problems(fields: Iterable[tuple[str, str]]) -> list[tuple[str,
     out: list[tuple[str, str]] = []
     for field, text in fields:
         for phrase in mapping_claims(text):
-            out.append((field, f"'{phrase}' claims a PIT source maps this point, and no PIT source in this course "
-                               "maps sites (they describe a method): say what the anatomy source says and 'palpate "
-                               "for tenderness', or 'the PIT site marked in this atlas'"))
+            out.append(
+                (
+                    field,
+                    f"'{phrase}' claims a PIT source maps this point, and no PIT source in this course "
+                    "maps sites (they describe a method): say what the anatomy source says and 'palpate "
+                    "for tenderness', or 'the PIT site marked in this atlas'",
+                )
+            )
     return out
 
 
@@ -116,19 +123,36 @@ def dose_problems(site: Site, references: Mapping[str, Reference]) -> list[tuple
     dose = site.dose
     if dose is None:
         return []
-    out: list[tuple[str, str]] = [("dose.refs", f"unknown reference '{r}'") for r in dose.refs if r not in references]
+    out: list[tuple[str, str]] = [
+        ("dose.refs", f"unknown reference '{r}'") for r in dose.refs if r not in references
+    ]
     known = [references[r] for r in dose.refs if r in references]
     own = has_dose_source(site, references)
     if site.technique == "classic_pit":
         if not own:
-            out.append(("dose.refs", "a classic_pit site that states a volume must cite a dose source: a classic_pit "
-                                     "reference whose findings give the volume per point in mL"))
+            out.append(
+                (
+                    "dose.refs",
+                    "a classic_pit site that states a volume must cite a dose source: a classic_pit "
+                    "reference whose findings give the volume per point in mL",
+                )
+            )
         if dose.example_only:
-            out.append(("dose.example_only", "a classic_pit dose cites the PIT sources; 'example only' is for "
-                                             "technique-2 volumes that no study at the nerve used"))
+            out.append(
+                (
+                    "dose.example_only",
+                    "a classic_pit dose cites the PIT sources; 'example only' is for "
+                    "technique-2 volumes that no study at the nerve used",
+                )
+            )
     elif not own and not dose.example_only:
-        out.append(("dose", f"no {site.technique} source in dose.refs gives a volume: cite the study that used it "
-                            "at this nerve, or mark it example_only: true (shown as 'example, not validated')"))
+        out.append(
+            (
+                "dose",
+                f"no {site.technique} source in dose.refs gives a volume: cite the study that used it "
+                "at this nerve, or mark it example_only: true (shown as 'example, not validated')",
+            )
+        )
     if own and not dose.example_only:
         # Each end of the stated range must be a volume a cited source gives: a narrower band
         # inside a source's range (the old 0.2-0.5 mL) is a number no source gives.
@@ -137,22 +161,33 @@ def dose_problems(site: Site, references: Mapping[str, Reference]) -> list[tuple
             given |= volumes_given(r)
         missing = [v for v in dose.volume_ml if not any(abs(v - g) < 1e-9 for g in given)]
         if missing:
-            out.append(("dose.volume_ml", f"no source in dose.refs gives {', '.join(f'{v:g} mL' for v in missing)} "
-                                          f"(they give {', '.join(f'{g:g}' for g in sorted(given))} mL): use the "
-                                          "sources' own range or cite the one that gives it"))
+            out.append(
+                (
+                    "dose.volume_ml",
+                    f"no source in dose.refs gives {', '.join(f'{v:g} mL' for v in missing)} "
+                    f"(they give {', '.join(f'{g:g}' for g in sorted(given))} mL): use the "
+                    "sources' own range or cite the one that gives it",
+                )
+            )
     return out
 
 
 def depth_problems(site: Site) -> list[tuple[str, str]]:
     """Classic PIT is subcutaneous; a deep target (a nerve-block landmark) is another technique."""
     if site.technique == "classic_pit" and site.depth.strip().lower() != "subcutaneous":
-        return [("depth", f"a classic_pit site is subcutaneous, not '{site.depth}': a deep target is technique 2 "
-                          "(ultrasound_hydrodissection) or a nerve-block landmark")]
+        return [
+            (
+                "depth",
+                f"a classic_pit site is subcutaneous, not '{site.depth}': a deep target is technique 2 "
+                "(ultrasound_hydrodissection) or a nerve-block landmark",
+            )
+        ]
     return []
 
 
-def technique_source_problems(technique: str, refs: Iterable[str],
-                              references: Mapping[str, Reference]) -> list[str]:
+def technique_source_problems(
+    technique: str, refs: Iterable[str], references: Mapping[str, Reference]
+) -> list[str]:
     """A record filed under a technique must cite a source of it when it cites any technique source.
 
     Anatomy and general sources are neutral. A question comparing techniques cites sources of
@@ -163,8 +198,10 @@ def technique_source_problems(technique: str, refs: Iterable[str],
         return []
     cited = {references[r].technique for r in refs if r in references} & set(TREATMENT_TECHNIQUES)
     if cited and technique not in cited:
-        return [f"filed as {technique} but every technique source it cites is {', '.join(sorted(cited))}: "
-                "file it by what its sources actually did"]
+        return [
+            f"filed as {technique} but every technique source it cites is {', '.join(sorted(cited))}: "
+            "file it by what its sources actually did"
+        ]
     return []
 
 
@@ -192,15 +229,29 @@ def exit_problems(sites: Iterable[Site]) -> dict[str, list[tuple[str, str]]]:
             other = by_id.get(s.same_exit_as)
             if other is None:
                 out[s.id].append(("same_exit_as", f"unknown site '{s.same_exit_as}'"))
-            elif other.nerve != s.nerve or other.site_kind != "fascial_piercing" or s.site_kind != "fascial_piercing":
-                out[s.id].append(("same_exit_as", "names the same fascial exit: both sites must be fascial_piercing "
-                                                  "sites of the same nerve"))
+            elif (
+                other.nerve != s.nerve
+                or other.site_kind != "fascial_piercing"
+                or s.site_kind != "fascial_piercing"
+            ):
+                out[s.id].append(
+                    (
+                        "same_exit_as",
+                        "names the same fascial exit: both sites must be fascial_piercing "
+                        "sites of the same nerve",
+                    )
+                )
         if s.site_kind == "fascial_piercing":
             exits[s.nerve].append(s)
     for nerve, group in exits.items():
         primary = [s for s in group if s.same_exit_as is None]
         for s in primary[1:]:
-            out[s.id].append(("kind", f"nerve '{nerve}' already leaves the deep fascia at '{primary[0].id}': a nerve "
-                                      "pierces the fascia once (set same_exit_as when two studies place the same "
-                                      "exit, or use kind: injection for a point further along)"))
+            out[s.id].append(
+                (
+                    "kind",
+                    f"nerve '{nerve}' already leaves the deep fascia at '{primary[0].id}': a nerve "
+                    "pierces the fascia once (set same_exit_as when two studies place the same "
+                    "exit, or use kind: injection for a point further along)",
+                )
+            )
     return dict(out)

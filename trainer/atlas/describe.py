@@ -28,7 +28,6 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     return f"{' and '.join(parts)} to the {name}"
 
 
-
 def dose_words(site: Site) -> str:
     """The site's dose in a line: volume per point, needle and depth, or "example, not
     validated" for a technique-2 volume no study at this nerve used. Where it comes from is

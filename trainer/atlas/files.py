@@ -57,7 +57,9 @@ class AtlasFiles:
     regions: dict[str, RegionFile] = field(default_factory=dict)  # relative path -> region file
     problems: list[Problem] = field(default_factory=list)
     # File label of each merged reference / landmark record, in order.
-    labels: dict[str, list[str]] = field(default_factory=lambda: {"references": [], "landmarks": [], "conditions": []})
+    labels: dict[str, list[str]] = field(
+        default_factory=lambda: {"references": [], "landmarks": [], "conditions": []}
+    )
 
     def rel(self, path: Path) -> str:
         try:
@@ -147,7 +149,9 @@ def read_atlas_files(root: Path) -> AtlasFiles:
         if not path.exists():
             files.problems.append(Problem(label, "", "", "file is missing"))
             continue
-        setattr(files, attr, validate_model(model, read_yaml(path, label, files.problems), label, files.problems))
+        setattr(
+            files, attr, validate_model(model, read_yaml(path, label, files.problems), label, files.problems)
+        )
     # References and landmarks may be split over several files (references_*.yaml,
     # landmarks_*.yaml) so that authors of different regions do not edit the same file.
     for stem, model, attr, key in (

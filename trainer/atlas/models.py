@@ -30,7 +30,10 @@ Technique = Literal[
 ]
 #: The techniques that inject something (a source filed under one of them reports what was done).
 TREATMENT_TECHNIQUES: tuple[str, ...] = (
-    "classic_pit", "ultrasound_hydrodissection", "neurofascial_prolotherapy", "conventional_prolotherapy",
+    "classic_pit",
+    "ultrasound_hydrodissection",
+    "neurofascial_prolotherapy",
+    "conventional_prolotherapy",
 )
 LookFrom = Literal[
     "anterior",
@@ -71,7 +74,11 @@ class SkinPointModel(Strict):
 
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> SkinPointModel:
-        for a, b in (("proximal_cm", "distal_cm"), ("lateral_cm", "medial_cm"), ("anterior_cm", "posterior_cm")):
+        for a, b in (
+            ("proximal_cm", "distal_cm"),
+            ("lateral_cm", "medial_cm"),
+            ("anterior_cm", "posterior_cm"),
+        ):
             if getattr(self, a) is not None and getattr(self, b) is not None:
                 raise ValueError(f"give {a} or {b}, not both")
         return self
@@ -151,7 +158,9 @@ class LandmarkMethodModel(Strict):
     def _complete(self) -> LandmarkMethodModel:
         if self.kind == "vertex_pick":
             if self.joint or self.landmark or self.offset_cm or self.toward or self.within_cm:
-                raise ValueError("a vertex_pick has only a rule (no joint, landmark, offset_cm, toward or within_cm)")
+                raise ValueError(
+                    "a vertex_pick has only a rule (no joint, landmark, offset_cm, toward or within_cm)"
+                )
             return self
         if (self.joint is None) == (self.landmark is None):
             raise ValueError(f"a {self.kind} method starts from exactly one of joint or landmark")

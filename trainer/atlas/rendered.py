@@ -68,7 +68,9 @@ class RenderedView:
     def height_px(self) -> int:
         return self.camera.height_px
 
-    def lift(self, x_px: NDArray[np.float64] | list[float], y_px: NDArray[np.float64] | list[float]) -> tuple[FloatArray, NDArray[np.bool_]]:
+    def lift(
+        self, x_px: NDArray[np.float64] | list[float], y_px: NDArray[np.float64] | list[float]
+    ) -> tuple[FloatArray, NDArray[np.bool_]]:
         """Lift image points onto the skin: ``(points_cm (N, 3), on_body (N,))``.
 
         Clicks just outside the silhouette take the depth of the nearest skin pixel;
@@ -120,7 +122,16 @@ def load_rendered_view(view_id: str, body_type: str, root: Path | None = None) -
     try:
         mtime = meta.stat().st_mtime
     except OSError:
-        raise AtlasError([Problem(f"atlas/sidecars/{key}.json", view_id, "render", "view has not been rendered for this body type")]) from None
+        raise AtlasError(
+            [
+                Problem(
+                    f"atlas/sidecars/{key}.json",
+                    view_id,
+                    "render",
+                    "view has not been rendered for this body type",
+                )
+            ]
+        ) from None
     with _LOAD_LOCK:  # single-flight: concurrent sessions share one decode of the depth map
         return _load(str(root), key, mtime)
 
@@ -143,7 +154,9 @@ def _load(root_s: str, key: str, mtime: float) -> RenderedView:
             item_id: RenderedItem(
                 id=item_id,
                 kind=rec["kind"],
-                anchors_cm=np.asarray(rec.get("anchors_cm", rec["points_cm"]), dtype=np.float64).reshape(-1, 3),
+                anchors_cm=np.asarray(rec.get("anchors_cm", rec["points_cm"]), dtype=np.float64).reshape(
+                    -1, 3
+                ),
                 points_cm=np.asarray(rec["points_cm"], dtype=np.float64).reshape(-1, 3),
                 points_px=np.asarray(rec["points_px"], dtype=np.float64).reshape(-1, 2),
                 visible=np.asarray(rec["visible"], dtype=bool).reshape(-1),

@@ -41,7 +41,9 @@ class _Strict(BaseModel):
 def _exactly_one(model: BaseModel, names: Iterable[str], what: str) -> None:
     given = [n for n in names if getattr(model, n) is not None]
     if len(given) != 1:
-        raise ValueError(f"a {what} needs exactly one of {', '.join(names)} (got {', '.join(given) or 'none'})")
+        raise ValueError(
+            f"a {what} needs exactly one of {', '.join(names)} (got {', '.join(given) or 'none'})"
+        )
 
 
 class LineAxis(_Strict):
@@ -94,7 +96,11 @@ class CourseSpec(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> CourseSpec:
-        _exactly_one(self, ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end", "farthest"), "course point")
+        _exactly_one(
+            self,
+            ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end", "farthest"),
+            "course point",
+        )
         return self
 
 
@@ -203,7 +209,9 @@ class CheckModel(_Strict):
     region: str = Field(pattern=_ID_PATTERN)
     ref: str = Field(pattern=_ID_PATTERN)
     read: Read
-    measured: str = Field(min_length=10, description="what was measured, with the source's landmark definitions")
+    measured: str = Field(
+        min_length=10, description="what was measured, with the source's landmark definitions"
+    )
     method: Method
     n: int | None = Field(default=None, ge=1)
     n_note: str | None = None
@@ -257,7 +265,9 @@ def read_validation(atlas_root: Path) -> tuple[ValidationSet, list[Problem]]:
             continue
         for check in parsed.checks:
             if check.id in files:
-                problems.append(Problem(label, check.id, "id", f"duplicate check id (also in {files[check.id]})"))
+                problems.append(
+                    Problem(label, check.id, "id", f"duplicate check id (also in {files[check.id]})")
+                )
                 continue
             files[check.id] = label
             checks.append(check)
@@ -336,27 +346,56 @@ def check_validation(atlas: Atlas, vset: ValidationSet) -> list[Problem]:
         if c.region not in atlas.regions:
             out.append(Problem(label, c.id, "region", f"unknown region '{c.region}'"))
         if c.ref not in atlas.references:
-            out.append(Problem(label, c.id, "ref", f"unknown reference '{c.ref}' (add it to atlas/references_validation.yaml)"))
+            out.append(
+                Problem(
+                    label,
+                    c.id,
+                    "ref",
+                    f"unknown reference '{c.ref}' (add it to atlas/references_validation.yaml)",
+                )
+            )
         for b in c.bodies or []:
             if b not in atlas.body_types:
                 out.append(Problem(label, c.id, "bodies", f"unknown body type '{b}'"))
         for need in c.needs:
             if need in atlas.landmarks:
-                out.append(Problem(label, c.id, "needs", f"landmark '{need}' exists now; remove it from needs"))
+                out.append(
+                    Problem(label, c.id, "needs", f"landmark '{need}' exists now; remove it from needs")
+                )
         for p in iter_points(c.compute):
             if p.landmark and p.landmark not in atlas.landmarks and p.landmark not in c.needs:
-                out.append(Problem(label, c.id, "compute", f"unknown landmark '{p.landmark}' (list it under needs if the atlas lacks it)"))
+                out.append(
+                    Problem(
+                        label,
+                        c.id,
+                        "compute",
+                        f"unknown landmark '{p.landmark}' (list it under needs if the atlas lacks it)",
+                    )
+                )
             if p.site and p.site not in atlas.sites:
                 out.append(Problem(label, c.id, "compute", f"unknown site '{p.site}'"))
-            for ref_item in ([p.course.item, p.course.nearest_to_item] if p.course else []):
-                if ref_item and not any(ref_item in t for t in (atlas.nerves, atlas.avoid, atlas.territories)):
-                    out.append(Problem(label, c.id, "compute", f"unknown nerve, structure to avoid or territory '{ref_item}'"))
+            for ref_item in [p.course.item, p.course.nearest_to_item] if p.course else []:
+                if ref_item and not any(
+                    ref_item in t for t in (atlas.nerves, atlas.avoid, atlas.territories)
+                ):
+                    out.append(
+                        Problem(
+                            label,
+                            c.id,
+                            "compute",
+                            f"unknown nerve, structure to avoid or territory '{ref_item}'",
+                        )
+                    )
         if not c.same_source:
             for item_id in sorted(measured_items(c)):
                 if c.ref in _placement_refs(atlas, item_id):
-                    out.append(Problem(
-                        label, c.id, "ref",
-                        f"'{item_id}' was placed from '{c.ref}': not an independent check "
-                        "(set same_source: true only for a different quantity of that study)",
-                    ))
+                    out.append(
+                        Problem(
+                            label,
+                            c.id,
+                            "ref",
+                            f"'{item_id}' was placed from '{c.ref}': not an independent check "
+                            "(set same_source: true only for a different quantity of that study)",
+                        )
+                    )
     return out

@@ -54,8 +54,29 @@ from trainer.safetext import clean_text
 MOODLE_MAX_W_PX = 600
 MOODLE_MAX_H_PX = 400
 # Moodle accepts only these answer fractions (percent) in multichoice questions.
-MOODLE_FRACTIONS = (100.0, 90.0, 83.33333, 80.0, 75.0, 70.0, 66.66667, 60.0, 50.0, 40.0, 33.33333, 30.0, 25.0,
-                    20.0, 16.66667, 14.28571, 12.5, 11.11111, 10.0, 5.0, 0.0)
+MOODLE_FRACTIONS = (
+    100.0,
+    90.0,
+    83.33333,
+    80.0,
+    75.0,
+    70.0,
+    66.66667,
+    60.0,
+    50.0,
+    40.0,
+    33.33333,
+    30.0,
+    25.0,
+    20.0,
+    16.66667,
+    14.28571,
+    12.5,
+    11.11111,
+    10.0,
+    5.0,
+    0.0,
+)
 ANKI_MODEL_IMAGE_ID = 1_734_551_207
 ANKI_MODEL_TEXT_ID = 1_734_551_208
 ANKI_MODEL_BODY_ID = 1_734_551_209
@@ -108,7 +129,9 @@ def moodle_fraction(percent: float) -> str:
     return f"{value:.5f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
-def _fit_scale(width_px: int, height_px: int, max_w: int = MOODLE_MAX_W_PX, max_h: int = MOODLE_MAX_H_PX) -> float:
+def _fit_scale(
+    width_px: int, height_px: int, max_w: int = MOODLE_MAX_W_PX, max_h: int = MOODLE_MAX_H_PX
+) -> float:
     return min(1.0, max_w / width_px, max_h / height_px)
 
 
@@ -130,10 +153,16 @@ def highlighted_image(view: RenderedView, atlas: Atlas, item_id: str) -> Image.I
     item = view.items[item_id]
     if item.kind == "territory":
         layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-        ImageDraw.Draw(layer).polygon([(float(x), float(y)) for x, y in item.points_px], fill=(90, 140, 255, 80),
-                                      outline=(60, 100, 230, 220), width=3)
+        ImageDraw.Draw(layer).polygon(
+            [(float(x), float(y)) for x, y in item.points_px],
+            fill=(90, 140, 255, 80),
+            outline=(60, 100, 230, 220),
+            width=3,
+        )
         return Image.alpha_composite(base.convert("RGBA"), layer).convert("RGB")
-    out, _, _ = draw_atlas_overlay(base, view, atlas, layers=("nerves",), labels=False, highlight=item_id, only=[item_id])
+    out, _, _ = draw_atlas_overlay(
+        base, view, atlas, layers=("nerves",), labels=False, highlight=item_id, only=[item_id]
+    )
     return out
 
 
@@ -231,8 +260,9 @@ def _ring_area_px2(ring: Sequence[tuple[int, int]]) -> float:
     return 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
 
 
-def moodle_zone(shape: str, points_px: np.ndarray, radius_px: float, width_px: int,
-                height_px: int) -> tuple[str, str] | None:
+def moodle_zone(
+    shape: str, points_px: np.ndarray, radius_px: float, width_px: int, height_px: int
+) -> tuple[str, str] | None:
     """A drop zone Moodle accepts, as ``(shape, coords)``, or None if nothing of it is on the image.
 
     Moodle's ddmarker checks each zone when a question is saved (question/type/ddmarker/
@@ -293,8 +323,14 @@ def _drop_shape(view: RenderedView, q: QuestionModel, target: str, scale: float)
     return moodle_zone("polygon", pts, 0.0, width_px, height_px)
 
 
-def _moodle_ddmarker(root: ET.Element, q: QuestionModel, atlas: Atlas, view: RenderedView, skipped: list[str],
-                     cache: dict[str, str]) -> bool:
+def _moodle_ddmarker(
+    root: ET.Element,
+    q: QuestionModel,
+    atlas: Atlas,
+    view: RenderedView,
+    skipped: list[str],
+    cache: dict[str, str],
+) -> bool:
     targets = list(q.targets)
     scale = _fit_scale(view.width_px, view.height_px)
     shapes = [_drop_shape(view, q, t, scale) for t in targets]
@@ -334,7 +370,10 @@ def _moodle_multichoice(root: ET.Element, q: QuestionModel, atlas: Atlas, view: 
     qt = _text(el, "questiontext", text, "html")
     if view is not None and q.targets and q.type in ("identify", "territory"):
         name = f"{view.key}__{q.targets[0]}.png"
-        qt.find("text").text = text + f'<p><img src="@@PLUGINFILE@@/{name}" alt="body view" width="{min(view.width_px, 600)}"></p>'  # type: ignore[union-attr]
+        qt.find("text").text = (
+            text
+            + f'<p><img src="@@PLUGINFILE@@/{name}" alt="body view" width="{min(view.width_px, 600)}"></p>'
+        )  # type: ignore[union-attr]
         f = ET.SubElement(qt, "file", {"name": name, "path": "/", "encoding": "base64"})
         f.text = _png_b64(highlighted_image(view, atlas, q.targets[0]))
     _general_feedback(el, q, atlas)
@@ -354,8 +393,12 @@ def _moodle_multichoice(root: ET.Element, q: QuestionModel, atlas: Atlas, view: 
         _text(a, "feedback", _html_p(c.why) if c.why else "", "html")
 
 
-def moodle_xml(questions: Sequence[QuestionModel], atlas: Atlas, view_for: ViewFor,
-               category: str = "Nerve Mapping Trainer") -> ExportResult:
+def moodle_xml(
+    questions: Sequence[QuestionModel],
+    atlas: Atlas,
+    view_for: ViewFor,
+    category: str = "Nerve Mapping Trainer",
+) -> ExportResult:
     """A Moodle question-bank XML file (import: Question bank → Import → Moodle XML format)."""
     root = ET.Element("quiz")
     cat = ET.SubElement(root, "question", {"type": "category"})
@@ -389,8 +432,10 @@ def _stable_id(text: str) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16) % (1 << 31) + (1 << 30)
 
 
-ANKI_CSS = ".card { font-family: sans-serif; font-size: 18px; text-align: center; } img { max-width: 100%; }" \
-           " .why { font-size: 15px; color: #444; text-align: left; } .ref { font-size: 12px; color: #777; }"
+ANKI_CSS = (
+    ".card { font-family: sans-serif; font-size: 18px; text-align: center; } img { max-width: 100%; }"
+    " .why { font-size: 15px; color: #444; text-align: left; } .ref { font-size: 12px; color: #777; }"
+)
 
 
 def _rgba(colour: str) -> tuple[int, int, int, int]:
@@ -423,9 +468,13 @@ def draw_shapes(image: Image.Image, shapes: Sequence[Mapping[str, Any]]) -> Imag
             x, y, r = float(shape["x"]), float(shape["y"]), float(shape["r"])
             draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=stroke, width=width)
         elif kind == "polyline":
-            draw.line([(float(a), float(b)) for a, b in shape["points"]], fill=stroke, width=width, joint="curve")
+            draw.line(
+                [(float(a), float(b)) for a, b in shape["points"]], fill=stroke, width=width, joint="curve"
+            )
         else:
-            draw.polygon([(float(a), float(b)) for a, b in shape["points"]], fill=fill, outline=stroke, width=width)
+            draw.polygon(
+                [(float(a), float(b)) for a, b in shape["points"]], fill=fill, outline=stroke, width=width
+            )
         out = Image.alpha_composite(out, layer)
     return out.convert("RGB")
 
@@ -464,14 +513,23 @@ def _pin_answer(q_type: str, targets: Sequence[str], tolerance_cm: float, atlas:
 def _choice_lists(key: str, choices: Sequence[Any]) -> tuple[str, str]:
     """(the options as shown, the right ones) in a fixed shuffled order, with their letters."""
     order = fixed_order(key, len(choices))
-    shown = "<ol type=a style='text-align:left'>" + "".join(f"<li>{_esc(choices[i].text)}</li>" for i in order) + "</ol>"
-    right = "<br>".join(f"{chr(ord('a') + pos)}. {_esc(choices[i].text)}" for pos, i in enumerate(order)
-                        if choices[i].correct)
+    shown = (
+        "<ol type=a style='text-align:left'>"
+        + "".join(f"<li>{_esc(choices[i].text)}</li>" for i in order)
+        + "</ol>"
+    )
+    right = "<br>".join(
+        f"{chr(ord('a') + pos)}. {_esc(choices[i].text)}" for pos, i in enumerate(order) if choices[i].correct
+    )
     return shown, right
 
 
-def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: ViewFor,
-                 deck_name: str = "Nerve Mapping Trainer") -> ExportResult:
+def anki_package(
+    questions: Sequence[QuestionModel],
+    atlas: Atlas,
+    view_for: ViewFor,
+    deck_name: str = "Nerve Mapping Trainer",
+) -> ExportResult:
     """An ``.apkg`` with a card for every question whose view is rendered.
 
     * identify and territory: the highlighted nerve or shaded skin → the nerve's name;
@@ -484,24 +542,54 @@ def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: Vie
 
     back = "<hr id=answer><b>{{Answer}}</b><div class=why>{{Why}}</div><div class=ref>{{Reference}}</div>"
     image_model = genanki.Model(
-        ANKI_MODEL_IMAGE_ID, "Nerve Mapping Trainer: picture",
-        fields=[{"name": "Prompt"}, {"name": "Image"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
-        templates=[{"name": "Name the nerve", "qfmt": "{{Prompt}}<br>{{Image}}", "afmt": "{{FrontSide}}" + back}],
+        ANKI_MODEL_IMAGE_ID,
+        "Nerve Mapping Trainer: picture",
+        fields=[
+            {"name": "Prompt"},
+            {"name": "Image"},
+            {"name": "Answer"},
+            {"name": "Why"},
+            {"name": "Reference"},
+        ],
+        templates=[
+            {"name": "Name the nerve", "qfmt": "{{Prompt}}<br>{{Image}}", "afmt": "{{FrontSide}}" + back}
+        ],
         css=ANKI_CSS,
     )
     text_model = genanki.Model(
-        ANKI_MODEL_TEXT_ID, "Nerve Mapping Trainer: clinical",
-        fields=[{"name": "Question"}, {"name": "Choices"}, {"name": "Answer"}, {"name": "Why"}, {"name": "Reference"}],
-        templates=[{"name": "Clinical", "qfmt": "{{Question}}<br>{{Choices}}", "afmt": "{{FrontSide}}" + back}],
+        ANKI_MODEL_TEXT_ID,
+        "Nerve Mapping Trainer: clinical",
+        fields=[
+            {"name": "Question"},
+            {"name": "Choices"},
+            {"name": "Answer"},
+            {"name": "Why"},
+            {"name": "Reference"},
+        ],
+        templates=[
+            {"name": "Clinical", "qfmt": "{{Question}}<br>{{Choices}}", "afmt": "{{FrontSide}}" + back}
+        ],
         css=ANKI_CSS,
     )
     # The back shows the answer image instead of the front's plain view (not both).
     body_model = genanki.Model(
-        ANKI_MODEL_BODY_ID, "Nerve Mapping Trainer: on the body",
-        fields=[{"name": "Prompt"}, {"name": "Image"}, {"name": "AnswerImage"}, {"name": "Answer"}, {"name": "Why"},
-                {"name": "Reference"}],
-        templates=[{"name": "Place on the body", "qfmt": "{{Prompt}}<br>{{Image}}",
-                    "afmt": "{{Prompt}}<br>{{AnswerImage}}" + back}],
+        ANKI_MODEL_BODY_ID,
+        "Nerve Mapping Trainer: on the body",
+        fields=[
+            {"name": "Prompt"},
+            {"name": "Image"},
+            {"name": "AnswerImage"},
+            {"name": "Answer"},
+            {"name": "Why"},
+            {"name": "Reference"},
+        ],
+        templates=[
+            {
+                "name": "Place on the body",
+                "qfmt": "{{Prompt}}<br>{{Image}}",
+                "afmt": "{{Prompt}}<br>{{AnswerImage}}" + back,
+            }
+        ],
         css=ANKI_CSS,
     )
     deck = genanki.Deck(_stable_id(deck_name), deck_name)
@@ -518,11 +606,15 @@ def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: Vie
             return f'<img src="{html.escape(name)}">'
 
         def plain_view(view: RenderedView) -> str:
-            return add_media(f"trainer_{view.key}.png", lambda p: p.write_bytes(Path(view.image_path).read_bytes()))
+            return add_media(
+                f"trainer_{view.key}.png", lambda p: p.write_bytes(Path(view.image_path).read_bytes())
+            )
 
         def drawn(q: QuestionModel, view: RenderedView, targets: Sequence[str]) -> str:
-            return add_media(f"trainer_{q.id}__answer.jpg",
-                             lambda p: p.write_bytes(to_jpeg_bytes(answer_image(q, view, atlas, targets), quality=85)))
+            return add_media(
+                f"trainer_{q.id}__answer.jpg",
+                lambda p: p.write_bytes(to_jpeg_bytes(answer_image(q, view, atlas, targets), quality=85)),
+            )
 
         def note(model: Any, q: QuestionModel, fields: list[str]) -> None:
             nonlocal count
@@ -540,18 +632,33 @@ def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: Vie
                     continue
                 target = q.targets[0]
                 nerve_id = atlas.territories[target].nerve if target in atlas.territories else target
-                image = add_media(f"trainer_{view.key}__{target}.png",
-                                  lambda p, v=view, t=target: p.write_bytes(to_png_bytes(highlighted_image(v, atlas, t))))
-                prompt = ("Which nerve is highlighted?" if q.type == "identify"
-                          else "Which nerve supplies the shaded skin?")
+                image = add_media(
+                    f"trainer_{view.key}__{target}.png",
+                    lambda p, v=view, t=target: p.write_bytes(to_png_bytes(highlighted_image(v, atlas, t))),
+                )
+                prompt = (
+                    "Which nerve is highlighted?"
+                    if q.type == "identify"
+                    else "Which nerve supplies the shaded skin?"
+                )
                 note(image_model, q, [_esc(prompt), image, _esc(atlas.name_of(nerve_id)), why, refs])
             elif q.type in PIN_TYPES:
                 if view is None or not q.targets or any(t not in view.items for t in q.targets):
                     skipped.append(f"{q.id}: its view has not been rendered")
                     continue
                 prompt = _esc(q.prompt) + side
-                note(body_model, q, [prompt, plain_view(view), drawn(q, view, q.targets),
-                                     _pin_answer(q.type, q.targets, q.tolerance_cm, atlas), why, refs])
+                note(
+                    body_model,
+                    q,
+                    [
+                        prompt,
+                        plain_view(view),
+                        drawn(q, view, q.targets),
+                        _pin_answer(q.type, q.targets, q.tolerance_cm, atlas),
+                        why,
+                        refs,
+                    ],
+                )
             elif q.type == "clinical":
                 question = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + _esc(q.prompt)
                 choices, answer = _choice_lists(q.id, q.choices)
@@ -570,10 +677,24 @@ def anki_package(questions: Sequence[QuestionModel], atlas: Atlas, view_for: Vie
                         front += shown
                         answers.append(f"Step {i}: {right}")
                     else:
-                        answers.append(f"Step {i}: " + _pin_answer(step.type, step.targets, q.tolerance_cm, atlas))
-                images = (plain_view(view), drawn(q, view, placing)) if placing and view is not None else ("", "")
-                note(body_model, q, [front + (side if placing else ""), images[0], images[1], "<br>".join(answers),
-                                     why, refs])
+                        answers.append(
+                            f"Step {i}: " + _pin_answer(step.type, step.targets, q.tolerance_cm, atlas)
+                        )
+                images = (
+                    (plain_view(view), drawn(q, view, placing)) if placing and view is not None else ("", "")
+                )
+                note(
+                    body_model,
+                    q,
+                    [
+                        front + (side if placing else ""),
+                        images[0],
+                        images[1],
+                        "<br>".join(answers),
+                        why,
+                        refs,
+                    ],
+                )
             else:
                 skipped.append(f"{q.id}: Anki has no card for a {q.type} question")
         out = Path(tmp) / "deck.apkg"
@@ -596,8 +717,23 @@ def rows_csv(rows: Sequence[Mapping[str, object]]) -> str:
     return buf.getvalue()
 
 
-QUESTION_CSV_COLUMNS = ("bank", "id", "type", "view", "targets", "prompt", "vignette", "choices", "correct",
-                        "tolerance_cm", "zero_cm", "difficulty", "technique", "explanation", "references")
+QUESTION_CSV_COLUMNS = (
+    "bank",
+    "id",
+    "type",
+    "view",
+    "targets",
+    "prompt",
+    "vignette",
+    "choices",
+    "correct",
+    "tolerance_cm",
+    "zero_cm",
+    "difficulty",
+    "technique",
+    "explanation",
+    "references",
+)
 
 
 def questions_csv(banks: Sequence[tuple[str, Sequence[QuestionModel]]]) -> ExportResult:
@@ -615,10 +751,23 @@ def questions_csv(banks: Sequence[tuple[str, Sequence[QuestionModel]]]) -> Expor
     for bank_id, questions in banks:
         for q in questions:
             shown = [q.choices[i] for i in fixed_order(q.id, len(q.choices))]
-            row = [bank_id, q.id, q.type, q.view or "", " | ".join(q.targets), q.prompt, q.vignette or "",
-                   " | ".join(c.text for c in shown), " | ".join(c.text for c in shown if c.correct),
-                   f"{q.tolerance_cm:g}", f"{q.zero_cm:g}", q.difficulty, q.technique, q.explanation,
-                   " | ".join(q.references)]
+            row = [
+                bank_id,
+                q.id,
+                q.type,
+                q.view or "",
+                " | ".join(q.targets),
+                q.prompt,
+                q.vignette or "",
+                " | ".join(c.text for c in shown),
+                " | ".join(c.text for c in shown if c.correct),
+                f"{q.tolerance_cm:g}",
+                f"{q.zero_cm:g}",
+                q.difficulty,
+                q.technique,
+                q.explanation,
+                " | ".join(q.references),
+            ]
             w.writerow([_csv_safe(clean_text(v)) if isinstance(v, str) else v for v in row])
             count += 1
     return ExportResult(buf.getvalue().encode("utf-8"), count)
@@ -633,10 +782,16 @@ def region_sheet(view: RenderedView, atlas: Atlas, title: str | None = None) -> 
     drawn, legend, key = draw_atlas_overlay(base, view, atlas, layers=("avoid", "nerves", "sites"))
     v = atlas.views.get(view.view_id)
     region = atlas.regions.get(view.region)
-    heading = title or f"{region.name if region else view.region}: {v.side if v else view.side} side ({atlas.body_types[view.body_type].name if view.body_type in atlas.body_types else view.body_type})"
+    heading = (
+        title
+        or f"{region.name if region else view.region}: {v.side if v else view.side} side ({atlas.body_types[view.body_type].name if view.body_type in atlas.body_types else view.body_type})"
+    )
     notes = ["Nerve Mapping Trainer · a teaching aid, not clinical guidance: anatomy varies, palpate."]
-    unverified = [atlas.name_of(i) for i, it in view.items.items()
-                  if it.any_visible and (x := atlas.item(i)) is not None and not getattr(x, "verified", True)]
+    unverified = [
+        atlas.name_of(i)
+        for i, it in view.items.items()
+        if it.any_visible and (x := atlas.item(i)) is not None and not getattr(x, "verified", True)
+    ]
     if unverified:
         notes.append(f"{len(unverified)} item(s) on this sheet are not yet verified against their sources.")
     return compose_handout(drawn, heading, legend, view.camera.px_per_cm, notes, key)
@@ -648,5 +803,8 @@ def region_sheet_png(view: RenderedView, atlas: Atlas, title: str | None = None)
 
 def site_positions_px(view: RenderedView) -> dict[str, tuple[float, float]]:
     """Site pixels on the render (used by tests and the sheet)."""
-    return {i: (float(it.points_px[0, 0]), float(it.points_px[0, 1])) for i, it in view.items.items()
-            if it.kind == "site" and bool(np.asarray(it.visible)[0])}
+    return {
+        i: (float(it.points_px[0, 0]), float(it.points_px[0, 1]))
+        for i, it in view.items.items()
+        if it.kind == "site" and bool(np.asarray(it.visible)[0])
+    }

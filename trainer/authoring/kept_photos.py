@@ -50,12 +50,16 @@ def is_kept(folder: Path, stem: str) -> bool:
     return _paths(folder, stem)[0].exists()
 
 
-def keep(folder: Path, stem: str, jpeg: bytes, view_id: str, taps_px: Mapping[str, tuple[float, float]]) -> Path:
+def keep(
+    folder: Path, stem: str, jpeg: bytes, view_id: str, taps_px: Mapping[str, tuple[float, float]]
+) -> Path:
     """Keep (or update) the photo with its view and taps; returns the photo's path."""
     photo, meta = _paths(folder, stem)
     folder.mkdir(parents=True, exist_ok=True)
     photo.write_bytes(jpeg)
-    meta.write_text(json.dumps({"view": view_id, "taps": {k: list(v) for k, v in taps_px.items()}}), encoding="utf-8")
+    meta.write_text(
+        json.dumps({"view": view_id, "taps": {k: list(v) for k, v in taps_px.items()}}), encoding="utf-8"
+    )
     return photo
 
 

@@ -85,8 +85,11 @@ def choices_heading(qtype: str) -> str:
 
 def snap_hint(qtype: str) -> str:
     kinds = target_kinds(qtype)
-    return ("Click on the image to pick a target: the click snaps to the nearest " + " or ".join(kinds)
-            + " within 3 cm on the body. Or choose from the list.")
+    return (
+        "Click on the image to pick a target: the click snaps to the nearest "
+        + " or ".join(kinds)
+        + " within 3 cm on the body. Or choose from the list."
+    )
 
 
 def target_kinds(qtype: str) -> tuple[str, ...]:
@@ -103,7 +106,9 @@ def targets_kept(view: RenderedView | None, atlas: Atlas, qtype: str, targets: S
     return [t for t in targets if t in options]
 
 
-def click(view: RenderedView, atlas: Atlas, qtype: str, targets: Sequence[str], x_px: float, y_px: float) -> TargetChange:
+def click(
+    view: RenderedView, atlas: Atlas, qtype: str, targets: Sequence[str], x_px: float, y_px: float
+) -> TargetChange:
     """A click on the image: snap it to a target of an allowed kind and add, replace or remove it."""
     snap = snap_click(view, x_px, y_px, target_kinds(qtype))
     return apply_click(targets, snap, FORMS[qtype].single_target, atlas.name_of)
@@ -123,15 +128,31 @@ def target_shapes(view: RenderedView, targets: Sequence[str]) -> list[dict[str, 
             continue
         if it.kind == "site":
             x, y = it.points_px[0]
-            shapes.append({"type": "circle", "x": float(x), "y": float(y), "r": w * 1.5, "stroke": "white",
-                           "fill": KIND_COLOURS["site"], "width": w / 3})
+            shapes.append(
+                {
+                    "type": "circle",
+                    "x": float(x),
+                    "y": float(y),
+                    "r": w * 1.5,
+                    "stroke": "white",
+                    "fill": KIND_COLOURS["site"],
+                    "width": w / 3,
+                }
+            )
         elif it.kind == "nerve":
             pts = [[float(a), float(b)] for (a, b), vis in zip(it.points_px, it.visible, strict=True) if vis]
             shapes.append({"type": "polyline", "points": pts, "stroke": KIND_COLOURS["nerve"], "width": w})
         else:
             pts = [[float(a), float(b)] for a, b in it.points_px]
-            shapes.append({"type": "polygon", "points": pts, "stroke": KIND_COLOURS["territory"],
-                           "fill": TERRITORY_FILL, "width": w / 2})
+            shapes.append(
+                {
+                    "type": "polygon",
+                    "points": pts,
+                    "stroke": KIND_COLOURS["territory"],
+                    "fill": TERRITORY_FILL,
+                    "width": w / 2,
+                }
+            )
     return shapes
 
 
@@ -142,7 +163,9 @@ def seed_choices(atlas: Atlas, qtype: str, targets: Sequence[str]) -> list[dict[
     """The choices table to start from: the target's nerve among its neighbours, else two blank rows."""
     seeded = default_choices(atlas, targets[0]) if FORMS[qtype].on_a_view and targets else []
     return [{"text": c.text, "correct": c.correct, "why": ""} for c in seeded] or [
-        {"text": "", "correct": True, "why": ""}, {"text": "", "correct": False, "why": ""}]
+        {"text": "", "correct": True, "why": ""},
+        {"text": "", "correct": False, "why": ""},
+    ]
 
 
 def choices_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -160,8 +183,9 @@ def choices_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
-def default_id(atlas: Atlas, view_id: str, qtype: str, targets: Sequence[str], prompt: str,
-               taken: Mapping[str, str]) -> str:
+def default_id(
+    atlas: Atlas, view_id: str, qtype: str, targets: Sequence[str], prompt: str, taken: Mapping[str, str]
+) -> str:
     """An unused id made from the view, type and first target (or the prompt, for a clinical question)."""
     if FORMS[qtype].on_a_view:
         return suggest_id(f"{atlas.views[view_id].base_id}_{qtype}_{(list(targets) or ['q'])[0]}", taken)
@@ -197,10 +221,21 @@ def draft_question(atlas: Atlas, draft: Draft) -> tuple[QuestionModel | None, li
     """
     view = draft.view_id if draft.side_only else atlas.views[draft.view_id].base_id
     return build_question(
-        atlas, qid=draft.qid, qtype=draft.qtype, prompt=draft.prompt, view=view, targets=list(draft.targets),
-        tolerance_cm=draft.tolerance_cm, zero_cm=draft.zero_cm, explanation=draft.explanation,
-        references=list(draft.references), choices=list(draft.choices), multi_answer=draft.multi_answer,
-        mode=draft.mode, difficulty=draft.difficulty, technique=draft.technique,
+        atlas,
+        qid=draft.qid,
+        qtype=draft.qtype,
+        prompt=draft.prompt,
+        view=view,
+        targets=list(draft.targets),
+        tolerance_cm=draft.tolerance_cm,
+        zero_cm=draft.zero_cm,
+        explanation=draft.explanation,
+        references=list(draft.references),
+        choices=list(draft.choices),
+        multi_answer=draft.multi_answer,
+        mode=draft.mode,
+        difficulty=draft.difficulty,
+        technique=draft.technique,
     )
 
 
@@ -212,8 +247,9 @@ def takes_pins(atlas: Atlas, q: QuestionModel) -> bool:
     return pins_needed(atlas, q)[1] > 0
 
 
-def try_pins(atlas: Atlas, q: QuestionModel, pins: Sequence[tuple[float, float]],
-             x_px: float, y_px: float) -> list[tuple[float, float]]:
+def try_pins(
+    atlas: Atlas, q: QuestionModel, pins: Sequence[tuple[float, float]], x_px: float, y_px: float
+) -> list[tuple[float, float]]:
     """The try's pins after a tap: a one-pin question moves its pin, others add one (up to their limit)."""
     most = pins_needed(atlas, q)[1]
     if most <= 1:
@@ -221,7 +257,9 @@ def try_pins(atlas: Atlas, q: QuestionModel, pins: Sequence[tuple[float, float]]
     return [*pins, (x_px, y_px)][-most:]
 
 
-def try_result(atlas: Atlas, q: QuestionModel, pins: Sequence[tuple[float, float]], view: RenderedView) -> str:
+def try_result(
+    atlas: Atlas, q: QuestionModel, pins: Sequence[tuple[float, float]], view: RenderedView
+) -> str:
     res = score(q, Answer(pins_px=tuple(pins)), view, atlas)
     return f"Your try scores {res.percent}%: {res.feedback}"
 
@@ -253,8 +291,15 @@ class Saved:
     message: str
 
 
-def save(folder: Path, shipped: Path, banks: Mapping[str, BankFile], choice: str, new_id: str, new_title: str,
-         q: QuestionModel) -> Saved:
+def save(
+    folder: Path,
+    shipped: Path,
+    banks: Mapping[str, BankFile],
+    choice: str,
+    new_id: str,
+    new_title: str,
+    q: QuestionModel,
+) -> Saved:
     """Append the question to the chosen bank (or a new one) in the author folder; refuse a taken id."""
     try:
         if choice == NEW_BANK:
@@ -280,15 +325,29 @@ def merge_into_label(bank_id: str, banks: Mapping[str, BankFile]) -> str:
     return f"{bank_id} ({'existing' if bank_id in banks else 'new bank'})"
 
 
-def merge_plan(folder: Path, shipped: Path, banks: Mapping[str, BankFile], upload: BankFile, into: str,
-               rename_suffix: str | None = None) -> MergeReport:
+def merge_plan(
+    folder: Path,
+    shipped: Path,
+    banks: Mapping[str, BankFile],
+    upload: BankFile,
+    into: str,
+    rename_suffix: str | None = None,
+) -> MergeReport:
     """What merging the upload into ``into`` would do (nothing is written)."""
     target = banks.get(into) or new_bank(into, upload.bank.title, upload.bank.description)
-    return merge_questions(target, upload.questions, ids_elsewhere([shipped, folder], folder, into), rename_suffix)
+    return merge_questions(
+        target, upload.questions, ids_elsewhere([shipped, folder], folder, into), rename_suffix
+    )
 
 
-def merge(folder: Path, shipped: Path, banks: Mapping[str, BankFile], upload: BankFile, into: str,
-          rename_suffix: str | None) -> list[str]:
+def merge(
+    folder: Path,
+    shipped: Path,
+    banks: Mapping[str, BankFile],
+    upload: BankFile,
+    into: str,
+    rename_suffix: str | None,
+) -> list[str]:
     """Merge and write the bank; returns what happened, line by line."""
     report = merge_plan(folder, shipped, banks, upload, into, rename_suffix)
     write_bank(folder, report.bank)
@@ -298,8 +357,9 @@ def merge(folder: Path, shipped: Path, banks: Mapping[str, BankFile], upload: Ba
 def conflict_warning(report: MergeReport) -> str | None:
     if not report.conflicts:
         return None
-    return (f"{len(report.conflicts)} id(s) are already used and will not overwrite anything: "
-            + ", ".join(report.conflicts))
+    return f"{len(report.conflicts)} id(s) are already used and will not overwrite anything: " + ", ".join(
+        report.conflicts
+    )
 
 
 # -- exports ---------------------------------------------------------------------------------------
@@ -318,8 +378,9 @@ def export_label(key: str, banks: Mapping[str, BankFile]) -> str:
     return f"{banks[key].bank.title} ({'yours' if is_authored(key) else 'shipped'})"
 
 
-def exported_questions(keys: Sequence[str], banks: Mapping[str, BankFile],
-                       loaded: Mapping[str, QuestionModel]) -> list[QuestionModel]:
+def exported_questions(
+    keys: Sequence[str], banks: Mapping[str, BankFile], loaded: Mapping[str, QuestionModel]
+) -> list[QuestionModel]:
     """The chosen banks' questions, as loaded (with their checks) where the app has them."""
     return [loaded.get(q.id, q) for k in keys for q in banks[k].questions]
 
@@ -327,7 +388,9 @@ def exported_questions(keys: Sequence[str], banks: Mapping[str, BankFile],
 def skipped_note(skipped: Sequence[str]) -> str | None:
     if not skipped:
         return None
-    return "Not exported: " + "; ".join(skipped[:SKIPPED_SHOWN]) + (" …" if len(skipped) > SKIPPED_SHOWN else "")
+    return (
+        "Not exported: " + "; ".join(skipped[:SKIPPED_SHOWN]) + (" …" if len(skipped) > SKIPPED_SHOWN else "")
+    )
 
 
 def sheet_name(view_id: str, body_type: str) -> str:
@@ -342,4 +405,3 @@ def session_label(session: LiveSession) -> str:
 
 def session_labels(sessions: Sequence[LiveSession]) -> dict[str, str]:
     return {s.id: session_label(s) for s in sessions}
-

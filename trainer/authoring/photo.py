@@ -107,9 +107,13 @@ def load_photo(
                 )
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError("The image declares an enormous size (a possible decompression bomb) and was refused.") from None
+        raise UploadError(
+            "The image declares an enormous size (a possible decompression bomb) and was refused."
+        ) from None
     except UnidentifiedImageError:
-        raise UploadError(f"This file is not a {accepted_label()} image (its content was checked, not its name).") from None
+        raise UploadError(
+            f"This file is not a {accepted_label()} image (its content was checked, not its name)."
+        ) from None
     except UploadError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
@@ -185,7 +189,9 @@ def _check_points(src: FloatArray, dst: FloatArray, kind: str) -> None:
         centred = src - src.mean(axis=0)
         sv = np.linalg.svd(centred, compute_uv=False)
         if len(sv) < 2 or sv[1] < 1e-6 * max(sv[0], 1e-12):
-            raise FitError("the landmarks lie (almost) on one line, so the fit is undetermined; tap landmarks spread over the photo")
+            raise FitError(
+                "the landmarks lie (almost) on one line, so the fit is undetermined; tap landmarks spread over the photo"
+            )
 
 
 def fit_similarity(src_px: ArrayLike, dst_px: ArrayLike) -> Transform:
@@ -264,13 +270,17 @@ def choose_kind(n_points: int) -> TransformKind:
     return "tps" if n_points >= MIN_POINTS["tps"] else "affine"
 
 
-def fit_transform(src_px: ArrayLike, dst_px: ArrayLike, kind: TransformKind | Literal["auto"] = "auto") -> Transform:
+def fit_transform(
+    src_px: ArrayLike, dst_px: ArrayLike, kind: TransformKind | Literal["auto"] = "auto"
+) -> Transform:
     """Fit the named kind; ``auto`` picks affine from 4 landmarks and a spline from 6."""
     src = np.asarray(src_px, dtype=np.float64).reshape(-1, 2)
     if kind == "auto":
         kind = choose_kind(len(src))
     fitter: dict[str, Callable[[ArrayLike, ArrayLike], Transform]] = {
-        "similarity": fit_similarity, "affine": fit_affine, "tps": fit_tps,
+        "similarity": fit_similarity,
+        "affine": fit_affine,
+        "tps": fit_tps,
     }
     return fitter[kind](src, dst_px)
 
@@ -430,7 +440,10 @@ def draw_atlas_overlay(
                 continue
             for run in visible_runs(it):
                 outline = buffer_polyline(run, a.safety_radius_cm * view.camera.px_per_cm)
-                poly = [(float(x), float(y)) for x, y in to_image(densify(np.vstack([outline, outline[:1]]), step_view_px))]
+                poly = [
+                    (float(x), float(y))
+                    for x, y in to_image(densify(np.vstack([outline, outline[:1]]), step_view_px))
+                ]
                 zdraw.polygon(poly, fill=AVOID_RGBA, outline=AVOID_EDGE_RGBA, width=max(1, line_w // 2))
             if labels:
                 key.append(("!", f"{a.name} (keep {a.safety_radius_cm:g} cm away)"))
@@ -469,8 +482,12 @@ def draw_atlas_overlay(
             if it.kind != "site" or s is None or not it.visible[0]:
                 continue
             [(x, y)] = pts(it.points_px[:1])
-            draw.ellipse((x - dot_r, y - dot_r, x + dot_r, y + dot_r), fill=SITE_RGB, outline=(255, 255, 255),
-                         width=max(1, line_w // 2))
+            draw.ellipse(
+                (x - dot_r, y - dot_r, x + dot_r, y + dot_r),
+                fill=SITE_RGB,
+                outline=(255, 255, 255),
+                width=max(1, line_w // 2),
+            )
             if labels:
                 number += 1
                 badges.append(((x + dot_r * 1.6, y - dot_r * 1.6), str(number), (10, 90, 45)))
@@ -478,12 +495,21 @@ def draw_atlas_overlay(
         if number or any(it.kind == "site" for it in items):
             legend.append(LegendEntry("Piercing point / injection site (number)", SITE_RGB, "dot"))
     for (x, y), text, rgb in badges:
-        draw.text((x, y), text, fill=rgb, font=badge_font, anchor="mm", stroke_width=max(2, line_w), stroke_fill=(255, 255, 255))
+        draw.text(
+            (x, y),
+            text,
+            fill=rgb,
+            font=badge_font,
+            anchor="mm",
+            stroke_width=max(2, line_w),
+            stroke_fill=(255, 255, 255),
+        )
     return base.convert("RGB"), legend, key
 
 
-def draw_taps(image: Image.Image, taps_px: Mapping[str, tuple[float, float]], names: Mapping[str, str],
-              size_px: float) -> Image.Image:
+def draw_taps(
+    image: Image.Image, taps_px: Mapping[str, tuple[float, float]], names: Mapping[str, str], size_px: float
+) -> Image.Image:
     """Mark the tapped landmarks (a cross and the landmark's name) on the photo."""
     out = image.copy()
     d = ImageDraw.Draw(out)
@@ -492,7 +518,14 @@ def draw_taps(image: Image.Image, taps_px: Mapping[str, tuple[float, float]], na
     for lm_id, (x, y) in taps_px.items():
         d.line([(x - r, y), (x + r, y)], fill=TAP_RGB, width=max(2, int(r / 4)))
         d.line([(x, y - r), (x, y + r)], fill=TAP_RGB, width=max(2, int(r / 4)))
-        d.text((x + r, y + r * 0.3), names.get(lm_id, lm_id), fill=TAP_RGB, font=f, stroke_width=2, stroke_fill=(255, 255, 255))
+        d.text(
+            (x + r, y + r * 0.3),
+            names.get(lm_id, lm_id),
+            fill=TAP_RGB,
+            font=f,
+            stroke_width=2,
+            stroke_fill=(255, 255, 255),
+        )
     return out
 
 
@@ -560,7 +593,12 @@ def compose_handout(
         cx = x0 + (i % cols) * col_w
         cy = y + (i // cols) * row
         label = name if len(name) <= max_chars else name[: max_chars - 1] + "…"
-        d.text((cx, cy), f"{badge}", fill=(120, 60, 0) if badge.isalpha() else (200, 30, 45) if badge == "!" else (10, 90, 45), font=f_text)
+        d.text(
+            (cx, cy),
+            f"{badge}",
+            fill=(120, 60, 0) if badge.isalpha() else (200, 30, 45) if badge == "!" else (10, 90, 45),
+            font=f_text,
+        )
         d.text((cx + unit * 1.6, cy), label, fill=(30, 30, 30), font=f_text)
     y += key_rows * row
     for note in notes:
@@ -569,8 +607,9 @@ def compose_handout(
     return out
 
 
-def landmark_guide(render: Image.Image, xy_px: tuple[float, float], px_per_cm: float, half_cm: float = 4.0,
-                   out_px: int = 240) -> Image.Image:
+def landmark_guide(
+    render: Image.Image, xy_px: tuple[float, float], px_per_cm: float, half_cm: float = 4.0, out_px: int = 240
+) -> Image.Image:
     """A small crop of the render around one landmark, with a ring on it: "tap here"."""
     x, y = xy_px
     half = max(20.0, half_cm * px_per_cm)
@@ -602,11 +641,17 @@ def view_landmarks(view: RenderedView, atlas: Atlas) -> dict[str, tuple[float, f
     return out
 
 
-def fitted_positions(view: RenderedView, atlas: Atlas, transform: Transform) -> dict[str, tuple[float, float]]:
+def fitted_positions(
+    view: RenderedView, atlas: Atlas, transform: Transform
+) -> dict[str, tuple[float, float]]:
     """Where each visible site and landmark lands on the photo (for checking and export)."""
     out: dict[str, tuple[float, float]] = {}
     for it in view.items.values():
-        if it.kind in ("site", "landmark") and it.visible[0] and (it.id in atlas.sites or it.id in atlas.landmarks):
+        if (
+            it.kind in ("site", "landmark")
+            and it.visible[0]
+            and (it.id in atlas.sites or it.id in atlas.landmarks)
+        ):
             x, y = transform.apply(it.points_px[:1])[0]
             out[it.id] = (round(float(x), 2), round(float(y), 2))
     return out
@@ -622,7 +667,9 @@ def photo_handout(
     layers: Sequence[str] = ("avoid", "nerves", "sites"),
 ) -> Image.Image:
     """The photo with the atlas drawn through the fitted transform, plus legend and scale."""
-    drawn, legend, key = draw_atlas_overlay(photo, view, atlas, report.transform.apply, report.photo_px_per_cm, layers)
+    drawn, legend, key = draw_atlas_overlay(
+        photo, view, atlas, report.transform.apply, report.photo_px_per_cm, layers
+    )
     drawn = draw_taps(drawn, taps_px, {k: atlas.name_of(k) for k in taps_px}, 0.3 * report.photo_px_per_cm)
     legend = [*legend, LegendEntry("Landmark you tapped", TAP_RGB, "cross")]
     notes = [

@@ -149,13 +149,18 @@ class Tapping:
         """The taps in on-screen pixels."""
         return [(x / to_work, y / to_work) for x, y in self.taps.values()]
 
-    def tapped_landmarks(self, landmarks: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    def tapped_landmarks(
+        self, landmarks: Mapping[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
         """The render pixels of the tapped landmarks, in the atlas's order (what the fit uses)."""
         return {k: landmarks[k] for k in self.order if k in self.taps}
 
 
-def tapping(landmarks: Mapping[str, tuple[float, float]], taps: Mapping[str, tuple[float, float]],
-            skipped: Sequence[str] | frozenset[str] = frozenset()) -> Tapping:
+def tapping(
+    landmarks: Mapping[str, tuple[float, float]],
+    taps: Mapping[str, tuple[float, float]],
+    skipped: Sequence[str] | frozenset[str] = frozenset(),
+) -> Tapping:
     return Tapping(tuple(landmarks), dict(taps), frozenset(skipped))
 
 
@@ -173,9 +178,13 @@ def fit_summary(atlas: Atlas, report: FitReport) -> FitSummary:
     if report.loo_cm:
         worst = max(range(len(report.ids)), key=lambda i: report.loo_cm[i])
         if report.loo_cm[worst] > SUSPECT_LOO_CM:
-            warning = (f"{atlas.name_of(report.ids[worst])} disagrees with the others by {report.loo_cm[worst]:.1f} cm: "
-                       "was it tapped in the right place?")
-    return FitSummary(KIND_NAMES[report.transform.kind], f"{report.quality_cm:.2f} cm", len(report.ids), warning)
+            warning = (
+                f"{atlas.name_of(report.ids[worst])} disagrees with the others by {report.loo_cm[worst]:.1f} cm: "
+                "was it tapped in the right place?"
+            )
+    return FitSummary(
+        KIND_NAMES[report.transform.kind], f"{report.quality_cm:.2f} cm", len(report.ids), warning
+    )
 
 
 def handout_title(atlas: Atlas, view: RenderedView) -> str:
@@ -186,8 +195,14 @@ def handout_name(view: RenderedView) -> str:
     return f"{view.view_id}-handout.png"
 
 
-def handout_files(photo: Image.Image, view: RenderedView, atlas: Atlas, report: FitReport,
-                  taps: Mapping[str, tuple[float, float]], layers: Sequence[str]) -> tuple[bytes, bytes]:
+def handout_files(
+    photo: Image.Image,
+    view: RenderedView,
+    atlas: Atlas,
+    report: FitReport,
+    taps: Mapping[str, tuple[float, float]],
+    layers: Sequence[str],
+) -> tuple[bytes, bytes]:
     """The handout as PNG and a smaller JPEG preview of it."""
     handout = photo_handout(photo, view, atlas, report, taps, handout_title(atlas, view), layers)
     preview = handout.copy()
@@ -195,7 +210,15 @@ def handout_files(photo: Image.Image, view: RenderedView, atlas: Atlas, report: 
     return to_png_bytes(handout), to_jpeg_bytes(preview, quality=85)
 
 
-def positions_json(photo: Image.Image, report: FitReport, positions: Mapping[str, tuple[float, float]]) -> str:
+def positions_json(
+    photo: Image.Image, report: FitReport, positions: Mapping[str, tuple[float, float]]
+) -> str:
     """The fitted positions for checking: photo size, transform, fit error and where each item lands."""
-    return json.dumps({"photo_size_px": list(photo.size), "kind": report.transform.kind,
-                       "fit_error_cm": round(report.quality_cm, 3), "positions_px": dict(positions)})
+    return json.dumps(
+        {
+            "photo_size_px": list(photo.size),
+            "kind": report.transform.kind,
+            "fit_error_cm": round(report.quality_cm, 3),
+            "positions_px": dict(positions),
+        }
+    )

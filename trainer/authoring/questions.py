@@ -108,7 +108,11 @@ def target_options(view: RenderedView | None, atlas: Atlas, qtype: str) -> list[
         return []
     kinds = TARGET_KINDS.get(qtype, ())
     tables = {"site": atlas.sites, "nerve": atlas.nerves, "territory": atlas.territories}
-    return [i for i, it in view.items.items() if it.kind in kinds and it.any_visible and i in tables.get(it.kind, {})]
+    return [
+        i
+        for i, it in view.items.items()
+        if it.kind in kinds and it.any_visible and i in tables.get(it.kind, {})
+    ]
 
 
 # ---------------------------------------------------------------------------- building
@@ -174,7 +178,9 @@ def targets_words(targets: Sequence[str], name_of: Callable[[str], str]) -> str:
     return f"Targets ({len(targets)}): {', '.join(name_of(t) for t in targets)}."
 
 
-def apply_click(current: Sequence[str], snap: Snap | None, single: bool, name_of: Callable[[str], str]) -> TargetChange:
+def apply_click(
+    current: Sequence[str], snap: Snap | None, single: bool, name_of: Callable[[str], str]
+) -> TargetChange:
     """Add, replace or remove the clicked target, and say which (never a silent removal).
 
     A question with one target replaces it; a multi-site question adds a new target and
@@ -185,8 +191,11 @@ def apply_click(current: Sequence[str], snap: Snap | None, single: bool, name_of
     """
     cur = list(current)
     if snap is None:
-        return TargetChange(tuple(cur), f"Nothing to snap to within {SNAP_CM:g} cm of that click; "
-                                        f"the targets are unchanged. {targets_words(cur, name_of)}")
+        return TargetChange(
+            tuple(cur),
+            f"Nothing to snap to within {SNAP_CM:g} cm of that click; "
+            f"the targets are unchanged. {targets_words(cur, name_of)}",
+        )
     name, away = name_of(snap.item_id), f"{snap.distance_cm:.1f} cm from the click"
     if single:
         if cur == [snap.item_id]:
@@ -195,8 +204,10 @@ def apply_click(current: Sequence[str], snap: Snap | None, single: bool, name_of
         return TargetChange((snap.item_id,), f"Target set to {name} ({away}){replaced}.")
     if snap.item_id in cur:
         cur.remove(snap.item_id)
-        return TargetChange(tuple(cur), f"Removed {name}: it was a target and you clicked it again. "
-                                        f"{targets_words(cur, name_of)}")
+        return TargetChange(
+            tuple(cur),
+            f"Removed {name}: it was a target and you clicked it again. {targets_words(cur, name_of)}",
+        )
     cur.append(snap.item_id)
     return TargetChange(tuple(cur), f"Added {name} ({away}). {targets_words(cur, name_of)}")
 
@@ -207,8 +218,13 @@ def _derived_tags(atlas: Atlas, view: str | None, targets: Sequence[str]) -> Tag
         region = next((v.region for v in atlas.views.values() if v.id == view or v.base_id == view), None)
     nerves: list[str] = []
     for t in targets:
-        n = t if t in atlas.nerves else atlas.sites[t].nerve if t in atlas.sites else (
-            atlas.territories[t].nerve if t in atlas.territories else None)
+        n = (
+            t
+            if t in atlas.nerves
+            else atlas.sites[t].nerve
+            if t in atlas.sites
+            else (atlas.territories[t].nerve if t in atlas.territories else None)
+        )
         if n and n not in nerves:
             nerves.append(n)
     conds: list[str] = []
@@ -256,12 +272,16 @@ def build_question(
         "references": list(references),
         "difficulty": int(difficulty),
         "technique": technique,
-        "tags": _derived_tags(atlas, view if qtype != "clinical" else None, targets if qtype != "clinical" else []).model_dump(),
+        "tags": _derived_tags(
+            atlas, view if qtype != "clinical" else None, targets if qtype != "clinical" else []
+        ).model_dump(),
     }
     if qtype == "territory":
         data["mode"] = mode or "name"
     if qtype in ("identify", "clinical") or (qtype == "territory" and data.get("mode") == "name"):
-        data["choices"] = [c.model_dump(exclude_none=True) if isinstance(c, ChoiceModel) else dict(c) for c in choices]
+        data["choices"] = [
+            c.model_dump(exclude_none=True) if isinstance(c, ChoiceModel) else dict(c) for c in choices
+        ]
     if qtype == "clinical":
         data["multi_answer"] = bool(multi_answer)
     problems: list[Problem] = []
@@ -286,7 +306,9 @@ def build_question(
 
 
 def new_bank(bank_id: str, title: str, description: str = "") -> BankFile:
-    return BankFile(schema_version=1, bank=BankInfo(id=bank_id, title=title, description=description), questions=[])
+    return BankFile(
+        schema_version=1, bank=BankInfo(id=bank_id, title=title, description=description), questions=[]
+    )
 
 
 def bank_to_yaml(bank: BankFile) -> str:
@@ -300,7 +322,9 @@ def _yaml_data(text: str | bytes, label: str, problems: list[Problem]) -> Any:
     """Parsed YAML of an upload, or None with the reason added to ``problems``."""
     if isinstance(text, bytes):
         if len(text) > MAX_BANK_BYTES:
-            problems.append(Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB"))
+            problems.append(
+                Problem(label, "", "", f"file is larger than {MAX_BANK_BYTES // 1024 // 1024} MB")
+            )
             return None
         try:
             text = text.decode("utf-8")
@@ -410,7 +434,9 @@ def merge_questions(
 
 def bank_path(folder: Path, bank_id: str) -> Path:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", bank_id):
-        raise ValueError(f"invalid bank id {bank_id!r}: use lower-case letters, digits and _ (e.g. my_questions)")
+        raise ValueError(
+            f"invalid bank id {bank_id!r}: use lower-case letters, digits and _ (e.g. my_questions)"
+        )
     return Path(folder) / f"{bank_id}.yaml"
 
 
@@ -454,7 +480,9 @@ def question_ids(folders: Iterable[Path], *, except_file: Path | None = None) ->
     return out
 
 
-def save_question(folder: Path, bank: BankFile, question: QuestionModel, taken_elsewhere: Mapping[str, str]) -> Path:
+def save_question(
+    folder: Path, bank: BankFile, question: QuestionModel, taken_elsewhere: Mapping[str, str]
+) -> Path:
     """Append one question to a bank file; refuse (ValueError) an id used anywhere else."""
     if question.id in taken_elsewhere:
         raise ValueError(f"question id '{question.id}' is already used in {taken_elsewhere[question.id]}")

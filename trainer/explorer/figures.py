@@ -105,17 +105,37 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
     w, h = view.width_px, view.height_px
     fig = go.Figure()
     fig.add_layout_image(
-        source=image_url(view), x=0, y=0, sizex=w, sizey=h, xref="x", yref="y",
-        xanchor="left", yanchor="top", sizing="stretch", layer="below",
+        source=image_url(view),
+        x=0,
+        y=0,
+        sizex=w,
+        sizey=h,
+        xref="x",
+        yref="y",
+        xanchor="left",
+        yanchor="top",
+        sizing="stretch",
+        layer="below",
     )
     fig.update_xaxes(range=[0, w], visible=False, constrain="domain", fixedrange=False)
     # On a narrow phone the square image is shorter than the figure: keep it at the top.
-    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain",
-                     constraintoward="top")
+    fig.update_yaxes(
+        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top"
+    )
     fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=height_px, showlegend=True,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0, "bgcolor": "rgba(255,255,255,0.75)"},
-        plot_bgcolor="white", dragmode="pan", hoverlabel={"bgcolor": "white"},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        height=height_px,
+        showlegend=True,
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 0.0,
+            "x": 0.0,
+            "bgcolor": "rgba(255,255,255,0.75)",
+        },
+        plot_bgcolor="white",
+        dragmode="pan",
+        hoverlabel={"bgcolor": "white"},
         uirevision=view.key,
     )
     return fig
@@ -134,21 +154,55 @@ def bias_figure(view: RenderedView, mean_cm: dict[str, float], height_px: int = 
     """
     fig = base_figure(view, height_px=height_px)
     cx, cy = view.width_px / 2, view.height_px / 2
-    error_cm = sum((v * np.asarray(view.frame[k], dtype=np.float64) for k, v in mean_cm.items() if k in view.frame),
-                   np.zeros(3))
+    error_cm = sum(
+        (v * np.asarray(view.frame[k], dtype=np.float64) for k, v in mean_cm.items() if k in view.frame),
+        np.zeros(3),
+    )
     vx, vy = (float(c) for c in view.camera.image_vector(error_cm))  # the view's anatomical axes, projected
     length_px = float(np.hypot(vx, vy))
     screen_per_px = height_px / view.height_px  # the image fills the figure's height
     min_px = MIN_ARROW_SCREEN_PX / screen_per_px
     scale = min_px / length_px if 0 < length_px < min_px else 1.0
-    fig.add_annotation(x=cx + scale * vx, y=cy + scale * vy, ax=cx, ay=cy, xref="x", yref="y", axref="x", ayref="y",
-                       text="", showarrow=True, arrowhead=3, arrowsize=1.5, arrowwidth=4, arrowcolor="#d62828")
-    fig.add_trace(go.Scatter(x=[cx], y=[cy], mode="markers", marker={"size": 8, "color": "#d62828"},
-                             hoverinfo="skip", showlegend=False))
+    fig.add_annotation(
+        x=cx + scale * vx,
+        y=cy + scale * vy,
+        ax=cx,
+        ay=cy,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=3,
+        arrowsize=1.5,
+        arrowwidth=4,
+        arrowcolor="#d62828",
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[cx],
+            y=[cy],
+            mode="markers",
+            marker={"size": 8, "color": "#d62828"},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     if scale > 1.0:
-        fig.add_annotation(x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
-                           showarrow=False, text=f"arrow drawn {scale:.1f}× its true length" if scale < 10 else f"arrow drawn {scale:.0f}× its true length",
-                           font={"color": "#d62828", "size": 13})
+        fig.add_annotation(
+            x=0.0,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            text=f"arrow drawn {scale:.1f}× its true length"
+            if scale < 10
+            else f"arrow drawn {scale:.0f}× its true length",
+            font={"color": "#d62828", "size": 13},
+        )
         fig.update_layout(margin={"t": 24})
     fig.update_layout(showlegend=False, dragmode=False)
     return fig
@@ -201,12 +255,21 @@ def explorer_figure(
             if t is None:
                 continue
             pts = item.points_px
-            fig.add_trace(go.Scatter(
-                x=list(pts[:, 0]) + [pts[0, 0]], y=list(pts[:, 1]) + [pts[0, 1]], mode="lines", fill="toself",
-                fillcolor="rgba(90,140,255,0.16)", line={"color": "rgba(90,140,255,0.6)", "width": 1, "dash": "dot"},
-                name="Territory", legendgroup="territories", showlegend=False,
-                hoveron="fills", hovertemplate=_hover(f"Sensory territory: {atlas.name_of(t.nerve)}") + "<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(pts[:, 0]) + [pts[0, 0]],
+                    y=list(pts[:, 1]) + [pts[0, 1]],
+                    mode="lines",
+                    fill="toself",
+                    fillcolor="rgba(90,140,255,0.16)",
+                    line={"color": "rgba(90,140,255,0.6)", "width": 1, "dash": "dot"},
+                    name="Territory",
+                    legendgroup="territories",
+                    showlegend=False,
+                    hoveron="fills",
+                    hovertemplate=_hover(f"Sensory territory: {atlas.name_of(t.nerve)}") + "<extra></extra>",
+                )
+            )
     if "avoid" in layers:
         shown = False
         for item in region_items:
@@ -215,14 +278,29 @@ def explorer_figure(
             a = atlas.avoid.get(item.id)
             if a is None:
                 continue
-            hover = _hover(f"AVOID: {a.name}", f"{a.structure_kind}, keep {a.safety_radius_cm:.1f} cm away", a.why) + "<extra></extra>"
+            hover = (
+                _hover(
+                    f"AVOID: {a.name}", f"{a.structure_kind}, keep {a.safety_radius_cm:.1f} cm away", a.why
+                )
+                + "<extra></extra>"
+            )
             for run in _runs_px(item):
                 zone = buffer_polyline(run, a.safety_radius_cm * ppc)
-                fig.add_trace(go.Scatter(
-                    x=list(zone[:, 0]) + [zone[0, 0]], y=list(zone[:, 1]) + [zone[0, 1]], mode="lines", fill="toself",
-                    fillcolor="rgba(200,30,45,0.22)", line={"color": "rgba(200,30,45,0.55)", "width": 1},
-                    name="Avoid", legendgroup="avoid", showlegend=not shown, hoveron="fills+points", hovertemplate=hover,
-                ))
+                fig.add_trace(
+                    go.Scatter(
+                        x=list(zone[:, 0]) + [zone[0, 0]],
+                        y=list(zone[:, 1]) + [zone[0, 1]],
+                        mode="lines",
+                        fill="toself",
+                        fillcolor="rgba(200,30,45,0.22)",
+                        line={"color": "rgba(200,30,45,0.55)", "width": 1},
+                        name="Avoid",
+                        legendgroup="avoid",
+                        showlegend=not shown,
+                        hoveron="fills+points",
+                        hovertemplate=hover,
+                    )
+                )
                 shown = True
     if "nerves" in layers:
         shown = False
@@ -233,11 +311,22 @@ def explorer_figure(
             xs, ys = _visible_runs(item)
             width = 5.0 if item.id == highlight else 3.0
             colour = "#1f77ff" if item.id == highlight else NERVE_COLOURS[k % len(NERVE_COLOURS)]
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="lines", line={"color": colour, "width": width},
-                name="Nerves", legendgroup="nerves", showlegend=not shown, customdata=[item.id] * len(xs),
-                hovertemplate=_hover(n.name, ", ".join(n.synonyms), f"Roots: {', '.join(n.roots)}" if n.roots else "") + "<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": colour, "width": width},
+                    name="Nerves",
+                    legendgroup="nerves",
+                    showlegend=not shown,
+                    customdata=[item.id] * len(xs),
+                    hovertemplate=_hover(
+                        n.name, ", ".join(n.synonyms), f"Roots: {', '.join(n.roots)}" if n.roots else ""
+                    )
+                    + "<extra></extra>",
+                )
+            )
             shown = True
     if "sites" in layers:
         xs, ys, texts, ids = [], [], [], []
@@ -247,17 +336,35 @@ def explorer_figure(
                 continue
             xs.append(float(item.points_px[0, 0]))
             ys.append(float(item.points_px[0, 1]))
-            texts.append(_hover(
-                s.name, f"Nerve: {atlas.name_of(s.nerve)}", f"{s.site_kind.replace('_', ' ')}, {s.depth}",
-                dose_words(s) if s.dose else "", ("Unverified" if not s.verified else ""),
-            ))
+            texts.append(
+                _hover(
+                    s.name,
+                    f"Nerve: {atlas.name_of(s.nerve)}",
+                    f"{s.site_kind.replace('_', ' ')}, {s.depth}",
+                    dose_words(s) if s.dose else "",
+                    ("Unverified" if not s.verified else ""),
+                )
+            )
             ids.append(s.id)
         if xs:
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="markers", name="Sites", legendgroup="sites", customdata=ids,
-                marker={"symbol": "diamond", "size": 12, "color": "#12a150", "line": {"color": "white", "width": 1.5}},
-                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="markers",
+                    name="Sites",
+                    legendgroup="sites",
+                    customdata=ids,
+                    marker={
+                        "symbol": "diamond",
+                        "size": 12,
+                        "color": "#12a150",
+                        "line": {"color": "white", "width": 1.5},
+                    },
+                    hovertext=texts,
+                    hovertemplate="%{hovertext}<extra></extra>",
+                )
+            )
     if "landmarks" in layers:
         xs, ys, texts, labels = [], [], [], []
         # Only the landmarks this region is measured from: a view from below the foot also
@@ -272,18 +379,35 @@ def explorer_figure(
             texts.append(_hover(*landmark_hover_lines(lm)))
             labels.append(html.escape(lm.name))
         if xs:
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="markers+text", name="Landmarks", text=labels, textposition="top center",
-                textfont={"size": 10, "color": "#333"},
-                marker={"symbol": "circle-open", "size": 10, "color": "#333", "line": {"width": 2}},
-                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="markers+text",
+                    name="Landmarks",
+                    text=labels,
+                    textposition="top center",
+                    textfont={"size": 10, "color": "#333"},
+                    marker={"symbol": "circle-open", "size": 10, "color": "#333", "line": {"width": 2}},
+                    hovertext=texts,
+                    hovertemplate="%{hovertext}<extra></extra>",
+                )
+            )
     return fig
 
 
-def pins_overlay(fig: go.Figure, pins_px: Sequence[tuple[float, float]], name: str = "Your pins", colour: str = "#7b2cbf") -> go.Figure:
+def pins_overlay(
+    fig: go.Figure, pins_px: Sequence[tuple[float, float]], name: str = "Your pins", colour: str = "#7b2cbf"
+) -> go.Figure:
     if pins_px:
         arr = np.asarray(pins_px, dtype=float)
-        fig.add_trace(go.Scatter(x=arr[:, 0], y=arr[:, 1], mode="markers", name=name,
-                                 marker={"size": 11, "color": colour, "line": {"color": "white", "width": 1.5}}))
+        fig.add_trace(
+            go.Scatter(
+                x=arr[:, 0],
+                y=arr[:, 1],
+                mode="markers",
+                name=name,
+                marker={"size": 11, "color": colour, "line": {"color": "white", "width": 1.5}},
+            )
+        )
     return fig

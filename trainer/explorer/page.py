@@ -36,7 +36,11 @@ def search_buttons(atlas: Atlas, query: str) -> list[SearchButton]:
     out = []
     for h in search_atlas(atlas, query)[:MAX_HITS]:
         where = atlas.regions[h.region].name if h.region else "no region"
-        out.append(SearchButton(f"{h.name} · {h.kind} · {where}", h.region, h.id if h.kind == "nerve" else None, h.why))
+        out.append(
+            SearchButton(
+                f"{h.name} · {h.kind} · {where}", h.region, h.id if h.kind == "nerve" else None, h.why
+            )
+        )
     return out
 
 
@@ -51,7 +55,7 @@ def base_views(atlas: Atlas, region_id: str) -> list[str]:
 
 
 def view_name(atlas: Atlas, region_id: str, base_id: str) -> str:
-    """"Anterior view", or "Lateral view (supinated)" when a region has several views."""
+    """ "Anterior view", or "Lateral view (supinated)" when a region has several views."""
     v = next(v for v in atlas.views_of_region(region_id) if v.base_id == base_id)
     rest = base_id.replace(region_id, "").strip("_").replace("_", " ")
     return f"{v.look_from.capitalize()} view" + (f" ({rest})" if rest else "")
@@ -59,8 +63,14 @@ def view_name(atlas: Atlas, region_id: str, base_id: str) -> str:
 
 def view_for(atlas: Atlas, region_id: str, base_id: str, side: str) -> str | None:
     """The view of that side (a midline view serves both); None when the region has none."""
-    return next((v.id for v in atlas.views_of_region(region_id) if v.base_id == base_id and v.side in (side, "midline")),
-                None)
+    return next(
+        (
+            v.id
+            for v in atlas.views_of_region(region_id)
+            if v.base_id == base_id and v.side in (side, "midline")
+        ),
+        None,
+    )
 
 
 def region_nerves(atlas: Atlas, region_id: str) -> list[str]:
@@ -87,7 +97,9 @@ def picked_nerve(atlas: Atlas, picked: Sequence[object]) -> str | None:
 
 def scale_caption(atlas: Atlas, region_id: str, px_per_cm: float) -> str:
     region = atlas.regions[region_id]
-    return f"{region.name}: {region.summary} · 1 cm = {px_per_cm:.0f} px · drag to pan, scroll or pinch to zoom."
+    return (
+        f"{region.name}: {region.summary} · 1 cm = {px_per_cm:.0f} px · drag to pan, scroll or pinch to zoom."
+    )
 
 
 @dataclass(frozen=True)
@@ -146,17 +158,34 @@ def nerve_card(atlas: Atlas, nerve_id: str) -> NerveCard:
     course = []
     for p in n.course:
         src = atlas.references.get(p.ref)
-        course.append(CoursePoint(offset_words(p, atlas), p.value or "no value recorded", src.id if src else p.ref))
+        course.append(
+            CoursePoint(offset_words(p, atlas), p.value or "no value recorded", src.id if src else p.ref)
+        )
     site_lines = []
     for s in sites:
         facts = f"{offset_words(s.at, atlas)}; {s.depth}"
-        site_lines.append(SiteLine(s.name, s.verified, facts, s.technique.replace("_", " "), s.teaching or "",
-                                   tuple(s.cautions), dose_words(s) if s.dose is not None else "",
-                                   s.dose.value if s.dose is not None else ""))
+        site_lines.append(
+            SiteLine(
+                s.name,
+                s.verified,
+                facts,
+                s.technique.replace("_", " "),
+                s.teaching or "",
+                tuple(s.cautions),
+                dose_words(s) if s.dose is not None else "",
+                s.dose.value if s.dose is not None else "",
+            )
+        )
     conditions = sorted({*n.conditions, *(c for s in sites for c in s.conditions)})
     avoid = [atlas.avoid[a] for a in sorted({a for s in sites for a in s.avoid})]
-    ref_ids = dict.fromkeys([*n.references, *(p.ref for p in n.course), *(r for s in sites for r in s.references),
-                             *(r for s in sites if s.dose is not None for r in s.dose.refs)])
+    ref_ids = dict.fromkeys(
+        [
+            *n.references,
+            *(p.ref for p in n.course),
+            *(r for s in sites for r in s.references),
+            *(r for s in sites if s.dose is not None for r in s.dose.refs),
+        ]
+    )
     refs = [atlas.references[r] for r in ref_ids if r in atlas.references]
     return NerveCard(
         name=n.name,

@@ -34,8 +34,17 @@ def search_atlas(atlas: Atlas, query: str, limit: int = 20) -> list[Hit]:
     for c in atlas.conditions.values():
         if any(q in _norm(x) for x in [c.name, *c.synonyms]):
             regions = sorted({r.id for r in atlas.regions.values() if c.id in r.conditions})
-            hits.append(Hit("condition", c.id, c.name, regions[0] if regions else None,
-                            "regions: " + ", ".join(atlas.regions[r].name for r in regions) if regions else "no region yet"))
+            hits.append(
+                Hit(
+                    "condition",
+                    c.id,
+                    c.name,
+                    regions[0] if regions else None,
+                    "regions: " + ", ".join(atlas.regions[r].name for r in regions)
+                    if regions
+                    else "no region yet",
+                )
+            )
             for n in atlas.nerves_for_condition(c.id):
                 if not any(h.id == n.id for h in hits):
                     hits.append(Hit("nerve", n.id, n.name, n.region, f"relevant to {c.name}"))

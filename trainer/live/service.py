@@ -184,8 +184,13 @@ def create_class(
     # Drawn from the host's generator, kept server-side: a player who sees the host's URL (the
     # session id) still cannot work out where the right option will be shown.
     choice_seed = f"{rng.getrandbits(64):016x}"
-    data: dict[str, Any] = {**settings.to_dict(), "side": side, "body_type": body_type, "view_ids": view_ids,
-                            "choice_seed": choice_seed}
+    data: dict[str, Any] = {
+        **settings.to_dict(),
+        "side": side,
+        "body_type": body_type,
+        "view_ids": view_ids,
+        "choice_seed": choice_seed,
+    }
     return store.create_session(
         title=title, host_key=host_key, question_ids=list(question_ids), now=now, settings=data, rng=rng
     )
@@ -193,7 +198,9 @@ def create_class(
 
 def sessions_for_key(store: Store, host_key: str, limit: int = 10) -> list[LiveSession]:
     """Recent sessions the given host key controls (the resume list after a reload or restart)."""
-    return [s for s in store.list_sessions(limit=100) if classroom.check_host_key(host_key, s.host_key_hash)][:limit]
+    return [s for s in store.list_sessions(limit=100) if classroom.check_host_key(host_key, s.host_key_hash)][
+        :limit
+    ]
 
 
 def question_view(
@@ -361,10 +368,15 @@ def _pin_from_json(d: Mapping[str, Any]) -> PinResult:
     # Scoring gives an extra (unmatched) pin a NaN distance and an off-body pin infinity.
     missing = math.nan if target_id is None else math.inf
     return PinResult(
-        x_px=float(d["x_px"]), y_px=float(d["y_px"]), on_body=bool(d["on_body"]),
-        target_id=target_id, distance_cm=_num(d["distance_cm"], missing), credit=float(d["credit"]),
+        x_px=float(d["x_px"]),
+        y_px=float(d["y_px"]),
+        on_body=bool(d["on_body"]),
+        target_id=target_id,
+        distance_cm=_num(d["distance_cm"], missing),
+        credit=float(d["credit"]),
         direction={str(k): _num(v) for k, v in dict(d.get("direction") or {}).items()},
-        direction_text=str(d.get("direction_text") or ""), nearest_id=d.get("nearest_id"),
+        direction_text=str(d.get("direction_text") or ""),
+        nearest_id=d.get("nearest_id"),
         nearest_name=d.get("nearest_name"),
         nearest_cm=None if d.get("nearest_cm") is None else float(d["nearest_cm"]),
         safety=d.get("safety"),
@@ -376,7 +388,9 @@ def result_from_json(data: Mapping[str, Any]) -> Result:
     """The :class:`Result` stored by :func:`result_to_json` (extra keys such as ``elapsed_s``
     are ignored). Raises ``KeyError``/``TypeError``/``ValueError`` on a malformed record."""
     return Result(
-        question_id=str(data["question_id"]), type=str(data["type"]), credit=float(data["credit"]),
+        question_id=str(data["question_id"]),
+        type=str(data["type"]),
+        credit=float(data["credit"]),
         feedback=str(data["feedback"]),
         pins=tuple(_pin_from_json(p) for p in data.get("pins") or ()),
         chosen=tuple(int(c) for c in data.get("chosen") or ()),
@@ -401,7 +415,9 @@ class SubmitOutcome:
         return "Answer received." if self.created else "Already received: your first answer counts."
 
 
-def _clean_pins(pins_px: Sequence[Sequence[float]], view: RenderedView | None, max_pins: int) -> tuple[tuple[float, float], ...]:
+def _clean_pins(
+    pins_px: Sequence[Sequence[float]], view: RenderedView | None, max_pins: int
+) -> tuple[tuple[float, float], ...]:
     """Refuse junk from a modified client: non-numbers, non-finite values, too many pins."""
     out: list[tuple[float, float]] = []
     for p in pins_px:
@@ -484,7 +500,10 @@ def submit(
 
 
 def rescore(
-    atlas: Atlas, questions: Mapping[str, QuestionModel], session: LiveSession, answer: Answer,
+    atlas: Atlas,
+    questions: Mapping[str, QuestionModel],
+    session: LiveSession,
+    answer: Answer,
     view_loader: ViewLoader | None = None,
 ) -> Result | None:
     """The full :class:`Result` of a stored answer (for the player's reveal overlay).
@@ -504,8 +523,14 @@ def rescore(
     view = question_view(atlas, session, answer.question_index, view_loader)
     pins = answer.pins if isinstance(answer.pins, list) else []
     chosen = answer.pins.get("choices", []) if isinstance(answer.pins, dict) else []
-    return score(q, ScoredAnswer(pins_px=tuple((float(x), float(y)) for x, y in pins),
-                                 choices=tuple(int(c) for c in chosen)), view, atlas)
+    return score(
+        q,
+        ScoredAnswer(
+            pins_px=tuple((float(x), float(y)) for x, y in pins), choices=tuple(int(c) for c in chosen)
+        ),
+        view,
+        atlas,
+    )
 
 
 def heatmap_pins(store: Store, session_id: str, question_index: int) -> list[tuple[float, float]]:
@@ -521,6 +546,7 @@ def heatmap_pins(store: Store, session_id: str, question_index: int) -> list[tup
 # Reveal statistics
 # --------------------------------------------------------------------------------------------
 
+
 def too_words(components_cm: Mapping[str, float], min_cm: float = 0.3, vocabulary: str = "leg") -> str:
     """Direction of an error as a class hears it, largest component first (at most two).
 
@@ -533,8 +559,12 @@ def too_words(components_cm: Mapping[str, float], min_cm: float = 0.3, vocabular
     >>> too_words({"proximal": -0.4, "lateral": 0.0, "anterior": -2.0}, vocabulary="foot")
     '2.0 cm too far toward the heel and 0.4 cm too plantar'
     """
-    largest = dict(sorted(((a, v) for a, v in components_cm.items() if a in VOCABULARIES[vocabulary] and abs(v) >= min_cm),
-                          key=lambda kv: (-round(abs(kv[1]), 4), list(VOCABULARIES[vocabulary]).index(kv[0])))[:2])
+    largest = dict(
+        sorted(
+            ((a, v) for a, v in components_cm.items() if a in VOCABULARIES[vocabulary] and abs(v) >= min_cm),
+            key=lambda kv: (-round(abs(kv[1]), 4), list(VOCABULARIES[vocabulary]).index(kv[0])),
+        )[:2]
+    )
     words = direction_words(largest, min_cm=min_cm, vocabulary=vocabulary, too=True)
     return words if largest else "close to the target, but outside the tolerance"
 
@@ -582,8 +612,12 @@ class RevealStats:
 
 
 def largest_wrong_cluster(
-    points_cm: np.ndarray, directions: Sequence[Mapping[str, float]], centers_px: np.ndarray,
-    pins_total: int, radius_cm: float = CLUSTER_RADIUS_CM, vocabulary: str = "leg",
+    points_cm: np.ndarray,
+    directions: Sequence[Mapping[str, float]],
+    centers_px: np.ndarray,
+    pins_total: int,
+    radius_cm: float = CLUSTER_RADIUS_CM,
+    vocabulary: str = "leg",
 ) -> WrongCluster | None:
     """The most populated disc of ``radius_cm`` (on the body) centred on a wrong pin.
 
@@ -613,12 +647,21 @@ def largest_wrong_cluster(
     if size * 2 > pins_total:
         sentence = f"Most of you went {words}."
     elif size == 1:
-        sentence = f"The wrong pins were scattered; the nearest miss went {words}." if n == 1 else (
-            f"The {n} wrong pins were scattered (no two within {radius_cm:g} cm); one went {words}.")
+        sentence = (
+            f"The wrong pins were scattered; the nearest miss went {words}."
+            if n == 1
+            else (f"The {n} wrong pins were scattered (no two within {radius_cm:g} cm); one went {words}.")
+        )
     else:
         sentence = f"The largest group of wrong pins ({size} of {pins_total} pins) went {words}."
-    return WrongCluster(size=size, wrong_total=n, pins_total=pins_total, direction_cm=mean_dir,
-                        center_px=(float(center[0]), float(center[1])), sentence=sentence)
+    return WrongCluster(
+        size=size,
+        wrong_total=n,
+        pins_total=pins_total,
+        direction_cm=mean_dir,
+        center_px=(float(center[0]), float(center[1])),
+        sentence=sentence,
+    )
 
 
 def reveal_stats(
@@ -652,9 +695,20 @@ def reveal_stats(
             targeted = p.get("target_id") is not None
             credit = float(p.get("credit") or 0.0)
             wrong = on_body and targeted and (d is None or d > tol + 1e-9 or bool(p.get("safety")))
-            pins.append(PinStat(float(p["x_px"]), float(p["y_px"]), credit, d, dict(p.get("direction") or {}),
-                                on_body, wrong))
-    within = sum(1 for a in answers if a.distance_cm is not None and a.distance_cm <= tol + 1e-9 and a.credit > 0)
+            pins.append(
+                PinStat(
+                    float(p["x_px"]),
+                    float(p["y_px"]),
+                    credit,
+                    d,
+                    dict(p.get("direction") or {}),
+                    on_body,
+                    wrong,
+                )
+            )
+    within = sum(
+        1 for a in answers if a.distance_cm is not None and a.distance_cm <= tol + 1e-9 and a.credit > 0
+    )
     cluster = None
     wrong = [p for p in pins if p.wrong]
     if wrong:
@@ -662,15 +716,19 @@ def reveal_stats(
         if view is not None:
             xy = np.array([[p.x_px, p.y_px] for p in wrong])
             pts_cm, _ = view.lift(xy[:, 0], xy[:, 1])
-            cluster = largest_wrong_cluster(pts_cm, [p.direction for p in wrong], xy,
-                                            pins_total=sum(1 for p in pins if p.on_body),
-                                            vocabulary=direction_vocabulary(atlas, view.view_id))
+            cluster = largest_wrong_cluster(
+                pts_cm,
+                [p.direction for p in wrong],
+                xy,
+                pins_total=sum(1 for p in pins if p.on_body),
+                vocabulary=direction_vocabulary(atlas, view.view_id),
+            )
     counts: tuple[int, ...] = ()
     correct_pct = None
     if q is not None and q.choices and not any(isinstance(a.pins, list) and a.pins for a in answers):
         tally = [0] * len(q.choices)
         for a in answers:
-            for c in (a.pins.get("choices", []) if isinstance(a.pins, dict) else []):
+            for c in a.pins.get("choices", []) if isinstance(a.pins, dict) else []:
                 if 0 <= int(c) < len(tally):
                     tally[int(c)] += 1
         counts = tuple(tally)
@@ -750,7 +808,10 @@ def player_standing(store: Store, session: LiveSession, player_id: str) -> tuple
 
 
 def question_analytics(
-    store: Store, atlas: Atlas, questions: Mapping[str, QuestionModel], session: LiveSession,
+    store: Store,
+    atlas: Atlas,
+    questions: Mapping[str, QuestionModel],
+    session: LiveSession,
     view_loader: ViewLoader | None = None,
 ) -> list[dict[str, Any]]:
     """One row per question shown so far: answered, mean score, error, tolerance, time, cluster."""
@@ -760,17 +821,23 @@ def question_analytics(
     for i in range(0, max(last + 1, 0)):
         q = questions.get(session.question_ids[i])
         s = reveal_stats(store, atlas, questions, session, i, players=n_players, view_loader=view_loader)
-        times = [float(a.result["elapsed_s"]) for a in store.list_answers(session.id, i) if "elapsed_s" in a.result]
-        rows.append({
-            "Q": i + 1,
-            "Question": q.prompt if q is not None else session.question_ids[i],
-            "Answered": f"{s.answered}/{s.players}",
-            "Mean score %": None if s.mean_credit_pct is None else round(s.mean_credit_pct),
-            "Mean error (cm)": None if s.mean_error_cm is None else round(s.mean_error_cm, 1),
-            "Within tolerance %": None if s.within_tolerance_pct is None else round(s.within_tolerance_pct),
-            "Median time (s)": round(statistics.median(times), 1) if times else None,
-            "Largest wrong cluster": s.cluster.sentence if s.cluster else "",
-        })
+        times = [
+            float(a.result["elapsed_s"]) for a in store.list_answers(session.id, i) if "elapsed_s" in a.result
+        ]
+        rows.append(
+            {
+                "Q": i + 1,
+                "Question": q.prompt if q is not None else session.question_ids[i],
+                "Answered": f"{s.answered}/{s.players}",
+                "Mean score %": None if s.mean_credit_pct is None else round(s.mean_credit_pct),
+                "Mean error (cm)": None if s.mean_error_cm is None else round(s.mean_error_cm, 1),
+                "Within tolerance %": None
+                if s.within_tolerance_pct is None
+                else round(s.within_tolerance_pct),
+                "Median time (s)": round(statistics.median(times), 1) if times else None,
+                "Largest wrong cluster": s.cluster.sentence if s.cluster else "",
+            }
+        )
     return rows
 
 

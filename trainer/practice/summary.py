@@ -24,7 +24,11 @@ class Row:
 def summary_rows(results: Sequence[tuple[str, Result]]) -> list[Row]:
     rows = []
     for prompt, r in results:
-        pins = [p for p in (*r.pins, *(p for s in r.steps for p in s.pins)) if p.target_id is not None and p.on_body]
+        pins = [
+            p
+            for p in (*r.pins, *(p for s in r.steps for p in s.pins))
+            if p.target_id is not None and p.on_body
+        ]
         dist = float(np.mean([p.distance_cm for p in pins])) if pins else None
         direction = pins[0].direction_text if len(pins) == 1 else ("several pins" if pins else "—")
         rows.append(Row(r.question_id, prompt, r.type, r.percent, dist, direction))
@@ -43,14 +47,33 @@ def error_chart(results: Sequence[Result], tolerance_cm: float = 1.0) -> go.Figu
             texts.append(f"{r.question_id}: {p.distance_cm:.1f} cm, {p.direction_text}")
     fig = go.Figure()
     t = np.linspace(0, 2 * np.pi, 80)
-    fig.add_trace(go.Scatter(x=tolerance_cm * np.cos(t), y=tolerance_cm * np.sin(t), mode="lines",
-                             name=f"tolerance ({tolerance_cm:g} cm)", line={"color": "#12a150", "dash": "dash"}))
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="your pins", text=texts,
-                             hovertemplate="%{text}<extra></extra>",
-                             marker={"size": 10, "color": "#7b2cbf", "line": {"color": "white", "width": 1}}))
+    fig.add_trace(
+        go.Scatter(
+            x=tolerance_cm * np.cos(t),
+            y=tolerance_cm * np.sin(t),
+            mode="lines",
+            name=f"tolerance ({tolerance_cm:g} cm)",
+            line={"color": "#12a150", "dash": "dash"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            name="your pins",
+            text=texts,
+            hovertemplate="%{text}<extra></extra>",
+            marker={"size": 10, "color": "#7b2cbf", "line": {"color": "white", "width": 1}},
+        )
+    )
     lim = max([3.0, *(abs(v) + 0.5 for v in xs + ys)])
     fig.update_xaxes(range=[-lim, lim], title="← medial · lateral → (cm)", zeroline=True)
     fig.update_yaxes(range=[-lim, lim], title="← distal · proximal → (cm)", zeroline=True, scaleanchor="x")
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Where your pins landed relative to the target",
-                      legend={"orientation": "h"})
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title="Where your pins landed relative to the target",
+        legend={"orientation": "h"},
+    )
     return fig

@@ -27,8 +27,13 @@ def attempt_fields(result: Result) -> dict[str, Any]:
     pins = [*result.pins, *(p for s in result.steps for p in s.pins)]
     return {
         "pins": [[round(p.x_px, 2), round(p.y_px, 2)] for p in pins],
-        "distances_cm": [None if p.target_id is None or not p.on_body else round(p.distance_cm, 3) for p in pins],
-        "directions": [{k: round(v, 3) for k, v in p.direction.items()} if p.target_id and p.on_body else {} for p in pins],
+        "distances_cm": [
+            None if p.target_id is None or not p.on_body else round(p.distance_cm, 3) for p in pins
+        ],
+        "directions": [
+            {k: round(v, 3) for k, v in p.direction.items()} if p.target_id and p.on_body else {}
+            for p in pins
+        ],
     }
 
 
@@ -57,8 +62,16 @@ def record_answer(
         return review(stored, card_id, graded.rating, now)
 
     return store.record_attempt(
-        learner_id=learner_id, question_id=question.id, credit=result.credit, now=now, view_id=view_id,
-        side=side, body_type=body_type, duration_ms=duration_ms, cards=graded.cards, review=review_card,
+        learner_id=learner_id,
+        question_id=question.id,
+        credit=result.credit,
+        now=now,
+        view_id=view_id,
+        side=side,
+        body_type=body_type,
+        duration_ms=duration_ms,
+        cards=graded.cards,
+        review=review_card,
         **attempt_fields(result),
     )
 
@@ -91,8 +104,18 @@ def nerve_retrievability(store: Store, learner_id: str, now: datetime) -> dict[s
     return {k: sum(v) / len(v) for k, v in acc.items()}
 
 
-ATTEMPT_CSV_COLUMNS = ("created_at", "question_id", "view_id", "side", "body_type", "credit", "duration_ms",
-                       "distances_cm", "directions", "pins")
+ATTEMPT_CSV_COLUMNS = (
+    "created_at",
+    "question_id",
+    "view_id",
+    "side",
+    "body_type",
+    "credit",
+    "duration_ms",
+    "distances_cm",
+    "directions",
+    "pins",
+)
 
 
 def attempts_csv(attempts: Sequence[Attempt]) -> str:
@@ -101,7 +124,17 @@ def attempts_csv(attempts: Sequence[Attempt]) -> str:
     w = csv.writer(buf)
     w.writerow(ATTEMPT_CSV_COLUMNS)
     for a in attempts:
-        row = [a.created_at.isoformat(), a.question_id, a.view_id, a.side, a.body_type, f"{a.credit:.4f}",
-               a.duration_ms, json.dumps(a.distances_cm), json.dumps(a.directions), json.dumps(a.pins)]
+        row = [
+            a.created_at.isoformat(),
+            a.question_id,
+            a.view_id,
+            a.side,
+            a.body_type,
+            f"{a.credit:.4f}",
+            a.duration_ms,
+            json.dumps(a.distances_cm),
+            json.dumps(a.directions),
+            json.dumps(a.pins),
+        ]
         w.writerow(["'" + str(v) if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
     return buf.getvalue()

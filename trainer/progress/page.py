@@ -44,8 +44,10 @@ from trainer.store.learner_file import read_file
 MAX_LINKED = 20
 MAX_PRACTISE_LINKED = 10
 WEAKEST_SHOWN = 5
-NO_PROFILE = ("You are studying without a profile: this page shows this tab's answers only. "
-              "Create a profile in the sidebar to keep your progress and get a review queue.")
+NO_PROFILE = (
+    "You are studying without a profile: this page shows this tab's answers only. "
+    "Create a profile in the sidebar to keep your progress and get a review queue."
+)
 NOTHING_DUE = "Nothing is due for review right now."
 NO_BIAS_YET = "Answer at least three pin questions in a region to see whether your errors lean one way."
 
@@ -116,15 +118,27 @@ def accuracy_figure(days: Sequence[DayPoint]) -> go.Figure:
     """Mean score (%) and mean distance (cm) per day, on two axes."""
     fig = go.Figure()
     labels = [d.day.isoformat() for d in days]
-    fig.add_trace(go.Scatter(x=labels, y=[d.mean_credit * 100 for d in days], name="mean score %",
-                             mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=labels, y=[d.mean_distance_cm for d in days], name="mean distance (cm)",
-                             mode="lines+markers", yaxis="y2"))
+    fig.add_trace(
+        go.Scatter(x=labels, y=[d.mean_credit * 100 for d in days], name="mean score %", mode="lines+markers")
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[d.mean_distance_cm for d in days],
+            name="mean distance (cm)",
+            mode="lines+markers",
+            yaxis="y2",
+        )
+    )
     fig.update_xaxes(type="category")
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Accuracy over time",
-                      yaxis={"title": "score %", "range": [0, 105]},
-                      yaxis2={"title": "cm", "overlaying": "y", "side": "right", "rangemode": "tozero"},
-                      legend={"orientation": "h"})
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title="Accuracy over time",
+        yaxis={"title": "score %", "range": [0, 105]},
+        yaxis2={"title": "cm", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        legend={"orientation": "h"},
+    )
     return fig
 
 
@@ -174,8 +188,10 @@ def summarise(
     review, note = None, None
     if queue is not None:
         if queue.due_question_ids:
-            review = Link(f"Review queue: {len(queue.due_question_ids)} due today",
-                          practice_url(queue.due_question_ids[:MAX_LINKED]))
+            review = Link(
+                f"Review queue: {len(queue.due_question_ids)} due today",
+                practice_url(queue.due_question_ids[:MAX_LINKED]),
+            )
         else:
             note = NOTHING_DUE
 
@@ -189,11 +205,22 @@ def summarise(
         review=review,
         review_note=note,
         by_region=tuple(
-            {"Region": atlas.regions[m.key].name if m.key in atlas.regions else m.key, "Answers": m.attempts,
-             "Mean score": percent(m.mean_credit)} for m in mastery(attempts, region_of_q)),
+            {
+                "Region": atlas.regions[m.key].name if m.key in atlas.regions else m.key,
+                "Answers": m.attempts,
+                "Mean score": percent(m.mean_credit),
+            }
+            for m in mastery(attempts, region_of_q)
+        ),
         by_nerve=tuple(
-            {"Nerve": atlas.name_of(m.key), "Answers": m.attempts, "Mean score": percent(m.mean_credit),
-             "Recall now": percent(m.retrievability)} for m in by_nerve),
+            {
+                "Nerve": atlas.name_of(m.key),
+                "Answers": m.attempts,
+                "Mean score": percent(m.mean_credit),
+                "Recall now": percent(m.retrievability),
+            }
+            for m in by_nerve
+        ),
         days=tuple(accuracy_over_time(attempts)),
         biases=tuple(_bias_lines(atlas, attempts)),
         weakest=tuple(_weak_items(atlas, by_nerve, nerves_of_q)),
@@ -207,14 +234,25 @@ def _bias_lines(atlas: Atlas, attempts: Sequence[AttemptLike]) -> list[BiasLine]
     for b in direction_bias(attempts, region_of_view, vocabulary_of_view):
         view_id = None
         if b.magnitude_cm >= MIN_BIAS_CM:  # an arrow on a right (or midline) view in the same words
-            view_id = next((v.id for v in atlas.views_of_region(b.region)
-                            if v.side in ("right", "midline") and vocabulary_of_view[v.id] == b.vocabulary), None)
-        out.append(BiasLine(f"{b.region}_{b.vocabulary}", b.sentence(atlas.regions[b.region].name), view_id,
-                            b.mean_cm))
+            view_id = next(
+                (
+                    v.id
+                    for v in atlas.views_of_region(b.region)
+                    if v.side in ("right", "midline") and vocabulary_of_view[v.id] == b.vocabulary
+                ),
+                None,
+            )
+        out.append(
+            BiasLine(
+                f"{b.region}_{b.vocabulary}", b.sentence(atlas.regions[b.region].name), view_id, b.mean_cm
+            )
+        )
     return out
 
 
-def _weak_items(atlas: Atlas, by_nerve: Sequence[Mastery], nerves_of_q: Mapping[str, list[str]]) -> list[WeakItem]:
+def _weak_items(
+    atlas: Atlas, by_nerve: Sequence[Mastery], nerves_of_q: Mapping[str, list[str]]
+) -> list[WeakItem]:
     questions_of: dict[str, list[str]] = defaultdict(list)
     for qid, nerves in nerves_of_q.items():
         for n in nerves:
@@ -223,9 +261,13 @@ def _weak_items(atlas: Atlas, by_nerve: Sequence[Mastery], nerves_of_q: Mapping[
     for m in weakest(by_nerve, WEAKEST_SHOWN):
         recall = f", recall {m.retrievability * 100:.0f}%" if m.retrievability is not None else ""
         qids = questions_of.get(m.key, [])[:MAX_PRACTISE_LINKED]
-        out.append(WeakItem(atlas.name_of(m.key),
-                            f"mean score {m.mean_credit * 100:.0f}% over {count_noun(m.attempts, 'answer')}{recall}",
-                            Link("Practise these", practice_url(qids)) if qids else None))
+        out.append(
+            WeakItem(
+                atlas.name_of(m.key),
+                f"mean score {m.mean_credit * 100:.0f}% over {count_noun(m.attempts, 'answer')}{recall}",
+                Link("Practise these", practice_url(qids)) if qids else None,
+            )
+        )
     return out
 
 
@@ -252,8 +294,12 @@ def downloads(store: Store, learner: Learner, key_hash_: str) -> Downloads:
     """The learner's history as CSV and everything as JSON (only for a browser holding the profile)."""
     exported = store.export_learner(learner.id, key_hash=key_hash_)
     stem = f"nerve-trainer-{learner.display_name}"
-    return Downloads(f"{stem}.csv", attempts_csv(store.list_attempts(learner.id)),
-                     f"{stem}.json", json.dumps(exported, default=str, indent=1))
+    return Downloads(
+        f"{stem}.csv",
+        attempts_csv(store.list_attempts(learner.id)),
+        f"{stem}.json",
+        json.dumps(exported, default=str, indent=1),
+    )
 
 
 @dataclass(frozen=True)
@@ -292,10 +338,13 @@ def delete(store: Store, learner: Learner, key_hash_: str) -> tuple[bool, Notice
         counts = store.delete_learner(learner.id, key_hash=key_hash_)
     except TrainerError as exc:
         return False, Notice("error", literal_markdown(str(exc)))
-    return True, Notice("success", f"Deleted {literal_markdown(learner.display_name)}: "
-                                   f"{count_noun(counts['attempts'], 'answer')} and "
-                                   f"{count_noun(counts['review_cards'], 'review card')}. "
-                                   "You are studying without a profile.")
+    return True, Notice(
+        "success",
+        f"Deleted {literal_markdown(learner.display_name)}: "
+        f"{count_noun(counts['attempts'], 'answer')} and "
+        f"{count_noun(counts['review_cards'], 'review card')}. "
+        "You are studying without a profile.",
+    )
 
 
 @dataclass(frozen=True)
@@ -314,6 +363,13 @@ def import_profile(store: Store, raw: bytes, key: str, now: datetime) -> Importe
         learner = store.import_learner(checked, now=now, key_hash=key_hash(key))
     except TrainerError as exc:
         return Imported(None, None, str(exc))
-    return Imported(learner, Notice("success", f"Imported {literal_markdown(learner.display_name)} "
-                                               f"({count_noun(len(checked.attempts), 'answer')}); it is selected "
-                                               "and kept in this browser."), None)
+    return Imported(
+        learner,
+        Notice(
+            "success",
+            f"Imported {literal_markdown(learner.display_name)} "
+            f"({count_noun(len(checked.attempts), 'answer')}); it is selected "
+            "and kept in this browser.",
+        ),
+        None,
+    )

@@ -52,7 +52,9 @@ class Bias:
     split: bool = False  # the region also has pins on views of the other vocabulary
 
     def sentence(self, region_name: str) -> str:
-        place = region_name.lower() + (" (views of the foot)" if self.split and self.vocabulary == "foot" else "")
+        place = region_name.lower() + (
+            " (views of the foot)" if self.split and self.vocabulary == "foot" else ""
+        )
         pins = count_noun(self.pins, "pin")
         if self.magnitude_cm < MIN_BIAS_CM:
             return f"On the {place} your pins show no consistent direction error ({pins})."
@@ -64,8 +66,11 @@ def _pin_directions(a: AttemptLike) -> list[dict[str, float]]:
     return [d for d in dirs if isinstance(d, dict) and d]
 
 
-def direction_bias(attempts: Iterable[AttemptLike], region_of_view: dict[str, str],
-                   vocabulary_of_view: dict[str, str] | None = None) -> list[Bias]:
+def direction_bias(
+    attempts: Iterable[AttemptLike],
+    region_of_view: dict[str, str],
+    vocabulary_of_view: dict[str, str] | None = None,
+) -> list[Bias]:
     """Mean error vector per region, in anatomical words ("1.3 cm too proximal").
 
     Directions are stored per pin as components of (pin − target) in the view's
@@ -87,7 +92,9 @@ def direction_bias(attempts: Iterable[AttemptLike], region_of_view: dict[str, st
         mean = {k: float(np.mean([d.get(k, 0.0) for d in dirs])) for k in ("proximal", "lateral", "anterior")}
         mag = float(np.linalg.norm(list(mean.values())))
         words = direction_words(mean, min_cm=MIN_BIAS_CM, vocabulary=words_of, too=True)
-        split = any(r == region and v != words_of and len(d) >= MIN_PINS_FOR_BIAS for (r, v), d in groups.items())
+        split = any(
+            r == region and v != words_of and len(d) >= MIN_PINS_FOR_BIAS for (r, v), d in groups.items()
+        )
         out.append(Bias(region, len(dirs), mean, mag, words, words_of, split))
     return out
 
@@ -108,8 +115,14 @@ def accuracy_over_time(attempts: Sequence[AttemptLike]) -> list[DayPoint]:
     for day in sorted(by_day):
         rows = by_day[day]
         dists = [float(d) for a in rows for d in (a.distances_cm or []) if d is not None and np.isfinite(d)]
-        out.append(DayPoint(day, len(rows), float(np.mean([a.credit for a in rows])),
-                            float(np.mean(dists)) if dists else None))
+        out.append(
+            DayPoint(
+                day,
+                len(rows),
+                float(np.mean([a.credit for a in rows])),
+                float(np.mean(dists)) if dists else None,
+            )
+        )
     return out
 
 
@@ -135,8 +148,11 @@ class Mastery:
     retrievability: float | None
 
 
-def mastery(attempts: Iterable[AttemptLike], key_of: dict[str, list[str]],
-            retrievability_of: dict[str, float] | None = None) -> list[Mastery]:
+def mastery(
+    attempts: Iterable[AttemptLike],
+    key_of: dict[str, list[str]],
+    retrievability_of: dict[str, float] | None = None,
+) -> list[Mastery]:
     """Mean credit per key (region or nerve) from question→keys, with FSRS retrievability if known."""
     credits: dict[str, list[float]] = defaultdict(list)
     for a in attempts:
@@ -151,4 +167,7 @@ def mastery(attempts: Iterable[AttemptLike], key_of: dict[str, list[str]],
 
 def weakest(masteries: Sequence[Mastery], n: int = 5) -> list[Mastery]:
     """Lowest recall first (retrievability when known, else mean credit)."""
-    return sorted(masteries, key=lambda m: (m.retrievability if m.retrievability is not None else m.mean_credit, m.mean_credit))[:n]
+    return sorted(
+        masteries,
+        key=lambda m: (m.retrievability if m.retrievability is not None else m.mean_credit, m.mean_credit),
+    )[:n]

@@ -33,7 +33,9 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def parse_bank_data(data: Any, label: str, problems: list[Problem]) -> tuple[BankFile | None, list[QuestionModel]]:
+def parse_bank_data(
+    data: Any, label: str, problems: list[Problem]
+) -> tuple[BankFile | None, list[QuestionModel]]:
     """Shape-check a parsed bank one question at a time.
 
     Returns the bank (only when every part of it is valid) and every question that is valid
@@ -49,7 +51,9 @@ def parse_bank_data(data: Any, label: str, problems: list[Problem]) -> tuple[Ban
     good: list[QuestionModel] = []
     for i, raw in enumerate(raw_questions):
         if raw is None:
-            problems.append(Problem(label, "", f"questions.{i}", "empty question (a '-' with nothing after it)"))
+            problems.append(
+                Problem(label, "", f"questions.{i}", "empty question (a '-' with nothing after it)")
+            )
             continue
         found: list[Problem] = []
         question = validate_model(QuestionModel, raw, label, found)
@@ -79,7 +83,9 @@ def read_banks(paths: Iterable[Path]) -> tuple[dict[str, BankFile], list[Problem
     return banks, problems
 
 
-def _read_files(paths: Iterable[Path], problems: list[Problem]) -> list[tuple[str, BankFile | None, list[QuestionModel]]]:
+def _read_files(
+    paths: Iterable[Path], problems: list[Problem]
+) -> list[tuple[str, BankFile | None, list[QuestionModel]]]:
     out: list[tuple[str, BankFile | None, list[QuestionModel]]] = []
     for path in bank_paths(paths):
         label = _label(path)
@@ -138,8 +144,9 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     return out
 
 
-def check_questions(atlas: Atlas, label: str, bank: BankFile | None, questions: Iterable[QuestionModel],
-                    seen: dict[str, str]) -> list[Problem]:
+def check_questions(
+    atlas: Atlas, label: str, bank: BankFile | None, questions: Iterable[QuestionModel], seen: dict[str, str]
+) -> list[Problem]:
     """Rules, visibility, bank text and duplicate ids for one file's valid questions.
 
     ``seen`` maps question ids to the file that used them first; it is updated, so a caller
@@ -176,7 +183,9 @@ def check_banks(atlas: Atlas, paths: Iterable[Path]) -> tuple[list[Problem], int
     return problems, count
 
 
-def select_banks(specs: Sequence[str], folders: Sequence[Path]) -> tuple[list[tuple[str, BankFile]], list[Problem]]:
+def select_banks(
+    specs: Sequence[str], folders: Sequence[Path]
+) -> tuple[list[tuple[str, BankFile]], list[Problem]]:
     """Banks named by id, file name or path; every bank in ``folders`` when none is named.
 
     An unknown name, or a named file that is not a valid bank, is a problem (nothing is
@@ -184,7 +193,9 @@ def select_banks(specs: Sequence[str], folders: Sequence[Path]) -> tuple[list[tu
     """
     problems: list[Problem] = []
     known = {}
-    for label, bank, _ in _read_files([f for f in folders if Path(f).is_dir()], problems if not specs else []):
+    for label, bank, _ in _read_files(
+        [f for f in folders if Path(f).is_dir()], problems if not specs else []
+    ):
         if bank is not None:
             known[label] = bank
     if not specs:
@@ -199,12 +210,18 @@ def select_banks(specs: Sequence[str], folders: Sequence[Path]) -> tuple[list[tu
         if spec in by_name:
             chosen.setdefault(by_name[spec], known[by_name[spec]])
         elif Path(spec).exists() or in_folder:
-            for label, bank, _ in _read_files([Path(spec)] if Path(spec).exists() else in_folder[:1], problems):
+            for label, bank, _ in _read_files(
+                [Path(spec)] if Path(spec).exists() else in_folder[:1], problems
+            ):
                 if bank is not None:
                     chosen.setdefault(label, bank)
         else:
             names = ", ".join(sorted({b.bank.id for b in known.values()})) or "none"
-            problems.append(Problem(spec, "", "", f"unknown bank: not a file, and no bank has this id (known banks: {names})"))
+            problems.append(
+                Problem(
+                    spec, "", "", f"unknown bank: not a file, and no bank has this id (known banks: {names})"
+                )
+            )
     return list(chosen.items()), problems
 
 
@@ -224,5 +241,9 @@ def bank_warnings(paths: Iterable[Path]) -> list[Problem]:
     from trainer.quiz.checks import question_warnings
 
     banks, _ = read_banks(paths)
-    return [Problem(label, q.id, field, msg)
-            for label, bank in banks.items() for q in bank.questions for field, msg in question_warnings(q)]
+    return [
+        Problem(label, q.id, field, msg)
+        for label, bank in banks.items()
+        for q in bank.questions
+        for field, msg in question_warnings(q)
+    ]

@@ -103,7 +103,9 @@ def source_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     source gives."""
     from trainer.atlas import content_rules as rules
 
-    out = [("technique", m) for m in rules.technique_source_problems(q.technique, q.references, atlas.references)]
+    out = [
+        ("technique", m) for m in rules.technique_source_problems(q.technique, q.references, atlas.references)
+    ]
     out.extend(rules.mapping_claim_problems(question_texts(q)))
     return out
 
@@ -143,8 +145,17 @@ def question_warnings(q: QuestionModel) -> list[tuple[str, str]]:
         longest_wrong = max(wrong)
         for i, c in enumerate(choices):
             n = len(c.text)
-            if c.correct and n > LONG_OPTION_RATIO * longest_wrong and n - longest_wrong > LONG_OPTION_EXTRA_CHARS:
-                out.append((f"{field}.{i}", f"the right option is {n} characters long, the longest wrong one "
-                                            f"{longest_wrong}: it gives itself away by its length (shorten it and "
-                                            "move the reasoning into its 'why' or the explanation)"))
+            if (
+                c.correct
+                and n > LONG_OPTION_RATIO * longest_wrong
+                and n - longest_wrong > LONG_OPTION_EXTRA_CHARS
+            ):
+                out.append(
+                    (
+                        f"{field}.{i}",
+                        f"the right option is {n} characters long, the longest wrong one "
+                        f"{longest_wrong}: it gives itself away by its length (shorten it and "
+                        "move the reasoning into its 'why' or the explanation)",
+                    )
+                )
     return out

@@ -9,7 +9,15 @@ from pydantic import Field, model_validator
 from trainer.atlas.models import Strict, Technique
 
 QuestionType = Literal["locate", "multi_site", "trace", "identify", "territory", "clinical", "case"]
-QUESTION_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical", "case")
+QUESTION_TYPES: tuple[str, ...] = (
+    "locate",
+    "multi_site",
+    "trace",
+    "identify",
+    "territory",
+    "clinical",
+    "case",
+)
 
 
 class ChoiceModel(Strict):

@@ -306,10 +306,14 @@ class LiveSettings:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit_s) and 3 <= self.time_limit_s <= 600):
             raise RuleError("The time per question must be between 3 and 600 seconds.")
-        if isinstance(self.max_players, bool) or not isinstance(self.max_players, int) or not (
-            1 <= self.max_players <= MAX_PLAYERS_LIMIT
+        if (
+            isinstance(self.max_players, bool)
+            or not isinstance(self.max_players, int)
+            or not (1 <= self.max_players <= MAX_PLAYERS_LIMIT)
         ):
-            raise RuleError(f"The most players in a class must be a whole number from 1 to {MAX_PLAYERS_LIMIT}.")
+            raise RuleError(
+                f"The most players in a class must be a whole number from 1 to {MAX_PLAYERS_LIMIT}."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -72,10 +72,23 @@ _BLACK_FLAG = "\U0001f3f4"
 #: ``unicodedata.category`` (the Hangul fillers are "Lo") and are exactly the ones used to
 #: make a name look like another or look empty.
 _DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
-    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 #: Not default-ignorable, but drawn as an empty cell: treated as a space.
 _BLANK_LOOKING = frozenset({"\u2800", "\u3000", "\u1680"})
@@ -103,8 +116,11 @@ def _is_extending(ch: str) -> bool:
     if unicodedata.category(ch) in ("Mn", "Me") or ch == ZWJ:
         return True
     code = ord(ch)
-    return (0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F  # skin tones, variation selectors
-            or 0xE0020 <= code <= 0xE007F)  # tag characters of subdivision flags
+    return (
+        0x1F3FB <= code <= 0x1F3FF
+        or 0xFE00 <= code <= 0xFE0F  # skin tones, variation selectors
+        or 0xE0020 <= code <= 0xE007F
+    )  # tag characters of subdivision flags
 
 
 def display_length(text: str) -> int:
@@ -136,7 +152,12 @@ def _keep_invisible(text: str, i: int, kept: list[str]) -> bool:
     prev = kept[-1] if kept else ""
     nxt = text[i + 1] if i + 1 < len(text) else ""
     if ch == ZWJ:
-        return bool(prev) and (_is_pictographic(prev) or prev == "\ufe0f") and bool(nxt) and _is_pictographic(nxt)
+        return (
+            bool(prev)
+            and (_is_pictographic(prev) or prev == "\ufe0f")
+            and bool(nxt)
+            and _is_pictographic(nxt)
+        )
     if ch in ("\ufe0e", "\ufe0f"):
         return bool(prev) and (_is_pictographic(prev) or nxt == _KEYCAP)
     if 0xE0020 <= ord(ch) <= 0xE007F:
@@ -176,7 +197,9 @@ def clean_nickname(raw: str, max_chars: int = NICKNAME_MAX_CHARS) -> str:
             kept.append(ch)
     name = " ".join("".join(kept).split())
     if not name or all(_is_extending(ch) or ch == " " for ch in name):
-        raise RuleError("Please type a nickname (letters, digits or emoji); invisible characters do not count.")
+        raise RuleError(
+            "Please type a nickname (letters, digits or emoji); invisible characters do not count."
+        )
     length = display_length(name)
     if length > max_chars:
         raise RuleError(f"That nickname is {length} characters long; use at most {max_chars}.")

@@ -179,6 +179,7 @@ def unconfirmed(ops: Sequence[StorageOp], reported: BrowserProfiles) -> list[Sto
     >>> unconfirmed([{"add": a}, {"current": a}], BrowserProfiles((a,), None))
     [{'current': 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'}]
     """
+
     def done(op: StorageOp) -> bool:
         if "add" in op:
             return op["add"] in reported.keys
@@ -207,7 +208,9 @@ class TransferCode:
 
 def new_transfer_code(choice: Callable[[str], str] = secrets.choice) -> TransferCode:
     """A fresh code; pass a seeded ``random.Random().choice`` in tests."""
-    chars = "".join(choice(TRANSFER_CODE_ALPHABET) for _ in range(TRANSFER_LOOKUP_CHARS + TRANSFER_SECRET_CHARS))
+    chars = "".join(
+        choice(TRANSFER_CODE_ALPHABET) for _ in range(TRANSFER_LOOKUP_CHARS + TRANSFER_SECRET_CHARS)
+    )
     return TransferCode(chars[:TRANSFER_LOOKUP_CHARS], chars[TRANSFER_LOOKUP_CHARS:])
 
 
@@ -248,8 +251,9 @@ class Redeem(Enum):
     USED_UP = "used_up"
 
 
-def judge_transfer(stored_hash: str, expires_at: datetime, attempts: int, typed: TransferCode,
-                   now: datetime) -> Redeem:
+def judge_transfer(
+    stored_hash: str, expires_at: datetime, attempts: int, typed: TransferCode, now: datetime
+) -> Redeem:
     """Decide a redemption. Expiry and spent attempts win over a right secret, so a code that
     has been guessed at five times cannot be used even by its owner (they make a new one)."""
     if require_utc(now) >= require_utc(expires_at, "expires_at"):

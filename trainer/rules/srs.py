@@ -33,8 +33,14 @@ from trainer.scoring.score import Result
 
 FULL_CREDIT = 0.999
 FAST_S = 15.0
-SKILLS = {"locate": "locate", "multi_site": "locate", "trace": "trace", "identify": "identify",
-          "territory": "territory", "case": "locate"}
+SKILLS = {
+    "locate": "locate",
+    "multi_site": "locate",
+    "trace": "trace",
+    "identify": "identify",
+    "territory": "territory",
+    "case": "locate",
+}
 
 _SCHEDULER = Scheduler(enable_fuzzing=False)  # immutable parameters; fuzzing off keeps schedules reproducible
 
@@ -77,7 +83,9 @@ def new_card(card_key: str, now: datetime) -> Card:
     return Card(card_id=_stable_card_id(card_key), due=require_utc(now))
 
 
-def review(card: dict[str, Any] | None, card_key: str, rating: Rating, now: datetime) -> tuple[dict[str, Any], datetime]:
+def review(
+    card: dict[str, Any] | None, card_key: str, rating: Rating, now: datetime
+) -> tuple[dict[str, Any], datetime]:
     """Review a stored card (``None`` = never seen); returns the new card dict and its due time."""
     now = require_utc(now)
     current = Card.from_dict(card) if card else new_card(card_key, now)

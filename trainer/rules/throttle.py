@@ -156,7 +156,9 @@ def try_key(
     if any(w > 0 for w in waits):
         return Verdict(False, False, max(waits), tuple(f.count for f in states)), states
     if is_right():
-        new = [Failures() if rule.reset_on_success else f for (rule, _), f in zip(limits, states, strict=True)]
+        new = [
+            Failures() if rule.reset_on_success else f for (rule, _), f in zip(limits, states, strict=True)
+        ]
         return Verdict(True, True, 0.0, tuple(f.count for f in new)), new
     new = [record_failure(rule, f, now) for (rule, _), f in zip(limits, states, strict=True)]
     retry = max((delay_s(rule, f.count) for (rule, _), f in zip(limits, new, strict=True)), default=0.0)

@@ -39,8 +39,17 @@ def _runs(item: RenderedItem) -> list[list[list[float]]]:
 
 
 def _polyline(item: RenderedItem, stroke: str, width: float, dash: str | None = None) -> list[dict[str, Any]]:
-    return [{"type": "polyline", "points": run, "stroke": stroke, "width": width, **({"dash": dash} if dash else {})}
-            for run in _runs(item) if len(run) >= 2]
+    return [
+        {
+            "type": "polyline",
+            "points": run,
+            "stroke": stroke,
+            "width": width,
+            **({"dash": dash} if dash else {}),
+        }
+        for run in _runs(item)
+        if len(run) >= 2
+    ]
 
 
 def shows_picture(q: QuestionModel) -> bool:
@@ -59,14 +68,23 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
     if q.type == "territory" and q.mode == "name" and q.targets:
         item = view.items[q.targets[0]]
         pts = [[round(float(x), 1), round(float(y), 1)] for x, y in item.points_px]
-        return [{"type": "polygon", "points": pts, "stroke": "rgba(90,140,255,0.8)", "fill": "rgba(90,140,255,0.28)", "width": w / 2}]
+        return [
+            {
+                "type": "polygon",
+                "points": pts,
+                "stroke": "rgba(90,140,255,0.8)",
+                "fill": "rgba(90,140,255,0.28)",
+                "width": w / 2,
+            }
+        ]
     if q.type == "case" and q.steps and q.steps[0].type == "identify" and q.steps[0].targets:
         return []
     return []
 
 
-def reveal_shapes(q: QuestionModel, result: Result, view: RenderedView, atlas: Atlas,
-                  targets: list[str] | None = None) -> list[dict[str, Any]]:
+def reveal_shapes(
+    q: QuestionModel, result: Result, view: RenderedView, atlas: Atlas, targets: list[str] | None = None
+) -> list[dict[str, Any]]:
     """After scoring: true courses, targets with their tolerance ring, arrows for each error."""
     ppc = view.camera.px_per_cm
     w = max(view.width_px, view.height_px) / 150
@@ -92,18 +110,61 @@ def reveal_shapes(q: QuestionModel, result: Result, view: RenderedView, atlas: A
             continue
         if item.kind == "site":
             x, y = item.points_px[0]
-            shapes.append({"type": "circle", "x": round(float(x), 1), "y": round(float(y), 1),
-                           "r": round(q.tolerance_cm * ppc, 1), "stroke": TARGET, "width": w / 2, "dash": "6 4"})
-            shapes.append({"type": "circle", "x": round(float(x), 1), "y": round(float(y), 1), "r": w * 1.2,
-                           "stroke": "white", "fill": TARGET, "width": w / 3})
+            shapes.append(
+                {
+                    "type": "circle",
+                    "x": round(float(x), 1),
+                    "y": round(float(y), 1),
+                    "r": round(q.tolerance_cm * ppc, 1),
+                    "stroke": TARGET,
+                    "width": w / 2,
+                    "dash": "6 4",
+                }
+            )
+            shapes.append(
+                {
+                    "type": "circle",
+                    "x": round(float(x), 1),
+                    "y": round(float(y), 1),
+                    "r": w * 1.2,
+                    "stroke": "white",
+                    "fill": TARGET,
+                    "width": w / 3,
+                }
+            )
         elif item.kind == "territory":
             pts = [[round(float(a), 1), round(float(b), 1)] for a, b in item.points_px]
-            shapes.append({"type": "polygon", "points": pts, "stroke": TARGET, "fill": "rgba(18,161,80,0.18)", "width": w / 2})
+            shapes.append(
+                {
+                    "type": "polygon",
+                    "points": pts,
+                    "stroke": TARGET,
+                    "fill": "rgba(18,161,80,0.18)",
+                    "width": w / 2,
+                }
+            )
     for pr in [*result.pins, *(p for s in result.steps for p in s.pins)]:
         if pr.target_px is not None and pr.on_body and np.isfinite(pr.distance_cm) and pr.distance_cm > 0.05:
-            shapes.append({"type": "arrow", "x1": round(pr.x_px, 1), "y1": round(pr.y_px, 1),
-                           "x2": round(pr.target_px[0], 1), "y2": round(pr.target_px[1], 1),
-                           "stroke": ARROW, "width": w / 2, "dash": "4 3"})
+            shapes.append(
+                {
+                    "type": "arrow",
+                    "x1": round(pr.x_px, 1),
+                    "y1": round(pr.y_px, 1),
+                    "x2": round(pr.target_px[0], 1),
+                    "y2": round(pr.target_px[1], 1),
+                    "stroke": ARROW,
+                    "width": w / 2,
+                    "dash": "4 3",
+                }
+            )
             mx, my = (pr.x_px + pr.target_px[0]) / 2, (pr.y_px + pr.target_px[1]) / 2
-            shapes.append({"type": "text", "x": round(mx, 1), "y": round(my, 1), "text": f"{pr.distance_cm:.1f} cm", "fill": ARROW})
+            shapes.append(
+                {
+                    "type": "text",
+                    "x": round(mx, 1),
+                    "y": round(my, 1),
+                    "text": f"{pr.distance_cm:.1f} cm",
+                    "fill": ARROW,
+                }
+            )
     return shapes

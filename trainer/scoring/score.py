@@ -46,7 +46,9 @@ def credit_for_distance(distance_cm: FloatArray | float, tolerance_cm: float, ze
     [1.0, 0.5, 0.0]
     """
     d = np.asarray(distance_cm, dtype=np.float64)
-    return np.minimum(np.maximum((zero_cm - d) / (zero_cm - tolerance_cm), 0.0), 1.0)  # np.clip, minus its overhead
+    return np.minimum(
+        np.maximum((zero_cm - d) / (zero_cm - tolerance_cm), 0.0), 1.0
+    )  # np.clip, minus its overhead
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ class PinFacts:
     unsafe: IntArray  # (N,) column of the first structure to avoid whose radius holds the pin, -1 if none
     unsafe_cm: FloatArray  # (N,) the pin's distance to it (NaN if none)
 
-    def credits(self, target: IntArray, tolerance_cm: float, zero_cm: float,
-                unsafe_scores_zero: bool = True) -> FloatArray:
+    def credits(
+        self, target: IntArray, tolerance_cm: float, zero_cm: float, unsafe_scores_zero: bool = True
+    ) -> FloatArray:
         """Credit of each pin against its target column (-1 = unmatched: 0 credit).
 
         A pin off the body scores 0, and so does a pin inside a safety radius (unless
@@ -185,17 +188,27 @@ class ViewScorer:
         seg_ab = np.vstack(ab_list) if ab_list else np.zeros((0, 3))
         seg_len = np.linalg.norm(seg_ab, axis=1)
         return ViewScorer(
-            item_ids=tuple(ids), kinds=tuple(kinds), column={k: i for i, k in enumerate(ids)},
-            seg_a=seg_a, seg_ab=seg_ab, seg_denom=np.where(seg_len > 0, seg_len**2, 1.0),
+            item_ids=tuple(ids),
+            kinds=tuple(kinds),
+            column={k: i for i, k in enumerate(ids)},
+            seg_a=seg_a,
+            seg_ab=seg_ab,
+            seg_denom=np.where(seg_len > 0, seg_len**2, 1.0),
             starts=np.asarray(starts, dtype=np.int64),
             named=np.array([k in NAMED_KINDS for k in kinds], dtype=bool),
             radius_cm=np.asarray(radii, dtype=np.float64),
             named_columns=np.array([i for i, k in enumerate(kinds) if k in NAMED_KINDS], dtype=np.int64),
-            box_lo=np.array(lo).reshape(-1, 3), box_hi=np.array(hi).reshape(-1, 3),
-            probe_cm=np.array([pts[i] for item_id, kind in zip(ids, kinds, strict=True) if kind in NAMED_KINDS
-                               for pts in [view.items[item_id].points_cm]
-                               for i in sorted({0, len(pts) // 4, len(pts) // 2, 3 * len(pts) // 4, len(pts) - 1})
-                               ]).reshape(-1, 3),
+            box_lo=np.array(lo).reshape(-1, 3),
+            box_hi=np.array(hi).reshape(-1, 3),
+            probe_cm=np.array(
+                [
+                    pts[i]
+                    for item_id, kind in zip(ids, kinds, strict=True)
+                    if kind in NAMED_KINDS
+                    for pts in [view.items[item_id].points_cm]
+                    for i in sorted({0, len(pts) // 4, len(pts) // 2, 3 * len(pts) // 4, len(pts) - 1})
+                ]
+            ).reshape(-1, 3),
         )
 
     def columns(self, view: RenderedView, item_ids: Sequence[str]) -> IntArray:
@@ -228,11 +241,15 @@ class ViewScorer:
         n = len(points_cm)
         if n < _PRUNE_FROM_PINS or n <= _CHUNK_PINS:
             return PinFacts(points_cm, on_body, *self._measure_block(points_cm, targets, spans))
-        blocks = [self._measure_block(points_cm[lo:lo + _CHUNK_PINS], targets, spans) for lo in range(0, n, _CHUNK_PINS)]
+        blocks = [
+            self._measure_block(points_cm[lo : lo + _CHUNK_PINS], targets, spans)
+            for lo in range(0, n, _CHUNK_PINS)
+        ]
         return PinFacts(points_cm, on_body, *(np.concatenate(parts) for parts in zip(*blocks, strict=True)))
 
-    def _measure_block(self, points_cm: FloatArray, targets: IntArray, spans: Sequence[slice]) -> tuple[
-            FloatArray, FloatArray, IntArray, FloatArray, IntArray, FloatArray]:
+    def _measure_block(
+        self, points_cm: FloatArray, targets: IntArray, spans: Sequence[slice]
+    ) -> tuple[FloatArray, FloatArray, IntArray, FloatArray, IntArray, FloatArray]:
         n = len(points_cm)
         rows = np.arange(n)
         closest = np.empty((n, len(targets), 3))
@@ -259,8 +276,9 @@ class ViewScorer:
         unsafe_cm = np.where(hit, item_cm[rows, first], np.nan)
         return target_cm, closest, nearest, nearest_cm, unsafe, unsafe_cm
 
-    def _pruned_item_distances(self, p: FloatArray, targets: IntArray, spans: Sequence[slice],
-                               closest: FloatArray) -> FloatArray:
+    def _pruned_item_distances(
+        self, p: FloatArray, targets: IntArray, spans: Sequence[slice], closest: FloatArray
+    ) -> FloatArray:
         """Per-item distances for many pins, skipping (as +inf) each item that cannot matter to a pin.
 
         An item matters if it is a target, if its bounding box is within a safety radius it
@@ -387,8 +405,21 @@ def _pin_results(
             )
         if target_id is None:
             out.append(
-                PinResult(float(xs[i]), float(ys[i]), on_body, None, float("nan"), 0.0, {}, "extra pin",
-                          nearest_id, nearest_name, nearest_cm, safety_msg, None)
+                PinResult(
+                    float(xs[i]),
+                    float(ys[i]),
+                    on_body,
+                    None,
+                    float("nan"),
+                    0.0,
+                    {},
+                    "extra pin",
+                    nearest_id,
+                    nearest_name,
+                    nearest_cm,
+                    safety_msg,
+                    None,
+                )
             )
             continue
         j = int(per_pin[i])
@@ -399,10 +430,19 @@ def _pin_results(
         txy, _ = view.camera.project(closest.reshape(1, 3))
         out.append(
             PinResult(
-                x_px=float(xs[i]), y_px=float(ys[i]), on_body=on_body, target_id=target_id,
-                distance_cm=dist, credit=float(credits[i]), direction=comps, direction_text=words,
-                nearest_id=nearest_id, nearest_name=nearest_name,
-                nearest_cm=nearest_cm, safety=safety_msg, target_px=(float(txy[0, 0]), float(txy[0, 1])),
+                x_px=float(xs[i]),
+                y_px=float(ys[i]),
+                on_body=on_body,
+                target_id=target_id,
+                distance_cm=dist,
+                credit=float(credits[i]),
+                direction=comps,
+                direction_text=words,
+                nearest_id=nearest_id,
+                nearest_name=nearest_name,
+                nearest_cm=nearest_cm,
+                safety=safety_msg,
+                target_px=(float(txy[0, 0]), float(txy[0, 1])),
             )
         )
     return out
@@ -425,8 +465,11 @@ def _pin_sentence(pr: PinResult, atlas: Atlas, tolerance_cm: float, vocabulary: 
         return f"That pin is off the body; the {name} is on the skin."
     within = pr.distance_cm <= tolerance_cm
     if pr.safety:
-        where = (f"although it is within tolerance ({pr.distance_cm:.1f} cm from the {name})" if within else
-                 f"it lies {_relative_to(pr.direction_text, name, vocabulary)} ({pr.distance_cm:.1f} cm away)")
+        where = (
+            f"although it is within tolerance ({pr.distance_cm:.1f} cm from the {name})"
+            if within
+            else f"it lies {_relative_to(pr.direction_text, name, vocabulary)} ({pr.distance_cm:.1f} cm away)"
+        )
         return f"No credit: the pin is inside a safety zone, {where}."
     if within:
         return f"Within tolerance: {pr.distance_cm:.1f} cm from the {name}."
@@ -440,8 +483,12 @@ def _score_locate(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas)
     pin = a.pins_px[-1:]  # the latest pin is the answer
     [pr] = _pin_results(q.tolerance_cm, q.zero_cm, pin, view, atlas, [q.targets[0]])
     return Result(
-        q.id, q.type, pr.credit, _pin_sentence(pr, atlas, q.tolerance_cm, direction_vocabulary(atlas, view.view_id)),
-        pins=(pr,), safety=tuple(x for x in [pr.safety] if x),
+        q.id,
+        q.type,
+        pr.credit,
+        _pin_sentence(pr, atlas, q.tolerance_cm, direction_vocabulary(atlas, view.view_id)),
+        pins=(pr,),
+        safety=tuple(x for x in [pr.safety] if x),
         details={"distance_cm": pr.distance_cm},
     )
 
@@ -466,8 +513,15 @@ def extra_pin_policy_text(policy: str) -> str:
     return "Each extra pin beyond the number of targets counts as a miss and lowers your score."
 
 
-def _score_multi(q: QuestionModel | StepModel, tol: float, zero: float, policy: str, a: Answer,
-                 view: RenderedView, atlas: Atlas) -> tuple[float, list[PinResult], str]:
+def _score_multi(
+    q: QuestionModel | StepModel,
+    tol: float,
+    zero: float,
+    policy: str,
+    a: Answer,
+    view: RenderedView,
+    atlas: Atlas,
+) -> tuple[float, list[PinResult], str]:
     targets = list(q.targets)
     if not a.pins_px:
         return 0.0, [], "No pins placed."
@@ -512,8 +566,10 @@ def trace_full_credit_cm(q: QuestionModel) -> float:
 def trace_instructions(q: QuestionModel) -> str:
     """What learners are told before tracing: the spacing that earns full coverage."""
     reach = trace_reach_cm(q)
-    return (f"Tap points along the nerve's course from one end to the other, no more than {2 * reach:g} cm "
-            f"apart: each point covers {reach:g} cm of the course either side of it.")
+    return (
+        f"Tap points along the nerve's course from one end to the other, no more than {2 * reach:g} cm "
+        f"apart: each point covers {reach:g} cm of the course either side of it."
+    )
 
 
 def _visible_intervals_cm(item_visible: NDArray[np.bool_], cum_cm: FloatArray) -> list[tuple[float, float]]:
@@ -535,8 +591,9 @@ def _visible_intervals_cm(item_visible: NDArray[np.bool_], cum_cm: FloatArray) -
     return out
 
 
-def trace_coverage(arc_cm: FloatArray, credit: FloatArray, reach_cm: float,
-                   visible_cm: Sequence[tuple[float, float]]) -> float:
+def trace_coverage(
+    arc_cm: FloatArray, credit: FloatArray, reach_cm: float, visible_cm: Sequence[tuple[float, float]]
+) -> float:
     """Credit-weighted share of the visible course that the traced points cover.
 
     Each point covers the course within ``reach_cm`` (along the course) of where it lands
@@ -581,8 +638,15 @@ def _score_trace(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas) 
     course = _item_points(view, nerve_id)
     if len(a.pins_px) < 2:
         return Result(q.id, q.type, 0.0, "Place at least two points along the course.")
-    prs = _pin_results(trace_full_credit_cm(q), q.zero_cm, a.pins_px, view, atlas, [nerve_id] * len(a.pins_px),
-                       unsafe_scores_zero=False)
+    prs = _pin_results(
+        trace_full_credit_cm(q),
+        q.zero_cm,
+        a.pins_px,
+        view,
+        atlas,
+        [nerve_id] * len(a.pins_px),
+        unsafe_scores_zero=False,
+    )
     on_body = np.array([p.on_body for p in prs])
     if on_body.sum() < 2:
         return Result(q.id, q.type, 0.0, "Your points are off the body.", pins=tuple(prs))
@@ -594,22 +658,39 @@ def _score_trace(q: QuestionModel, a: Answer, view: RenderedView, atlas: Atlas) 
     seg = np.linalg.norm(np.diff(course, axis=0), axis=1)
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     reach = trace_reach_cm(q)
-    coverage = trace_coverage(arc * cum[-1], credit[on_body], reach, _visible_intervals_cm(view.items[nerve_id].visible, cum))
+    coverage = trace_coverage(
+        arc * cum[-1], credit[on_body], reach, _visible_intervals_cm(view.items[nerve_id].visible, cum)
+    )
     closeness = float(np.mean(credit))
     name = atlas.name_of(nerve_id)
     mean_cm = float(np.mean(d_cm))
-    fb = (f"Your points lie on average {mean_cm:.1f} cm from the {name} and cover {coverage * 100:.0f}% of its "
-          f"visible course (each point covers {reach:g} cm either side).")
+    fb = (
+        f"Your points lie on average {mean_cm:.1f} cm from the {name} and cover {coverage * 100:.0f}% of its "
+        f"visible course (each point covers {reach:g} cm either side)."
+    )
     if closeness < coverage:
         fb += f" Points away from the course hold the score to {closeness * 100:.0f}%."
     n_off = int((~on_body).sum())
     if n_off:
         fb += f" {count_noun(n_off, 'point')} off the body scored 0."
-    near = sorted({p.safety.split(" cm from the ")[1].split(",")[0] for p in prs if p.safety and " cm from the " in p.safety})
+    near = sorted(
+        {
+            p.safety.split(" cm from the ")[1].split(",")[0]
+            for p in prs
+            if p.safety and " cm from the " in p.safety
+        }
+    )
     if near:
         fb += f" Some points lie within the safety radius of the {', '.join(near)}: fine for tracing, but never inject there."
-    return Result(q.id, q.type, min(coverage, closeness), fb, pins=tuple(prs), safety=(),
-                  details={"mean_distance_cm": mean_cm, "coverage": coverage, "closeness": closeness})
+    return Result(
+        q.id,
+        q.type,
+        min(coverage, closeness),
+        fb,
+        pins=tuple(prs),
+        safety=(),
+        details={"mean_distance_cm": mean_cm, "coverage": coverage, "closeness": closeness},
+    )
 
 
 def count_noun(n: int, noun: str, plural: str | None = None) -> str:
@@ -621,7 +702,9 @@ def count_noun(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
-def _score_choices(choices: Sequence[ChoiceModel], chosen: Sequence[int], multi: bool) -> tuple[float, tuple[int, ...]]:
+def _score_choices(
+    choices: Sequence[ChoiceModel], chosen: Sequence[int], multi: bool
+) -> tuple[float, tuple[int, ...]]:
     correct = tuple(i for i, c in enumerate(choices) if c.correct)
     picked = {i for i in chosen if 0 <= i < len(choices)}
     if not multi:
@@ -636,7 +719,11 @@ def _score_choices(choices: Sequence[ChoiceModel], chosen: Sequence[int], multi:
 def _choice_result(q: QuestionModel, a: Answer) -> Result:
     credit, correct = _score_choices(q.choices, a.choices, q.multi_answer)
     right_text = "; ".join(q.choices[i].text for i in correct)
-    fb = "Correct." if credit >= 0.999 else (f"Partly right. Correct: {right_text}." if credit > 0 else f"Not quite. Correct: {right_text}.")
+    fb = (
+        "Correct."
+        if credit >= 0.999
+        else (f"Partly right. Correct: {right_text}." if credit > 0 else f"Not quite. Correct: {right_text}.")
+    )
     return Result(q.id, q.type, credit, fb, chosen=tuple(a.choices), correct_choices=correct)
 
 
@@ -651,12 +738,37 @@ def _score_territory_tap(q: QuestionModel, a: Answer, view: RenderedView, atlas:
     ring = np.vstack([item.points_cm, item.points_cm[:1]])
     d, _, _ = closest_on_polyline(pts, ring)
     dist = 0.0 if inside else float(d[0])
-    credit = 1.0 if inside and on_body[0] else float(credit_for_distance(dist, q.tolerance_cm, q.zero_cm)) if on_body[0] else 0.0
+    credit = (
+        1.0
+        if inside and on_body[0]
+        else float(credit_for_distance(dist, q.tolerance_cm, q.zero_cm))
+        if on_body[0]
+        else 0.0
+    )
     name = atlas.name_of(atlas.territories[terr_id].nerve)
-    fb = f"Inside the territory of the {name}." if inside else f"Outside the territory of the {name}, {dist:.1f} cm from its edge."
-    pr = PinResult(float(x), float(y), bool(on_body[0]), terr_id, dist, credit, {}, "inside" if inside else "outside",
-                   None, None, None, None, None)
-    return Result(q.id, q.type, credit, fb, pins=(pr,), details={"inside": float(inside), "distance_cm": dist})
+    fb = (
+        f"Inside the territory of the {name}."
+        if inside
+        else f"Outside the territory of the {name}, {dist:.1f} cm from its edge."
+    )
+    pr = PinResult(
+        float(x),
+        float(y),
+        bool(on_body[0]),
+        terr_id,
+        dist,
+        credit,
+        {},
+        "inside" if inside else "outside",
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    return Result(
+        q.id, q.type, credit, fb, pins=(pr,), details={"inside": float(inside), "distance_cm": dist}
+    )
 
 
 def _score_case(q: QuestionModel, a: Answer, view: RenderedView | None, atlas: Atlas) -> Result:
@@ -665,17 +777,32 @@ def _score_case(q: QuestionModel, a: Answer, view: RenderedView | None, atlas: A
         sa = a.steps[i] if i < len(a.steps) else Answer()
         if step.type in ("identify", "clinical"):
             credit, correct = _score_choices(step.choices, sa.choices, step.multi_answer)
-            fb = "Correct." if credit >= 0.999 else "Correct: " + "; ".join(step.choices[j].text for j in correct) + "."
-            results.append(Result(f"{q.id}#{i}", step.type, credit, fb, chosen=sa.choices, correct_choices=correct))
+            fb = (
+                "Correct."
+                if credit >= 0.999
+                else "Correct: " + "; ".join(step.choices[j].text for j in correct) + "."
+            )
+            results.append(
+                Result(f"{q.id}#{i}", step.type, credit, fb, chosen=sa.choices, correct_choices=correct)
+            )
         else:
             assert view is not None
             credit, prs, fb = _score_multi(step, q.tolerance_cm, q.zero_cm, q.extra_pins, sa, view, atlas)
-            results.append(Result(f"{q.id}#{i}", step.type, credit, fb, pins=tuple(prs),
-                                  safety=tuple(p.safety for p in prs if p.safety)))
+            results.append(
+                Result(
+                    f"{q.id}#{i}",
+                    step.type,
+                    credit,
+                    fb,
+                    pins=tuple(prs),
+                    safety=tuple(p.safety for p in prs if p.safety),
+                )
+            )
     credit = float(np.mean([r.credit for r in results])) if results else 0.0
     fb = " ".join(f"Step {i + 1}: {r.feedback}" for i, r in enumerate(results))
-    return Result(q.id, q.type, credit, fb, steps=tuple(results),
-                  safety=tuple(s for r in results for s in r.safety))
+    return Result(
+        q.id, q.type, credit, fb, steps=tuple(results), safety=tuple(s for r in results for s in r.safety)
+    )
 
 
 def score(question: QuestionModel, answer: Answer, view: RenderedView | None, atlas: Atlas) -> Result:
@@ -688,7 +815,9 @@ def score(question: QuestionModel, answer: Answer, view: RenderedView | None, at
         case "multi_site":
             assert view is not None
             credit, prs, fb = _score_multi(q, q.tolerance_cm, q.zero_cm, q.extra_pins, answer, view, atlas)
-            r = Result(q.id, q.type, credit, fb, pins=tuple(prs), safety=tuple(p.safety for p in prs if p.safety))
+            r = Result(
+                q.id, q.type, credit, fb, pins=tuple(prs), safety=tuple(p.safety for p in prs if p.safety)
+            )
         case "trace":
             assert view is not None
             r = _score_trace(q, answer, view, atlas)
@@ -702,7 +831,16 @@ def score(question: QuestionModel, answer: Answer, view: RenderedView | None, at
         case _:
             raise ValueError(f"unknown question type {q.type}")
     return Result(
-        question_id=r.question_id, type=r.type, credit=min(1.0, max(0.0, float(r.credit))), feedback=r.feedback,
-        pins=r.pins, chosen=r.chosen, correct_choices=r.correct_choices, teaching=q.explanation,
-        references=tuple(q.references), safety=r.safety, details=r.details, steps=r.steps,
+        question_id=r.question_id,
+        type=r.type,
+        credit=min(1.0, max(0.0, float(r.credit))),
+        feedback=r.feedback,
+        pins=r.pins,
+        chosen=r.chosen,
+        correct_choices=r.correct_choices,
+        teaching=q.explanation,
+        references=tuple(q.references),
+        safety=r.safety,
+        details=r.details,
+        steps=r.steps,
     )

@@ -71,8 +71,19 @@ MAX_LISTED_PROBLEMS = 20
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _TOP_KEYS = {"format", "format_version", "learner", "attempts", "review_cards"}
 _LEARNER_KEYS = {"id", "display_name", "created_at"}
-_ATTEMPT_KEYS = {"id", "question_id", "view_id", "side", "body_type", "pins", "distances_cm", "directions",
-                 "credit", "duration_ms", "created_at"}
+_ATTEMPT_KEYS = {
+    "id",
+    "question_id",
+    "view_id",
+    "side",
+    "body_type",
+    "pins",
+    "distances_cm",
+    "directions",
+    "credit",
+    "duration_ms",
+    "created_at",
+}
 _ATTEMPT_OPTIONAL = {"view_id", "side", "body_type", "pins", "distances_cm", "directions", "duration_ms"}
 _CARD_KEYS = {"card_id", "card", "due", "updated_at"}
 _FSRS_CARD_KEYS = {"card_id", "state", "step", "stability", "difficulty", "due", "last_review"}
@@ -100,20 +111,41 @@ class LearnerFile:
     review_cards: tuple[ReviewCardRecord, ...] = field(default_factory=tuple)
 
 
-def to_document(learner: Learner, attempts: Iterable[Attempt], cards: Iterable[ReviewCardRecord]) -> dict[str, Any]:
+def to_document(
+    learner: Learner, attempts: Iterable[Attempt], cards: Iterable[ReviewCardRecord]
+) -> dict[str, Any]:
     """One learner as the JSON-ready export document (the inverse of :func:`check_document`)."""
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
-        "learner": {"id": learner.id, "display_name": learner.display_name, "created_at": learner.created_at.isoformat()},
+        "learner": {
+            "id": learner.id,
+            "display_name": learner.display_name,
+            "created_at": learner.created_at.isoformat(),
+        },
         "attempts": [
-            {"id": a.id, "question_id": a.question_id, "view_id": a.view_id, "side": a.side, "body_type": a.body_type,
-             "pins": a.pins, "distances_cm": a.distances_cm, "directions": a.directions, "credit": a.credit,
-             "duration_ms": a.duration_ms, "created_at": a.created_at.isoformat()}
+            {
+                "id": a.id,
+                "question_id": a.question_id,
+                "view_id": a.view_id,
+                "side": a.side,
+                "body_type": a.body_type,
+                "pins": a.pins,
+                "distances_cm": a.distances_cm,
+                "directions": a.directions,
+                "credit": a.credit,
+                "duration_ms": a.duration_ms,
+                "created_at": a.created_at.isoformat(),
+            }
             for a in attempts
         ],
         "review_cards": [
-            {"card_id": c.card_id, "card": c.card, "due": c.due.isoformat(), "updated_at": c.updated_at.isoformat()}
+            {
+                "card_id": c.card_id,
+                "card": c.card,
+                "due": c.due.isoformat(),
+                "updated_at": c.updated_at.isoformat(),
+            }
             for c in cards
         ],
     }
@@ -122,7 +154,9 @@ def to_document(learner: Learner, attempts: Iterable[Attempt], cards: Iterable[R
 def read_file(raw: bytes, now: datetime) -> LearnerFile:
     """Decode and check an uploaded file's bytes (size, UTF-8, JSON, then :func:`check_document`)."""
     if len(raw) > MAX_IMPORT_BYTES:
-        raise LearnerFileError([f"the file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_IMPORT_BYTES / 1e6:.0f} MB"])
+        raise LearnerFileError(
+            [f"the file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_IMPORT_BYTES / 1e6:.0f} MB"]
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -130,7 +164,9 @@ def read_file(raw: bytes, now: datetime) -> LearnerFile:
     except json.JSONDecodeError as exc:
         raise LearnerFileError([f"the file is not valid JSON ({exc.msg}, line {exc.lineno})"]) from None
     except RecursionError:
-        raise LearnerFileError(["the file nests lists or objects too deeply to be a trainer export"]) from None
+        raise LearnerFileError(
+            ["the file nests lists or objects too deeply to be a trainer export"]
+        ) from None
     return check_document(data, now)
 
 
@@ -140,16 +176,26 @@ def check_document(data: object, now: datetime) -> LearnerFile:
     if not isinstance(data, Mapping):
         raise LearnerFileError(["the file is not a trainer export (expected a JSON object)"])
     if data.get("format") != EXPORT_FORMAT:
-        raise LearnerFileError([f"format: expected {EXPORT_FORMAT!r}, got {_show(data.get('format'))}: "
-                                "this is not a learner export from this trainer"])
+        raise LearnerFileError(
+            [
+                f"format: expected {EXPORT_FORMAT!r}, got {_show(data.get('format'))}: "
+                "this is not a learner export from this trainer"
+            ]
+        )
     c.keys("file", data, _TOP_KEYS, required={"format", "format_version", "learner"})
     version = data.get("format_version")
     if not _is_int(version) or not 1 <= version <= EXPORT_FORMAT_VERSION:
         if _is_int(version) and version > EXPORT_FORMAT_VERSION:
-            c.problem("format_version", f"{version} is newer than this trainer reads ({EXPORT_FORMAT_VERSION}); "
-                      "upgrade the trainer before importing")
+            c.problem(
+                "format_version",
+                f"{version} is newer than this trainer reads ({EXPORT_FORMAT_VERSION}); "
+                "upgrade the trainer before importing",
+            )
         else:
-            c.problem("format_version", f"must be a whole number from 1 to {EXPORT_FORMAT_VERSION}, got {_show(version)}")
+            c.problem(
+                "format_version",
+                f"must be a whole number from 1 to {EXPORT_FORMAT_VERSION}, got {_show(version)}",
+            )
     learner = c.learner(data["learner"]) if "learner" in data else None
     attempts = c.attempts(data.get("attempts", []), learner.id if learner else "")
     cards = c.cards(data.get("review_cards", []), learner.id if learner else "")
@@ -172,8 +218,12 @@ def _show(v: object) -> str:
         return str(v).replace("nan", "NaN").replace("inf", "Infinity")
     if isinstance(v, list | dict):
         return f"a {'list' if isinstance(v, list) else 'JSON object'} of {len(v)} items"
-    text = json.dumps(v, ensure_ascii=False) if isinstance(v, str | int | float | bool | None) else type(v).__name__
-    return text if len(text) <= 40 else text[:37] + "…\""
+    text = (
+        json.dumps(v, ensure_ascii=False)
+        if isinstance(v, str | int | float | bool | None)
+        else type(v).__name__
+    )
+    return text if len(text) <= 40 else text[:37] + '…"'
 
 
 class _Checker:
@@ -194,8 +244,15 @@ class _Checker:
         for k in sorted(required - set(obj)):
             self.problem(where, f"missing {k}")
 
-    def text(self, where: str, v: object, max_chars: int, *, optional: bool = False,
-             pattern: re.Pattern[str] | None = None) -> str | None:
+    def text(
+        self,
+        where: str,
+        v: object,
+        max_chars: int,
+        *,
+        optional: bool = False,
+        pattern: re.Pattern[str] | None = None,
+    ) -> str | None:
         if v is None and optional:
             return None
         if not isinstance(v, str) or not v or len(v) > max_chars or (pattern and not pattern.match(v)):
@@ -278,22 +335,42 @@ class _Checker:
                 self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(credit)}")
             duration = a.get("duration_ms")
             if duration is not None and not (_is_int(duration) and 0 <= duration <= MAX_DURATION_MS):
-                self.problem(f"{where}.duration_ms", f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, "
-                             f"got {_show(duration)}")
+                self.problem(
+                    f"{where}.duration_ms",
+                    f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, got {_show(duration)}",
+                )
             created = self.time(f"{where}.created_at", a.get("created_at")) if "created_at" in a else None
             if len(self.problems) > n or attempt_id is None or qid is None or created is None:
                 continue
-            out.append(Attempt(id=attempt_id, learner_id=learner_id, question_id=qid, view_id=view_id, side=side,
-                               body_type=body_type, pins=pins, distances_cm=distances, directions=directions,
-                               credit=float(credit), duration_ms=duration, created_at=created))
+            out.append(
+                Attempt(
+                    id=attempt_id,
+                    learner_id=learner_id,
+                    question_id=qid,
+                    view_id=view_id,
+                    side=side,
+                    body_type=body_type,
+                    pins=pins,
+                    distances_cm=distances,
+                    directions=directions,
+                    credit=float(credit),
+                    duration_ms=duration,
+                    created_at=created,
+                )
+            )
         return out
 
     def pins(self, where: str, raw: object) -> list[list[float]]:
         pins = self._list(where, raw, MAX_PINS)
         for j, p in enumerate(pins):
-            if not (isinstance(p, list) and len(p) in (2, 3)
-                    and all(_is_number(v) and math.isfinite(v) and abs(v) <= MAX_PIN_PX for v in p)):
-                self.problem(f"{where}[{j}]", f"must be [x, y] in image pixels (or [x, y, z]), got {_show(p)}")
+            if not (
+                isinstance(p, list)
+                and len(p) in (2, 3)
+                and all(_is_number(v) and math.isfinite(v) and abs(v) <= MAX_PIN_PX for v in p)
+            ):
+                self.problem(
+                    f"{where}[{j}]", f"must be [x, y] in image pixels (or [x, y, z]), got {_show(p)}"
+                )
                 break
         return pins
 
@@ -301,19 +378,28 @@ class _Checker:
         dists = self._list(where, raw, MAX_PINS)
         for j, d in enumerate(dists):
             if d is not None and not (_is_number(d) and math.isfinite(d) and 0 <= d <= MAX_DISTANCE_CM):
-                self.problem(f"{where}[{j}]", f"must be null or centimetres from 0 to {MAX_DISTANCE_CM:g}, got {_show(d)}")
+                self.problem(
+                    f"{where}[{j}]",
+                    f"must be null or centimetres from 0 to {MAX_DISTANCE_CM:g}, got {_show(d)}",
+                )
                 break
         return dists
 
     def directions(self, where: str, raw: object) -> list[dict[str, float]]:
         dirs = self._list(where, raw, MAX_PINS)
         for j, d in enumerate(dirs):
-            ok = (isinstance(d, dict) and len(d) <= MAX_DIRECTION_KEYS
-                  and all(isinstance(k, str) and 0 < len(k) <= 32 for k in d)
-                  and all(_is_number(v) and math.isfinite(v) and abs(v) <= MAX_DIRECTION_CM for v in d.values()))
+            ok = (
+                isinstance(d, dict)
+                and len(d) <= MAX_DIRECTION_KEYS
+                and all(isinstance(k, str) and 0 < len(k) <= 32 for k in d)
+                and all(_is_number(v) and math.isfinite(v) and abs(v) <= MAX_DIRECTION_CM for v in d.values())
+            )
             if not ok:
-                self.problem(f"{where}[{j}]", "must be an object of at most "
-                             f"{MAX_DIRECTION_KEYS} axis names and centimetres, got {_show(d)}")
+                self.problem(
+                    f"{where}[{j}]",
+                    "must be an object of at most "
+                    f"{MAX_DIRECTION_KEYS} axis names and centimetres, got {_show(d)}",
+                )
                 break
         return dirs
 
@@ -336,7 +422,11 @@ class _Checker:
             updated = self.time(f"{where}.updated_at", c.get("updated_at")) if "updated_at" in c else None
             if len(self.problems) > n or card_id is None or card is None or due is None or updated is None:
                 continue
-            out.append(ReviewCardRecord(learner_id=learner_id, card_id=card_id, card=card, due=due, updated_at=updated))
+            out.append(
+                ReviewCardRecord(
+                    learner_id=learner_id, card_id=card_id, card=card, due=due, updated_at=updated
+                )
+            )
         return out
 
     def fsrs_card(self, where: str, raw: object) -> dict[str, Any] | None:
@@ -351,13 +441,18 @@ class _Checker:
         if not (_is_int(raw["card_id"]) and 0 <= raw["card_id"] < 2**63):
             self.problem(f"{where}.card_id", f"must be a whole number, got {_show(raw['card_id'])}")
         if not (_is_int(raw["state"]) and raw["state"] in (1, 2, 3)):
-            self.problem(f"{where}.state", f"must be 1, 2 or 3 (learning, review, relearning), got {_show(raw['state'])}")
+            self.problem(
+                f"{where}.state",
+                f"must be 1, 2 or 3 (learning, review, relearning), got {_show(raw['state'])}",
+            )
         if raw["step"] is not None and not (_is_int(raw["step"]) and 0 <= raw["step"] <= 100):
             self.problem(f"{where}.step", f"must be null or a small whole number, got {_show(raw['step'])}")
         for name, hi in (("stability", 1e6), ("difficulty", 10.0)):
             v = raw[name]
             if v is not None and not (_is_number(v) and math.isfinite(v) and 0 < v <= hi):
-                self.problem(f"{where}.{name}", f"must be null or a number above 0 and at most {hi:g}, got {_show(v)}")
+                self.problem(
+                    f"{where}.{name}", f"must be null or a number above 0 and at most {hi:g}, got {_show(v)}"
+                )
         self.time(f"{where}.due", raw["due"], self.now + MAX_DUE_AHEAD)
         if raw["last_review"] is not None:
             self.time(f"{where}.last_review", raw["last_review"])

@@ -177,7 +177,9 @@ def _v3_security(conn: Connection) -> None:
             text("UPDATE players SET nickname_key = :key, nickname_shape_key = :shape WHERE id = :id"),
             {"key": key, "shape": shape, "id": r.id},
         )
-    conn.execute(text("CREATE UNIQUE INDEX uq_players_session_shape ON players (session_id, nickname_shape_key)"))
+    conn.execute(
+        text("CREATE UNIQUE INDEX uq_players_session_shape ON players (session_id, nickname_shape_key)")
+    )
 
 
 def _v4_profile_keys(conn: Connection) -> None:

@@ -136,7 +136,9 @@ def default_url(settings: Settings | None = None) -> str:
     return s.database_url or sqlite_url(s.data_dir)
 
 
-def open_store(url: str | None = None, data_dir: Path | None = None, settings: Settings | None = None) -> Store:
+def open_store(
+    url: str | None = None, data_dir: Path | None = None, settings: Settings | None = None
+) -> Store:
     """Open (creating and migrating if needed) the trainer's database.
 
     Precedence: ``url``, then the SQLite file in ``data_dir``, then the configured database
@@ -173,7 +175,9 @@ def _csv_safe(value: object) -> object:
 
 def _checked_hash(key_hash: str) -> str:
     """A profile-key hash as :func:`trainer.rules.profiles.key_hash` makes it (64 hex digits)."""
-    if not (isinstance(key_hash, str) and len(key_hash) == 64 and all(c in "0123456789abcdef" for c in key_hash)):
+    if not (
+        isinstance(key_hash, str) and len(key_hash) == 64 and all(c in "0123456789abcdef" for c in key_hash)
+    ):
         raise ValueError("key_hash must be trainer.rules.profiles.key_hash() of a profile key")
     return key_hash
 
@@ -236,7 +240,11 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """The single write path: per-store lock + one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        with _plain_failures("The database could not be written just now, so nothing was saved."), self._write_lock, self._engine.connect() as conn:
+        with (
+            _plain_failures("The database could not be written just now, so nothing was saved."),
+            self._write_lock,
+            self._engine.connect() as conn,
+        ):
             conn.execution_options(trainer_write=True)
             with conn.begin():
                 yield conn
@@ -280,8 +288,9 @@ class Store:
     # delete, export, transfer codes) take that hash and check it inside their transaction;
     # ``key_hash=None`` is the operator's path (CLI, tests), never a page's.
 
-    def create_learner(self, display_name: str, *, now: datetime, learner_id: str | None = None,
-                       key_hash: str | None = None) -> Learner:
+    def create_learner(
+        self, display_name: str, *, now: datetime, learner_id: str | None = None, key_hash: str | None = None
+    ) -> Learner:
         """A new profile, held by the browser whose key hashes to ``key_hash`` (if given).
 
         The name is cleaned like a nickname (plain text, trimmed).
@@ -296,8 +305,13 @@ class Store:
                     )
                 )
                 if key_hash is not None:
-                    conn.execute(insert(learner_keys).values(
-                        key_hash=_checked_hash(key_hash), learner_id=learner.id, created_at=learner.created_at))
+                    conn.execute(
+                        insert(learner_keys).values(
+                            key_hash=_checked_hash(key_hash),
+                            learner_id=learner.id,
+                            created_at=learner.created_at,
+                        )
+                    )
         except IntegrityError as exc:
             raise ConflictError(f"A learner with id {learner.id} already exists.") from exc
         return learner
@@ -306,16 +320,20 @@ class Store:
         with self._read() as conn:
             return self._get_learner(conn, learner_id, key_hash)
 
-    def _get_learner(self, conn: Connection, learner_id: str, key_hash: str | None = None, *,
-                     lock: bool = False) -> Learner:
+    def _get_learner(
+        self, conn: Connection, learner_id: str, key_hash: str | None = None, *, lock: bool = False
+    ) -> Learner:
         """The learner; with ``key_hash``, only if that key holds it (else the same NotFoundError,
         so a browser learns nothing about profiles it does not hold). ``lock`` holds the row
         until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``; rows referencing it may
         still be inserted meanwhile)."""
         query = select(learners).where(learners.c.id == learner_id)
         if key_hash is not None:
-            query = query.where(exists().where(learner_keys.c.key_hash == key_hash,
-                                               learner_keys.c.learner_id == learners.c.id))
+            query = query.where(
+                exists().where(
+                    learner_keys.c.key_hash == key_hash, learner_keys.c.learner_id == learners.c.id
+                )
+            )
         if lock and self.backend == "postgresql":
             query = query.with_for_update(key_share=True)
         row = conn.execute(query).first()
@@ -345,15 +363,21 @@ class Store:
         )
         with self._read(snapshot=False) as conn:
             rows = conn.execute(query).all()
-        return {r.key_hash: Learner(id=r.id, display_name=r.display_name, created_at=r.created_at) for r in rows}
+        return {
+            r.key_hash: Learner(id=r.id, display_name=r.display_name, created_at=r.created_at) for r in rows
+        }
 
     def count_learner_keys(self, learner_id: str) -> int:
         """How many browsers hold this profile (the operator's view; 0 for profiles from before keys)."""
         with self._read() as conn:
             self._get_learner(conn, learner_id)
-            return int(conn.execute(
-                select(func.count()).select_from(learner_keys).where(learner_keys.c.learner_id == learner_id)
-            ).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(learner_keys)
+                    .where(learner_keys.c.learner_id == learner_id)
+                ).scalar_one()
+            )
 
     def rename_learner(self, learner_id: str, display_name: str, *, key_hash: str | None = None) -> Learner:
         name = classroom.clean_nickname(display_name, max_chars=DISPLAY_NAME_MAX_CHARS)
@@ -381,8 +405,14 @@ class Store:
 
     # -- moving a profile to another device ----------------------------------------------
 
-    def create_transfer_code(self, learner_id: str, *, now: datetime, key_hash: str | None = None,
-                             choice: Callable[[str], str] | None = None) -> tuple[profiles.TransferCode, datetime]:
+    def create_transfer_code(
+        self,
+        learner_id: str,
+        *,
+        now: datetime,
+        key_hash: str | None = None,
+        choice: Callable[[str], str] | None = None,
+    ) -> tuple[profiles.TransferCode, datetime]:
         """A one-time code that lets another browser hold this profile; returns it and its expiry.
 
         The plain code is returned once and never stored. A new code replaces the profile's
@@ -395,11 +425,21 @@ class Store:
             try:
                 with self._write() as conn:
                     self._get_learner(conn, learner_id, key_hash)
-                    conn.execute(delete(transfer_codes).where(
-                        (transfer_codes.c.learner_id == learner_id) | (transfer_codes.c.expires_at <= now)))
-                    conn.execute(insert(transfer_codes).values(
-                        lookup=code.lookup, learner_id=learner_id, code_hash=profiles.code_hash(code),
-                        expires_at=expires_at, attempts=0, created_at=now))
+                    conn.execute(
+                        delete(transfer_codes).where(
+                            (transfer_codes.c.learner_id == learner_id) | (transfer_codes.c.expires_at <= now)
+                        )
+                    )
+                    conn.execute(
+                        insert(transfer_codes).values(
+                            lookup=code.lookup,
+                            learner_id=learner_id,
+                            code_hash=profiles.code_hash(code),
+                            expires_at=expires_at,
+                            attempts=0,
+                            created_at=now,
+                        )
+                    )
                 return code, expires_at
             except IntegrityError:
                 continue  # the first half is pending for another profile: draw again
@@ -420,19 +460,33 @@ class Store:
             if self.backend == "postgresql":
                 query = query.with_for_update()
             row = conn.execute(query).first()
-            verdict = None if row is None else profiles.judge_transfer(
-                row.code_hash, row.expires_at, row.attempts, code, now)
-            if row is not None and verdict is profiles.Redeem.WRONG and row.attempts + 1 < profiles.TRANSFER_MAX_ATTEMPTS:
-                conn.execute(update(transfer_codes).where(transfer_codes.c.lookup == code.lookup)
-                             .values(attempts=transfer_codes.c.attempts + 1))
+            verdict = (
+                None
+                if row is None
+                else profiles.judge_transfer(row.code_hash, row.expires_at, row.attempts, code, now)
+            )
+            if (
+                row is not None
+                and verdict is profiles.Redeem.WRONG
+                and row.attempts + 1 < profiles.TRANSFER_MAX_ATTEMPTS
+            ):
+                conn.execute(
+                    update(transfer_codes)
+                    .where(transfer_codes.c.lookup == code.lookup)
+                    .values(attempts=transfer_codes.c.attempts + 1)
+                )
             elif row is not None:
                 conn.execute(delete(transfer_codes).where(transfer_codes.c.lookup == code.lookup))
             if verdict is profiles.Redeem.OK:
                 assert row is not None
                 learner = self._get_learner(conn, row.learner_id)
-                held = conn.execute(select(learner_keys.c.learner_id).where(learner_keys.c.key_hash == key_hash)).first()
+                held = conn.execute(
+                    select(learner_keys.c.learner_id).where(learner_keys.c.key_hash == key_hash)
+                ).first()
                 if held is None:
-                    conn.execute(insert(learner_keys).values(key_hash=key_hash, learner_id=learner.id, created_at=now))
+                    conn.execute(
+                        insert(learner_keys).values(key_hash=key_hash, learner_id=learner.id, created_at=now)
+                    )
                 elif held.learner_id != learner.id:
                     raise ConflictError("This browser's key already holds another profile.")
                 return learner
@@ -530,12 +584,20 @@ class Store:
     @staticmethod
     def _cards(conn: Connection, learner_id: str, card_ids: Sequence[str]) -> dict[str, ReviewCardRecord]:
         rows = conn.execute(
-            select(review_cards).where(review_cards.c.learner_id == learner_id, review_cards.c.card_id.in_(card_ids))
+            select(review_cards).where(
+                review_cards.c.learner_id == learner_id, review_cards.c.card_id.in_(card_ids)
+            )
         ).all()
         return {r.card_id: _card_from_row(r) for r in rows}
 
     def _put_card(
-        self, conn: Connection, learner_id: str, card_id: str, card: Mapping[str, JSONValue], *, due: datetime,
+        self,
+        conn: Connection,
+        learner_id: str,
+        card_id: str,
+        card: Mapping[str, JSONValue],
+        *,
+        due: datetime,
         now: datetime,
     ) -> ReviewCardRecord:
         record = ReviewCardRecord(
@@ -600,7 +662,9 @@ class Store:
                 .where(review_cards.c.learner_id == learner_id)
                 .order_by(review_cards.c.card_id)
             ).all()
-        return learner_file.to_document(learner, map(_attempt_from_row, attempt_rows), map(_card_from_row, card_rows))
+        return learner_file.to_document(
+            learner, map(_attempt_from_row, attempt_rows), map(_card_from_row, card_rows)
+        )
 
     def import_learner(self, data: object, *, now: datetime, key_hash: str | None = None) -> Learner:
         """Load an :meth:`export_learner` document, keeping every id and time stamp.
@@ -611,11 +675,18 @@ class Store:
         importing twice must not duplicate history, and silently merging would hide that. With
         ``key_hash``, the browser that imported the file holds the profile.
         """
-        checked = data if isinstance(data, learner_file.LearnerFile) else learner_file.check_document(data, now)
+        checked = (
+            data if isinstance(data, learner_file.LearnerFile) else learner_file.check_document(data, now)
+        )
         learner = checked.learner
         card_values = [
-            {"learner_id": learner.id, "card_id": c.card_id, "card_json": _dumps(c.card), "due": c.due,
-             "updated_at": c.updated_at}
+            {
+                "learner_id": learner.id,
+                "card_id": c.card_id,
+                "card_json": _dumps(c.card),
+                "due": c.due,
+                "updated_at": c.updated_at,
+            }
             for c in checked.review_cards
         ]
         try:
@@ -632,8 +703,13 @@ class Store:
                     )
                 )
                 if key_hash is not None:
-                    conn.execute(insert(learner_keys).values(
-                        key_hash=_checked_hash(key_hash), learner_id=learner.id, created_at=require_utc(now)))
+                    conn.execute(
+                        insert(learner_keys).values(
+                            key_hash=_checked_hash(key_hash),
+                            learner_id=learner.id,
+                            created_at=require_utc(now),
+                        )
+                    )
                 if checked.attempts:
                     conn.execute(insert(attempts), [_attempt_values(a) for a in checked.attempts])
                 if card_values:
@@ -708,14 +784,22 @@ class Store:
 
     def session_clock(self, session_id: str) -> SessionClock:
         """Phase, question and close time only: what hundreds of phones poll every few seconds."""
-        cols = (live_sessions.c.id, live_sessions.c.state, live_sessions.c.current_index,
-                live_sessions.c.question_closes_at)
+        cols = (
+            live_sessions.c.id,
+            live_sessions.c.state,
+            live_sessions.c.current_index,
+            live_sessions.c.question_closes_at,
+        )
         with self._read(snapshot=False) as conn:
             row = conn.execute(select(*cols).where(live_sessions.c.id == session_id)).first()
         if row is None:
             raise NotFoundError(f"No live session with id {session_id!r}.")
-        return SessionClock(id=row.id, state=Phase(row.state), current_index=row.current_index,
-                            question_closes_at=row.question_closes_at)
+        return SessionClock(
+            id=row.id,
+            state=Phase(row.state),
+            current_index=row.current_index,
+            question_closes_at=row.question_closes_at,
+        )
 
     def get_session_by_code(self, join_code: str) -> LiveSession:
         """Look up what a learner typed; malformed codes raise ``RuleError``, unknown ``NotFoundError``."""
@@ -956,7 +1040,8 @@ class Store:
                 )
             }
             limits = [
-                (rule, throttle.Failures(rows[name].failures, rows[name].last_failure_at)) for name, rule in scopes
+                (rule, throttle.Failures(rows[name].failures, rows[name].last_failure_at))
+                for name, rule in scopes
             ]
             verdict, states = throttle.try_key(limits, now, is_right)
             for name, state in zip(names, states, strict=True):
@@ -1145,7 +1230,11 @@ class Store:
         mine = select(totals.c.pts).where(totals.c.pid == player_id).scalar_subquery()
         query = select(
             mine.label("points"),
-            select(func.count()).select_from(totals).where(totals.c.pts > mine).scalar_subquery().label("ahead"),
+            select(func.count())
+            .select_from(totals)
+            .where(totals.c.pts > mine)
+            .scalar_subquery()
+            .label("ahead"),
             select(func.count()).select_from(totals).scalar_subquery().label("n"),
         )
         with self._read(snapshot=False) as conn:

@@ -91,7 +91,9 @@ class Skin:
         v = self.vertices_cm
         q = closest_point_on_triangles(
             np.repeat(p, m, axis=0),
-            v[tri[..., 0]].reshape(-1, 3), v[tri[..., 1]].reshape(-1, 3), v[tri[..., 2]].reshape(-1, 3),
+            v[tri[..., 0]].reshape(-1, 3),
+            v[tri[..., 1]].reshape(-1, 3),
+            v[tri[..., 2]].reshape(-1, 3),
         ).reshape(n, m, 3)
         d2 = np.where(valid, ((q - p[:, None, :]) ** 2).sum(axis=2), np.inf)
         return q[np.arange(n), np.argmin(d2, axis=1)]
@@ -120,7 +122,10 @@ class Geometry:
             joints_cm={k: arr(v) for k, v in data.get("joints_cm", {}).items()},
             frames={s: {a: arr(v) for a, v in f.items()} for s, f in data.get("frames", {}).items()},
             landmarks_cm={k: arr(v["point_cm"]) for k, v in data.get("landmarks", {}).items()},
-            items={k: (str(v["kind"]), arr(v["points_cm"]).reshape(-1, 3)) for k, v in data.get("items", {}).items()},
+            items={
+                k: (str(v["kind"]), arr(v["points_cm"]).reshape(-1, 3))
+                for k, v in data.get("items", {}).items()
+            },
             skin=skin,
         )
 
@@ -188,7 +193,9 @@ def closest_on_polyline(p: FloatArray, path: FloatArray) -> FloatArray:
     return q[int(np.argmin(((q - p) ** 2).sum(1)))]
 
 
-def closest_between_segments(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray) -> tuple[FloatArray, FloatArray]:
+def closest_between_segments(
+    p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """Closest points of segments p1-q1 and p2-q2 (clamped), as (on the first, on the second).
 
     >>> a, b = closest_between_segments(np.array([0.0, 0, 0]), np.array([2.0, 0, 0]),
@@ -243,7 +250,9 @@ def farthest_along(path: FloatArray, direction: FloatArray) -> FloatArray:
     return path[int(np.argmax(path @ direction))].copy()
 
 
-def plane_crossing(path: FloatArray, origin: FloatArray, normal: FloatArray, which: str = "first") -> FloatArray | None:
+def plane_crossing(
+    path: FloatArray, origin: FloatArray, normal: FloatArray, which: str = "first"
+) -> FloatArray | None:
     """Where polyline ``path`` crosses the plane through ``origin`` with unit ``normal``.
 
     >>> plane_crossing(np.array([[0.0, 0, 0], [0, 4, 0]]), np.array([0.0, 1, 0]), np.array([0.0, 1, 0])).tolist()
@@ -300,7 +309,9 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
     origin = point_of(plane.point, geo) + plane.offset_cm * n
     hit = plane_crossing(path, origin, n, plane.which)
     if hit is None:
-        raise NotComputable(f"'{c.item}' does not reach the plane {plane.offset_cm:+g} cm along {_axis_words(plane.axis)}")
+        raise NotComputable(
+            f"'{c.item}' does not reach the plane {plane.offset_cm:+g} cm along {_axis_words(plane.axis)}"
+        )
     return hit
 
 
@@ -400,9 +411,13 @@ def evaluate(check: CheckModel, geo: Geometry) -> Outcome:
     return Outcome(check.id, geo.body_type, status, value, low, high)
 
 
-def run_outcomes(checks: Sequence[CheckModel], geometries: Mapping[str, Geometry]) -> dict[str, list[Outcome]]:
+def run_outcomes(
+    checks: Sequence[CheckModel], geometries: Mapping[str, Geometry]
+) -> dict[str, list[Outcome]]:
     """Every applicable check measured on every body."""
-    return {body: [evaluate(c, geo) for c in checks if applies_to(c, body)] for body, geo in geometries.items()}
+    return {
+        body: [evaluate(c, geo) for c in checks if applies_to(c, body)] for body, geo in geometries.items()
+    }
 
 
 def report_json(outcomes: Mapping[str, Sequence[Outcome]], checks_total: int) -> dict[str, Any]:
@@ -413,10 +428,18 @@ def report_json(outcomes: Mapping[str, Sequence[Outcome]], checks_total: int) ->
             "checks": len(outs),
             "within": sum(o.status == "within" for o in outs),
             "outside": [
-                {"id": o.check_id, "measured": _r(o.measured), "expected": [_r(o.low), _r(o.high)], "beyond": _r(o.beyond)}
-                for o in outs if o.status == "outside"
+                {
+                    "id": o.check_id,
+                    "measured": _r(o.measured),
+                    "expected": [_r(o.low), _r(o.high)],
+                    "beyond": _r(o.beyond),
+                }
+                for o in outs
+                if o.status == "outside"
             ],
-            "not_computable": [{"id": o.check_id, "reason": o.reason} for o in outs if o.status == "not_computable"],
+            "not_computable": [
+                {"id": o.check_id, "reason": o.reason} for o in outs if o.status == "not_computable"
+            ],
         }
     return {"bodies": bodies, "checks_total": checks_total}
 
@@ -446,7 +469,9 @@ def _expected_words(check: CheckModel) -> str:
     e, u = check.expected, (" cm" if check.unit == "cm" else "")
     parts = []
     if e.mean is not None:
-        parts.append(f"{_fmt(e.mean, check.unit)}" + (f" ± {_fmt(e.sd, check.unit)}" if e.sd is not None else ""))
+        parts.append(
+            f"{_fmt(e.mean, check.unit)}" + (f" ± {_fmt(e.sd, check.unit)}" if e.sd is not None else "")
+        )
     if e.min is not None and e.max is not None:
         parts.append(f"({_fmt(e.min, check.unit)}–{_fmt(e.max, check.unit)})")
     return " ".join(parts) + u
@@ -484,8 +509,13 @@ def markdown_report(
     lines += ["", "## Checks per region", "", "| region | checks |", "|---|---|"]
     lines += [f"| {reg} | {len(cs)} |" for reg, cs in sorted(regions.items())]
     for reg, cs in sorted(regions.items()):
-        lines += ["", f"## {reg}", "", "| check | source (method, n) | expected | " + " | ".join(bodies) + " |",
-                  "|---|---|---|" + "---|" * len(bodies)]
+        lines += [
+            "",
+            f"## {reg}",
+            "",
+            "| check | source (method, n) | expected | " + " | ".join(bodies) + " |",
+            "|---|---|---|" + "---|" * len(bodies),
+        ]
         for c in cs:
             cells = []
             for b in bodies:
@@ -511,6 +541,13 @@ def short_citations(refs: Iterable[Any]) -> dict[str, str]:
     out = {}
     for r in refs:
         first = r.citation.split(",")[0].split(" ")[0] if r.citation else r.id
-        year = next((w.strip(".;()") for w in r.citation.replace(";", " ").split() if w.strip(".;()").isdigit() and len(w.strip(".;()")) == 4), "")
+        year = next(
+            (
+                w.strip(".;()")
+                for w in r.citation.replace(";", " ").split()
+                if w.strip(".;()").isdigit() and len(w.strip(".;()")) == 4
+            ),
+            "",
+        )
         out[r.id] = f"{first} {year}".strip()
     return out

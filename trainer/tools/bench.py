@@ -25,8 +25,12 @@ from trainer.errors import AtlasError, TrainerError
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.score import Answer, ViewScorer, score, view_scorer
 
-TARGETS = {"production_score_one_pin_ms": 0.2, "score_10k_pins_ms": 20.0, "figure_build_ms": 30.0,
-           "question_payload_bytes": 50_000}
+TARGETS = {
+    "production_score_one_pin_ms": 0.2,
+    "score_10k_pins_ms": 20.0,
+    "figure_build_ms": 30.0,
+    "question_payload_bytes": 50_000,
+}
 
 
 def _timings_ms(fn: Callable[[], object], repeat: int) -> list[float]:
@@ -56,7 +60,9 @@ def _python_segments(view: RenderedView, scorer: ViewScorer) -> list[list[Segmen
     return out
 
 
-def _python_loop_distances(points: Iterable[tuple[float, float, float]], items: list[list[Segment]]) -> list[list[float]]:
+def _python_loop_distances(
+    points: Iterable[tuple[float, float, float]], items: list[list[Segment]]
+) -> list[list[float]]:
     """The plain baseline: per pin, per item, per segment, pure Python. Returns (pins × items) cm."""
     out = []
     for px, py, pz in points:
@@ -105,15 +111,32 @@ def _bank_question(questions: list[QuestionModel], rv: RenderedView, qtype: str)
     """A shipped question of this type asked on this view (base id or full id) whose targets it draws."""
     base = rv.view_id.removesuffix("_" + rv.side)
     for q in questions:
-        if q.type == qtype and q.view in (base, rv.view_id) and q.targets and all(t in rv.items for t in q.targets):
+        if (
+            q.type == qtype
+            and q.view in (base, rv.view_id)
+            and q.targets
+            and all(t in rv.items for t in q.targets)
+        ):
             return q
     return None
 
 
 def _constructed(qtype: str, target: str) -> QuestionModel:
-    extra: dict[str, Any] = {"choices": [{"text": "a", "correct": True}, {"text": "b"}]} if qtype == "identify" else {}
-    return QuestionModel.model_validate({"id": f"bench_{qtype}", "type": qtype, "prompt": "bench", "view": "v",
-                                         "targets": [target], "explanation": "x", "references": ["x"], **extra})
+    extra: dict[str, Any] = (
+        {"choices": [{"text": "a", "correct": True}, {"text": "b"}]} if qtype == "identify" else {}
+    )
+    return QuestionModel.model_validate(
+        {
+            "id": f"bench_{qtype}",
+            "type": qtype,
+            "prompt": "bench",
+            "view": "v",
+            "targets": [target],
+            "explanation": "x",
+            "references": ["x"],
+            **extra,
+        }
+    )
 
 
 def _load_bank_questions(atlas: Atlas, quiz_dirs: list[Path]) -> list[QuestionModel]:
@@ -131,10 +154,16 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
     atlas = load_atlas(atlas_dir)
     questions = _load_bank_questions(atlas, quiz_dirs if quiz_dirs is not None else [quiz_dir()])
     rv, scorer = _busiest_view(atlas)
-    nerve_id = max((i for i in scorer.item_ids if scorer.kinds[scorer.column[i]] == "nerve"),
-                   key=lambda i: len(rv.items[i].points_cm))
+    nerve_id = max(
+        (i for i in scorer.item_ids if scorer.kinds[scorer.column[i]] == "nerve"),
+        key=lambda i: len(rv.items[i].points_cm),
+    )
     locate = _bank_question(questions, rv, "locate")
-    locate_note = f"bank question {locate.id}" if locate else f"constructed locate question on {nerve_id} (no bank question on this view)"
+    locate_note = (
+        f"bank question {locate.id}"
+        if locate
+        else f"constructed locate question on {nerve_id} (no bank question on this view)"
+    )
     locate = locate or _constructed("locate", nerve_id)
     rng = np.random.default_rng(seed)
     skin = np.argwhere(np.isfinite(rv.depth_cm))
@@ -162,13 +191,20 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
     loop_one_ms = statistics.median(loop_one)
 
     kernel_one_ms = statistics.median(
-        ms for p in lifted[:100] for ms in _timings_ms(lambda p=p: scorer.distances(p.reshape(1, 3)), 1))
+        ms for p in lifted[:100] for ms in _timings_ms(lambda p=p: scorer.distances(p.reshape(1, 3)), 1)
+    )
 
     import shapely
 
     # shapely measures in the x-y plane only (it ignores z): a speed reference, not a check.
-    geoms = np.array([shapely.LineString(rv.items[i].points_cm) if len(rv.items[i].points_cm) > 1
-                      else shapely.Point(rv.items[i].points_cm[0]) for i in scorer.item_ids])
+    geoms = np.array(
+        [
+            shapely.LineString(rv.items[i].points_cm)
+            if len(rv.items[i].points_cm) > 1
+            else shapely.Point(rv.items[i].points_cm[0])
+            for i in scorer.item_ids
+        ]
+    )
     shapely.prepare(geoms)
     one_point = shapely.points(lifted[:1])
     shapely_one_ms = _median_ms(lambda: shapely.distance(one_point, geoms), 300)
@@ -200,12 +236,22 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
     from trainer.scoring.reveal import question_shapes
 
     identify = _bank_question(questions, rv, "identify")
-    identify_note = f"bank question {identify.id}" if identify else f"constructed identify question on {nerve_id}"
+    identify_note = (
+        f"bank question {identify.id}" if identify else f"constructed identify question on {nerve_id}"
+    )
     identify = identify or _constructed("identify", nerve_id)
 
     def question_data(q: QuestionModel) -> bytes:
-        data = answer_surface_data(image_url(rv), rv.width_px, rv.height_px, [], True, question_shapes(q, rv),
-                                   "Tap where you would inject.", 2)
+        data = answer_surface_data(
+            image_url(rv),
+            rv.width_px,
+            rv.height_px,
+            [],
+            True,
+            question_shapes(q, rv),
+            "Tap where you would inject.",
+            2,
+        )
         return json.dumps(data).encode()
 
     figure_ms = _median_ms(lambda: question_data(identify), 50)

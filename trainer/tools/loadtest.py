@@ -116,8 +116,13 @@ def check_url(url: str) -> Target:
     path = re.sub(r"/(join|host)/?$", "", parts.path).rstrip("/")
     scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
     netloc = f"[{addr}]" if addr.version == 6 else str(addr)
-    return Target(url=url, host=str(addr), port=port, ws_url=f"{scheme}://{netloc}:{port}{path}/_stcore/stream",
-                  ipv4=addr.version == 4)
+    return Target(
+        url=url,
+        host=str(addr),
+        port=port,
+        ws_url=f"{scheme}://{netloc}:{port}{path}/_stcore/stream",
+        ipv4=addr.version == 4,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ def _ppid_map() -> dict[int, int]:
                 stat = (d / "stat").read_text()
             except OSError:
                 continue
-            out[int(d.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            out[int(d.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
     return out
 
 
@@ -188,7 +193,7 @@ def _cpu_ticks(pid: int) -> int | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
@@ -314,7 +319,8 @@ class StreamlitClient:
 
     def has_text(self, needle: str) -> bool:
         return any(needle in t for t in self.texts) or any(
-            needle in t for texts in self.fragment_texts.values() for t in texts)
+            needle in t for texts in self.fragment_texts.values() for t in texts
+        )
 
     def question_shown(self) -> int | None:
         """0-based index of the question on the page ("Question 2 of 3"), or None."""
@@ -325,8 +331,9 @@ class StreamlitClient:
         return None
 
     # -- one rerun ----------------------------------------------------------------------
-    async def rerun(self, widgets: Sequence[Any] = (), kind: str = "full", fragment_id: str = "",
-                    auto: bool = False) -> float:
+    async def rerun(
+        self, widgets: Sequence[Any] = (), kind: str = "full", fragment_id: str = "", auto: bool = False
+    ) -> float:
         """Send one ``rerun_script`` and read until its final ``script_finished``; returns ms.
 
         With ``fragment_id`` only that fragment runs, as the browser asks when a widget inside
@@ -422,7 +429,9 @@ class StreamlitClient:
                 data = json.loads(sub.json)
             except ValueError:
                 data = None
-        self.elements[m.group(1)] = ElementInfo(etype, wid, bool(getattr(sub, "disabled", False)), data, fragment_id)
+        self.elements[m.group(1)] = ElementInfo(
+            etype, wid, bool(getattr(sub, "disabled", False)), data, fragment_id
+        )
 
     # -- fragment timers ----------------------------------------------------------------
     async def idle(self, seconds: float) -> None:
@@ -482,8 +491,14 @@ async def _wait_for(client: StreamlitClient, shared: _Shared, ready: Any) -> boo
 
 
 async def _player(
-    shared: _Shared, number: int, target: Target, plans: Sequence[QuestionPlan], rng: random.Random,
-    start_delay_s: float, think_s: tuple[float, float], tag: str,
+    shared: _Shared,
+    number: int,
+    target: Target,
+    plans: Sequence[QuestionPlan],
+    rng: random.Random,
+    start_delay_s: float,
+    think_s: tuple[float, float],
+    tag: str,
 ) -> None:
     """One phone: join, answer every question, watch every reveal, see the end, disconnect."""
     from websockets.asyncio.client import connect
@@ -496,8 +511,16 @@ async def _player(
         # the client IP (``trainer serve``, nginx ip_hash) then spreads players as real phones.
         kwargs["local_addr"] = (f"127.1.{number // 250}.{number % 250 + 1}", 0)
     try:
-        async with connect(target.ws_url, subprotocols=["streamlit"], proxy=None, open_timeout=30,
-                           close_timeout=3, max_size=32 * 2**20, ping_interval=None, **kwargs) as ws:
+        async with connect(
+            target.ws_url,
+            subprotocols=["streamlit"],
+            proxy=None,
+            open_timeout=30,
+            close_timeout=3,
+            max_size=32 * 2**20,
+            ping_interval=None,
+            **kwargs,
+        ) as ws:
             client = StreamlitClient(ws, shared, "join", f"code={shared.code}")
             await _play(shared, client, nick, plans, rng, think_s)
     except Exception as exc:  # OSError, TimeoutError, websockets' ConnectionClosed…: this phone is gone
@@ -514,14 +537,24 @@ async def _join(client: StreamlitClient, code: str, nick: str) -> None:
     code_w, nick_w, go_w = (client.widget(k) for k in ("join_code", "join_nick", "join_go"))
     if code_w is None or nick_w is None or go_w is None:
         raise LoadTestError(f"join form keys not found on /join (texts: {client.texts[:5]})")
-    await client.rerun([client.string(code_w.widget_id, code), client.string(nick_w.widget_id, nick),
-                        client.trigger(go_w.widget_id)], kind="join")
+    await client.rerun(
+        [
+            client.string(code_w.widget_id, code),
+            client.string(nick_w.widget_id, nick),
+            client.trigger(go_w.widget_id),
+        ],
+        kind="join",
+    )
     if "token=" not in client.query_string:
         raise LoadTestError(f"join refused (texts: {client.texts[:5]})")
 
 
 async def _play(
-    shared: _Shared, client: StreamlitClient, nick: str, plans: Sequence[QuestionPlan], rng: random.Random,
+    shared: _Shared,
+    client: StreamlitClient,
+    nick: str,
+    plans: Sequence[QuestionPlan],
+    rng: random.Random,
     think_s: tuple[float, float],
 ) -> None:
     await _join(client, shared.code, nick)
@@ -537,7 +570,9 @@ async def _play(
 
         def answerable(pb_key: str = pb_key, send_key: str = send_key) -> bool:
             pb = client.widget(pb_key)
-            return pb is not None and bool((pb.data or {}).get("active")) and client.widget(send_key) is not None
+            return (
+                pb is not None and bool((pb.data or {}).get("active")) and client.widget(send_key) is not None
+            )
 
         if not await _wait_for(client, shared, lambda: answerable() or moved_on()):
             return
@@ -549,30 +584,46 @@ async def _play(
             data = pb.data or {}
             w, h = float(data.get("width") or plan.width_px), float(data.get("height") or plan.height_px)
             if plan.target_px is not None:
-                x, y = (plan.target_px[0] + rng.gauss(0, 0.03 * w), plan.target_px[1] + rng.gauss(0, 0.03 * w))
+                x, y = (
+                    plan.target_px[0] + rng.gauss(0, 0.03 * w),
+                    plan.target_px[1] + rng.gauss(0, 0.03 * w),
+                )
             else:
                 x, y = rng.uniform(0.3, 0.7) * w, rng.uniform(0.2, 0.8) * h
-            click = {"x": min(max(x, 0.0), w), "y": min(max(y, 0.0), h), "pointer": "touch",
-                     "seq": int(data.get("seq", i)), "n": 1}
-            await client.rerun([client.component_event(pb.widget_id, "click", click)], kind="tap",
-                               fragment_id=pb.fragment_id)
+            click = {
+                "x": min(max(x, 0.0), w),
+                "y": min(max(y, 0.0), h),
+                "pointer": "touch",
+                "seq": int(data.get("seq", i)),
+                "n": 1,
+            }
+            await client.rerun(
+                [client.component_event(pb.widget_id, "click", click)], kind="tap", fragment_id=pb.fragment_id
+            )
             send = client.widget(send_key)
             if send is None or send.disabled:
                 shared.error(f"{nick}: q{i + 1}: the tap did not enable Submit")
             else:
                 shared.sent_at[(i, nick)] = time.monotonic()
                 shared.sent_wall[(i, nick)] = datetime.now(UTC)
-                await client.rerun([client.trigger(send.widget_id)], kind="submit", fragment_id=send.fragment_id)
+                await client.rerun(
+                    [client.trigger(send.widget_id)], kind="submit", fragment_id=send.fragment_id
+                )
                 # The host may close and reveal while this rerun is still running (the answer
                 # was the last one), so a reveal that shows a score also confirms it.
-                received = client.has_text("Answer received") or client.has_text("Already received") or (
-                    client.has_text("Your rank") and not client.has_text("You did not answer"))
+                received = (
+                    client.has_text("Answer received")
+                    or client.has_text("Already received")
+                    or (client.has_text("Your rank") and not client.has_text("You did not answer"))
+                )
                 if not received:
                     shared.refused += 1
                     shared.error(f"{nick}: q{i + 1}: submit not confirmed (texts: {client.texts[-3:]})")
 
         def revealed(i: int = i) -> bool:
-            return client.question_shown() == i and (client.has_text("Your rank") or client.has_text("You did not answer"))
+            return client.question_shown() == i and (
+                client.has_text("Your rank") or client.has_text("You did not answer")
+            )
 
         if await _wait_for(client, shared, lambda: revealed() or moved_on()) and revealed():
             shared.revealed.setdefault(i, set()).add(nick)
@@ -585,8 +636,15 @@ async def _play(
 # --------------------------------------------------------------------------------------------
 
 
-async def _host(shared: _Shared, store: Any, session_id: str, n_questions: int, n_players: int,
-                poll_s: float, reveal_wait_s: float) -> dict[str, Any]:
+async def _host(
+    shared: _Shared,
+    store: Any,
+    session_id: str,
+    n_questions: int,
+    n_players: int,
+    poll_s: float,
+    reveal_wait_s: float,
+) -> dict[str, Any]:
     """Open, watch (timing each answer's arrival), close, reveal, and finally finish the class."""
     from trainer.live import service as live
 
@@ -612,7 +670,9 @@ async def _host(shared: _Shared, store: Any, session_id: str, n_questions: int, 
                 answers = await asyncio.to_thread(store.list_answers, session_id, i)
                 t = time.monotonic()
                 if any(a.player_id not in names for a in answers):
-                    names = {p.id: p.nickname for p in await asyncio.to_thread(store.list_players, session_id)}
+                    names = {
+                        p.id: p.nickname for p in await asyncio.to_thread(store.list_players, session_id)
+                    }
                 for a in answers:
                     nick = names.get(a.player_id, a.player_id)
                     if nick not in seen:
@@ -736,8 +796,9 @@ def _plan(cfg: LoadConfig, atlas: Any, questions: dict[str, Any], body_type: str
         if len(plans) == cfg.questions:
             break
     if len(plans) < cfg.questions:
-        raise LoadTestError(f"only {len(plans)} locate question(s) with a rendered right-side view; "
-                            f"asked for {cfg.questions}")
+        raise LoadTestError(
+            f"only {len(plans)} locate question(s) with a rendered right-side view; asked for {cfg.questions}"
+        )
     return plans
 
 
@@ -763,11 +824,20 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
     try:
         tag = f"{rng.randrange(16**4):04x}"
         session = live.create_class(
-            store, atlas, qs, title=f"loadtest {tag}", question_ids=[p.question_id for p in plans],
+            store,
+            atlas,
+            qs,
+            title=f"loadtest {tag}",
+            question_ids=[p.question_id for p in plans],
             host_key=f"loadtest-{tag}-{rng.random()}",
             # The class takes every simulated phone (the default cap is 300; the tool goes to 500).
-            settings=LiveSettings(time_limit_s=cfg.time_limit_s, max_players=max(cfg.players, DEFAULT_MAX_PLAYERS)),
-            side="right", body_type=body_type, now=datetime.now(UTC), rng=rng,
+            settings=LiveSettings(
+                time_limit_s=cfg.time_limit_s, max_players=max(cfg.players, DEFAULT_MAX_PLAYERS)
+            ),
+            side="right",
+            body_type=body_type,
+            now=datetime.now(UTC),
+            rng=rng,
         )
         ports = sorted({t.port for t in targets})
         pids = server_pids(ports)
@@ -785,8 +855,11 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
         store.close()
 
     hz = os.sysconf("SC_CLK_TCK")
-    cpu_ms = {pid: (cpu1[pid] - c0) * 1000.0 / hz for pid, c0 in cpu0.items()
-              if c0 is not None and cpu1.get(pid) is not None}
+    cpu_ms = {
+        pid: (cpu1[pid] - c0) * 1000.0 / hz
+        for pid, c0 in cpu0.items()
+        if c0 is not None and cpu1.get(pid) is not None
+    }
     streamlit_pids = [pid for pid in pids if _is_streamlit(pid)]
     total_cpu_ms = sum(cpu_ms.values())
     sent = len(shared.sent_at)
@@ -804,8 +877,10 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
         "max_answer_to_host_ms": _r(max(to_host) if to_host else None),
         "answers_timed": len(to_host),
         "p95_player_rerun_ms": _r(percentile(all_reruns, 95)),
-        "rerun_ms_by_kind": {k: {"n": len(v), "p50": _r(percentile(v, 50)), "p95": _r(percentile(v, 95)),
-                                 "max": _r(max(v))} for k, v in sorted(shared.rerun_ms.items())},
+        "rerun_ms_by_kind": {
+            k: {"n": len(v), "p50": _r(percentile(v, 50)), "p95": _r(percentile(v, 95)), "max": _r(max(v))}
+            for k, v in sorted(shared.rerun_ms.items())
+        },
         "reruns": shared.reruns,
         "server_cpu_ms": _r(total_cpu_ms) if cpu_ms else None,
         "server_cpu_ms_per_rerun": _r(total_cpu_ms / shared.reruns, 2) if cpu_ms and shared.reruns else None,
@@ -835,15 +910,35 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
     }
 
 
-async def _run_async(cfg: LoadConfig, shared: _Shared, store: Any, session_id: str, targets: Sequence[Target],
-                     plans: Sequence[QuestionPlan], rng: random.Random, ramp: float, tag: str) -> dict[str, Any]:
+async def _run_async(
+    cfg: LoadConfig,
+    shared: _Shared,
+    store: Any,
+    session_id: str,
+    targets: Sequence[Target],
+    plans: Sequence[QuestionPlan],
+    rng: random.Random,
+    ramp: float,
+    tag: str,
+) -> dict[str, Any]:
     players = [
-        asyncio.create_task(_player(shared, n, targets[n % len(targets)], plans, random.Random(rng.random()),
-                                    ramp * n / max(cfg.players, 1), cfg.think_s, tag))
+        asyncio.create_task(
+            _player(
+                shared,
+                n,
+                targets[n % len(targets)],
+                plans,
+                random.Random(rng.random()),
+                ramp * n / max(cfg.players, 1),
+                cfg.think_s,
+                tag,
+            )
+        )
         for n in range(cfg.players)
     ]
-    host = asyncio.create_task(_host(shared, store, session_id, len(plans), cfg.players, cfg.poll_s,
-                                     cfg.reveal_wait_s))
+    host = asyncio.create_task(
+        _host(shared, store, session_id, len(plans), cfg.players, cfg.poll_s, cfg.reveal_wait_s)
+    )
     try:
         done, pending = await asyncio.wait([host, *players], timeout=max(shared.left(), 0) + 10)
         for task in pending:  # only after the deadline: every loop above checks it
@@ -886,7 +981,9 @@ def format_report(report: dict[str, Any]) -> str:
 MAX_COST_RUNS = 2000
 
 
-async def _rerun_costs(target: Target, code: str, runs: int, open_question: Any) -> dict[str, dict[str, float]]:
+async def _rerun_costs(
+    target: Target, code: str, runs: int, open_question: Any
+) -> dict[str, dict[str, float]]:
     """One phone joins, the question opens, then ``runs`` runs of each kind; CPU from /proc."""
     from websockets.asyncio.client import connect
 
@@ -895,8 +992,14 @@ async def _rerun_costs(target: Target, code: str, runs: int, open_question: Any)
         raise LoadTestError(f"no process listens on port {target.port} (is the app running?)")
     hz = os.sysconf("SC_CLK_TCK")
     shared = _Shared(deadline=time.monotonic() + 600.0, code=code)
-    async with connect(target.ws_url, subprotocols=["streamlit"], proxy=None, open_timeout=30,
-                       max_size=32 * 2**20, ping_interval=None) as ws:
+    async with connect(
+        target.ws_url,
+        subprotocols=["streamlit"],
+        proxy=None,
+        open_timeout=30,
+        max_size=32 * 2**20,
+        ping_interval=None,
+    ) as ws:
         client = StreamlitClient(ws, shared, "join", f"code={code}")
         await _join(client, code, "rerun-cost")
         open_question()
@@ -919,15 +1022,22 @@ async def _rerun_costs(target: Target, code: str, runs: int, open_question: Any)
                 await client.rerun(**kw)
             wall_ms = (time.monotonic() - wall0) * 1000.0
             cpu_ms = (sum(_cpu_ticks(p) or 0 for p in pids) - cpu0) * 1000.0 / hz
-            out[label] = {"server_cpu_ms_per_run": round(cpu_ms / runs, 2),
-                          "wall_ms_per_run": round(wall_ms / runs, 1)}
+            out[label] = {
+                "server_cpu_ms_per_run": round(cpu_ms / runs, 2),
+                "wall_ms_per_run": round(wall_ms / runs, 1),
+            }
         if shared.n_errors:
             raise LoadTestError(f"the server reported errors: {shared.errors[:3]}")
         return out
 
 
-def run_rerun_cost(url: str, runs: int, database_url: str | None = None, atlas: Path | None = None,
-                   quizzes: Path | None = None) -> dict[str, Any]:
+def run_rerun_cost(
+    url: str,
+    runs: int,
+    database_url: str | None = None,
+    atlas: Path | None = None,
+    quizzes: Path | None = None,
+) -> dict[str, Any]:
     """Mean server CPU of a whole join-page run, a poll-fragment run and an answer-fragment run.
 
     One simulated phone on an otherwise idle server (docs/live-class.md §6). The class is
@@ -950,13 +1060,29 @@ def run_rerun_cost(url: str, runs: int, database_url: str | None = None, atlas: 
     store = open_store(url=database_url or default_url())
     try:
         session = live.create_class(
-            store, loaded, questions, title="rerun cost", question_ids=[plan.question_id],
-            host_key=f"rerun-cost-{time.monotonic_ns()}", settings=LiveSettings(time_limit_s=600),
-            side="right", body_type=loaded.default_body_type, now=datetime.now(UTC), rng=random.Random(1),
+            store,
+            loaded,
+            questions,
+            title="rerun cost",
+            question_ids=[plan.question_id],
+            host_key=f"rerun-cost-{time.monotonic_ns()}",
+            settings=LiveSettings(time_limit_s=600),
+            side="right",
+            body_type=loaded.default_body_type,
+            now=datetime.now(UTC),
+            rng=random.Random(1),
         )
-        costs = asyncio.run(_rerun_costs(target, session.join_code, runs,
-                                         lambda: live.open_next(store, session.id, datetime.now(UTC))))
+        costs = asyncio.run(
+            _rerun_costs(
+                target, session.join_code, runs, lambda: live.open_next(store, session.id, datetime.now(UTC))
+            )
+        )
     finally:
         store.close()
-    return {"runs": runs, "question_id": plan.question_id, **costs,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"), "url": url}
+    return {
+        "runs": runs,
+        "question_id": plan.question_id,
+        **costs,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "url": url,
+    }

@@ -124,8 +124,12 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         rows = [c for c in checks if c.region == region.id]
         if not rows:
             continue
-        lines += [f"## {region.name}", "", "| item | point | offset (cited) | cited cm | measured cm | tolerance | agrees | source value |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {region.name}",
+            "",
+            "| item | point | offset (cited) | cited cm | measured cm | tolerance | agrees | source value |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in rows:
             name = atlas.name_of(c.item_id)
             verified = "" if getattr(atlas.item(c.item_id), "verified", False) else " (unverified)"

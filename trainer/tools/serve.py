@@ -119,8 +119,20 @@ class Backend:
 
 
 def _streamlit_cmd(port: int, extra_args: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true", *extra_args]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "streamlit_app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        *extra_args,
+    ]
 
 
 def _spawn(port: int, extra_args: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -145,7 +157,9 @@ def start_backends(n: int, first_port: int, extra_args: Sequence[str] = ()) -> l
             while not _healthy(b.port):
                 assert b.proc is not None
                 if b.proc.poll() is not None:
-                    raise RuntimeError(f"streamlit on port {b.port} exited with {b.proc.returncode} (port in use?)")
+                    raise RuntimeError(
+                        f"streamlit on port {b.port} exited with {b.proc.returncode} (port in use?)"
+                    )
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"streamlit on port {b.port} did not start")
                 time.sleep(0.3)
@@ -193,8 +207,14 @@ async def supervise(
                 if b.next_start_s == 0.0:  # first look at this exit
                     if now - b.started_s > 60.0:
                         b.restarts = 0
-                    _LOG.error("backend %d (port %d, pid %d) exited with code %s; its clients go to the "
-                               "other backends until it is back", i + 1, b.port, b.proc.pid, code)
+                    _LOG.error(
+                        "backend %d (port %d, pid %d) exited with code %s; its clients go to the "
+                        "other backends until it is back",
+                        i + 1,
+                        b.port,
+                        b.proc.pid,
+                        code,
+                    )
                     b.healthy = False
                     b.next_start_s = now + RESTART_BACKOFF_S[min(b.restarts, len(RESTART_BACKOFF_S) - 1)]
                 if now >= b.next_start_s:
@@ -202,12 +222,19 @@ async def supervise(
                     b.proc = _spawn(b.port, extra_args)
                     b.started_s = now
                     b.next_start_s = 0.0
-                    _LOG.warning("backend %d restarted on port %d (pid %d, restart %d)", i + 1, b.port,
-                                 b.proc.pid, b.restarts)
+                    _LOG.warning(
+                        "backend %d restarted on port %d (pid %d, restart %d)",
+                        i + 1,
+                        b.port,
+                        b.proc.pid,
+                        b.restarts,
+                    )
                 continue
             if not b.healthy and await asyncio.to_thread(_healthy, b.port, 1.0):
                 b.healthy = True
-                _LOG.warning("backend %d on port %d answers again; its clients are sent back to it", i + 1, b.port)
+                _LOG.warning(
+                    "backend %d on port %d answers again; its clients are sent back to it", i + 1, b.port
+                )
         await asyncio.sleep(interval_s)
 
 
@@ -270,7 +297,9 @@ async def proxy(
                 break
             except OSError:
                 if pool[i].healthy:
-                    _LOG.error("backend %d (port %d) refused a connection; routing around it", i + 1, pool[i].port)
+                    _LOG.error(
+                        "backend %d (port %d) refused a connection; routing around it", i + 1, pool[i].port
+                    )
                 pool[i].healthy = False
         if upstream is None:
             client_w.close()
@@ -292,8 +321,11 @@ async def _run(host: str, port: int, backends: Sequence[Backend], extra_args: Se
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    tasks = [asyncio.create_task(proxy(host, port, backends)), asyncio.create_task(supervise(backends, extra_args)),
-             asyncio.create_task(stopping.wait())]
+    tasks = [
+        asyncio.create_task(proxy(host, port, backends)),
+        asyncio.create_task(supervise(backends, extra_args)),
+        asyncio.create_task(stopping.wait()),
+    ]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for t in pending:
         t.cancel()
@@ -308,8 +340,11 @@ def serve(processes: int, host: str, port: int, extra_args: Sequence[str] = ()) 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     backends = start_backends(processes, port + 1, extra_args)
     pids = ", ".join(f"port {b.port} pid {b.proc.pid}" for b in backends if b.proc is not None)
-    print(f"{processes} Streamlit process(es) ({pids}); "
-          f"open http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}", flush=True)
+    print(
+        f"{processes} Streamlit process(es) ({pids}); "
+        f"open http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}",
+        flush=True,
+    )
     try:
         asyncio.run(_run(host, port, backends, extra_args))
     finally:

@@ -42,7 +42,9 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
         "conditions": len(atlas.conditions),
         "questions": len(questions),
         "cases_full": cases_full,
-        "sites_with_dose_source": sum(1 for s in atlas.sites.values() if has_dose_source(s, atlas.references)),
+        "sites_with_dose_source": sum(
+            1 for s in atlas.sites.values() if has_dose_source(s, atlas.references)
+        ),
         "questions_by_type": {t: by_type.get(t, 0) for t in QUESTION_TYPES},
         "unreferenced": unreferenced,
         "unverified": unverified,

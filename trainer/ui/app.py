@@ -14,7 +14,9 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 def run() -> None:
     st.set_page_config(page_title="Nerve Mapping Trainer", page_icon=":material/stethoscope:", layout="wide")
-    explorer = st.Page(PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer")
+    explorer = st.Page(
+        PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer"
+    )
 
     def open_explorer() -> None:
         st.switch_page(explorer, query_params=st.query_params.to_dict())  # keeps ?region=...
@@ -27,8 +29,12 @@ def run() -> None:
         "Learn": [
             home,
             explorer,
-            st.Page(PAGES / "practice.py", title="Practice", icon=":material/my_location:", url_path="practice"),
-            st.Page(PAGES / "progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
+            st.Page(
+                PAGES / "practice.py", title="Practice", icon=":material/my_location:", url_path="practice"
+            ),
+            st.Page(
+                PAGES / "progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"
+            ),
         ],
         "Live class": [
             st.Page(PAGES / "join.py", title="Join a class", icon=":material/smartphone:", url_path="join"),
@@ -37,7 +43,9 @@ def run() -> None:
         "Authoring": [
             st.Page(PAGES / "author.py", title="Author", icon=":material/edit_note:", url_path="author"),
             # issue 7: photo overlay
-            st.Page(PAGES / "photo.py", title="Photo overlay", icon=":material/photo_camera:", url_path="photo"),
+            st.Page(
+                PAGES / "photo.py", title="Photo overlay", icon=":material/photo_camera:", url_path="photo"
+            ),
         ],
     }
     configure_logging()

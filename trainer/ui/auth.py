@@ -63,13 +63,21 @@ def _check_typed_key(typed: str, host_key: str) -> bool | None:
         return None
     wait = math.ceil(verdict.retry_after_s)
     if not verdict.checked:
-        _LOG.warning("Host key try refused unseen (%s must wait %d s; %d failures, %d in all)",
-                     scope, wait, *verdict.counts)
+        _LOG.warning(
+            "Host key try refused unseen (%s must wait %d s; %d failures, %d in all)",
+            scope,
+            wait,
+            *verdict.counts,
+        )
         st.error(f"Too many wrong keys. Wait {wait} s, then try again.")
         return None
     if not verdict.right:
-        _LOG.warning("Wrong host key (%s: %d failures, %d in all; next try allowed in %d s)",
-                     scope, *verdict.counts, wait)
+        _LOG.warning(
+            "Wrong host key (%s: %d failures, %d in all; next try allowed in %d s)",
+            scope,
+            *verdict.counts,
+            wait,
+        )
         st.error("That is not the host key." + (f" Wait {wait} s before the next try." if wait else ""))
         return False
     return True
@@ -116,7 +124,9 @@ def require_host_key(page: str = "this page") -> None:
             "see docs/authoring.md."
         )
         st.stop()
-    host_gate(key, form_key="author_login", input_key="author_key_input", go_key="author_login_go", button="Open")
+    host_gate(
+        key, form_key="author_login", input_key="author_key_input", go_key="author_login_go", button="Open"
+    )
 
 
 def view_label(atlas: Atlas, view_id: str) -> str:

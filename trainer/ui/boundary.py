@@ -56,8 +56,14 @@ def log_failure(exc: BaseException, where: str) -> str:
     The reference is shown to the user, so whoever runs the server can find the log line.
     """
     reference = secrets.token_hex(4)
-    _LOG.error("Failure in %s (reference %s): %s: %s", where, reference, type(exc).__name__, exc,
-               exc_info=(type(exc), exc, exc.__traceback__))
+    _LOG.error(
+        "Failure in %s (reference %s): %s: %s",
+        where,
+        reference,
+        type(exc).__name__,
+        exc,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
     return reference
 
 

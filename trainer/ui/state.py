@@ -150,14 +150,17 @@ def _on_create() -> None:
     ss = st.session_state
     key = new_key()
     try:
-        learner = get_store().create_learner(ss.get("profile_new_name", "").strip() or "Learner", now=now_utc(),
-                                             key_hash=key_hash(key))
+        learner = get_store().create_learner(
+            ss.get("profile_new_name", "").strip() or "Learner", now=now_utc(), key_hash=key_hash(key)
+        )
     except TrainerError as exc:
         flash("error", plain(str(exc)))
         return
     ss["profile_new_name"] = ""
     hold_profile(key, learner.id)
-    flash("success", f"Profile {plain(learner.display_name)} created and selected. It is kept in this browser.")
+    flash(
+        "success", f"Profile {plain(learner.display_name)} created and selected. It is kept in this browser."
+    )
 
 
 def _on_redeem() -> None:
@@ -167,7 +170,9 @@ def _on_redeem() -> None:
         return
     key = new_key()
     try:
-        learner = get_store().redeem_transfer_code(ss.get("profile_code", ""), key_hash=key_hash(key), now=now_utc())
+        learner = get_store().redeem_transfer_code(
+            ss.get("profile_code", ""), key_hash=key_hash(key), now=now_utc()
+        )
     except TrainerError as exc:
         ss[_TRIES] = tries + 1
         flash("error", plain(str(exc)))
@@ -209,13 +214,22 @@ def current_profile() -> Profile | None:
             _select(ANON)  # deleted on another device, or this browser forgot it
         current = ss.get(_CURRENT, ANON)
         options = [ANON, *held]
-        labels = dict(zip(options, unique_labels(
-            ["Study without a profile", *(lr.display_name for _, lr in held.values())]), strict=True))
+        labels = dict(
+            zip(
+                options,
+                unique_labels(["Study without a profile", *(lr.display_name for _, lr in held.values())]),
+                strict=True,
+            )
+        )
         st.selectbox(
-            "Profile", options, index=options.index(current), key=picker_key(), on_change=_on_pick,
+            "Profile",
+            options,
+            index=options.index(current),
+            key=picker_key(),
+            on_change=_on_pick,
             format_func=lambda i: labels.get(i, ""),
             help="Profiles have no password: each is kept by the browser that made it, and only that "
-                 "browser sees it. To use one on another device, make a transfer code on the Progress page.",
+            "browser sees it. To use one on another device, make a transfer code on the Progress page.",
         )
         kind, text = ss.pop(_FLASH, (None, ""))
         if kind == "error":
@@ -226,8 +240,10 @@ def current_profile() -> Profile | None:
             st.text_input("Display name", max_chars=40, key="profile_new_name")
             st.button("Create profile", key="profile_create", on_click=_on_create)
         with st.popover("Profile from another device", width="stretch"):
-            st.caption("On the device that has your profile, open Progress → *Use this profile on another "
-                       "device* and type the code it shows here.")
+            st.caption(
+                "On the device that has your profile, open Progress → *Use this profile on another "
+                "device* and type the code it shows here."
+            )
             st.text_input("Transfer code", max_chars=20, key="profile_code", placeholder="ABCD-EFGH")
             spent = ss.get(_TRIES, 0) >= TRANSFER_MAX_TRIES_PER_SESSION
             st.button("Add profile", key="profile_redeem", on_click=_on_redeem, disabled=spent)
@@ -236,8 +252,10 @@ def current_profile() -> Profile | None:
         if current == ANON:
             st.caption("Without a profile, answers are kept only until you close this tab.")
         elif ss.get(_BROWSER) is not None and not ss[_BROWSER].stored:
-            st.caption("This browser does not keep site data, so it forgets the profile when the tab closes. "
-                       "Make a transfer code on the Progress page to keep it on another device.")
+            st.caption(
+                "This browser does not keep site data, so it forgets the profile when the tab closes. "
+                "Make a transfer code on the Progress page to keep it on another device."
+            )
     if current == ANON:
         return None
     key, learner = held[current]

@@ -219,7 +219,9 @@ def _foot_axes(b: MeasuredBody) -> tuple[FloatArray, FloatArray]:
 
     The A-pose turns the feet out a little, so lengths and breadths are measured along and
     across the foot (as ANSUR II does), not along the body's axes."""
-    toes = np.mean([b.joint(f"r-toe-{k}-1") for k in (1, 2, 3, 4, 5) if f"r-toe-{k}-1" in b.joints_cm], axis=0)
+    toes = np.mean(
+        [b.joint(f"r-toe-{k}-1") for k in (1, 2, 3, 4, 5) if f"r-toe-{k}-1" in b.joints_cm], axis=0
+    )
     d = toes - b.joint("r-ankle")
     long_axis = _unit(np.array([d[0], 0.0, d[2]]))
     return long_axis, np.cross(Y, long_axis)

@@ -48,7 +48,12 @@ from trainer.settings import REPO_ROOT  # noqa: E402
 def artifact_hash(inputs: AtlasInputs, fingerprint: str) -> str:
     """sha256 over the landmark files, every region file, the body type and the renderer."""
     h = hashlib.sha256()
-    parts = [RENDERER_VERSION.encode(), f"artifacts-v{SCHEMA_VERSION}".encode(), inputs.landmarks_raw, fingerprint.encode()]
+    parts = [
+        RENDERER_VERSION.encode(),
+        f"artifacts-v{SCHEMA_VERSION}".encode(),
+        inputs.landmarks_raw,
+        fingerprint.encode(),
+    ]
     parts += [r.raw for r in inputs.regions]
     for part in parts:
         h.update(len(part).to_bytes(8, "big"))
@@ -74,8 +79,15 @@ def resolved_record(inputs: AtlasInputs, body_type: str, skin: SkinMesh, fingerp
                 anchors, _ = resolve_points(geo, points)
             except AtlasError as exc:
                 raise AtlasError(f"{region.path.name}: {item_id}: {exc}") from exc
-            dense = anchors if kind == "site" or len(anchors) < 2 else densify(snapper, anchors, closed=closed)
-            items[item_id] = {"kind": kind, "region": region.id, "points_cm": _r(dense), "anchors_cm": _r(anchors)}
+            dense = (
+                anchors if kind == "site" or len(anchors) < 2 else densify(snapper, anchors, closed=closed)
+            )
+            items[item_id] = {
+                "kind": kind,
+                "region": region.id,
+                "points_cm": _r(dense),
+                "anchors_cm": _r(anchors),
+            }
     return {
         "schema_version": SCHEMA_VERSION,
         "body_type": body_type,
@@ -85,7 +97,8 @@ def resolved_record(inputs: AtlasInputs, body_type: str, skin: SkinMesh, fingerp
         "joints_cm": {k: _r(v) for k, v in sorted(skin.joints_cm.items())},
         "frames": {seg: {k: _r(v, 6) for k, v in geo.frames[seg].to_dict().items()} for seg in SEGMENTS},
         "landmarks": {
-            lid: {"point_cm": _r(p), "segment": geo.landmark_segments[lid]} for lid, p in geo.landmarks_cm.items()
+            lid: {"point_cm": _r(p), "segment": geo.landmark_segments[lid]}
+            for lid, p in geo.landmarks_cm.items()
         },
         "items": items,
     }
@@ -135,7 +148,9 @@ def dump_resolved(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=None, separators=(",", ":"), sort_keys=False) + "\n"
 
 
-def write_artifacts(atlas_dir: Path, body_type: str, doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Path]:
+def write_artifacts(
+    atlas_dir: Path, body_type: str, doc: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> list[Path]:
     rp, mp = resolved_path(atlas_dir, body_type), mesh_path(atlas_dir, body_type)
     rp.parent.mkdir(parents=True, exist_ok=True)
     mp.parent.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,9 @@ def dimensions_for(anthro: AnthropometryFile, body: Mapping[str, Any]) -> list[D
         if value is None:
             continue
         out.append(
-            Dimension(d.id, d.name, d.rule, d.tissue, d.definition, source, value.mean_cm, value.sd_cm, value.n)
+            Dimension(
+                d.id, d.name, d.rule, d.tissue, d.definition, source, value.mean_cm, value.sd_cm, value.n
+            )
         )
     return out
 
@@ -216,8 +218,12 @@ def report_markdown(report: Mapping[str, Any], anthro: AnthropometryFile | None 
         "",
     ]
     for body, r in report["bodies"].items():
-        lines += [f"## {body}: {r['within']} of {r['total']} within", "",
-                  "| dimension | rendered cm | mean cm | SD cm | within | source |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"## {body}: {r['within']} of {r['total']} within",
+            "",
+            "| dimension | rendered cm | mean cm | SD cm | within | source |",
+            "|---|---|---|---|---|---|",
+        ]
         for d in r["dimensions"]:
             mark = "yes" if d["within"] else "**no**"
             lines.append(

@@ -162,7 +162,14 @@ class Morpher:
         joints = joint_centres(self.base, v)
         definition = self.fixed + tuple(self.fitted_targets(weights))
         return assemble_skin(
-            self.assets_dir, self.body_type, definition, s, self.tris, self.eye_tris, joints, self.subdivisions
+            self.assets_dir,
+            self.body_type,
+            definition,
+            s,
+            self.tris,
+            self.eye_tris,
+            joints,
+            self.subdivisions,
         )
 
     def body(self, weights: Sequence[float], landmarks: Sequence[Mapping[str, Any]]) -> MeasuredBody:
@@ -323,7 +330,11 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
             # sex unless its own (skeletal) dimensions ask otherwise: its weights are pulled
             # towards that body's, not towards 0 (e.g. the wrist, which no skeletal dimension pins).
             average = next(
-                (b for b in data["body_types"] if b.get("reference") == body.get("reference") and not body_has_weight_target(b)),
+                (
+                    b
+                    for b in data["body_types"]
+                    if b.get("reference") == body.get("reference") and not body_has_weight_target(b)
+                ),
                 None,
             )
             prior = current_weights(average, mods) if average else None
@@ -331,7 +342,10 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
         before = measure_dims(morpher.body(current_weights(body, mods), landmarks), dims)
         weights, after = fit(morpher, dims, landmarks, start, prior)
         body["fitted"] = [[f, w] for f, w in morpher.fitted_targets(weights)]
-        print(f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)", flush=True)
+        print(
+            f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)",
+            flush=True,
+        )
         outside = 0
         for d in dims:
             ok = abs(after[d.id] - d.mean_cm) <= d.tolerance_cm

@@ -42,7 +42,9 @@ def clip_mesh(
         rotated.append((n_in, np.take_along_axis(tris, idx, axis=1)))
     # One new vertex per cut edge, shared by the two triangles on that edge, so the cut
     # edge is one connected line.
-    edges = np.concatenate([np.concatenate([r[:, [0, 1]], r[:, [0, 2]]]) for _, r in rotated] + [np.zeros((0, 2), np.int64)])
+    edges = np.concatenate(
+        [np.concatenate([r[:, [0, 1]], r[:, [0, 2]]]) for _, r in rotated] + [np.zeros((0, 2), np.int64)]
+    )
     key = np.sort(edges, axis=1)
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
     a, b = uniq[:, 0], uniq[:, 1]

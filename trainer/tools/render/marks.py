@@ -58,7 +58,9 @@ def axis_labels(segment: str, side: str) -> dict[str, str]:
     }
 
 
-def choose_arrows(axes_px_per_cm: Mapping[str, FloatArray], labels: Mapping[str, str]) -> list[tuple[str, float, float]]:
+def choose_arrows(
+    axes_px_per_cm: Mapping[str, FloatArray], labels: Mapping[str, str]
+) -> list[tuple[str, float, float]]:
     """The two frame axes that lie most in the image plane, as ``(label, dx, dy)`` with the
     vector scaled so the longest is 1 (foreshortening kept, at least 0.45).
 
@@ -109,7 +111,9 @@ def _arrow(draw: ImageDraw.ImageDraw, start: FloatArray, end: FloatArray, width:
     draw.polygon(pts, fill=INK)
 
 
-def draw_mark(rgb: NDArray[np.uint8], depth_cm: FloatArray, arrows: list[tuple[str, float, float]]) -> tuple[NDArray[np.uint8], Mark]:
+def draw_mark(
+    rgb: NDArray[np.uint8], depth_cm: FloatArray, arrows: list[tuple[str, float, float]]
+) -> tuple[NDArray[np.uint8], Mark]:
     """Draw the mark into a copy of ``rgb`` (H, W, 3) and say where it went."""
     k = rgb.shape[1] / REFERENCE_WIDTH_PX
     box, arrow_px = max(16, round(BOX_PX * k)), ARROW_PX * k
@@ -117,7 +121,9 @@ def draw_mark(rgb: NDArray[np.uint8], depth_cm: FloatArray, arrows: list[tuple[s
     img = Image.fromarray(rgb).convert("RGBA")
     plate = Image.new("RGBA", img.size, (0, 0, 0, 0))
     pd = ImageDraw.Draw(plate)
-    pd.rounded_rectangle([x0, y0, x0 + box, y0 + box], radius=max(2, round(12 * k)), fill=PLATE, outline=(150, 150, 155, 220))
+    pd.rounded_rectangle(
+        [x0, y0, x0 + box, y0 + box], radius=max(2, round(12 * k)), fill=PLATE, outline=(150, 150, 155, 220)
+    )
     img = Image.alpha_composite(img, plate)
     draw = ImageDraw.Draw(img)
     origin = np.array([x0 + box / 2.0, y0 + box / 2.0])
@@ -136,13 +142,23 @@ def draw_mark(rgb: NDArray[np.uint8], depth_cm: FloatArray, arrows: list[tuple[s
         length = float(np.hypot(dx, dy)) * arrow_px
         while length > 12 * k:
             centre = origin + d * (length + gap)
-            if inner[0] <= centre[0] - tw / 2 and centre[0] + tw / 2 <= inner[2] and inner[1] <= centre[1] - th / 2 and centre[1] + th / 2 <= inner[3]:
+            if (
+                inner[0] <= centre[0] - tw / 2
+                and centre[0] + tw / 2 <= inner[2]
+                and inner[1] <= centre[1] - th / 2
+                and centre[1] + th / 2 <= inner[3]
+            ):
                 break
             length -= 2 * k
         end = origin + d * length
         _arrow(draw, origin, end, max(1, round(3 * k)), 11.0 * k)
         centre = origin + d * (length + gap)
-        draw.text((float(centre[0] - tw / 2.0 - bbox[0]), float(centre[1] - th / 2.0 - bbox[1])), label, fill=INK, font=font)
+        draw.text(
+            (float(centre[0] - tw / 2.0 - bbox[0]), float(centre[1] - th / 2.0 - bbox[1])),
+            label,
+            fill=INK,
+            font=font,
+        )
     r = 3 * k
     draw.ellipse([origin[0] - r, origin[1] - r, origin[0] + r, origin[1] + r], fill=INK)
     out = np.asarray(img.convert("RGB"), dtype=np.uint8)

@@ -292,7 +292,9 @@ def load_body_types_yaml(path: Path) -> dict[str, list[tuple[str, float]]]:
     return out
 
 
-def morph(assets_dir: str, definition: tuple[tuple[str, float], ...]) -> tuple[FloatArray, dict[str, FloatArray]]:
+def morph(
+    assets_dir: str, definition: tuple[tuple[str, float], ...]
+) -> tuple[FloatArray, dict[str, FloatArray]]:
     """All base-mesh rows (cm) of ``base + Σ weight × target`` and the joint centres."""
     base = load_base(assets_dir)
     n = len(base.vertices_dm)

@@ -34,7 +34,20 @@ from trainer.tools.render.resolve import Frame, segment_frame
 
 FloatArray = NDArray[np.float64]
 
-SIDED_JOINTS = ("shoulder", "elbow", "hand", "upper-leg", "knee", "ankle", "clavicle", "scapula", "foot-", "finger-", "toe-", "eye")
+SIDED_JOINTS = (
+    "shoulder",
+    "elbow",
+    "hand",
+    "upper-leg",
+    "knee",
+    "ankle",
+    "clavicle",
+    "scapula",
+    "foot-",
+    "finger-",
+    "toe-",
+    "eye",
+)
 
 
 def joint_name(name: str, side: str = "right") -> str:
@@ -158,7 +171,8 @@ def seed_order(landmarks: Sequence[Mapping[str, Any]]) -> list[int]:
     while pending:
         done = {ids[i] for i in order}
         ready = [
-            i for i in pending
+            i
+            for i in pending
             if not is_rule(landmarks[i].get("method"))
             or (landmarks[i]["method"].get("landmark") in (None, *done))
             or landmarks[i]["method"].get("landmark") not in ids
@@ -283,7 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         flag = "" if r["old"] == r["new"] else f"  (was {r['old']})"
         changed += r["old"] != r["new"]
-        print(f"{r['id']:32s} nearest vertex {r['new']:6d}, within {r['spread_cm']:.2f} cm of every body's rule point{flag}")
+        print(
+            f"{r['id']:32s} nearest vertex {r['new']:6d}, within {r['spread_cm']:.2f} cm of every body's rule point{flag}"
+        )
         if args.write and r["old"] != r["new"]:
             write_vertex(r["file"], r["id"], r["new"])
     print(f"{changed} of {len(rows)} picks {'changed' if args.write else 'would change'}")

@@ -317,7 +317,8 @@ def clip_fields(
     forearms = [_arm_chain(j, q)[1:] for q in ("r-", "l-")]
     fields.append(
         lambda v: np.maximum(
-            ARM_REACH_CM - distance_to_polyline(v, forearms[0]), ARM_REACH_CM - distance_to_polyline(v, forearms[1])
+            ARM_REACH_CM - distance_to_polyline(v, forearms[0]),
+            ARM_REACH_CM - distance_to_polyline(v, forearms[1]),
         )
     )
     return fields
@@ -426,7 +427,9 @@ def render_view(
     )
     skin = body.skin
     reliefs = _landmark_reliefs(body.sides["right"], camera) + _landmark_reliefs(body.sides["left"], camera)
-    verts, normals, drawn = view_mesh(skin, region.segment, side, str(view["look_from"]), camera, float(view["extent_cm"]))
+    verts, normals, drawn = view_mesh(
+        skin, region.segment, side, str(view["look_from"]), camera, float(view["extent_cm"])
+    )
     result = render(
         verts,
         normals,
@@ -436,8 +439,12 @@ def render_view(
         supersample=supersample,
         mirror_lights=side == "left",
     )
-    frame_axes = {name: camera.image_vector(getattr(frame, name)) for name in ("proximal", "lateral", "anterior")}
-    rgb, mark = draw_mark(result.rgb, result.depth_cm, choose_arrows(frame_axes, axis_labels(region.segment, side)))
+    frame_axes = {
+        name: camera.image_vector(getattr(frame, name)) for name in ("proximal", "lateral", "anterior")
+    }
+    rgb, mark = draw_mark(
+        result.rgb, result.depth_cm, choose_arrows(frame_axes, axis_labels(region.segment, side))
+    )
     result = RenderResult(rgb=rgb, depth_cm=result.depth_cm)
     depth_u16, near, scale = encode_depth(result.depth_cm)
     vid = side_view_id(view, side)

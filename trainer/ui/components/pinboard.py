@@ -147,11 +147,18 @@ def clean_click(click: object) -> dict[str, Any] | None:
     fx, fy = float(x), float(y)  # type: ignore[arg-type]
     if not all(math.isfinite(v) and abs(v) <= _MAX_COORD_PX for v in (fx, fy)):
         return None
-    stamp = tuple(v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
-                  for v in (click.get("seq"), click.get("n")))
+    stamp = tuple(
+        v if isinstance(v, int | float | str) and not isinstance(v, bool) else None
+        for v in (click.get("seq"), click.get("n"))
+    )
     pointer = click.get("pointer")
-    return {"x": fx, "y": fy, "pointer": pointer if isinstance(pointer, str) else "mouse",
-            "seq": stamp[0], "n": stamp[1]}
+    return {
+        "x": fx,
+        "y": fy,
+        "pointer": pointer if isinstance(pointer, str) else "mouse",
+        "seq": stamp[0],
+        "n": stamp[1],
+    }
 
 
 def _read_click(key: str) -> dict[str, Any] | None:
@@ -190,6 +197,8 @@ def pinboard(
     ``shapes`` are drawn in the overlay and must only hold what the learner may see now.
     ``on_click`` runs before the script (use :func:`take_click` inside it), which saves a rerun.
     """
-    data = answer_surface_data(image_url, width_px, height_px, pins_px, active, shapes or [], hint, seq, max_width_px)
+    data = answer_surface_data(
+        image_url, width_px, height_px, pins_px, active, shapes or [], hint, seq, max_width_px
+    )
     _pinboard(key=key, data=data, on_click_change=on_click or (lambda: None))
     return take_click(key)

@@ -30,8 +30,9 @@ export default function(component) {
 _memory = st.components.v2.component("trainer_tab_memory", html="", js=_JS)
 
 
-def tab_memory(key: str, name: str, *, store: str | None = None, forget: bool = False,
-               ask: bool = False) -> str | None:
+def tab_memory(
+    key: str, name: str, *, store: str | None = None, forget: bool = False, ask: bool = False
+) -> str | None:
     """Store, forget or ask for the tab's value ``name``; returns the value the tab offered."""
     data = {"name": name, "store": store or "", "forget": forget, "ask": ask}
     result = _memory(key=key, data=data, on_kept_change=lambda: None)

@@ -40,24 +40,39 @@ def _jump(region: str | None, nerve: str | None) -> None:
     ss["ex_nerve"] = nerve
 
 
-query = st.text_input("Search a nerve or a condition", key="ex_query", placeholder="e.g. sural, saphenous, plantar fasciitis")
+query = st.text_input(
+    "Search a nerve or a condition", key="ex_query", placeholder="e.g. sural, saphenous, plantar fasciitis"
+)
 if query:
     hits = model.search_buttons(atlas, query)
     if not hits:
         st.caption(model.NO_HITS)
     for i, h in enumerate(hits):
-        st.button(h.label, key=f"ex_hit_{i}", on_click=_jump, args=(h.region, h.nerve), help=h.why, width="stretch")
+        st.button(
+            h.label, key=f"ex_hit_{i}", on_click=_jump, args=(h.region, h.nerve), help=h.why, width="stretch"
+        )
 
 c1, c2, c3 = st.columns([2, 1, 1])
 region_id = c1.selectbox("Region", regions, format_func=lambda r: atlas.regions[r].name, key="ex_region")
 side = c2.segmented_control("Side", ["right", "left"], key="ex_side", format_func=str.capitalize) or "right"
-body = c3.selectbox("Body type", list(atlas.body_types), key="ex_body", format_func=lambda b: atlas.body_types[b].name)
+body = c3.selectbox(
+    "Body type", list(atlas.body_types), key="ex_body", format_func=lambda b: atlas.body_types[b].name
+)
 base_views = model.base_views(atlas, region_id)
-base = (st.selectbox("View", base_views, key=f"ex_view_{region_id}",
-                     format_func=lambda b: model.view_name(atlas, region_id, b))
-        if len(base_views) > 1 else base_views[0])
+base = (
+    st.selectbox(
+        "View",
+        base_views,
+        key=f"ex_view_{region_id}",
+        format_func=lambda b: model.view_name(atlas, region_id, b),
+    )
+    if len(base_views) > 1
+    else base_views[0]
+)
 view_id = model.view_for(atlas, region_id, base, side)
-layers = st.pills("Layers", LAYERS, selection_mode="multi", key="ex_layers", format_func=lambda k: LAYER_LABELS[k])
+layers = st.pills(
+    "Layers", LAYERS, selection_mode="multi", key="ex_layers", format_func=lambda k: LAYER_LABELS[k]
+)
 
 if view_id is None:
     st.warning("This region has no view for that side.")
@@ -69,7 +84,11 @@ if view is None:
 ss["ex_nerve"] = model.kept_nerve(atlas, region_id, ss.get("ex_nerve"))
 fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
 event = st.plotly_chart(
-    fig, key=f"ex_chart_{view.key}", on_select="rerun", selection_mode="points", width="stretch",
+    fig,
+    key=f"ex_chart_{view.key}",
+    on_select="rerun",
+    selection_mode="points",
+    width="stretch",
     config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
 )
 clicked = model.picked_nerve(atlas, [p.get("customdata") for p in (event.selection.points if event else [])])
@@ -82,7 +101,9 @@ if not nerve_ids:
     st.info("No nerves are drawn in this region yet.")
     st.stop()
 choice = st.selectbox(
-    "Nerve card", [None, *nerve_ids], index=(nerve_ids.index(ss["ex_nerve"]) + 1) if ss.get("ex_nerve") else 0,
+    "Nerve card",
+    [None, *nerve_ids],
+    index=(nerve_ids.index(ss["ex_nerve"]) + 1) if ss.get("ex_nerve") else 0,
     format_func=lambda n: "Choose a nerve (or click one on the image)" if n is None else atlas.nerves[n].name,
 )
 if choice is None:
@@ -103,8 +124,10 @@ with st.container(border=True):
             st.markdown(f"{i}. {esc(p.where)} — *{esc(p.value)}* [{esc(p.ref)}]", unsafe_allow_html=True)
     st.markdown("**PIT sites**" if card.sites else "**PIT sites:** none recorded for this nerve.")
     for s in card.sites:
-        st.markdown(f"- **{esc(s.name)}** {badge(s.verified)} — {esc(s.facts)} · *{esc(s.technique)}*",
-                    unsafe_allow_html=True)
+        st.markdown(
+            f"- **{esc(s.name)}** {badge(s.verified)} — {esc(s.facts)} · *{esc(s.technique)}*",
+            unsafe_allow_html=True,
+        )
         if s.dose:
             st.markdown(f"  - **Dose:** {esc(s.dose)}. *{esc(s.dose_source)}*", unsafe_allow_html=True)
         if s.teaching:

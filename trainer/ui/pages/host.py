@@ -54,13 +54,18 @@ if not host_key:
     st.markdown(
         "Set a host key before starting the app, either as an environment variable:\n\n"
         "```\nTRAINER_HOST_KEY='choose-a-long-secret' streamlit run streamlit_app.py\n```\n\n"
-        "or in `.streamlit/secrets.toml`:\n\n```\nhost_key = \"choose-a-long-secret\"\n```\n\n"
+        'or in `.streamlit/secrets.toml`:\n\n```\nhost_key = "choose-a-long-secret"\n```\n\n'
         "Learners never need it; only the instructor types it here. See docs/live-class.md."
     )
     st.stop()
 
-host_gate(host_key, form_key="host_login", input_key="host_key_input", go_key="host_login_go",
-          button="Open host controls")
+host_gate(
+    host_key,
+    form_key="host_login",
+    input_key="host_key_input",
+    go_key="host_login_go",
+    button="Open host controls",
+)
 
 atlas = get_atlas()
 if atlas is None:
@@ -73,7 +78,12 @@ questions = live_questions(atlas, all_questions)
 def _act(action: str) -> None:
     """Run a host transition; a refused or raced action becomes a readable message."""
     sid = st.query_params.get("session", "")
-    fn = {"open": live.open_next, "close": live.close_now, "reveal": live.reveal_answer, "finish": live.finish_class}[action]
+    fn = {
+        "open": live.open_next,
+        "close": live.close_now,
+        "reveal": live.reveal_answer,
+        "finish": live.finish_class,
+    }[action]
     try:
         fn(store, sid, now_utc())
     except ConflictError:
@@ -94,8 +104,10 @@ if not session_id:
         with st.expander(f"Resume a recent class ({len(recent)})", expanded=False):
             for i, s in enumerate(recent):
                 c1, c2 = st.columns([4, 1])
-                c1.text(f"{s.title} · code {s.join_code} · {s.state.value} · question "
-                        f"{max(s.current_index + 1, 0)}/{len(s.question_ids)}")
+                c1.text(
+                    f"{s.title} · code {s.join_code} · {s.state.value} · question "
+                    f"{max(s.current_index + 1, 0)}/{len(s.question_ids)}"
+                )
                 if c2.button("Resume", key=f"host_resume_{i}"):
                     st.query_params["session"] = s.id
                     st.rerun()
@@ -107,24 +119,50 @@ if not session_id:
     with st.form("host_setup"):
         title = st.text_input("Title", value="Live class", max_chars=120, key="host_title")
         c1, c2 = st.columns(2)
-        bank_ids = c1.multiselect("Banks", [b for b in banks if any(q in questions for q in banks[b][1])],
-                                  format_func=lambda b: banks[b][0], key="host_banks")
-        regions = c2.multiselect("Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name,
-                                 key="host_regions")
+        bank_ids = c1.multiselect(
+            "Banks",
+            [b for b in banks if any(q in questions for q in banks[b][1])],
+            format_func=lambda b: banks[b][0],
+            key="host_banks",
+        )
+        regions = c2.multiselect(
+            "Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name, key="host_regions"
+        )
         types = c1.multiselect("Question types", list(live.LIVE_TYPES), key="host_types")
         n = c2.number_input("Number of questions (from banks/filters)", 1, 50, 5, key="host_n")
-        picked = st.multiselect("…or hand-pick questions (in this order)", list(questions),
-                                format_func=lambda qid: f"{questions[qid].prompt[:90]} [{qid}]", key="host_pick")
+        picked = st.multiselect(
+            "…or hand-pick questions (in this order)",
+            list(questions),
+            format_func=lambda qid: f"{questions[qid].prompt[:90]} [{qid}]",
+            key="host_pick",
+        )
         c3, c4, c5 = st.columns(3)
         time_s = c3.number_input("Seconds per question", 5, 600, 30, step=5, key="host_time_s")
-        side = c4.selectbox("Side", list(live.SIDES), key="host_side",
-                            format_func=lambda s: {"mixed": "mixed (random per question)"}.get(s, s))
-        body = c5.selectbox("Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name,
-                            index=list(atlas.body_types).index(atlas.default_body_type), key="host_body")
+        side = c4.selectbox(
+            "Side",
+            list(live.SIDES),
+            key="host_side",
+            format_func=lambda s: {"mixed": "mixed (random per question)"}.get(s, s),
+        )
+        body = c5.selectbox(
+            "Body type",
+            list(atlas.body_types),
+            format_func=lambda b: atlas.body_types[b].name,
+            index=list(atlas.body_types).index(atlas.default_body_type),
+            key="host_body",
+        )
         max_players = st.number_input(
-            "Most players", 1, MAX_PLAYERS_LIMIT, DEFAULT_MAX_PLAYERS, step=10, key="host_max_players",
-            help="Joins beyond this are refused, so a script cannot flood the class with fake players.")
-        speed = st.toggle("Speed bonus (up to +500 for a fast, accurate answer)", value=True, key="host_speed")
+            "Most players",
+            1,
+            MAX_PLAYERS_LIMIT,
+            DEFAULT_MAX_PLAYERS,
+            step=10,
+            key="host_max_players",
+            help="Joins beyond this are refused, so a script cannot flood the class with fake players.",
+        )
+        speed = st.toggle(
+            "Speed bonus (up to +500 for a fast, accurate answer)", value=True, key="host_speed"
+        )
         anon = st.toggle("Anonymous leaderboard (shows Player 1, Player 2, …)", value=False, key="host_anon")
         create = st.form_submit_button("Create class", type="primary", key="host_create")
     if create:
@@ -133,13 +171,27 @@ if not session_id:
         else:
             pool = [qid for b in bank_ids for qid in banks[b][1]] if bank_ids else list(questions)
             f = Filters(regions=tuple(regions), types=tuple(types))
-            ids = [qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)][: int(n)]
+            ids = [
+                qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)
+            ][: int(n)]
         try:
             session = live.create_class(
-                store, atlas, questions, title=title, question_ids=ids, host_key=host_key,
-                settings=LiveSettings(time_limit_s=float(time_s), speed_bonus=speed, anonymous=anon,
-                                      max_players=int(max_players)),
-                side=side, body_type=body, now=now_utc(), rng=random.Random(),
+                store,
+                atlas,
+                questions,
+                title=title,
+                question_ids=ids,
+                host_key=host_key,
+                settings=LiveSettings(
+                    time_limit_s=float(time_s),
+                    speed_bonus=speed,
+                    anonymous=anon,
+                    max_players=int(max_players),
+                ),
+                side=side,
+                body_type=body,
+                now=now_utc(),
+                rng=random.Random(),
             )
         except RuleError as exc:
             show_error(str(exc))
@@ -165,8 +217,7 @@ if msg:
     show_error(msg)
 
 # TRAINER_BASE_URL wins (the laptop's LAN address); else the address this browser used.
-base_url = configured_base_url() or (
-    live.base_url_from_page_url(st.context.url) if st.context.url else "")
+base_url = configured_base_url() or (live.base_url_from_page_url(st.context.url) if st.context.url else "")
 url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code)
 phase = session.state
 idx = session.current_index
@@ -214,12 +265,17 @@ def _watch() -> None:
 def _join_panel(big: bool) -> None:
     c1, c2 = st.columns([2, 1]) if big else (st.container(), None)
     size = "6rem" if big else "1.6rem"
-    c1.markdown(f"<div style='font-size:{size};font-weight:700;letter-spacing:0.12em;font-family:monospace'>"
-                f"{esc(session.join_code)}</div>", unsafe_allow_html=True)
+    c1.markdown(
+        f"<div style='font-size:{size};font-weight:700;letter-spacing:0.12em;font-family:monospace'>"
+        f"{esc(session.join_code)}</div>",
+        unsafe_allow_html=True,
+    )
     c1.text(f"Join at {url}")
     if not base_url:
-        c1.caption("Set TRAINER_BASE_URL to this computer's address on the venue network "
-                   "(e.g. http://192.168.1.20:8501) so phones can reach it.")
+        c1.caption(
+            "Set TRAINER_BASE_URL to this computer's address on the venue network "
+            "(e.g. http://192.168.1.20:8501) so phones can reach it."
+        )
     if c2 is not None:
         c2.image(live.qr_png(url), caption="Scan to join", width=240)
 
@@ -227,8 +283,12 @@ def _join_panel(big: bool) -> None:
 def _leaderboard(limit: int | None = 10) -> None:
     rows = live.leaderboard(store, session, limit=limit)
     if rows:
-        st.dataframe([{"Rank": r.rank, "Name": r.name, "Points": r.points, "Answered": r.answered} for r in rows],
-                     hide_index=True, width="stretch", key="host_board")
+        st.dataframe(
+            [{"Rank": r.rank, "Name": r.name, "Points": r.points, "Answered": r.answered} for r in rows],
+            hide_index=True,
+            width="stretch",
+            key="host_board",
+        )
 
 
 # ---------------------------------------------------------------- lobby
@@ -244,7 +304,7 @@ if phase is Phase.LOBBY:
         if len(players) >= cap:
             st.warning(f"The class is full: {cap} players, the most allowed when it was created.")
         if players:
-            st.text("   ".join(p.nickname for p in players))   # st.text: never HTML or markdown
+            st.text("   ".join(p.nickname for p in players))  # st.text: never HTML or markdown
         else:
             st.caption("Waiting for learners to join…")
 
@@ -265,9 +325,16 @@ if phase is Phase.FINISHED:
         col.text(row.name)
     _leaderboard(limit=None)
     st.subheader("Per-question analytics")
-    st.dataframe(live.question_analytics(store, atlas, all_questions, session), hide_index=True, width="stretch")
-    st.download_button("Download every answer (CSV)", live.answers_csv(store, session.id),
-                       file_name=f"class-{session.join_code}.csv", mime="text/csv", key="host_csv")
+    st.dataframe(
+        live.question_analytics(store, atlas, all_questions, session), hide_index=True, width="stretch"
+    )
+    st.download_button(
+        "Download every answer (CSV)",
+        live.answers_csv(store, session.id),
+        file_name=f"class-{session.join_code}.csv",
+        mime="text/csv",
+        key="host_csv",
+    )
     st.stop()
 
 # ---------------------------------------------------------------- a question
@@ -291,9 +358,18 @@ picture = view is not None and q is not None and shows_picture(q)
 
 def _picture(extra: list[dict[str, object]] | None = None) -> None:
     assert view is not None and q is not None
-    pinboard(key=f"host_pb_{idx}", image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-             pins_px=[], active=False, shapes=question_shapes(q, view) + (extra or []), hint="", seq=idx,
-             max_width_px=700)
+    pinboard(
+        key=f"host_pb_{idx}",
+        image_url=image_url(view),
+        width_px=view.width_px,
+        height_px=view.height_px,
+        pins_px=[],
+        active=False,
+        shapes=question_shapes(q, view) + (extra or []),
+        hint="",
+        seq=idx,
+        max_width_px=700,
+    )
 
 
 if phase in (Phase.OPEN, Phase.CLOSED):
@@ -307,9 +383,13 @@ if phase in (Phase.OPEN, Phase.CLOSED):
         else:
             st.button("Reveal the answer", on_click=_act, args=("reveal",), key="host_reveal", type="primary")
         if view is not None and hi > 0:
-            st.toggle("Peek at the class's pins (your screen only)", key=peek_key, disabled=fullscreen,
-                      help="Off by default and whenever this page is full screen, so a projector never "
-                           "shows where the class is tapping before the reveal.")
+            st.toggle(
+                "Peek at the class's pins (your screen only)",
+                key=peek_key,
+                disabled=fullscreen,
+                help="Off by default and whenever this page is full screen, so a projector never "
+                "shows where the class is tapping before the reveal.",
+            )
             if fullscreen:
                 st.caption("Pins are hidden while this page is full screen.")
     with left:
@@ -323,21 +403,37 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                 n = store.count_answers(session.id, idx)
                 if not live.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
                     st.caption(f"{count_noun(n, 'answer')} · the pins stay hidden until the reveal")
-                    pinboard(key=f"host_pb_{idx}", image_url=image_url(view), width_px=view.width_px,
-                             height_px=view.height_px, pins_px=[], active=False, seq=idx, max_width_px=700)
+                    pinboard(
+                        key=f"host_pb_{idx}",
+                        image_url=image_url(view),
+                        width_px=view.width_px,
+                        height_px=view.height_px,
+                        pins_px=[],
+                        active=False,
+                        seq=idx,
+                        max_width_px=700,
+                    )
                     return
                 cache_key = (session.id, idx, n)
                 if ss.get("host_hm_key") != cache_key:
-                    ss["host_hm_fig"] = heatmap_figure(view, live.heatmap_pins(store, session.id, idx), height_px=480)
+                    ss["host_hm_fig"] = heatmap_figure(
+                        view, live.heatmap_pins(store, session.id, idx), height_px=480
+                    )
                     ss["host_hm_key"] = cache_key
                 st.caption(f"Live heatmap · {count_noun(n, 'answer')} · visible to you only")
-                st.plotly_chart(ss["host_hm_fig"], key="host_heatmap", width="stretch",
-                                config={"displayModeBar": False, "scrollZoom": False})
+                st.plotly_chart(
+                    ss["host_hm_fig"],
+                    key="host_heatmap",
+                    width="stretch",
+                    config={"displayModeBar": False, "scrollZoom": False},
+                )
 
             _heatmap()
         if q is not None and order:
-            st.markdown("\n".join(f"{i + 1}. {esc(text)}" for i, text in enumerate(option_texts(q.choices, order))),
-                        unsafe_allow_html=True)
+            st.markdown(
+                "\n".join(f"{i + 1}. {esc(text)}" for i, text in enumerate(option_texts(q.choices, order))),
+                unsafe_allow_html=True,
+            )
             if q.multi_answer:
                 st.caption("Several options may be right.")
     st.stop()
@@ -356,14 +452,26 @@ if stats.cluster is not None:
     st.warning(stats.cluster.sentence)
 if q is not None and order and stats.choice_counts:
     # A plain table (not a canvas grid): readable from the back of the room, in the phones' order.
-    st.table([{"Shown as": o.position + 1, "Option": o.text + (" ✓" if o.correct else ""),
-               "Chosen by": stats.choice_counts[o.file_index]}
-              for o in revealed_options(q.choices, order)], hide_index=True)
+    st.table(
+        [
+            {
+                "Shown as": o.position + 1,
+                "Option": o.text + (" ✓" if o.correct else ""),
+                "Chosen by": stats.choice_counts[o.file_index],
+            }
+            for o in revealed_options(q.choices, order)
+        ],
+        hide_index=True,
+    )
 if picture:
     _picture()
 elif view is not None and q is not None:
-    st.plotly_chart(reveal_figure(view, atlas, q, stats), key="host_reveal_fig", width="stretch",
-                    config={"displayModeBar": False})
+    st.plotly_chart(
+        reveal_figure(view, atlas, q, stats),
+        key="host_reveal_fig",
+        width="stretch",
+        config={"displayModeBar": False},
+    )
 if q is not None and q.explanation:
     st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
 st.subheader("Leaderboard")
@@ -372,5 +480,10 @@ last = is_last_question(session.rules_state())
 c1, c2 = st.columns(2)
 if not last:
     c1.button("Next question", type="primary", on_click=_act, args=("open",), key="host_next")
-c2.button("Finish the class", type="primary" if last else "secondary", on_click=_act, args=("finish",),
-          key="host_finish")
+c2.button(
+    "Finish the class",
+    type="primary" if last else "secondary",
+    on_click=_act,
+    args=("finish",),
+    key="host_finish",
+)

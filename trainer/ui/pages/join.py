@@ -59,8 +59,9 @@ if token:
 if player is None or session is None:
     st.title("Join a class")
     with st.form("join_form"):
-        code = st.text_input("Class code", value=st.query_params.get("code", ""), key="join_code",
-                             placeholder="e.g. K7PM3Q")
+        code = st.text_input(
+            "Class code", value=st.query_params.get("code", ""), key="join_code", placeholder="e.g. K7PM3Q"
+        )
         nick = st.text_input("Your nickname", key="join_nick", placeholder="shown on the leaderboard")
         go = st.form_submit_button("Join", type="primary", width="stretch", key="join_go")
     if go:
@@ -68,8 +69,10 @@ if player is None or session is None:
             check_browser_joins(ss.get("join_count", 0))
             session, player = live.join(store, code, nick, now_utc())
         except ConflictError:
-            st.error("That nickname is already taken in this class (names are compared ignoring case and "
-                     "look-alike letters). Please choose another.")
+            st.error(
+                "That nickname is already taken in this class (names are compared ignoring case and "
+                "look-alike letters). Please choose another."
+            )
         except NotFoundError:
             st.error("No class has that code. Check the code on the projector.")
         except RuleError as exc:
@@ -139,7 +142,10 @@ if phase is Phase.FINISHED:
         pass
     top = live.leaderboard(store, session, you_player_id=player.id, limit=3)
     for row in top:
-        st.text(f"{row.rank}. {row.name} — {row.points} pts" + ("  (you)" if row.is_you and row.name != "You" else ""))
+        st.text(
+            f"{row.rank}. {row.name} — {row.points} pts"
+            + ("  (you)" if row.is_you and row.name != "You" else "")
+        )
     # Take the class home: the same questions in Practice, on this device, at your own pace.
     again = [qid for qid in session.question_ids if qid in questions]
     if again:
@@ -149,8 +155,12 @@ if phase is Phase.FINISHED:
             params["side"] = str(side)
         if isinstance(body, str) and body in atlas.body_types:
             params["body"] = body
-        st.page_link("trainer/ui/pages/practice.py", label="Practise these questions again",
-                     icon=":material/replay:", query_params=params)
+        st.page_link(
+            "trainer/ui/pages/practice.py",
+            label="Practise these questions again",
+            icon=":material/replay:",
+            query_params=params,
+        )
     st.stop()
 
 qid = session.question_ids[idx]
@@ -198,9 +208,23 @@ if phase is Phase.REVEALED:
         assert view is not None
         shown = result or Result(question_id=q.id, type=q.type, credit=0.0, feedback="")
         shapes = question_shapes(q, view) + reveal_shapes(q, shown, view, atlas)
-        own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else []
-        pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                 pins_px=own, active=False, shapes=shapes, hint="", seq=idx, max_width_px=700)
+        own = (
+            [(float(x), float(y)) for x, y in mine.pins]
+            if mine is not None and isinstance(mine.pins, list)
+            else []
+        )
+        pinboard(
+            key=pb_key,
+            image_url=image_url(view),
+            width_px=view.width_px,
+            height_px=view.height_px,
+            pins_px=own,
+            active=False,
+            shapes=shapes,
+            hint="",
+            seq=idx,
+            max_width_px=700,
+        )
     if q.explanation:
         st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
     st.caption("Waiting for the next question…")
@@ -226,8 +250,17 @@ def _chosen() -> tuple[int, ...]:
 
 def _on_submit() -> None:
     try:
-        outcome = live.submit(store, atlas, questions, session.id, player.token, list(ss.get(pins_key, [])),
-                              now_utc(), choices=_chosen() if hi == 0 else (), question_index=idx)
+        outcome = live.submit(
+            store,
+            atlas,
+            questions,
+            session.id,
+            player.token,
+            list(ss.get(pins_key, [])),
+            now_utc(),
+            choices=_chosen() if hi == 0 else (),
+            question_index=idx,
+        )
     except (RuleError, NotFoundError) as exc:
         ss[err_key] = str(exc)
     except StoreError as exc:  # a callback runs outside the page boundary: handle it here
@@ -266,12 +299,29 @@ def _answer_area() -> None:
     ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
     if picture:
         assert view is not None
-        own = [(float(x), float(y)) for x, y in mine.pins] if mine is not None and isinstance(mine.pins, list) else pins
-        hint = ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).") \
-            if can_answer and hi > 0 else ""
-        click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px, height_px=view.height_px,
-                         pins_px=own, active=can_answer and hi > 0, shapes=question_shapes(q, view), hint=hint,
-                         seq=idx, max_width_px=700, on_click=_on_click if hi > 0 else None)
+        own = (
+            [(float(x), float(y)) for x, y in mine.pins]
+            if mine is not None and isinstance(mine.pins, list)
+            else pins
+        )
+        hint = (
+            ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).")
+            if can_answer and hi > 0
+            else ""
+        )
+        click = pinboard(
+            key=pb_key,
+            image_url=image_url(view),
+            width_px=view.width_px,
+            height_px=view.height_px,
+            pins_px=own,
+            active=can_answer and hi > 0,
+            shapes=question_shapes(q, view),
+            hint=hint,
+            seq=idx,
+            max_width_px=700,
+            on_click=_on_click if hi > 0 else None,
+        )
         if click is not None and can_answer:  # state injected without the callback (tests)
             _place_pin(click, pins_key, hi)
             st.rerun()
@@ -285,8 +335,14 @@ def _answer_area() -> None:
             if can_answer:
                 st.caption("Select every correct answer.")
         else:
-            st.radio("Your answer", list(range(len(texts))), format_func=lambda i: inert_label(texts[i]),
-                     index=None, key=f"join_choice_{idx}", disabled=not can_answer)
+            st.radio(
+                "Your answer",
+                list(range(len(texts))),
+                format_func=lambda i: inert_label(texts[i]),
+                index=None,
+                key=f"join_choice_{idx}",
+                disabled=not can_answer,
+            )
 
     if can_answer:
         if q.type == "multi_site":
@@ -297,8 +353,14 @@ def _answer_area() -> None:
         if hi > 0:
             c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}", on_click=_on_undo)
         ready = len(pins) >= lo if hi > 0 else bool(_chosen())
-        c2.button("Submit", type="primary", disabled=not ready, width="stretch", key=f"join_send_{idx}",
-                  on_click=_on_submit)
+        c2.button(
+            "Submit",
+            type="primary",
+            disabled=not ready,
+            width="stretch",
+            key=f"join_send_{idx}",
+            on_click=_on_submit,
+        )
 
 
 _answer_area()

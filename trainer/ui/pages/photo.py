@@ -29,7 +29,16 @@ from trainer.ui.common import get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 
 #: What "Forget this photo now" clears from the session.
-PHOTO_STATE = ("ph_work", "ph_taps", "ph_digest", "ph_error", "ph_skipped", "ph_handout", "ph_handout_stamp", "ph_cache")
+PHOTO_STATE = (
+    "ph_work",
+    "ph_taps",
+    "ph_digest",
+    "ph_error",
+    "ph_skipped",
+    "ph_handout",
+    "ph_handout_stamp",
+    "ph_cache",
+)
 
 page_setup()
 st.title("Photo overlay")
@@ -94,8 +103,12 @@ shown: model.Shown = ss["ph_cache"]
 # ---------------------------------------------------------------- view
 ss.setdefault("ph_view", model.default_view(atlas))
 c1, c2 = st.columns(2)
-view_id = c1.selectbox("Matching view", list(atlas.views), key="ph_view", format_func=lambda v: view_label(atlas, v))
-body_type = c2.selectbox("Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name, key="ph_body")
+view_id = c1.selectbox(
+    "Matching view", list(atlas.views), key="ph_view", format_func=lambda v: view_label(atlas, v)
+)
+body_type = c2.selectbox(
+    "Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name, key="ph_body"
+)
 view = get_view(view_id, body_type)
 if view is None:
     st.stop()
@@ -117,8 +130,11 @@ with left:
         lm = atlas.landmarks[state.current]
         st.markdown(f"**Landmark {state.step[0]} of {state.step[1]}: {lm.name}**")
         with Image.open(view.image_path) as render:
-            st.image(landmark_guide(render, landmarks[state.current], view.camera.px_per_cm), width="stretch",
-                     caption="Where it is on the render")
+            st.image(
+                landmark_guide(render, landmarks[state.current], view.camera.px_per_cm),
+                width="stretch",
+                caption="Where it is on the render",
+            )
         if lm.palpation:
             st.caption(lm.palpation)
         if st.button("Skip this landmark", key="ph_skip", width="stretch"):
@@ -144,10 +160,17 @@ with right:
             now = model.tapping(landmarks, ss["ph_taps"], ss["ph_skipped"])
             ss["ph_taps"] = now.tapped(asked, float(click["x"]), float(click["y"]), shown.to_work)
 
-    pinboard(key=pb_key, image_url=shown.data_url, width_px=shown.size_px[0], height_px=shown.size_px[1],
-             pins_px=state.pins_shown(shown.to_work), active=state.current is not None,
-             hint=f"Tap the {atlas.landmarks[state.current].name}" if state.current else "",
-             max_width_px=900, on_click=_on_tap)
+    pinboard(
+        key=pb_key,
+        image_url=shown.data_url,
+        width_px=shown.size_px[0],
+        height_px=shown.size_px[1],
+        pins_px=state.pins_shown(shown.to_work),
+        active=state.current is not None,
+        hint=f"Tap the {atlas.landmarks[state.current].name}" if state.current else "",
+        max_width_px=900,
+        on_click=_on_tap,
+    )
 
 # ---------------------------------------------------------------- fit and overlay
 if not state.ready:
@@ -162,15 +185,23 @@ except FitError as exc:
 summary = model.fit_summary(atlas, report)
 m1, m2, m3 = st.columns(3)
 m1.metric("Transform", summary.transform)
-m2.metric("Fit error", summary.error,
-          help="Leave-one-out: each landmark predicted from the others, in cm on the body. "
-               "Over about 1 cm, re-check the taps.")
+m2.metric(
+    "Fit error",
+    summary.error,
+    help="Leave-one-out: each landmark predicted from the others, in cm on the body. "
+    "Over about 1 cm, re-check the taps.",
+)
 m3.metric("Landmarks", summary.landmarks)
 if summary.warning:
     st.warning(summary.warning)
 
-layers = st.multiselect("Draw", list(model.LAYER_NAMES), default=list(model.DEFAULT_LAYERS), key="ph_layers",
-                        format_func=model.LAYER_NAMES.get)
+layers = st.multiselect(
+    "Draw",
+    list(model.LAYER_NAMES),
+    default=list(model.DEFAULT_LAYERS),
+    key="ph_layers",
+    format_func=model.LAYER_NAMES.get,
+)
 # Drawing and PNG-encoding a large photo takes a moment: do it once per set of inputs.
 stamp = (ss.get("ph_digest"), view.key, tuple(sorted(state.taps.items())), tuple(layers))
 if ss.get("ph_handout_stamp") != stamp:
@@ -178,11 +209,20 @@ if ss.get("ph_handout_stamp") != stamp:
     ss["ph_handout_stamp"] = stamp
 png_bytes, preview_jpeg = ss["ph_handout"]
 st.image(preview_jpeg, caption="The handout (photo, overlay, legend and scale)", width="stretch")
-st.download_button("Download handout (PNG)", png_bytes, file_name=model.handout_name(view),
-                   mime="image/png", type="primary", key="ph_download")
+st.download_button(
+    "Download handout (PNG)",
+    png_bytes,
+    file_name=model.handout_name(view),
+    mime="image/png",
+    type="primary",
+    key="ph_download",
+)
 
 st.caption("Fitted positions on the photo (pixels of the photo as processed), for checking:")
-st.code(model.positions_json(shown.photo, report, fitted_positions(view, atlas, report.transform)), language="json")
+st.code(
+    model.positions_json(shown.photo, report, fitted_positions(view, atlas, report.transform)),
+    language="json",
+)
 
 # ---------------------------------------------------------------- consent to keep
 keep = st.checkbox("Keep this photo on this server (in the data folder) so I can reopen it", key="ph_keep")

@@ -30,8 +30,15 @@ questions = get_questions(atlas)
 learner_id = profile_sidebar()
 ss = st.session_state
 ss.setdefault("body_type", atlas.default_body_type)
-TYPE_LABELS = {"locate": "Locate", "multi_site": "Multi-site", "trace": "Trace", "identify": "Identify",
-               "territory": "Territory", "clinical": "Clinical", "case": "Case"}
+TYPE_LABELS = {
+    "locate": "Locate",
+    "multi_site": "Multi-site",
+    "trace": "Trace",
+    "identify": "Identify",
+    "territory": "Territory",
+    "clinical": "Clinical",
+    "case": "Case",
+}
 
 if not questions:
     st.info("No questions yet: add a bank under quizzes/ (see docs/quiz-format.md).")
@@ -40,8 +47,13 @@ if not questions:
 
 def _start(ids: list[str], seed: int) -> None:
     rng = random.Random(seed)
-    ss["pr"] = {"ids": ids, "views": {i: choose_side(atlas, questions[i], rng) for i in ids}, "index": 0,
-                "results": [], "started": time.time()}
+    ss["pr"] = {
+        "ids": ids,
+        "views": {i: choose_side(atlas, questions[i], rng) for i in ids},
+        "index": 0,
+        "results": [],
+        "started": time.time(),
+    }
     _reset_question()
 
 
@@ -71,7 +83,9 @@ if linked and ss.get("pr_linked") != st.query_params.get("questions"):
     if want_side in ("right", "left"):
         for qid in linked:
             base = questions[qid].view
-            match = next((v.id for v in atlas.views.values() if v.base_id == base and v.side == want_side), None)
+            match = next(
+                (v.id for v in atlas.views.values() if v.base_id == base and v.side == want_side), None
+            )
             if match:
                 ss["pr"]["views"][qid] = match
     if st.query_params.get("body") in atlas.body_types:
@@ -92,14 +106,29 @@ if "pr" not in ss:
             st.caption(f"Nothing due for review; next review {queue.next_due:%d %b %H:%M} UTC.")
     with st.form("pr_setup"):
         c1, c2 = st.columns(2)
-        regions = c1.multiselect("Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name, key="pr_regions")
-        conditions = c2.multiselect("Conditions", list(atlas.conditions), format_func=atlas.name_of, key="pr_conditions")
+        regions = c1.multiselect(
+            "Regions", list(atlas.regions), format_func=lambda r: atlas.regions[r].name, key="pr_regions"
+        )
+        conditions = c2.multiselect(
+            "Conditions", list(atlas.conditions), format_func=atlas.name_of, key="pr_conditions"
+        )
         nerves = c1.multiselect("Nerves", list(atlas.nerves), format_func=atlas.name_of, key="pr_nerves")
-        types = c2.multiselect("Question types", list(QUESTION_TYPES), format_func=lambda t: TYPE_LABELS[t], key="pr_types")
-        diffs = c1.multiselect("Difficulty", [1, 2, 3], format_func=lambda d: {1: "easy", 2: "medium", 3: "hard"}[d], key="pr_diffs")
+        types = c2.multiselect(
+            "Question types", list(QUESTION_TYPES), format_func=lambda t: TYPE_LABELS[t], key="pr_types"
+        )
+        diffs = c1.multiselect(
+            "Difficulty",
+            [1, 2, 3],
+            format_func=lambda d: {1: "easy", 2: "medium", 3: "hard"}[d],
+            key="pr_diffs",
+        )
         n = c2.number_input("Number of questions", min_value=1, max_value=100, value=10, step=1, key="pr_n")
-        body = st.selectbox("Body type", list(atlas.body_types), format_func=lambda b: atlas.body_types[b].name,
-                            index=list(atlas.body_types).index(ss["body_type"]))
+        body = st.selectbox(
+            "Body type",
+            list(atlas.body_types),
+            format_func=lambda b: atlas.body_types[b].name,
+            index=list(atlas.body_types).index(ss["body_type"]),
+        )
         go = st.form_submit_button("Start practice", type="primary", width="stretch")
     if go:
         ss["body_type"] = body
@@ -125,9 +154,18 @@ if idx >= len(ids):
     st.metric("Score", f"{mean * 100:.0f}%", help="Mean credit over the session")
     rows = summary_rows(results)
     st.dataframe(
-        [{"Question": r.prompt, "Type": TYPE_LABELS.get(r.type, r.type), "Score %": r.percent,
-          "Distance (cm)": "—" if r.distance_cm is None else f"{r.distance_cm:.1f}", "Direction": r.direction} for r in rows],
-        width="stretch", hide_index=True,
+        [
+            {
+                "Question": r.prompt,
+                "Type": TYPE_LABELS.get(r.type, r.type),
+                "Score %": r.percent,
+                "Distance (cm)": "—" if r.distance_cm is None else f"{r.distance_cm:.1f}",
+                "Direction": r.direction,
+            }
+            for r in rows
+        ],
+        width="stretch",
+        hide_index=True,
     )
     if any(p for _, r in results for p in r.pins):
         st.plotly_chart(error_chart([r for _, r in results]), width="stretch")
@@ -161,7 +199,9 @@ placing_step = next((i for i, s in enumerate(q.steps) if s.type in ("locate", "m
 lo, hi = pins_needed(atlas, q, placing_step) if q.type == "case" else pins_needed(atlas, q)
 pins: list[tuple[float, float]] = ss.setdefault("pr_pins", [])
 
-if q.type == "multi_site" or (q.type == "case" and placing_step is not None and q.steps[placing_step].type == "multi_site"):
+if q.type == "multi_site" or (
+    q.type == "case" and placing_step is not None and q.steps[placing_step].type == "multi_site"
+):
     st.caption(f"Place {lo} pins. " + extra_pin_policy_text(q.extra_pins))
 elif q.type == "trace":
     st.caption(trace_instructions(q) + " Then submit.")
@@ -171,7 +211,11 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
     if answered:
         targets = q.steps[placing_step].targets if q.type == "case" and placing_step is not None else None
         shapes = shapes + reveal_shapes(q, result, view, atlas, targets=targets)
-    hint = "" if answered or hi == 0 else ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).")
+    hint = (
+        ""
+        if answered or hi == 0
+        else ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).")
+    )
     pb_key = f"pb_{ss['pr_seq']}"
 
     def _on_click(pb_key: str = pb_key, hi: int = hi) -> None:
@@ -179,9 +223,18 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
         if click is not None and ss.get("pr_result") is None:
             _add_pin(ss["pr_pins"], (float(click["x"]), float(click["y"])), hi)
 
-    click = pinboard(key=pb_key, image_url=image_url(view), width_px=view.width_px,
-                     height_px=view.height_px, pins_px=pins, active=(not answered and hi > 0), shapes=shapes,
-                     hint=hint, seq=ss["pr_seq"], on_click=_on_click)
+    click = pinboard(
+        key=pb_key,
+        image_url=image_url(view),
+        width_px=view.width_px,
+        height_px=view.height_px,
+        pins_px=pins,
+        active=(not answered and hi > 0),
+        shapes=shapes,
+        hint=hint,
+        seq=ss["pr_seq"],
+        on_click=_on_click,
+    )
     if click is not None and not answered and hi > 0:
         # Only reached when the callback did not run (e.g. state injected by a test).
         _add_pin(pins, (float(click["x"]), float(click["y"])), hi)
@@ -189,12 +242,18 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
     if hi > 0 and not answered:
         with st.expander("Keyboard entry (image pixels)"):
             k1, k2, k3 = st.columns([1, 1, 1])
-            x_px = k1.number_input("x (px)", 0.0, float(view.width_px), float(view.width_px) / 2, key=f"kx_{ss['pr_seq']}")
-            y_px = k2.number_input("y (px)", 0.0, float(view.height_px), float(view.height_px) / 2, key=f"ky_{ss['pr_seq']}")
+            x_px = k1.number_input(
+                "x (px)", 0.0, float(view.width_px), float(view.width_px) / 2, key=f"kx_{ss['pr_seq']}"
+            )
+            y_px = k2.number_input(
+                "y (px)", 0.0, float(view.height_px), float(view.height_px) / 2, key=f"ky_{ss['pr_seq']}"
+            )
             if k3.button("Add pin", key=f"kadd_{ss['pr_seq']}"):
                 _add_pin(pins, (x_px, y_px), hi)
                 st.rerun()
-            st.caption(f"The image is {view.width_px} × {view.height_px} px; x grows to the right, y downwards.")
+            st.caption(
+                f"The image is {view.width_px} × {view.height_px} px; x grows to the right, y downwards."
+            )
 
 # Choices (identify, territory-name, clinical, and the choice steps of a case), shown in a fresh
 # shuffled order per attempt; the widgets hold display positions, mapped back to the options
@@ -209,15 +268,26 @@ orders: dict[int, tuple[int, ...]] = ss["pr_orders"]
 def _choice_widget(label: str, options: list[str], multi: bool, key: str) -> tuple[int, ...]:
     """Display positions picked (only the texts, in display order, reach the browser)."""
     if multi:
-        picked = [i for i, text in enumerate(options) if st.checkbox(inert_label(text), key=f"{key}_{i}", disabled=answered)]
+        picked = [
+            i
+            for i, text in enumerate(options)
+            if st.checkbox(inert_label(text), key=f"{key}_{i}", disabled=answered)
+        ]
         return tuple(picked)
-    choice = st.radio(label, list(range(len(options))), format_func=lambda i: inert_label(options[i]), index=None, key=key,
-                      disabled=answered)
+    choice = st.radio(
+        label,
+        list(range(len(options))),
+        format_func=lambda i: inert_label(options[i]),
+        index=None,
+        key=key,
+        disabled=answered,
+    )
     return () if choice is None else (int(choice),)
 
 
-def _choices_block(label: str, choices: list[ChoiceModel], multi: bool, order_key: int, key: str,
-                   shown: Result | None) -> tuple[int, ...]:
+def _choices_block(
+    label: str, choices: list[ChoiceModel], multi: bool, order_key: int, key: str, shown: Result | None
+) -> tuple[int, ...]:
     """The options to pick from, or, once answered, the reveal in the same order."""
     order = orders[order_key]
     if shown is not None:
@@ -227,8 +297,9 @@ def _choices_block(label: str, choices: list[ChoiceModel], multi: bool, order_ke
 
 
 if q.type in ("identify", "clinical") or (q.type == "territory" and q.mode == "name"):
-    choice_answers[-1] = _choices_block("Your answer", q.choices, q.multi_answer, OWN_CHOICES, f"ch_{ss['pr_seq']}",
-                                        result)
+    choice_answers[-1] = _choices_block(
+        "Your answer", q.choices, q.multi_answer, OWN_CHOICES, f"ch_{ss['pr_seq']}", result
+    )
     if q.multi_answer and not answered:
         st.caption("Select every correct answer.")
 elif q.type == "case":
@@ -236,8 +307,9 @@ elif q.type == "case":
         if step.type in ("identify", "clinical"):
             st.markdown(f"Step {i + 1}: {esc(step.prompt)}", unsafe_allow_html=True)
             step_result = result.steps[i] if result is not None and i < len(result.steps) else None
-            choice_answers[i] = _choices_block(step.prompt, step.choices, step.multi_answer, i,
-                                               f"ch_{ss['pr_seq']}_{i}", step_result)
+            choice_answers[i] = _choices_block(
+                step.prompt, step.choices, step.multi_answer, i, f"ch_{ss['pr_seq']}_{i}", step_result
+            )
         else:
             st.markdown(f"Step {i + 1}: {esc(step.prompt)} (on the image)", unsafe_allow_html=True)
 
@@ -253,10 +325,16 @@ if not answered:
     ready = (len(pins) >= lo) if hi > 0 else True
     if q.type in ("identify", "clinical") or (q.type == "territory" and q.mode == "name"):
         ready = bool(choice_answers.get(-1))
-    if b3.button("Submit answer", type="primary", disabled=not ready, width="stretch", key=f"submit_{ss['pr_seq']}"):
+    if b3.button(
+        "Submit answer", type="primary", disabled=not ready, width="stretch", key=f"submit_{ss['pr_seq']}"
+    ):
         if q.type == "case":
-            steps = tuple(Answer(pins_px=tuple(pins)) if i == placing_step else Answer(choices=choice_answers.get(i, ()))
-                          for i in range(len(q.steps)))
+            steps = tuple(
+                Answer(pins_px=tuple(pins))
+                if i == placing_step
+                else Answer(choices=choice_answers.get(i, ()))
+                for i in range(len(q.steps))
+            )
             answer = Answer(steps=steps)
         else:
             answer = Answer(pins_px=tuple(pins), choices=choice_answers.get(-1, ()))
@@ -267,14 +345,30 @@ if not answered:
         if learner_id is not None:
             from trainer.progress.learning import record_answer
 
-            record_answer(get_store(), atlas, learner_id, q, res, view_id=view.view_id if view else None,
-                          body_type=ss["body_type"] if view else None, duration_ms=duration_ms, now=now_utc())
+            record_answer(
+                get_store(),
+                atlas,
+                learner_id,
+                q,
+                res,
+                view_id=view.view_id if view else None,
+                body_type=ss["body_type"] if view else None,
+                duration_ms=duration_ms,
+                now=now_utc(),
+            )
         else:
             from trainer.progress.learning import attempt_fields
 
             ss.setdefault("anon_attempts", []).append(
-                {"question_id": q.id, "view_id": view.view_id if view else None, "credit": res.credit,
-                 "duration_ms": duration_ms, "created_at": now_utc(), **attempt_fields(res)})
+                {
+                    "question_id": q.id,
+                    "view_id": view.view_id if view else None,
+                    "credit": res.credit,
+                    "duration_ms": duration_ms,
+                    "created_at": now_utc(),
+                    **attempt_fields(res),
+                }
+            )
         st.rerun()
 else:
     assert result is not None
@@ -291,7 +385,9 @@ else:
     refs = [atlas.references[r].citation for r in result.references if r in atlas.references]
     if refs:
         st.caption("Reference: " + " · ".join(refs))
-    if st.button("Next question" if idx + 1 < len(ids) else "See summary", type="primary", key=f"next_{ss['pr_seq']}"):
+    if st.button(
+        "Next question" if idx + 1 < len(ids) else "See summary", type="primary", key=f"next_{ss['pr_seq']}"
+    ):
         session["index"] = idx + 1
         _reset_question()
         st.rerun()

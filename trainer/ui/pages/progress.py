@@ -25,8 +25,14 @@ profile = current_profile()
 store = get_store()
 ss = st.session_state
 
-shown = model.progress_view(store, atlas, questions, None if profile is None else profile.learner.id,
-                            ss.get("anon_attempts", []), now_utc())
+shown = model.progress_view(
+    store,
+    atlas,
+    questions,
+    None if profile is None else profile.learner.id,
+    ss.get("anon_attempts", []),
+    now_utc(),
+)
 if shown.anonymous:
     st.info(model.NO_PROFILE)
 
@@ -45,17 +51,26 @@ else:
     score_column = st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100)
     tab_r, tab_n = st.tabs(["By region", "By nerve"])
     with tab_r:
-        st.dataframe(list(shown.by_region), column_config={"Mean score": score_column}, hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            list(shown.by_region),
+            column_config={"Mean score": score_column},
+            hide_index=True,
+            width="stretch",
+        )
     with tab_n:
         st.dataframe(
             list(shown.by_nerve),
             column_config={
                 "Mean score": score_column,
-                "Recall now": st.column_config.ProgressColumn(format=PERCENT_FORMAT, min_value=0, max_value=100,
-                                                              help="FSRS retrievability of this nerve's cards"),
+                "Recall now": st.column_config.ProgressColumn(
+                    format=PERCENT_FORMAT,
+                    min_value=0,
+                    max_value=100,
+                    help="FSRS retrievability of this nerve's cards",
+                ),
             },
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )
 
     st.plotly_chart(model.accuracy_figure(shown.days), width="stretch")
@@ -68,8 +83,9 @@ else:
         st.markdown(f"- {esc(b.sentence)}", unsafe_allow_html=True)
         rv = get_view(b.view_id, atlas.default_body_type) if b.view_id else None
         if rv is not None:
-            st.plotly_chart(bias_figure(rv, b.mean_cm), width="stretch", key=f"bias_{b.key}",
-                            config={"staticPlot": True})
+            st.plotly_chart(
+                bias_figure(rv, b.mean_cm), width="stretch", key=f"bias_{b.key}", config={"staticPlot": True}
+            )
 
     # Weakest items
     st.subheader("Weakest items")
@@ -123,12 +139,21 @@ if profile is not None:
     st.subheader("Your data")
     files = model.downloads(store, learner, profile.key_hash)
     d1, d2 = st.columns(2)
-    d1.download_button("Export history (CSV)", files.csv, file_name=files.csv_name, mime="text/csv", width="stretch")
-    d2.download_button("Export everything (JSON)", files.json, file_name=files.json_name, mime="application/json",
-                       width="stretch")
+    d1.download_button(
+        "Export history (CSV)", files.csv, file_name=files.csv_name, mime="text/csv", width="stretch"
+    )
+    d2.download_button(
+        "Export everything (JSON)",
+        files.json,
+        file_name=files.json_name,
+        mime="application/json",
+        width="stretch",
+    )
     with st.expander("Use this profile on another device"):
-        st.markdown("Make a one-time code and type it on the other device (sidebar → *Profile from another "
-                    "device*). The code works once, for 15 minutes. This browser keeps the profile too.")
+        st.markdown(
+            "Make a one-time code and type it on the other device (sidebar → *Profile from another "
+            "device*). The code works once, for 15 minutes. This browser keeps the profile too."
+        )
         st.button("Make a transfer code", key="transfer_go", on_click=_on_transfer_code)
         code = model.transfer_to_show(ss.get("transfer_shown"), learner.id, now_utc())
         if code is not None:
@@ -138,17 +163,27 @@ if profile is not None:
         st.text_input("New name", max_chars=40, key="rename_to", value=learner.display_name)
         st.button("Rename", key="rename_go", on_click=_on_rename)
     with st.expander("Delete this profile"):
-        st.warning("This deletes the profile on every device, with every answer and every review card. "
-                   "It cannot be undone.")
+        st.warning(
+            "This deletes the profile on every device, with every answer and every review card. "
+            "It cannot be undone."
+        )
         typed = st.text_input("Type the profile name to confirm", key="del_confirm")
-        st.button("Delete profile", type="primary", disabled=not model.can_delete(typed, learner), key="del_go",
-                  on_click=_on_delete)
+        st.button(
+            "Delete profile",
+            type="primary",
+            disabled=not model.can_delete(typed, learner),
+            key="del_go",
+            on_click=_on_delete,
+        )
 
 with st.expander("Import a profile from an exported file (JSON)"):
-    st.caption("For a profile exported on another server. The imported profile is kept in this browser. "
-               "To move a profile between devices on this server, use a transfer code instead.")
-    st.file_uploader("Exported JSON file", type=["json"], key="import_file",
-                     on_change=lambda: ss.pop("import_error", None))
+    st.caption(
+        "For a profile exported on another server. The imported profile is kept in this browser. "
+        "To move a profile between devices on this server, use a transfer code instead."
+    )
+    st.file_uploader(
+        "Exported JSON file", type=["json"], key="import_file", on_change=lambda: ss.pop("import_error", None)
+    )
     st.button("Import", key="import_go", on_click=_on_import, disabled=ss.get("import_file") is None)
     if ss.get("import_error"):
         st.error("Import refused: nothing was stored. What is wrong with the file:")
