@@ -24,7 +24,8 @@ def distances_to_point(points: ArrayLike, target: ArrayLike) -> FloatArray:
     [0.0, 5.0]
     """
     p = as_points(points, np.asarray(target).size)
-    return np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
+    distances: FloatArray = np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
+    return distances
 
 
 def segment_distances2(

@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from trainer.errors import RuleError, UploadError
 from trainer.rules.classroom import clean_nickname
@@ -204,11 +204,11 @@ def check_document(data: object, now: datetime) -> LearnerFile:
     return LearnerFile(learner, tuple(attempts), tuple(cards))
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: object) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
@@ -330,9 +330,14 @@ class _Checker:
             pins = self.pins(f"{where}.pins", a.get("pins", []))
             distances = self.distances(f"{where}.distances_cm", a.get("distances_cm", []))
             directions = self.directions(f"{where}.directions", a.get("directions", []))
-            credit = a.get("credit")
-            if "credit" in a and not (_is_number(credit) and math.isfinite(credit) and 0 <= credit <= 1):
-                self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(credit)}")
+            raw_credit = a.get("credit")
+            credit = (
+                float(raw_credit)
+                if _is_number(raw_credit) and math.isfinite(raw_credit) and 0 <= raw_credit <= 1
+                else None
+            )
+            if "credit" in a and credit is None:
+                self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(raw_credit)}")
             duration = a.get("duration_ms")
             if duration is not None and not (_is_int(duration) and 0 <= duration <= MAX_DURATION_MS):
                 self.problem(
@@ -340,7 +345,13 @@ class _Checker:
                     f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, got {_show(duration)}",
                 )
             created = self.time(f"{where}.created_at", a.get("created_at")) if "created_at" in a else None
-            if len(self.problems) > n or attempt_id is None or qid is None or created is None:
+            if (
+                len(self.problems) > n
+                or attempt_id is None
+                or qid is None
+                or created is None
+                or credit is None
+            ):
                 continue
             out.append(
                 Attempt(
@@ -353,7 +364,7 @@ class _Checker:
                     pins=pins,
                     distances_cm=distances,
                     directions=directions,
-                    credit=float(credit),
+                    credit=credit,
                     duration_ms=duration,
                     created_at=created,
                 )
