@@ -331,12 +331,10 @@ class _Checker:
             distances = self.distances(f"{where}.distances_cm", a.get("distances_cm", []))
             directions = self.directions(f"{where}.directions", a.get("directions", []))
             raw_credit = a.get("credit")
-            credit = (
-                float(raw_credit)
-                if _is_number(raw_credit) and math.isfinite(raw_credit) and 0 <= raw_credit <= 1
-                else None
-            )
-            if "credit" in a and credit is None:
+            # NaN marks a missing or bad credit; either way a problem is recorded (a missing key
+            # by ``keys`` above), so the attempt is skipped below.
+            credit = float(raw_credit) if _is_number(raw_credit) else math.nan
+            if "credit" in a and not (math.isfinite(credit) and 0 <= credit <= 1):
                 self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(raw_credit)}")
             duration = a.get("duration_ms")
             if duration is not None and not (_is_int(duration) and 0 <= duration <= MAX_DURATION_MS):
@@ -345,13 +343,7 @@ class _Checker:
                     f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, got {_show(duration)}",
                 )
             created = self.time(f"{where}.created_at", a.get("created_at")) if "created_at" in a else None
-            if (
-                len(self.problems) > n
-                or attempt_id is None
-                or qid is None
-                or created is None
-                or credit is None
-            ):
+            if len(self.problems) > n or attempt_id is None or qid is None or created is None:
                 continue
             out.append(
                 Attempt(
@@ -364,7 +356,7 @@ class _Checker:
                     pins=pins,
                     distances_cm=distances,
                     directions=directions,
-                    credit=credit,
+                    credit=float(credit),
                     duration_ms=duration,
                     created_at=created,
                 )

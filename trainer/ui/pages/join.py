@@ -23,7 +23,7 @@ from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result, trace_instructions
 from trainer.ui.boundary import log_failure
-from trainer.ui.common import esc, page_setup, require_atlas
+from trainer.ui.common import esc, get_atlas, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
@@ -39,7 +39,9 @@ ss = st.session_state
 # The content does not change during a class: a phone's rerun reuses the folder check for a
 # few seconds (an edit to the atlas shows here up to that much later).
 CONTENT_RECHECK_S = 5.0
-atlas = require_atlas(max_stale_s=CONTENT_RECHECK_S)
+atlas = get_atlas(max_stale_s=CONTENT_RECHECK_S)
+if atlas is None:
+    st.stop()
 store = get_store()
 questions = get_questions(atlas, max_stale_s=CONTENT_RECHECK_S)
 

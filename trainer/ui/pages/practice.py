@@ -15,7 +15,7 @@ from trainer.quiz.session import Filters, choose_side, pick_questions, pins_need
 from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, reveal_shapes
 from trainer.scoring.score import Answer, Result, extra_pin_policy_text, score, trace_instructions
-from trainer.ui.common import esc, get_view, page_setup, require_atlas
+from trainer.ui.common import esc, get_atlas, get_view, page_setup
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
@@ -23,7 +23,9 @@ from trainer.ui.state import get_store, now_utc, profile_sidebar
 
 page_setup()
 st.title("Practice")
-atlas = require_atlas()
+atlas = get_atlas()
+if atlas is None:
+    st.stop()
 questions = get_questions(atlas)
 learner_id = profile_sidebar()
 ss = st.session_state
