@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from trainer.atlas.core import (
     Atlas,
@@ -264,9 +265,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             check_conditions(label, s.id, s.conditions)
             if s.nerve not in atlas.nerves:
                 out.append(Problem(label, s.id, "nerve", f"unknown nerve '{s.nerve}'"))
-            for a in s.avoid:
-                if a not in atlas.avoid:
-                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{a}'"))
+            for avoid_id in s.avoid:
+                if avoid_id not in atlas.avoid:
+                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{avoid_id}'"))
             check_point(label, s.id, "at", s.at)
         for a in rf.avoid:
             claim(label, a.id)
@@ -420,7 +421,9 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
     return out
 
 
-def _sites_inside_avoid(atlas: Atlas, label: str, view_id: str, body_type: str, items: dict) -> list[Problem]:
+def _sites_inside_avoid(
+    atlas: Atlas, label: str, view_id: str, body_type: str, items: dict[str, Any]
+) -> list[Problem]:
     """A PIT site inside a structure-to-avoid radius would teach learners to inject there."""
     import numpy as np
 

@@ -206,7 +206,7 @@ class Atlas:
         for table in (self.nerves, self.sites, self.avoid, self.territories):
             found = table.get(item_id)
             if found is not None:
-                return found  # type: ignore[return-value]
+                return found
         return None
 
     def name_of(self, item_id: str) -> str:
@@ -221,7 +221,7 @@ class Atlas:
     def region_items(self, region_id: str) -> list[AtlasItem]:
         out: list[AtlasItem] = []
         for table in (self.nerves, self.sites, self.avoid, self.territories):
-            out.extend(x for x in table.values() if x.region == region_id)  # type: ignore[attr-defined]
+            out.extend(x for x in table.values() if x.region == region_id)
         return out
 
     def region_landmarks(self, region_id: str) -> list[str]:

@@ -211,7 +211,7 @@ def _foot_vertices(b: MeasuredBody) -> FloatArray:
     v = b.used_vertices
     ankle = b.joint("r-ankle")
     keep = (v[:, 0] < -1.0) & (v[:, 1] < ankle[1]) & (np.abs(v[:, 0] - ankle[0]) < 10.0)
-    return v[keep]
+    return np.asarray(v[keep], dtype=np.float64)
 
 
 def _foot_axes(b: MeasuredBody) -> tuple[FloatArray, FloatArray]:
@@ -388,7 +388,7 @@ def bicristal_breadth(b: MeasuredBody) -> float:
 
 def _head_vertices(b: MeasuredBody) -> FloatArray:
     v = b.used_vertices
-    return v[(v[:, 1] > b.joint("neck")[1] + 4.0) & (np.abs(v[:, 0]) < 12.0)]
+    return np.asarray(v[(v[:, 1] > b.joint("neck")[1] + 4.0) & (np.abs(v[:, 0]) < 12.0)], dtype=np.float64)
 
 
 def head_length(b: MeasuredBody) -> float:
@@ -447,7 +447,7 @@ def _menton(b: MeasuredBody) -> FloatArray:
     mid = v[(np.abs(v[:, 0]) < 0.8) & (v[:, 2] > b.joint("neck")[2])]
     chin = mid[(mid[:, 1] < jaw[1] + 3.0) & (mid[:, 1] > jaw[1] - 6.0)]
     front = chin[chin[:, 2] > chin[:, 2].max() - 2.0]
-    return front[np.argmin(front[:, 1])]
+    return np.asarray(front[np.argmin(front[:, 1])], dtype=np.float64)
 
 
 def menton_sellion_length(b: MeasuredBody) -> float:
@@ -517,7 +517,7 @@ def _middle_fingertip(b: MeasuredBody) -> FloatArray:
     last = b.joint("r-finger-3-4") if "r-finger-3-4" in b.joints_cm else b.joint("r-finger-3-3")
     v = b.used_vertices
     near = v[np.linalg.norm(v - last, axis=1) < 2.0]
-    return near[np.argmax(np.linalg.norm(near - wrist, axis=1))]
+    return np.asarray(near[np.argmax(np.linalg.norm(near - wrist, axis=1))], dtype=np.float64)
 
 
 def hand_breadth(b: MeasuredBody) -> float:

@@ -115,7 +115,8 @@ def mesh_arrays(skin: SkinMesh, n_base: int, base_triangles: np.ndarray) -> dict
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """Compressed npz bytes that depend only on the arrays (no timestamps inside)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    # numpy's stub lets **kwds name its allow_pickle flag, so a dict of arrays fails the check.
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

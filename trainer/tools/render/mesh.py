@@ -182,7 +182,7 @@ def vertex_normals(vertices: FloatArray, triangles: IntArray) -> FloatArray:
     for k in range(3):
         np.add.at(n, triangles[:, k], fn)
     length = np.linalg.norm(n, axis=1, keepdims=True)
-    return np.divide(n, length, out=np.zeros_like(n), where=length > 0)
+    return np.asarray(np.divide(n, length, out=np.zeros_like(n), where=length > 0), dtype=np.float64)
 
 
 def quads_to_triangles(quads: IntArray) -> IntArray:

@@ -227,11 +227,11 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
         reliefs = [r for r in reliefs if len(r.path_cm) < 2]
         reliefs.append(
             Relief(
-                center_cm=tuple(path[0].tolist()),  # type: ignore[arg-type]
+                center_cm=tuple(path[0].tolist()),
                 axes=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
                 radii_cm=(1.6, 1.6, 1.6),
                 height_cm=0.35,
-                path_cm=tuple(tuple((p + inward).tolist()) for p in path),  # type: ignore[misc]
+                path_cm=tuple(tuple((p + inward).tolist()) for p in path),
             )
         )
     margin_px = 4.0 * camera.px_per_cm
