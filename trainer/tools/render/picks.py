@@ -76,13 +76,13 @@ def frame_vector(frame: Frame, components: Mapping[str, float] | None) -> FloatA
 
 def is_rule(method: Mapping[str, Any] | None) -> bool:
     """Whether a landmark's position comes from its rule (not from a hand-picked vertex)."""
-    return method is not None and method.get("kind") in ("joint_offset", "relief")
+    return bool(method) and method.get("kind") in ("joint_offset", "relief")  # type: ignore[union-attr]
 
 
 def _side_vertices(skin: SkinMesh, side: str) -> NDArray[np.int64]:
     ids = skin.skin_vertex_ids
     x = skin.vertices_cm[ids, 0]
-    return np.asarray(ids[x >= -0.5] if side == "left" else ids[x <= 0.5], dtype=np.int64)
+    return ids[x >= -0.5] if side == "left" else ids[x <= 0.5]
 
 
 def rule_point(
@@ -118,7 +118,7 @@ def rule_point(
             raise AtlasError(f"no skin within {within} cm of the seed")
         d = frame_vector(frame, toward)
         score = v[near] @ (d / np.linalg.norm(d))
-        return np.asarray(v[near][int(np.argmax(score))].copy(), dtype=np.float64)
+        return v[near][int(np.argmax(score))].copy()
     if toward:
         d = frame_vector(frame, toward)
         return ray_exit(skin, seed, d / np.linalg.norm(d))
@@ -126,7 +126,7 @@ def rule_point(
         from trainer.tools.render.resolve import SkinSnapper
 
         snapper = SkinSnapper(skin)
-    return np.asarray(snapper.snap(seed[None, :])[0][0], dtype=np.float64)
+    return snapper.snap(seed[None, :])[0][0]
 
 
 @lru_cache(maxsize=4)
@@ -257,7 +257,7 @@ def repick(atlas_dir: Path, assets_dir: Path, body_types: Sequence[str]) -> list
         for lm in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("landmarks") or []:
             files[str(lm["id"])] = f
     for row in out:
-        row["file"] = files[str(row["id"])]
+        row["file"] = files[row["id"]]
     return out
 
 

@@ -8,7 +8,7 @@ image). Left-side geometry uses the mesh's mirror map and mirrored frames.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,7 +308,7 @@ def raw_point(geo: SideGeometry, point: Mapping[str, Any]) -> FloatArray:
     return geo.landmarks_cm[lid] + frame.offset(*signed_offsets(point))
 
 
-def resolve_points(geo: SideGeometry, points: Sequence[Mapping[str, Any]]) -> tuple[FloatArray, FloatArray]:
+def resolve_points(geo: SideGeometry, points: list[Mapping[str, Any]]) -> tuple[FloatArray, FloatArray]:
     """Snapped skin points (N, 3) and snap distances (N,) for skin-point dicts."""
     if not points:
         return np.zeros((0, 3)), np.zeros(0)
