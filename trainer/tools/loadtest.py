@@ -502,7 +502,6 @@ async def _player(
 ) -> None:
     """One phone: join, answer every question, watch every reveal, see the end, disconnect."""
     from websockets.asyncio.client import connect
-    from websockets.typing import Subprotocol
 
     nick = f"lt{tag}-{number:03d}"
     await asyncio.sleep(start_delay_s)
@@ -514,7 +513,7 @@ async def _player(
     try:
         async with connect(
             target.ws_url,
-            subprotocols=[Subprotocol("streamlit")],
+            subprotocols=["streamlit"],
             proxy=None,
             open_timeout=30,
             close_timeout=3,
@@ -857,9 +856,9 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
 
     hz = os.sysconf("SC_CLK_TCK")
     cpu_ms = {
-        pid: (c1 - c0) * 1000.0 / hz
+        pid: (cpu1[pid] - c0) * 1000.0 / hz
         for pid, c0 in cpu0.items()
-        if c0 is not None and (c1 := cpu1.get(pid)) is not None
+        if c0 is not None and cpu1.get(pid) is not None
     }
     streamlit_pids = [pid for pid in pids if _is_streamlit(pid)]
     total_cpu_ms = sum(cpu_ms.values())
@@ -987,7 +986,6 @@ async def _rerun_costs(
 ) -> dict[str, dict[str, float]]:
     """One phone joins, the question opens, then ``runs`` runs of each kind; CPU from /proc."""
     from websockets.asyncio.client import connect
-    from websockets.typing import Subprotocol
 
     pids = server_pids([target.port])
     if not pids:
@@ -996,7 +994,7 @@ async def _rerun_costs(
     shared = _Shared(deadline=time.monotonic() + 600.0, code=code)
     async with connect(
         target.ws_url,
-        subprotocols=[Subprotocol("streamlit")],
+        subprotocols=["streamlit"],
         proxy=None,
         open_timeout=30,
         max_size=32 * 2**20,
