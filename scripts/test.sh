@@ -26,9 +26,12 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --require-hashes -r requirements-test.lock
 .venv/bin/python -m pip install -q --no-deps -e .
 
-# Lint and formatting are part of the suite: a badly formatted file fails CI like a failing test.
+# Lint, formatting and types are part of the suite: a badly formatted or mistyped file fails CI
+# like a failing test.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Types: strict mypy over the package (configuration in pyproject.toml).
+.venv/bin/mypy trainer
 
 # CI must not quietly skip the real-database and real-browser tests.
 export TRAINER_REQUIRE_PG=1
