@@ -14,8 +14,11 @@ import numpy as np
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedItem, RenderedView
+from trainer.quiz.kinds import highlights_nerve, is_case, placing_targets, shades_territory, shows_picture
 from trainer.quiz.models import QuestionModel
-from trainer.scoring.score import Result
+from trainer.scoring.results import Result
+
+__all__ = ["question_shapes", "reveal_shapes", "reveal_targets", "shows_picture"]
 
 TARGET = "#12a150"
 COURSE = "#1f77ff"
@@ -52,10 +55,9 @@ def _polyline(item: RenderedItem, stroke: str, width: float, dash: str | None = 
     ]
 
 
-def shows_picture(q: QuestionModel) -> bool:
-    """A choice question whose image is part of the question (a highlighted course to name, a
-    shaded territory to name): shown, inactive, wherever the question is asked."""
-    return bool(q.targets) and (q.type == "identify" or (q.type == "territory" and q.mode == "name"))
+def reveal_targets(q: QuestionModel) -> list[str]:
+    """What the reveal draws: the question's targets, or every placing step's of a case."""
+    return placing_targets(q) if is_case(q) else list(q.targets)
 
 
 def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[str, Any]]:
@@ -63,9 +65,9 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
     if view is None:
         return []
     w = max(view.width_px, view.height_px) / 150
-    if q.type == "identify" and q.targets:
+    if highlights_nerve(q):
         return _polyline(view.items[q.targets[0]], COURSE, w * 1.6)
-    if q.type == "territory" and q.mode == "name" and q.targets:
+    if shades_territory(q):
         item = view.items[q.targets[0]]
         pts = [[round(float(x), 1), round(float(y), 1)] for x, y in item.points_px]
         return [
@@ -77,8 +79,6 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
                 "width": w / 2,
             }
         ]
-    if q.type == "case" and q.steps and q.steps[0].type == "identify" and q.steps[0].targets:
-        return []
     return []
 
 
@@ -89,7 +89,7 @@ def reveal_shapes(
     ppc = view.camera.px_per_cm
     w = max(view.width_px, view.height_px) / 150
     shapes: list[dict[str, Any]] = []
-    target_ids = targets if targets is not None else list(q.targets)
+    target_ids = targets if targets is not None else reveal_targets(q)
     for item in view.items.values():
         if item.kind == "avoid" and item.any_visible:
             a = atlas.avoid.get(item.id)
