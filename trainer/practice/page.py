@@ -33,7 +33,7 @@ from trainer.quiz.kinds import (
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.views import ANY_SIDE, view_id_for
 from trainer.scoring.results import Result
-from trainer.scoring.score import extra_pin_policy_text, score, trace_instructions
+from trainer.scoring.score import count_noun, extra_pin_policy_text, score, trace_instructions
 
 FULL_CREDIT = 0.999
 
@@ -212,7 +212,7 @@ def instructions(q: QuestionModel, draft: Draft) -> str:
     if is_trace(q):
         return trace_instructions(q) + " Then submit."
     if is_multi_site(q) or (part.is_step and part.max_pins > 1):
-        return f"Place {part.min_pins} pins. " + extra_pin_policy_text(q.extra_pins)
+        return f"Place {count_noun(part.min_pins, 'pin')}. " + extra_pin_policy_text(q.extra_pins)
     return ""
 
 

@@ -69,7 +69,7 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
                 out.append(("steps", "a case needs steps"))
             for i, step in enumerate(q.steps):
                 for t in step.targets:
-                    if atlas.item(t) is None:
+                    if atlas.item(t) is None and t not in atlas.landmarks:  # a step may place landmarks
                         out.append((f"steps.{i}.targets", f"unknown atlas id '{t}'"))
                 if step.type in {"identify", "clinical"}:
                     n_correct = sum(c.correct for c in step.choices)

@@ -61,7 +61,8 @@ def pin_results(
         facts = scorer.measure(view, xs, ys, scorer.columns(view, target_ids))
     slot = {t: j for j, t in enumerate(target_ids)}
     per_pin = np.array([slot[t] if t is not None else -1 for t in targets], dtype=np.int64)
-    credits = facts.credits(per_pin, tolerance_cm, zero_cm, unsafe_scores_zero)
+    target_items = scorer.columns(view, target_ids)
+    credits = facts.credits(per_pin, tolerance_cm, zero_cm, unsafe_scores_zero, target_items)
     vocabulary = direction_vocabulary(atlas, view.view_id)
     out: list[PinResult] = []
     for i, target_id in enumerate(targets):
@@ -72,7 +73,8 @@ def pin_results(
         nearest_name = atlas.name_of(nearest_id) if nearest_id else None
         k_unsafe = int(facts.unsafe[i])
         safety_msg = None
-        if k_unsafe >= 0:
+        marks_it = target_id is not None and k_unsafe >= 0 and scorer.item_ids[k_unsafe] == target_id
+        if k_unsafe >= 0 and not marks_it:
             a = atlas.avoid[scorer.item_ids[k_unsafe]]
             safety_msg = (
                 f"Unsafe: this pin is {float(facts.unsafe_cm[i]):.1f} cm from the {a.name}, inside its "

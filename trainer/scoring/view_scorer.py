@@ -37,9 +37,9 @@ def credit_for_distance(distance_cm: FloatArray | float, tolerance_cm: float, ze
     )  # np.clip, minus its overhead
 
 
-# Items a pin is measured against. Landmarks are left out: they are never targets, never the
-# "nearest structure" and never unsafe.
-INDEXED_KINDS = ("nerve", "site", "avoid", "territory")
+# Items a pin is measured against. Landmarks are measured only as targets (a case step "place
+# the landmarks"): they are never the "nearest structure" and never unsafe.
+INDEXED_KINDS = ("nerve", "site", "avoid", "territory", "landmark")
 NAMED_KINDS = ("nerve", "site", "avoid")  # candidates for "nearest structure to your pin"
 _PRUNE_FROM_PINS = 64  # from this many pins, items a pin cannot be affected by are skipped
 _CHUNK_PINS = 4096  # pins per block in that case, so the per-item arrays stay a few MB
@@ -59,19 +59,29 @@ class PinFacts:
     unsafe_cm: FloatArray  # (N,) the pin's distance to it (NaN if none)
 
     def credits(
-        self, target: IntArray, tolerance_cm: float, zero_cm: float, unsafe_scores_zero: bool = True
+        self,
+        target: IntArray,
+        tolerance_cm: float,
+        zero_cm: float,
+        unsafe_scores_zero: bool = True,
+        target_items: IntArray | None = None,
     ) -> FloatArray:
         """Credit of each pin against its target column (-1 = unmatched: 0 credit).
 
         A pin off the body scores 0, and so does a pin inside a safety radius (unless
-        ``unsafe_scores_zero`` is off, as for tracing), whatever its distance.
+        ``unsafe_scores_zero`` is off, as for tracing), whatever its distance. When the pin's
+        target *is* that structure to avoid (a case step "mark what to avoid"; ``target_items``
+        gives each target's item column), its radius does not count against it.
         """
         if not self.target_cm.size:
             return np.zeros(len(target))
         d = self.target_cm[np.arange(len(target)), np.maximum(target, 0)]
         ok = (target >= 0) & self.on_body
         if unsafe_scores_zero:
-            ok &= self.unsafe < 0
+            safe = self.unsafe < 0
+            if target_items is not None and len(target_items):
+                safe |= (target >= 0) & (self.unsafe == target_items[np.maximum(target, 0)])
+            ok &= safe
         return np.where(ok, credit_for_distance(d, tolerance_cm, zero_cm), 0.0)
 
 
