@@ -30,6 +30,7 @@ from trainer.quiz.bank import _check_question, bank_paths, check_questions, pars
 from trainer.quiz.choices import fixed_order
 from trainer.quiz.kinds import KINDS, is_clinical, is_territory, type_asks_choices
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
+from trainer.quiz.views import view_region
 
 AUTHOR_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical")
 # Which atlas items a click may pick for each question type.
@@ -210,9 +211,7 @@ def apply_click(
 
 
 def _derived_tags(atlas: Atlas, view: str | None, targets: Sequence[str]) -> Tags:
-    region = None
-    if view:
-        region = next((v.region for v in atlas.views.values() if v.id == view or v.base_id == view), None)
+    region = view_region(atlas, view)
     nerves: list[str] = []
     for t in targets:
         n = (
