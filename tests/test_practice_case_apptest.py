@@ -74,3 +74,25 @@ def test_a_six_step_case_is_played_and_scored_through_the_page(content: Path) ->
     assert [s.credit for s in result.steps] == [1.0] * 6
     next(b for b in at.button if b.label == "See summary").click().run()
     assert at.subheader[0].value == "Session summary" and at.metric[0].value == "100%"
+
+
+def test_a_hint_is_asked_for_on_the_page_and_its_cost_shown(content: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.switch_page("trainer/ui/pages/practice.py")
+    at.query_params["questions"] = "q_locate"
+    at.query_params["side"] = "right"
+    at.run()
+    assert not at.exception, at.exception
+    hint = next(b for b in at.button if b.label == "Show the landmarks (−10 points)")
+    hint.click().run()
+    assert next(b for b in at.button if b.label == "Show the landmarks (−10 points)").disabled
+    view = load_rendered_view("view_a_right", "female", content)
+    x, y = view.items["site_a"].points_px[0]
+    _tap(at, float(x), float(y), 1)
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    assert not at.exception, at.exception
+    assert at.warning[0].value.startswith("90% — Within tolerance")
+    assert at.warning[0].value.endswith("Hints used: show the landmarks (−10 points); 100% before hints.")
+    next(b for b in at.button if b.label == "See summary").click().run()
+    assert at.dataframe[0].value["Hints"].tolist() == ["show the landmarks (−10 points)"]

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
+from trainer.practice import hints
+from trainer.practice.hints import Hint
 from trainer.quiz.answers import Point, build_answer
 from trainer.quiz.kinds import (
     OWN,
@@ -80,6 +82,7 @@ class Draft:
 
     pins: dict[int, list[Point]] = field(default_factory=dict)
     active: int | None = None
+    hints: list[str] = field(default_factory=list)  # hint ids asked for, in order
 
     def active_pins(self) -> list[Point]:
         return self.pins.get(self.active, []) if self.active is not None else []
@@ -117,6 +120,19 @@ def add_pin(q: QuestionModel, draft: Draft, pt: Point) -> bool:
 def undo_pin(draft: Draft) -> None:
     if draft.active_pins():
         draft.pins[draft.active].pop()  # type: ignore[index]
+
+
+def offered_hints(q: QuestionModel, atlas: Atlas, draft: Draft, answered: bool) -> list[tuple[Hint, bool]]:
+    """Each hint offered for this question and whether its button is enabled (not yet used)."""
+    return [(h, not answered and h.id not in draft.hints) for h in hints.available(q, atlas)]
+
+
+def use_hint(q: QuestionModel, atlas: Atlas, draft: Draft, hint_id: str) -> bool:
+    """Ask for a hint (once); returns whether it was offered and newly used."""
+    if hint_id in draft.hints or hint_id not in {h.id for h in hints.available(q, atlas)}:
+        return False
+    draft.hints.append(hint_id)
+    return True
 
 
 def clear_pins(draft: Draft) -> None:
@@ -235,8 +251,8 @@ def submit(
     view: RenderedView | None,
     atlas: Atlas,
 ) -> Result:
-    """Build the answer from every part and score it (the one scorer)."""
-    return score(q, build_answer(q, draft.pins, choices_by_part), view, atlas)
+    """Build the answer from every part, score it (the one scorer) and take off the hints' cost."""
+    return hints.apply(score(q, build_answer(q, draft.pins, choices_by_part), view, atlas), draft.hints)
 
 
 def anonymous_attempt(

@@ -149,9 +149,35 @@ def pin_sentence(pr: PinResult, atlas: Atlas, tolerance_cm: float, vocabulary: s
         )
         return f"No credit: the pin is inside a safety zone, {where}."
     if within:
-        return f"Within tolerance: {pr.distance_cm:.1f} cm from the {name}."
+        if pr.direction_text == "on target":
+            return f"Within tolerance: on target ({pr.distance_cm:.1f} cm from the {name})."
+        return f"Within tolerance: {_relative_to(pr.direction_text, name, vocabulary)} — fine."
     sentence = _relative_to(pr.direction_text, name, vocabulary)
     return f"{sentence[:1].upper()}{sentence[1:]} ({pr.distance_cm:.1f} cm away)."
+
+
+def pin_notes(prs: Sequence[PinResult], atlas: Atlas, tolerance_cm: float) -> list[str]:
+    """One short line per pin, in the order placed, saying which pin missed and which way:
+    'Pin 1 (site A): 0.4 cm distal — fine.', 'Pin 2 (site B): 2.3 cm proximal, 2.3 cm away: missed.'
+
+    Direction words are given inside the tolerance too, so a learner sees a consistent bias.
+    """
+    out = []
+    for i, pr in enumerate(prs, start=1):
+        if pr.target_id is None:
+            out.append(f"Pin {i}: extra pin.")
+            continue
+        name = _lower_name(atlas.name_of(pr.target_id))
+        if not pr.on_body:
+            out.append(f"Pin {i} ({name}): off the body.")
+        elif pr.safety:
+            out.append(f"Pin {i} ({name}): inside a safety zone, no credit.")
+        elif pr.distance_cm <= tolerance_cm:
+            out.append(f"Pin {i} ({name}): {pr.direction_text} — fine.")
+        else:
+            verdict = "partial credit" if pr.credit > 0 else "missed"
+            out.append(f"Pin {i} ({name}): {pr.direction_text}, {pr.distance_cm:.1f} cm away: {verdict}.")
+    return out
 
 
 def match_pins(distance_matrix_cm: FloatArray) -> list[tuple[int, int]]:

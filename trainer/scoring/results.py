@@ -38,6 +38,7 @@ class Result:
     safety: tuple[str, ...] = ()
     details: dict[str, float] = field(default_factory=dict)
     steps: tuple[Result, ...] = ()
+    hints: tuple[str, ...] = ()  # hint ids the learner used (credit already lowered for them)
 
     @property
     def percent(self) -> int:

@@ -18,12 +18,20 @@ from trainer.quiz.kinds import highlights_nerve, is_case, placing_targets, shade
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.results import Result
 
-__all__ = ["question_shapes", "reveal_shapes", "reveal_targets", "shows_picture"]
+__all__ = [
+    "course_shapes",
+    "landmark_shapes",
+    "question_shapes",
+    "reveal_shapes",
+    "reveal_targets",
+    "shows_picture",
+]
 
 TARGET = "#12a150"
 COURSE = "#1f77ff"
 AVOID = "rgba(200,30,45,0.35)"
 ARROW = "#d62828"
+LANDMARK = "#7a4dd8"
 
 
 def _runs(item: RenderedItem) -> list[list[list[float]]]:
@@ -80,6 +88,37 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
             }
         ]
     return []
+
+
+def landmark_shapes(view: RenderedView, atlas: Atlas) -> list[dict[str, Any]]:
+    """A hint before the answer: every landmark visible in the view, marked and named."""
+    w = max(view.width_px, view.height_px) / 150
+    shapes: list[dict[str, Any]] = []
+    for item in view.items.values():
+        if item.kind != "landmark" or not item.any_visible:
+            continue
+        x, y = (round(float(v), 1) for v in item.points_px[0])
+        shapes.append(
+            {
+                "type": "circle",
+                "x": x,
+                "y": y,
+                "r": w * 1.1,
+                "stroke": "white",
+                "fill": LANDMARK,
+                "width": w / 3,
+            }
+        )
+        shapes.append(
+            {"type": "text", "x": x + w * 1.6, "y": y, "text": atlas.name_of(item.id), "fill": LANDMARK}
+        )
+    return shapes
+
+
+def course_shapes(view: RenderedView, nerve_ids: list[str]) -> list[dict[str, Any]]:
+    """A hint before the answer: the courses of these nerves (never a site on them)."""
+    w = max(view.width_px, view.height_px) / 150
+    return [s for n in nerve_ids if n in view.items for s in _polyline(view.items[n], COURSE, w, dash="8 5")]
 
 
 def reveal_shapes(

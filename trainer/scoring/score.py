@@ -29,6 +29,7 @@ from trainer.scoring.pins import (
     direction_vocabulary,
     extra_pin_policy_text,
     match_pins,
+    pin_notes,
     pin_results,
     pin_sentence,
 )
@@ -124,6 +125,8 @@ def _score_multi(
         parts.append(f"{missing} site(s) had no pin.")
     if n_extra:
         parts.append(f"{n_extra} extra pin(s): {extra_pin_policy_text(policy).lower()}")
+    if prs:
+        parts.extend(pin_notes(prs, atlas, tol))
     return credit, prs, " ".join(parts)
 
 

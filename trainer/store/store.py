@@ -511,6 +511,7 @@ class Store:
         attempt_id: str | None = None,
         cards: Sequence[str] = (),
         review: ReviewCard | None = None,
+        hints: Sequence[str] = (),
     ) -> Attempt:
         """Remember one practice answer and review its cards, all in one transaction.
 
@@ -532,6 +533,7 @@ class Store:
             credit=_check_credit(credit),
             duration_ms=duration_ms,
             created_at=require_utc(now),
+            hints=tuple(hints),
         )
         if cards and (learner_id is None or review is None):
             raise ValueError("reviewing cards needs a learner_id and a review function")
@@ -1361,6 +1363,7 @@ def _attempt_values(a: Attempt) -> dict[str, Any]:
         "credit": a.credit,
         "duration_ms": a.duration_ms,
         "created_at": a.created_at,
+        "hints_json": _dumps(list(a.hints)) if a.hints else None,
     }
 
 
@@ -1378,6 +1381,7 @@ def _attempt_from_row(r: Row[Any]) -> Attempt:
         credit=r.credit,
         duration_ms=r.duration_ms,
         created_at=r.created_at,
+        hints=tuple(json.loads(r.hints_json)) if r.hints_json else (),
     )
 
 

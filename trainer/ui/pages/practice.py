@@ -9,6 +9,7 @@ import streamlit as st
 
 from trainer.explorer.figures import image_url
 from trainer.practice import page as model
+from trainer.practice.hints import shapes as hint_shapes
 from trainer.practice.summary import error_chart, summary_rows
 from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options, to_file_indexes
 from trainer.quiz.kinds import type_label
@@ -127,6 +128,7 @@ if idx >= len(ids):
                 "Score %": r.percent,
                 "Distance (cm)": "—" if r.distance_cm is None else f"{r.distance_cm:.1f}",
                 "Direction": r.direction,
+                "Hints": r.hints or "—",
             }
             for r in rows
         ],
@@ -186,9 +188,17 @@ caption = model.instructions(q, draft)
 if caption and not answered:
     st.caption(caption)
 
+offered = model.offered_hints(q, atlas, draft, answered) if view is not None else []
+if offered and not answered:
+    hint_cols = st.columns(len(offered))
+    for col, (hint, enabled) in zip(hint_cols, offered, strict=True):
+        if col.button(hint.button_text, key=f"pr_hint_{hint.id}_{ss['pr_seq']}", disabled=not enabled):
+            model.use_hint(q, atlas, draft, hint.id)
+            st.rerun()
+
 surface = model.board(q, view is not None, draft, answered)
 if view is not None and surface.shown:
-    shapes = question_shapes(q, view)
+    shapes = question_shapes(q, view) + hint_shapes(draft.hints, q, view, atlas)
     if result is not None:
         shapes = shapes + reveal_shapes(q, result, view, atlas)
     pinboard(
