@@ -12,6 +12,7 @@ import hashlib
 import html
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,10 @@ def _choice_lists(key: str, choices: Sequence[Any]) -> tuple[str, str]:
     return shown, right
 
 
+def _write_highlighted(path: Path, *, view: RenderedView, atlas: Atlas, item_id: str) -> None:
+    path.write_bytes(to_png_bytes(highlighted_image(view, atlas, item_id)))
+
+
 def anki_package(
     questions: Sequence[QuestionModel],
     atlas: Atlas,
@@ -165,7 +170,7 @@ def anki_package(
     with tempfile.TemporaryDirectory(prefix="trainer-anki-") as tmp:
         media: dict[str, Path] = {}
 
-        def add_media(name: str, write: Callable[[Path], None]) -> str:
+        def add_media(name: str, write: Callable[[Path], object]) -> str:
             if name not in media:
                 path = Path(tmp) / name
                 write(path)
@@ -201,7 +206,7 @@ def anki_package(
                 nerve_id = atlas.territories[target].nerve if target in atlas.territories else target
                 image = add_media(
                     f"trainer_{view.key}__{target}.png",
-                    lambda p, v=view, t=target: p.write_bytes(to_png_bytes(highlighted_image(v, atlas, t))),
+                    partial(_write_highlighted, view=view, atlas=atlas, item_id=target),
                 )
                 prompt = (
                     "Which nerve is highlighted?"

@@ -279,10 +279,12 @@ def _moodle_multichoice(root: ET.Element, q: QuestionModel, atlas: Atlas, view: 
     qt = _text(el, "questiontext", text, "html")
     if view is not None and shows_picture(q):
         name = f"{view.key}__{q.targets[0]}.png"
-        qt.find("text").text = (
+        text_el = qt.find("text")
+        assert text_el is not None  # made by _text above
+        text_el.text = (
             text
             + f'<p><img src="@@PLUGINFILE@@/{name}" alt="body view" width="{min(view.width_px, 600)}"></p>'
-        )  # type: ignore[union-attr]
+        )
         f = ET.SubElement(qt, "file", {"name": name, "path": "/", "encoding": "base64"})
         f.text = _png_b64(highlighted_image(view, atlas, q.targets[0]))
     _general_feedback(el, q, atlas)

@@ -144,11 +144,11 @@ def reveal_shapes(
         if n in view.items:
             shapes.extend(_polyline(view.items[n], COURSE, w, dash=None))
     for t in target_ids:
-        item = view.items.get(t)
-        if item is None:
+        target = view.items.get(t)
+        if target is None:
             continue
-        if item.kind == "site":
-            x, y = item.points_px[0]
+        if target.kind == "site":
+            x, y = target.points_px[0]
             shapes.append(
                 {
                     "type": "circle",
@@ -171,8 +171,8 @@ def reveal_shapes(
                     "width": w / 3,
                 }
             )
-        elif item.kind == "territory":
-            pts = [[round(float(a), 1), round(float(b), 1)] for a, b in item.points_px]
+        elif target.kind == "territory":
+            pts = [[round(float(a), 1), round(float(b), 1)] for a, b in target.points_px]
             shapes.append(
                 {
                     "type": "polygon",
