@@ -212,8 +212,19 @@ def _v4_profile_keys(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["learner_keys"], md.tables["transfer_codes"]])
 
 
+def _v5_attempt_hints(conn: Connection) -> None:
+    """Hints used in Practice, stored with the attempt (issue 15 item 2). Older attempts: NULL."""
+    conn.execute(text("ALTER TABLE attempts ADD COLUMN hints_json TEXT"))
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security, _v4_profile_keys)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_learning,
+    _v2_live,
+    _v3_security,
+    _v4_profile_keys,
+    _v5_attempt_hints,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

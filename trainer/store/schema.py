@@ -125,6 +125,7 @@ attempts = Table(
     Column("credit", Float, nullable=False),
     Column("duration_ms", Integer, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("hints_json", Text, nullable=True),  # hint ids used (v5); NULL = none, or before v5
     Index("ix_attempts_learner_created", "learner_id", "created_at"),
 )
 
