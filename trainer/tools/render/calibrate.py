@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
+from trainer.atlas.core import Landmark
 from trainer.errors import AtlasError
 from trainer.tools.render.anthropometry import RULES, MeasuredBody
 from trainer.tools.render.body_report import (
@@ -172,7 +173,7 @@ class Morpher:
             self.subdivisions,
         )
 
-    def body(self, weights: Sequence[float], landmarks: Sequence[Mapping[str, Any]]) -> MeasuredBody:
+    def body(self, weights: Sequence[float], landmarks: Sequence[Landmark]) -> MeasuredBody:
         """What the body report measures: base-resolution rows of the subdivided skin, and
         the landmarks resolved on the subdivided skin (as atlas/resolved holds them)."""
         skin = self.skin(weights)
@@ -216,7 +217,7 @@ def measure_dims(body: MeasuredBody, dims: Sequence[Dimension]) -> dict[str, flo
 def fit(
     morpher: Morpher,
     dims: Sequence[Dimension],
-    landmarks: Sequence[Mapping[str, Any]],
+    landmarks: Sequence[Landmark],
     start: Sequence[float] | None = None,
     prior: Sequence[float] | None = None,
 ) -> tuple[FloatArray, dict[str, float]]:
