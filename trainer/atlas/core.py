@@ -16,6 +16,8 @@ from typing import Literal
 
 Side = Literal["right", "left", "midline"]
 ItemKind = Literal["landmark", "nerve", "site", "avoid", "territory"]
+#: How far a YAML point may lie from a body's skin when its body type says nothing.
+DEFAULT_OFF_SKIN_LIMIT_CM = 1.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,7 +217,7 @@ class Territory:
 class BodyType:
     id: str
     name: str
-    off_skin_limit_cm: float = 1.5
+    off_skin_limit_cm: float = DEFAULT_OFF_SKIN_LIMIT_CM
     # MakeHuman shape targets (sex, weight), then the fitted modifier weights; both summed.
     targets: tuple[tuple[str, float], ...] = ()
     fitted: tuple[tuple[str, float], ...] = ()
