@@ -180,7 +180,7 @@ def quantity_of(q: Quantity, geo: Geometry) -> float:
 # --- classification and the report -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     check_id: str
     body_type: str
@@ -216,11 +216,29 @@ def evaluate(check: CheckModel, geo: Geometry) -> Outcome:
         missing = [n for n in check.needs if n not in geo.landmarks_cm]
         if missing:
             reason += f" (the source measures from {', '.join(missing)}, which the atlas lacks)"
-        return Outcome(check.id, geo.body_type, "not_computable", None, low, high, reason)
+        return Outcome(
+            check_id=check.id,
+            body_type=geo.body_type,
+            status="not_computable",
+            measured=None,
+            low=low,
+            high=high,
+            reason=reason,
+        )
     if not math.isfinite(value):
-        return Outcome(check.id, geo.body_type, "not_computable", None, low, high, "not a finite number")
+        return Outcome(
+            check_id=check.id,
+            body_type=geo.body_type,
+            status="not_computable",
+            measured=None,
+            low=low,
+            high=high,
+            reason="not a finite number",
+        )
     status: Status = "within" if low - 1e-9 <= value <= high + 1e-9 else "outside"
-    return Outcome(check.id, geo.body_type, status, value, low, high)
+    return Outcome(
+        check_id=check.id, body_type=geo.body_type, status=status, measured=value, low=low, high=high
+    )
 
 
 def run_outcomes(

@@ -78,7 +78,7 @@ class AnthropometryFile(_Strict):
     known_outside: list[KnownOutside] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dimension:
     """One dimension as one body is compared on it."""
 
@@ -148,7 +148,15 @@ def dimensions_for(anthro: AnthropometryFile, body: BodyType) -> list[Dimension]
             continue
         out.append(
             Dimension(
-                d.id, d.name, d.rule, d.tissue, d.definition, source, value.mean_cm, value.sd_cm, value.n
+                id=d.id,
+                name=d.name,
+                rule=d.rule,
+                tissue=d.tissue,
+                definition=d.definition,
+                source=source,
+                mean_cm=value.mean_cm,
+                sd_cm=value.sd_cm,
+                n=value.n,
             )
         )
     return out
