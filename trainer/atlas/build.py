@@ -104,9 +104,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             check_conditions(label, s.id, s.conditions)
             if s.nerve not in atlas.nerves:
                 out.append(Problem(label, s.id, "nerve", f"unknown nerve '{s.nerve}'"))
-            for a in s.avoid:
-                if a not in atlas.avoid:
-                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{a}'"))
+            for avoid_id in s.avoid:
+                if avoid_id not in atlas.avoid:
+                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{avoid_id}'"))
             check_point(label, s.id, "at", s.at)
         for a in rf.avoid:
             claim(label, a.id)
