@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from trainer.atlas.assemble import build_atlas
 from trainer.atlas.core import BodyType
-from trainer.atlas.files import read_atlas_files
-from trainer.errors import AtlasError
+from trainer.atlas.files import read_atlas_files, read_yaml, validate_model
+from trainer.errors import AtlasError, Problem
 from trainer.tools.render.anthropometry import RULES, MeasuredBody
 
 
@@ -103,14 +102,12 @@ class Dimension:
 
 def load_anthropometry(path: Path) -> AnthropometryFile:
     """Read and validate ``atlas/anthropometry.yaml``; every rule must exist."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        parsed = AnthropometryFile.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise AtlasError(f"{path}: {exc}") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise AtlasError(f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from exc
+    problems: list[Problem] = []
+    parsed = validate_model(
+        AnthropometryFile, read_yaml(Path(path), str(path), problems), str(path), problems
+    )
+    if parsed is None:
+        raise AtlasError(problems)
     dims = {d.id for d in parsed.dimensions}
     for k in parsed.known_outside:
         if k.dimension not in dims:
