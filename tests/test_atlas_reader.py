@@ -111,3 +111,29 @@ def test_the_render_tool_needs_no_references_or_conditions(tmp_path: Path) -> No
     assert set(load_inputs(root).atlas.sites) == {"site_a"}
     _, problems = check_atlas(root, renders=False)
     assert "atlas/references.yaml: -: -: file is missing" in {str(p) for p in problems}
+
+
+def test_the_atlas_and_the_render_tool_parse_yaml_only_in_the_reader() -> None:
+    """No second reader: YAML is parsed in trainer/atlas/files.py and nowhere else in the atlas
+    package, the render tool or the anatomy check."""
+    import ast
+
+    trainer = Path(__file__).resolve().parents[1] / "trainer"
+    modules = [
+        *(trainer / "atlas").glob("*.py"),
+        *(trainer / "tools" / "render").glob("*.py"),
+        *(trainer / "tools").glob("anatomy*.py"),
+    ]
+    found = []
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "yaml"
+                and node.attr
+                in ("load", "safe_load", "load_all", "safe_load_all", "full_load", "unsafe_load")
+            ):
+                found.append(f"{path.relative_to(trainer)}:{node.lineno}")
+    assert len(modules) > 20
+    assert [f.split(":")[0] for f in found] == ["atlas/files.py"], found
