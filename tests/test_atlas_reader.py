@@ -137,3 +137,36 @@ def test_the_atlas_and_the_render_tool_parse_yaml_only_in_the_reader() -> None:
                 found.append(f"{path.relative_to(trainer)}:{node.lineno}")
     assert len(modules) > 20
     assert [f.split(":")[0] for f in found] == ["atlas/files.py"], found
+
+
+def test_every_file_field_reaches_its_domain_object() -> None:
+    """A field added to a file model must be carried into the domain object (or renamed here)."""
+    from trainer.atlas import files, models
+
+    offsets = {
+        f"{d}_cm": "offsets_cm" for d in ("proximal", "distal", "lateral", "medial", "anterior", "posterior")
+    }
+    pairs: list[tuple[type, type, dict[str, str]]] = [
+        (models.SkinPointModel, core.SkinPoint, offsets),
+        (models.ReferenceModel, core.Reference, {}),
+        (models.ConditionModel, core.Condition, {}),
+        (models.LandmarkModel, core.Landmark, {"method": "rule"}),
+        (models.LandmarkMethodModel, core.LandmarkMethod, {}),
+        (models.RegionModel, core.Region, {}),
+        (models.ViewModel, core.View, {"sides": "side", "id": "base_id"}),
+        (models.NerveModel, core.Nerve, {}),
+        (models.DoseModel, core.Dose, {}),
+        (models.SiteModel, core.Site, {"kind": "site_kind"}),
+        (models.AvoidModel, core.Avoid, {"kind": "structure_kind"}),
+        (models.TerritoryModel, core.Territory, {}),
+        (files.BodyTypeModel, core.BodyType, {}),
+    ]
+    missing = []
+    for model, domain, renamed in pairs:
+        carried = {f.name for f in dataclasses.fields(domain)}
+        missing += [
+            f"{model.__name__}.{name}"
+            for name in model.model_fields
+            if renamed.get(name, name) not in carried
+        ]
+    assert missing == []
