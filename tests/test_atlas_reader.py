@@ -170,3 +170,70 @@ def test_every_file_field_reaches_its_domain_object() -> None:
             if renamed.get(name, name) not in carried
         ]
     assert missing == []
+
+
+RENAMED = {"method": "rule"}
+KIND_RENAMED = {"SiteModel": "site_kind", "AvoidModel": "structure_kind"}
+
+
+def _same(model_value: Any, domain_value: Any) -> bool:
+    """Whether a file model's value arrived unchanged in the domain object (lists as tuples)."""
+    from pydantic import BaseModel
+
+    from trainer.atlas.models import SkinPointModel
+
+    if isinstance(model_value, SkinPointModel):
+        return model_value.offsets_cm() == domain_value.offsets_cm and (
+            model_value.landmark,
+            model_value.ref,
+            model_value.value,
+            model_value.tolerance_cm,
+        ) == (domain_value.landmark, domain_value.ref, domain_value.value, domain_value.tolerance_cm)
+    if isinstance(model_value, BaseModel):
+        renamed = {**RENAMED, "kind": KIND_RENAMED.get(type(model_value).__name__, "kind")}
+        return all(
+            _same(getattr(model_value, name), getattr(domain_value, renamed.get(name, name)))
+            for name in type(model_value).model_fields
+            if not (isinstance(domain_value, core.View) and name in ("id", "sides"))
+        )
+    if isinstance(model_value, list | tuple):
+        return (
+            isinstance(domain_value, tuple)
+            and len(model_value) == len(domain_value)
+            and all(_same(a, b) for a, b in zip(model_value, domain_value, strict=True))
+        )
+    if isinstance(model_value, dict):
+        return model_value.keys() == domain_value.keys() and all(
+            _same(v, domain_value[k]) for k, v in model_value.items()
+        )
+    return bool(model_value == domain_value)
+
+
+def test_every_value_in_the_committed_atlas_reaches_the_domain_objects() -> None:
+    from trainer.atlas.assemble import build_atlas
+    from trainer.atlas.files import read_atlas_files
+
+    files = read_atlas_files(ATLAS)
+    atlas = build_atlas(files)
+    assert files.references and files.conditions and files.landmarks and files.body_types
+    pairs: list[tuple[Any, Any]] = [
+        *((r, atlas.references[r.id]) for r in files.references.references),
+        *((c, atlas.conditions[c.id]) for c in files.conditions.conditions),
+        *((m, atlas.landmarks[m.id]) for m in files.landmarks.landmarks),
+        *((b, atlas.body_types[b.id]) for b in files.body_types.body_types),
+    ]
+    for rf in files.regions.values():
+        pairs.append((rf.region, atlas.regions[rf.region.id]))
+        pairs += [
+            (v, atlas.views[v.id if s == "midline" else f"{v.id}_{s}"]) for v in rf.views for s in v.sides
+        ]
+        for table, records in (
+            (atlas.nerves, rf.nerves),
+            (atlas.sites, rf.sites),
+            (atlas.avoid, rf.avoid),
+            (atlas.territories, rf.territories),
+        ):
+            pairs += [(rec, table[rec.id]) for rec in records]
+    assert len(pairs) > 500
+    differ = [getattr(m, "id", "?") for m, d in pairs if not _same(m, d)]
+    assert differ == []
