@@ -109,7 +109,7 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
             raise NotComputable(f"joint '{spec.joint}' is not in the resolved geometry")
         return np.asarray(geo.joints_cm[spec.joint], dtype=np.float64)
     if spec.site is not None:
-        return _polyline(spec.site, geo)[0].copy()
+        return np.array(_polyline(spec.site, geo)[0], dtype=np.float64)
     if spec.between is not None:
         a, b = point_of(spec.between.from_, geo), point_of(spec.between.to, geo)
         return a + spec.between.fraction * (b - a)
@@ -117,7 +117,7 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
     assert c is not None
     path = _polyline(c.item, geo)
     if c.end is not None:
-        return (path[0] if c.end == "first" else path[-1]).copy()
+        return np.array(path[0] if c.end == "first" else path[-1], dtype=np.float64)
     if c.nearest_to is not None:
         return closest_on_polyline(point_of(c.nearest_to, geo), path)
     if c.nearest_to_line is not None:

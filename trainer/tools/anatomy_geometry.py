@@ -73,7 +73,7 @@ class Skin:
             v[tri[..., 2]].reshape(-1, 3),
         ).reshape(n, m, 3)
         d2 = np.where(valid, ((q - p[:, None, :]) ** 2).sum(axis=2), np.inf)
-        return q[np.arange(n), np.argmin(d2, axis=1)]
+        return np.asarray(q[np.arange(n), np.argmin(d2, axis=1)], dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,13 +134,13 @@ def closest_on_polyline(p: FloatArray, path: FloatArray) -> FloatArray:
     [1.0, 0.0, 0.0]
     """
     if len(path) == 1:
-        return path[0].copy()
+        return np.array(path[0], dtype=np.float64)
     a, b = path[:-1], path[1:]
     ab = b - a
     denom = np.maximum((ab * ab).sum(1), 1e-18)
     t = np.clip(((p - a) * ab).sum(1) / denom, 0.0, 1.0)
     q = a + t[:, None] * ab
-    return q[int(np.argmin(((q - p) ** 2).sum(1)))]
+    return np.asarray(q[int(np.argmin(((q - p) ** 2).sum(1)))], dtype=np.float64)
 
 
 def closest_between_segments(
@@ -197,7 +197,7 @@ def farthest_along(path: FloatArray, direction: FloatArray) -> FloatArray:
     >>> farthest_along(np.array([[0.0, 0, 0], [1, 3, 0], [2, 1, 0]]), np.array([0.0, 1, 0])).tolist()
     [1.0, 3.0, 0.0]
     """
-    return path[int(np.argmax(path @ direction))].copy()
+    return np.array(path[int(np.argmax(path @ direction))], dtype=np.float64)
 
 
 def plane_crossing(

@@ -82,7 +82,7 @@ def is_rule(lm: Landmark) -> bool:
 def _side_vertices(skin: SkinMesh, side: str) -> NDArray[np.int64]:
     ids = skin.skin_vertex_ids
     x = skin.vertices_cm[ids, 0]
-    return ids[x >= -0.5] if side == "left" else ids[x <= 0.5]
+    return np.asarray(ids[x >= -0.5] if side == "left" else ids[x <= 0.5], dtype=np.int64)
 
 
 def rule_point(
@@ -118,7 +118,7 @@ def rule_point(
             raise AtlasError(f"no skin within {within} cm of the seed")
         d = frame_vector(frame, toward)
         score = v[near] @ (d / np.linalg.norm(d))
-        return v[near][int(np.argmax(score))].copy()
+        return np.array(v[near][int(np.argmax(score))], dtype=np.float64)
     if toward:
         d = frame_vector(frame, toward)
         return ray_exit(skin, seed, d / np.linalg.norm(d))
@@ -126,7 +126,7 @@ def rule_point(
         from trainer.tools.render.resolve import SkinSnapper
 
         snapper = SkinSnapper(skin)
-    return snapper.snap(seed[None, :])[0][0]
+    return np.asarray(snapper.snap(seed[None, :])[0][0], dtype=np.float64)
 
 
 @lru_cache(maxsize=4)
