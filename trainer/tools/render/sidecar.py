@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from trainer.atlas.build import sidecar_key
 from trainer.atlas.camera import Camera
 from trainer.atlas.core import AtlasItem, Region, View, skin_points
 from trainer.errors import AtlasError
@@ -50,7 +51,7 @@ def view_key(view_id: str, body_type: str) -> str:
     >>> view_key("knee_anteromedial_right", "female")
     'knee_anteromedial_right__female'
     """
-    return f"{view_id}__{body_type}"
+    return sidecar_key(view_id, body_type)  # the name the app looks the files up by
 
 
 def look_vector(frame: Frame, look_from: str) -> FloatArray:
