@@ -193,6 +193,7 @@ def test_reference_notes_and_technique_must_agree(tmp_path: Path) -> None:
         "A key PIT site.",
         "A reliable PIT point.",
         "tender points are classic PIT targets.",
+        "The nerve becomes subcutaneous here; a key medial knee point in PIT.",
     ],
 )
 def test_text_claiming_a_pit_mapping_is_refused(tmp_path: Path, text: str) -> None:
@@ -202,6 +203,13 @@ def test_text_claiming_a_pit_mapping_is_refused(tmp_path: Path, text: str) -> No
     assert any(
         "site_a: teaching: '" in p and "no PIT source in this course maps sites" in p for p in probs
     ), probs
+
+
+def test_a_mapping_claim_in_the_source_note_of_a_position_is_refused(tmp_path: Path) -> None:
+    data = data_with_sources()
+    site(data)["at"]["value"] = "measured from the tip (same point as the classic PIT site)"
+    probs = problems_for(tmp_path, data)
+    assert any("site_a: at.value: 'classic PIT site'" in p for p in probs), probs
 
 
 def test_the_technique_name_is_not_a_mapping_claim(tmp_path: Path) -> None:

@@ -29,7 +29,10 @@ PIT_MAPPING_CLAIM = re.compile(
     # "targets" is also a verb ("classic PIT targets the saphenous nerve"): only its noun uses,
     # after "are", "the", "as" or a comma, count.
     rf"\b{_CLAIMED}(?:points?|sites?|target|entry|entries)\b"
-    rf"|(?:(?<=are )|(?<=the )|(?<=as )|(?<=, )|(?<=,))\b{_CLAIMED}targets\b",
+    rf"|(?:(?<=are )|(?<=the )|(?<=as )|(?<=, )|(?<=,))\b{_CLAIMED}targets\b"
+    # "a key medial knee point in PIT": the same claim with the words around the other way.
+    r"|\b(?:classic|key|reliable|standard|usual|typical|main)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:points?|sites?|targets?)\s+(?:in|of|for)\s+(?:classic\s+)?PIT\b",
     re.IGNORECASE,
 )
 
@@ -49,6 +52,8 @@ def mapping_claims(text: str) -> list[str]:
 
     >>> mapping_claims("It is the classic PIT point for Achilles pain; palpate the key PIT sites.")
     ['classic PIT point', 'key PIT sites']
+    >>> mapping_claims("The nerve becomes subcutaneous here; a key medial knee point in PIT.")
+    ['key medial knee point in PIT']
     >>> mapping_claims("Tap the PIT site marked in this atlas.")
     []
     """
