@@ -173,6 +173,20 @@ def test_a_site_filed_under_a_technique_its_sources_did_not_use(tmp_path: Path) 
     assert problems_for(tmp_path, data) == []
 
 
+def test_a_site_cites_no_study_of_another_technique(tmp_path: Path) -> None:
+    """The Conaway class: a deep technique-2 pilot cited as a source for a subcutaneous point."""
+    data = data_with_sources()
+    site(data)["dose"] = CLASSIC_DOSE
+    site(data)["references"] = [*site(data).get("references", []), "ref_us"]
+    probs = problems_for(tmp_path, data)
+    assert any(
+        "site_a: references: cites 'ref_us', a source of technique ultrasound_hydrodissection" in p
+        for p in probs
+    ), probs
+    site(data)["references"] = [r for r in site(data)["references"] if r != "ref_us"] + ["ref_hyper"]
+    assert problems_for(tmp_path, data) == []
+
+
 def test_reference_notes_and_technique_must_agree(tmp_path: Path) -> None:
     data = data_with_sources()
     data["references.yaml"]["references"][-1]["notes"] = (

@@ -333,6 +333,10 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                     atlas.references,
                 )
             )
+            found.extend(
+                ("references", m)
+                for m in rules.foreign_source_problems(site.technique, site.references, atlas.references)
+            )
             texts = [
                 ("name", sm.name),
                 ("teaching", sm.teaching),

@@ -210,6 +210,32 @@ def technique_source_problems(
     return []
 
 
+#: A classic site may cite a hypertonic series of the same subcutaneous method for the method.
+_SAME_METHOD = {"classic_pit": {"neurofascial_prolotherapy"}}
+
+
+def foreign_source_problems(
+    technique: str, refs: Iterable[str], references: Mapping[str, Reference]
+) -> list[str]:
+    """A site filed under one treatment technique cites no study of another technique.
+
+    The class of error: a plantar fasciitis pilot that injected two deep nerves far from the
+    heel (technique 2) cited as a source for a subcutaneous heel point. A classic site may
+    cite the hypertonic series of the same subcutaneous method for the method itself.
+    """
+    if technique not in TREATMENT_TECHNIQUES:
+        return []
+    allowed = {technique, *_SAME_METHOD.get(technique, set())}
+    return [
+        f"cites '{r}', a source of technique {references[r].technique}, for a {technique} site: a study of "
+        "another technique is not a source for this point (cite it in the condition or a question instead)"
+        for r in refs
+        if r in references
+        and references[r].technique in TREATMENT_TECHNIQUES
+        and references[r].technique not in allowed
+    ]
+
+
 def reference_problems(ref_id: str, technique: str, notes: str | None) -> list[tuple[str, str]]:
     """A reference's notes that file it under another technique than its ``technique`` field."""
     m = _NOTES_TECHNIQUE.match(notes or "")
