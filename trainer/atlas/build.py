@@ -174,10 +174,17 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                     atlas.references,
                 )
             )
+            found.extend(
+                ("references", m)
+                for m in rules.foreign_source_problems(site.technique, site.references, atlas.references)
+            )
             texts = [
                 ("name", sm.name),
                 ("teaching", sm.teaching),
                 *((f"cautions.{i}", c) for i, c in enumerate(sm.cautions)),
+                # The source notes behind a position or a dose are read on the nerve card too.
+                ("at.value", site.at.value or ""),
+                ("dose.value", site.dose.value if site.dose is not None else ""),
             ]
             found.extend(rules.mapping_claim_problems(texts))
             out.extend(Problem(label, sm.id, f, m) for f, m in found)
