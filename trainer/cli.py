@@ -45,12 +45,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _check_lessons(atlas: Atlas, quiz_folder: Path, quiz_paths: list[Path]) -> tuple[list[Problem], int]:
-    """Lessons under ``<quizzes>/lessons`` against the atlas and every bank question they name."""
+    """Lessons under ``<quizzes>/lessons`` against the atlas and every bank question they name,
+    and the evidence map (both are Learn content)."""
+    from trainer.learn.evidence import check_evidence_map
     from trainer.learn.lessons import check_lessons, lessons_dir
     from trainer.quiz.bank import load_questions
 
     questions = {q.id: q for q in load_questions(atlas, [quiz_folder, *quiz_paths])}
-    return check_lessons(atlas, lessons_dir(quiz_folder), questions)
+    problems, n = check_lessons(atlas, lessons_dir(quiz_folder), questions)
+    return [*check_evidence_map(atlas), *problems], n
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from trainer.atlas.core import Atlas
 from trainer.explorer.figures import landmark_hover_lines
@@ -194,10 +193,11 @@ def check_questions(lesson: LessonFile, questions: Mapping[str, QuestionModel]) 
     return [questions[q] for q in lesson.check if q in questions and answerable_in_place(questions[q])]
 
 
-def practice_link(lesson: LessonFile, questions: Mapping[str, QuestionModel]) -> str | None:
-    """A Practice link that starts a session with the lesson's questions on the body."""
+def practice_params(lesson: LessonFile, questions: Mapping[str, QuestionModel]) -> dict[str, str] | None:
+    """Query parameters of the Practice link that starts a session with the lesson's questions
+    on the body (None: the lesson has none)."""
     ids = [q for q in lesson.practice if q in questions]
-    return "practice?questions=" + quote(",".join(ids), safe=",") if ids else None
+    return {"questions": ",".join(ids)} if ids else None
 
 
 def score_check(atlas: Atlas, question: QuestionModel, chosen: Sequence[int]) -> Result:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -43,6 +44,37 @@ class LessonProgress:
         return self.completed_at is not None
 
 
+def advance(
+    before: LessonProgress | None, lesson_id: str, *, step_index: int, steps_total: int, now: datetime
+) -> LessonProgress:
+    """The progress after the learner opens ``step_index`` (0-based) of ``steps_total`` steps.
+
+    ``steps_seen`` only grows (going back does not undo progress); the lesson is completed the
+    first time its last step is reached, and stays completed. The same rule serves a profile
+    (stored) and a learner without one (kept in the tab).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> p = advance(None, "knee", step_index=4, steps_total=5, now=t)
+    >>> (p.steps_seen, p.completed, advance(p, "knee", step_index=0, steps_total=5, now=t).completed)
+    (5, True, True)
+    """
+    now = require_utc(now, "now")
+    if steps_total < 1 or not 0 <= step_index < steps_total:
+        raise ValueError(f"step {step_index} is outside a lesson of {steps_total} steps")
+    seen = min(max(step_index + 1, before.steps_seen if before is not None else 0), steps_total)
+    done = before.completed_at if before is not None else None
+    if done is None and step_index == steps_total - 1:
+        done = now
+    return LessonProgress(lesson_id, step_index, seen, steps_total, done, now)
+
+
+def _from_row(r: Any) -> LessonProgress:
+    return LessonProgress(
+        r.lesson_id, r.step_index, r.steps_seen, r.steps_total, r.completed_at, r.updated_at
+    )
+
+
 def save_lesson_step(
     store: Store,
     learner_id: str,
@@ -53,35 +85,25 @@ def save_lesson_step(
     now: datetime,
     key_hash: str | None = None,
 ) -> LessonProgress:
-    """Record that the learner is on ``step_index`` (0-based) of a lesson of ``steps_total`` steps.
-
-    ``steps_seen`` only grows (going back does not undo progress); the lesson is completed the
-    first time its last step is reached, and stays completed.
-    """
-    now = require_utc(now, "now")
-    if steps_total < 1 or not 0 <= step_index < steps_total:
-        raise ValueError(f"step {step_index} is outside a lesson of {steps_total} steps")
+    """Record that the learner is on ``step_index`` of a lesson (rules: :func:`advance`)."""
     with store._write() as conn:
         store._get_learner(conn, learner_id, key_hash, lock=True)
         key = (table.c.learner_id == learner_id) & (table.c.lesson_id == lesson_id)
         row = conn.execute(select(table).where(key)).first()
-        seen = max(step_index + 1, row.steps_seen if row is not None else 0)
-        seen = min(seen, steps_total)
-        done = row.completed_at if row is not None and row.completed_at is not None else None
-        if done is None and step_index == steps_total - 1:
-            done = now
+        before = None if row is None else _from_row(row)
+        after = advance(before, lesson_id, step_index=step_index, steps_total=steps_total, now=now)
         values = {
-            "step_index": step_index,
-            "steps_seen": seen,
-            "steps_total": steps_total,
-            "completed_at": done,
-            "updated_at": now,
+            "step_index": after.step_index,
+            "steps_seen": after.steps_seen,
+            "steps_total": after.steps_total,
+            "completed_at": after.completed_at,
+            "updated_at": after.updated_at,
         }
         if row is None:
             conn.execute(table.insert().values(learner_id=learner_id, lesson_id=lesson_id, **values))
         else:
             conn.execute(update(table).where(key).values(**values))
-    return LessonProgress(lesson_id, step_index, seen, steps_total, done, now)
+    return after
 
 
 def lesson_progress(
@@ -91,12 +113,7 @@ def lesson_progress(
     with store._read() as conn:
         store._get_learner(conn, learner_id, key_hash)
         rows = conn.execute(select(table).where(table.c.learner_id == learner_id)).all()
-    return {
-        r.lesson_id: LessonProgress(
-            r.lesson_id, r.step_index, r.steps_seen, r.steps_total, r.completed_at, r.updated_at
-        )
-        for r in rows
-    }
+    return {r.lesson_id: _from_row(r) for r in rows}
 
 
 def delete_lesson_progress(store: Store, learner_id: str, *, key_hash: str | None = None) -> int:
