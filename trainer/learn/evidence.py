@@ -249,9 +249,19 @@ def matches(s: Study, f: Filters) -> bool:
 
 
 def _study_name(atlas: Atlas, s: Study) -> str:
+    """A short name for the table: "First author et al.", else the citation's start.
+
+    >>> from types import SimpleNamespace as NS
+    >>> atlas = NS(references={"r": NS(citation="Oh MW, Park JI, Kong HH. Comparative efficacy. 2025.")})
+    >>> _study_name(atlas, NS(reference="r"))  # type: ignore[arg-type]
+    'Oh MW et al.'
+    """
     ref = atlas.references.get(s.reference)
     citation = ref.citation if ref is not None else s.reference
-    return citation if len(citation) <= 90 else citation[:87].rstrip() + "…"
+    authors = citation.split(". ")[0]
+    if "," in authors and len(authors.split(",")[0]) <= 40:
+        return authors.split(",")[0].strip() + " et al."
+    return citation if len(citation) <= 60 else citation[:57].rstrip() + "…"
 
 
 def rows(atlas: Atlas, emap: EvidenceMap, f: Filters) -> list[Row]:

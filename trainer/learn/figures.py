@@ -97,21 +97,22 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
                 hovertemplate=_hover([n.name, *n.synonyms[:1]]),
             )
         )
-    sx, sy, snames = [], [], []
-    for site_id in focus.sites:
+    sx, sy, snames, numbers = [], [], [], []
+    for number, site_id in enumerate(focus.sites, 1):  # numbered as the step's text lists them
         item, s = view.items.get(site_id), atlas.sites.get(site_id)
         if item is None or s is None or not item.visible[0]:
             continue
         sx.append(float(item.points_px[0, 0]))
         sy.append(float(item.points_px[0, 1]))
-        snames.append(s.name)
+        snames.append(f"{number}. {s.name}")
+        numbers.append(str(number))
     if sx:
         fig.add_trace(
             go.Scatter(
                 x=sx,
                 y=sy,
                 mode="markers+text",
-                text=[str(i + 1) for i in range(len(sx))],
+                text=numbers,
                 textposition="middle right",
                 textfont={"size": 13, "color": "#0b6b35"},
                 marker={

@@ -156,7 +156,7 @@ def step_page(atlas: Atlas, step: StepModel) -> StepPage:
     )
     shown = [
         *(f"Nerve: {atlas.nerves[i].name}" for i in step.nerves if i in atlas.nerves),
-        *(f"Site: {atlas.sites[i].name}" for i in step.sites if i in atlas.sites),
+        *(f"Site {n}: {atlas.sites[i].name}" for n, i in enumerate(step.sites, 1) if i in atlas.sites),
         *(
             f"Avoid: {atlas.avoid[i].name} (keep {atlas.avoid[i].safety_radius_cm:g} cm away)"
             for i in step.avoid

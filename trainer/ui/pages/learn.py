@@ -29,7 +29,8 @@ EVIDENCE_PAGE = "trainer/ui/pages/evidence.py"
 PRACTICE_PAGE = "trainer/ui/pages/practice.py"
 
 page_setup()
-st.title("Learn")
+# Inside a lesson the title gives way to the lesson's own, so figure and text fit 1366×800.
+st.markdown("<style>.block-container { padding-top: 2.2rem; }</style>", unsafe_allow_html=True)
 profile = current_profile()
 ss = st.session_state
 
@@ -110,12 +111,14 @@ if ss.get("ln_flash"):
     st.error(ss.pop("ln_flash"))
 
 if not lessons:
+    st.title("Learn")
     st.info(model.NO_LESSONS)
     st.stop()
 
 # ---------------------------------------------------------------- the lesson list
 current = ss.get("ln_lesson")
 if current not in by_id:
+    st.title("Learn")
     st.caption(
         "Short guided lessons on the body: palpate the landmarks, follow the nerve, see where it "
         "pierces the fascia and the injection sites, see what to avoid, then check yourself."
@@ -144,7 +147,6 @@ if current not in by_id:
                     on_click=_open,
                     args=(e.id,),
                     width="stretch",
-                    help=f"{verb}: {e.title}",
                 )
     st.stop()
 
@@ -152,8 +154,9 @@ if current not in by_id:
 lesson = by_id[current]
 index = model.clamp_page(ss.get("ln_page", 0), lesson)
 nav = model.nav(lesson, index)
-st.button("← All lessons", key="ln_to_list", on_click=_close)
-st.subheader(lesson.lesson.title)
+t1, t2 = st.columns([4, 1], vertical_alignment="center")
+t1.subheader(lesson.lesson.title)
+t2.button("← All lessons", key="ln_to_list", on_click=_close, width="stretch")
 st.progress(nav.progress_fraction, text=nav.progress_text)
 b1, b2 = st.columns(2)
 b1.button("Back", key="ln_back", on_click=_go, args=(-1,), disabled=not nav.back_enabled, width="stretch")
@@ -176,7 +179,7 @@ if atlas is None:
 def _figure(_view: object, _atlas: object, key: tuple[object, ...]) -> object:
     from trainer.learn.figures import lesson_figure
 
-    return lesson_figure(_view, _atlas, key[2], height_px=460)  # type: ignore[arg-type]
+    return lesson_figure(_view, _atlas, key[2], height_px=440)  # type: ignore[arg-type]
 
 
 if not model.is_check_page(lesson, index):
