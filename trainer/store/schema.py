@@ -204,3 +204,17 @@ auth_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("last_failure_at", UTCDateTime(), nullable=True),
 )
+
+#: How far a learner has gone through each Learn lesson (trainer.store.lessons), added in version 6.
+lesson_progress = Table(
+    "lesson_progress",
+    metadata,
+    Column("learner_id", ID, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("lesson_id", String(200), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("steps_seen", Integer, nullable=False),
+    Column("steps_total", Integer, nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("learner_id", "lesson_id", name="pk_lesson_progress"),
+)
