@@ -39,8 +39,8 @@ from trainer.store.rows import (
 from trainer.store.schema import (
     attempts,
     learner_keys,
-    lesson_progress,
     learners,
+    lesson_progress,
     review_cards,
     transfer_codes,
 )
