@@ -92,6 +92,17 @@ def _choice_lists(key: str, choices: Sequence[Any]) -> tuple[str, str]:
     return shown, right
 
 
+def _rationales(key: str, choices: Sequence[Any]) -> str:
+    """Why each option is right or wrong (the banks' ``why`` texts), lettered as on the front."""
+    order = fixed_order(key, len(choices))
+    rows = [
+        f"<li><b>{chr(ord('a') + pos)}.</b> {'right' if choices[i].correct else 'wrong'}: {_esc(choices[i].why)}</li>"
+        for pos, i in enumerate(order)
+        if choices[i].why
+    ]
+    return "<ul class=why style='text-align:left'>" + "".join(rows) + "</ul>" if rows else ""
+
+
 def _write_highlighted(path: Path, *, view: RenderedView, atlas: Atlas, item_id: str) -> None:
     path.write_bytes(to_png_bytes(highlighted_image(view, atlas, item_id)))
 
@@ -234,7 +245,7 @@ def anki_package(
             elif is_clinical(q):
                 question = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + _esc(q.prompt)
                 choices, answer = _choice_lists(q.id, q.choices)
-                note(text_model, q, [question, choices, answer, why, refs])
+                note(text_model, q, [question, choices, answer, why + _rationales(q.id, q.choices), refs])
             elif is_case(q):
                 placing = placing_targets(q)
                 if placing and (view is None or any(t not in view.items for t in placing)):
@@ -242,6 +253,7 @@ def anki_package(
                     continue
                 front = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + f"<p>{_esc(q.prompt)}</p>"
                 answers: list[str] = []
+                case_why = why
                 for part in parts(q):
                     i = part.index + 1
                     front += f"<p><b>Step {i}.</b> {_esc(part.prompt)}</p>"
@@ -249,6 +261,8 @@ def anki_package(
                         shown, right = _choice_lists(f"{q.id}:{i}", part.choices)
                         front += shown
                         answers.append(f"Step {i}: {right}")
+                        rationale = _rationales(f"{q.id}:{i}", part.choices)
+                        case_why += f"<p><b>Step {i}.</b></p>{rationale}" if rationale else ""
                     else:
                         answers.append(
                             f"Step {i}: " + _pin_answer(False, part.targets, q.tolerance_cm, atlas)
@@ -264,7 +278,7 @@ def anki_package(
                         images[0],
                         images[1],
                         "<br>".join(answers),
-                        why,
+                        case_why,
                         refs,
                     ],
                 )
