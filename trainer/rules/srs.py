@@ -29,19 +29,12 @@ from fsrs.card import CardDict
 
 from trainer.atlas.core import Atlas
 from trainer.clock import require_utc
+from trainer.quiz.kinds import skill as skill_of
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.score import Result
 
 FULL_CREDIT = 0.999
 FAST_S = 15.0
-SKILLS = {
-    "locate": "locate",
-    "multi_site": "locate",
-    "trace": "trace",
-    "identify": "identify",
-    "territory": "territory",
-    "case": "locate",
-}
 
 _SCHEDULER = Scheduler(enable_fuzzing=False)  # immutable parameters; fuzzing off keeps schedules reproducible
 
@@ -66,7 +59,7 @@ def rating_for(credit: float, unsafe: bool, duration_s: float | None) -> Rating:
 def card_ids(question: QuestionModel, atlas: Atlas) -> list[str]:
     """The question's own card plus one per (nerve, skill) it exercises."""
     ids = [f"q:{question.id}"]
-    skill = SKILLS.get(question.type)
+    skill = skill_of(question)
     if skill is None:
         return ids
     from trainer.quiz.session import question_nerves

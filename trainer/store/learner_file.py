@@ -83,8 +83,20 @@ _ATTEMPT_KEYS = {
     "credit",
     "duration_ms",
     "created_at",
+    "hints",
 }
-_ATTEMPT_OPTIONAL = {"view_id", "side", "body_type", "pins", "distances_cm", "directions", "duration_ms"}
+_ATTEMPT_OPTIONAL = {
+    "view_id",
+    "side",
+    "body_type",
+    "pins",
+    "distances_cm",
+    "directions",
+    "duration_ms",
+    "hints",
+}
+_HINT_RE = re.compile(r"^[a-z_]{1,32}$")
+MAX_HINTS = 10
 _CARD_KEYS = {"card_id", "card", "due", "updated_at"}
 _FSRS_CARD_KEYS = {"card_id", "state", "step", "stability", "difficulty", "due", "last_review"}
 _SIDES = (None, "right", "left", "midline")
@@ -136,6 +148,7 @@ def to_document(
                 "credit": a.credit,
                 "duration_ms": a.duration_ms,
                 "created_at": a.created_at.isoformat(),
+                "hints": list(a.hints),
             }
             for a in attempts
         ],
@@ -343,6 +356,10 @@ class _Checker:
                     f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, got {_show(duration)}",
                 )
             created = self.time(f"{where}.created_at", a.get("created_at")) if "created_at" in a else None
+            hints = self._list(f"{where}.hints", a.get("hints", []), MAX_HINTS)
+            for j, h in enumerate(hints):
+                if not (isinstance(h, str) and _HINT_RE.match(h)):
+                    self.problem(f"{where}.hints.{j}", f"must be a hint id, got {_show(h)}")
             if len(self.problems) > n or attempt_id is None or qid is None or created is None:
                 continue
             out.append(
@@ -359,6 +376,7 @@ class _Checker:
                     credit=float(credit),
                     duration_ms=duration,
                     created_at=created,
+                    hints=tuple(hints),
                 )
             )
         return out

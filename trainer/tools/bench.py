@@ -23,6 +23,7 @@ import numpy as np
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.errors import AtlasError, TrainerError
+from trainer.quiz.kinds import KINDS
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.score import Answer, ViewScorer, score, view_scorer
 
@@ -124,7 +125,9 @@ def _bank_question(questions: list[QuestionModel], rv: RenderedView, qtype: str)
 
 def _constructed(qtype: str, target: str) -> QuestionModel:
     extra: dict[str, Any] = (
-        {"choices": [{"text": "a", "correct": True}, {"text": "b"}]} if qtype == "identify" else {}
+        {"choices": [{"text": "a", "correct": True}, {"text": "b"}]}
+        if KINDS[qtype].answer_mode == "choices"
+        else {}
     )
     return QuestionModel.model_validate(
         {

@@ -9,6 +9,7 @@ from typing import Protocol
 from trainer.atlas import check_atlas
 from trainer.atlas.content_rules import has_dose_source
 from trainer.quiz.bank import read_banks
+from trainer.quiz.kinds import is_case
 from trainer.quiz.models import QUESTION_TYPES
 
 
@@ -39,7 +40,7 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
     unreferenced = sum(1 for r in records if not r.references) + sum(1 for q in questions if not q.references)
     unverified = sum(1 for r in records if not r.verified)
     # A "full" worked case runs from history to review in at least six steps (issue 16).
-    cases_full = sum(1 for q in questions if q.type == "case" and len(q.steps) >= 6)
+    cases_full = sum(1 for q in questions if is_case(q) and len(q.steps) >= 6)
     return {
         "regions": len(atlas.regions),
         "views": len(atlas.views),

@@ -279,19 +279,6 @@ def mirror_map(vertices: FloatArray, candidates: IntArray) -> IntArray:
     return out
 
 
-def load_body_types_yaml(path: Path) -> dict[str, list[tuple[str, float]]]:
-    """Read ``atlas/body_types.yaml``: per body, its shape ``targets`` then its ``fitted``
-    modifier weights (both ``[[file, weight]]``, summed in that order)."""
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: dict[str, list[tuple[str, float]]] = {}
-    for entry in data.get("body_types", []):
-        pairs = list(entry.get("targets") or []) + list(entry.get("fitted") or [])
-        out[str(entry["id"])] = [(str(t[0]), float(t[1])) for t in pairs]
-    return out
-
-
 def morph(
     assets_dir: str, definition: tuple[tuple[str, float], ...]
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
