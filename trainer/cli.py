@@ -24,7 +24,7 @@ def _validate(args: argparse.Namespace) -> int:
     if atlas is not None and not any(p.file.startswith("atlas") and "schema" in p.message for p in problems):
         bank_problems, questions = check_banks(atlas, quiz_paths)
         problems.extend(bank_problems)
-        lesson_problems, lessons = _check_lessons(atlas, Path(args.quizzes), quiz_paths)
+        lesson_problems, lessons = _check_lessons(atlas, quiz_paths)
         problems.extend(lesson_problems)
     for p in problems:
         print(p)
@@ -44,15 +44,22 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_lessons(atlas: Atlas, quiz_folder: Path, quiz_paths: list[Path]) -> tuple[list[Problem], int]:
-    """Lessons under ``<quizzes>/lessons`` against the atlas and every bank question they name,
-    and the evidence map (both are Learn content)."""
+def _check_lessons(atlas: Atlas, quiz_paths: list[Path]) -> tuple[list[Problem], int]:
+    """Lessons under each validated bank folder's ``lessons/`` against the atlas and every bank
+    question they name, and the evidence map (both are Learn content). Validating other banks
+    (an instructor's folder, a test atlas) checks their lessons, not the shipped ones."""
     from trainer.learn.evidence import check_evidence_map
     from trainer.learn.lessons import check_lessons, lessons_dir
     from trainer.quiz.bank import load_questions
 
-    questions = {q.id: q for q in load_questions(atlas, [quiz_folder, *quiz_paths])}
-    problems, n = check_lessons(atlas, lessons_dir(quiz_folder), questions)
+    questions = {q.id: q for q in load_questions(atlas, quiz_paths)}
+    problems: list[Problem] = []
+    n = 0
+    for folder in quiz_paths:
+        if folder.is_dir() and lessons_dir(folder).is_dir():
+            folder_problems, folder_lessons = check_lessons(atlas, lessons_dir(folder), questions)
+            problems.extend(folder_problems)
+            n += folder_lessons
     return [*check_evidence_map(atlas), *problems], n
 
 

@@ -13,6 +13,7 @@ from trainer.atlas.core import Atlas
 from trainer.atlas.files import read_yaml, validate_model
 from trainer.errors import AtlasError, Problem
 from trainer.learn.models import LessonFile, StepModel
+from trainer.quiz.kinds import is_clinical
 from trainer.quiz.models import QuestionModel
 from trainer.safetext import field_text_problems
 
@@ -26,7 +27,7 @@ def lessons_dir(quiz_folder: Path) -> Path:
 def answerable_in_place(q: QuestionModel) -> bool:
     """Check-yourself questions are answered beside the lesson by choosing an option, with no
     image of their own (questions on the body open in Practice, listed under ``practice``)."""
-    return q.type == "clinical"
+    return is_clinical(q)
 
 
 def _label(path: Path) -> str:

@@ -212,7 +212,12 @@ def _v4_profile_keys(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["learner_keys"], md.tables["transfer_codes"]])
 
 
-def _v5_lesson_progress(conn: Connection) -> None:
+def _v5_attempt_hints(conn: Connection) -> None:
+    """Hints used in Practice, stored with the attempt (issue 15 item 2). Older attempts: NULL."""
+    conn.execute(text("ALTER TABLE attempts ADD COLUMN hints_json TEXT"))
+
+
+def _v6_lesson_progress(conn: Connection) -> None:
     """Progress through Learn lessons, kept with the profile (issue 15, item 1)."""
     md = MetaData()
     Table("learners", md, Column("id", String(36), primary_key=True))  # referenced, not created
@@ -237,7 +242,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v2_live,
     _v3_security,
     _v4_profile_keys,
-    _v5_lesson_progress,
+    _v5_attempt_hints,
+    _v6_lesson_progress,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

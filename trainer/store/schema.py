@@ -125,6 +125,7 @@ attempts = Table(
     Column("credit", Float, nullable=False),
     Column("duration_ms", Integer, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("hints_json", Text, nullable=True),  # hint ids used (v5); NULL = none, or before v5
     Index("ix_attempts_learner_created", "learner_id", "created_at"),
 )
 
@@ -204,7 +205,7 @@ auth_throttle = Table(
     Column("last_failure_at", UTCDateTime(), nullable=True),
 )
 
-#: How far a learner has gone through each Learn lesson (trainer.store.lessons), added in version 5.
+#: How far a learner has gone through each Learn lesson (trainer.store.lessons), added in version 6.
 lesson_progress = Table(
     "lesson_progress",
     metadata,
