@@ -230,3 +230,49 @@ def test_the_step_figure_emphasises_only_the_steps_items(
     )  # not this step's: drawn faint, unnamed
     hover = " ".join(str(t.hovertemplate) for t in fig.data)
     assert atlas.nerves["lateral_antebrachial_cutaneous"].name in hover
+
+
+def test_validate_reports_a_broken_lesson_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lessons: dict[str, LessonFile]
+) -> None:
+    import shutil
+
+    from trainer.cli import main
+
+    quizzes = tmp_path / "quizzes"
+    (quizzes / "lessons").mkdir(parents=True)
+    lesson = lessons["lateral_elbow"]
+    wanted = {*lesson.check, *lesson.practice}
+    for bank in quiz_dir().glob("*.yaml"):  # only the banks the lesson uses: a quick check
+        if any(f"id: {qid}\n" in bank.read_text(encoding="utf-8") for qid in wanted):
+            shutil.copy(bank, quizzes / bank.name)
+    broken = yaml.safe_load((lessons_dir(quiz_dir()) / "lateral_elbow.yaml").read_text(encoding="utf-8"))
+    broken["steps"][0]["landmarks"].append("olecranon_tip_typo")
+    broken["check"].append("no_such_question")
+    (quizzes / "lessons" / "lateral_elbow.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+    assert main(["validate", "--no-renders", "--quizzes", str(quizzes)]) == 1
+    out = capsys.readouterr().out
+    assert "lessons/lateral_elbow.yaml: palpate: landmarks: unknown landmark 'olecranon_tip_typo'" in out
+    assert "lessons/lateral_elbow.yaml: lateral_elbow: check: unknown question id 'no_such_question'" in out
+
+
+def test_every_step_of_every_shipped_lesson_draws_what_it_names(
+    atlas: Atlas, lessons: dict[str, LessonFile]
+) -> None:
+    for lf in lessons.values():
+        view_id = page.view_for(atlas, lf, "right")
+        assert (view_id is None) == (lf.lesson.region is None), lf.lesson.id
+        view = load_rendered_view(view_id, atlas.default_body_type) if view_id else None
+        for step in lf.steps:
+            shown = page.step_page(atlas, step)
+            assert shown.text and shown.references, (lf.lesson.id, step.id)
+            if view is None or shown.focus.empty:
+                continue
+            fig = lesson_figure(view, atlas, shown.focus)
+            names = {t.name for t in fig.data}
+            for nerve_id in step.nerves:
+                assert atlas.nerves[nerve_id].name in names, (lf.lesson.id, step.id, nerve_id)
+            if step.sites:
+                assert len(next(t for t in fig.data if t.name == "Sites").x) == len(step.sites)
+            if step.landmarks:
+                assert len(next(t for t in fig.data if t.name == "Landmarks").x) == len(step.landmarks)

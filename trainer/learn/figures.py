@@ -59,10 +59,10 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
             )
         )
     for avoid_id in focus.avoid:
-        item, a = view.items.get(avoid_id), atlas.avoid.get(avoid_id)
-        if item is None or a is None or not item.any_visible:
+        zone_item, a = view.items.get(avoid_id), atlas.avoid.get(avoid_id)
+        if zone_item is None or a is None or not zone_item.any_visible:
             continue
-        for k, run in enumerate(_runs_px(item.points_px, item.visible)):
+        for k, run in enumerate(_runs_px(zone_item.points_px, zone_item.visible)):
             zone = buffer_polyline(run, max(a.safety_radius_cm, 0.3) * ppc)
             fig.add_trace(
                 go.Scatter(
@@ -79,10 +79,10 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
                 )
             )
     for k, nerve_id in enumerate(focus.nerves):
-        item, n = view.items.get(nerve_id), atlas.nerves.get(nerve_id)
-        if item is None or n is None or not item.any_visible:
+        course, n = view.items.get(nerve_id), atlas.nerves.get(nerve_id)
+        if course is None or n is None or not course.any_visible:
             continue
-        xs, ys = gapped_xy(item.points_px, item.visible)
+        xs, ys = gapped_xy(course.points_px, course.visible)
         fig.add_trace(
             go.Scatter(
                 x=xs,
@@ -99,11 +99,11 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
         )
     sx, sy, snames, numbers = [], [], [], []
     for number, site_id in enumerate(focus.sites, 1):  # numbered as the step's text lists them
-        item, s = view.items.get(site_id), atlas.sites.get(site_id)
-        if item is None or s is None or not item.visible[0]:
+        point, s = view.items.get(site_id), atlas.sites.get(site_id)
+        if point is None or s is None or not point.visible[0]:
             continue
-        sx.append(float(item.points_px[0, 0]))
-        sy.append(float(item.points_px[0, 1]))
+        sx.append(float(point.points_px[0, 0]))
+        sy.append(float(point.points_px[0, 1]))
         snames.append(f"{number}. {s.name}")
         numbers.append(str(number))
     if sx:
@@ -128,11 +128,11 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
         )
     lx, ly, labels, hovers = [], [], [], []
     for lm_id in focus.landmarks:
-        item, lm = view.items.get(lm_id), atlas.landmarks.get(lm_id)
-        if item is None or lm is None or not item.visible[0]:
+        mark, lm = view.items.get(lm_id), atlas.landmarks.get(lm_id)
+        if mark is None or lm is None or not mark.visible[0]:
             continue
-        lx.append(float(item.points_px[0, 0]))
-        ly.append(float(item.points_px[0, 1]))
+        lx.append(float(mark.points_px[0, 0]))
+        ly.append(float(mark.points_px[0, 1]))
         labels.append(html.escape(lm.name))
         hovers.append("<br>".join(html.escape(x) for x in landmark_hover_lines(lm)))
     if lx:

@@ -37,11 +37,18 @@ with st.container(border=True):
         for study, change in model.control_arm_lessons(atlas, emap):
             st.markdown(f"- **{esc(study)}**: {esc(change)}", unsafe_allow_html=True)
 
+loaded_atlas, loaded_map = atlas, emap
+
+
+def _condition_name(key: str) -> str:
+    return model.condition_name(loaded_atlas, loaded_map, key)
+
+
 c1, c2 = st.columns(2)
 conditions = c1.multiselect(
     "Condition",
     model.condition_options(emap),
-    format_func=lambda c: model.condition_name(atlas, emap, c),
+    format_func=_condition_name,
     key="ev_conditions",
 )
 techniques = c2.multiselect(

@@ -11,6 +11,7 @@ import time
 
 import streamlit as st
 
+from trainer.atlas.core import Atlas
 from trainer.errors import TrainerError
 from trainer.learn import page as model
 from trainer.learn.lessons import lessons_dir, load_lessons
@@ -170,9 +171,10 @@ b2.button(
     type="primary",
 )
 
-atlas = get_atlas()
-if atlas is None:
+maybe_atlas = get_atlas()
+if maybe_atlas is None:
     st.stop()
+atlas: Atlas = maybe_atlas  # st.stop() does not return
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -296,10 +298,11 @@ for n, q in enumerate(asked, 1):
             for i, text in enumerate(texts):
                 st.checkbox(inert_label(text), key=f"{key}_{i}")
         else:
+            labels = [inert_label(t) for t in texts]
             st.radio(
                 "Your answer",
                 list(range(len(texts))),
-                format_func=lambda i, texts=texts: inert_label(texts[i]),
+                format_func=labels.__getitem__,
                 index=None,
                 key=key,
                 label_visibility="collapsed",
