@@ -79,7 +79,8 @@ def mapping_claim_problems(fields: Iterable[tuple[str, str]]) -> list[tuple[str,
 def gives_volume(ref: Reference) -> bool:
     """Whether a reference's recorded findings state a volume in mL (or cc).
 
-    >>> r = Reference("r", "web", "c", None, None, None, "classic_pit", ("typically 0.2-1 mL per point",), True)
+    >>> r = Reference(id="r", kind="web", citation="c", doi=None, url=None, pmid=None,
+    ...               technique="classic_pit", findings=("typically 0.2-1 mL per point",), verified=True)
     >>> gives_volume(r)
     True
     """
@@ -89,7 +90,8 @@ def gives_volume(ref: Reference) -> bool:
 def volumes_given(ref: Reference) -> set[float]:
     """Every volume (mL) a reference's findings state, ends of ranges included.
 
-    >>> r = Reference("r", "paper", "c", None, None, None, "x", ("1, 2 or 4 mL of D5W", "typically 0.2-1 mL"), True)
+    >>> r = Reference(id="r", kind="paper", citation="c", doi=None, url=None, pmid=None, technique="x",
+    ...               findings=("1, 2 or 4 mL of D5W", "typically 0.2-1 mL"), verified=True)
     >>> sorted(volumes_given(r))
     [0.2, 1.0, 2.0, 4.0]
     """
