@@ -25,6 +25,7 @@ from trainer.atlas.core import (
     Region,
     Site,
     SkinPoint,
+    Spread,
     Territory,
     View,
 )
@@ -151,6 +152,8 @@ def _build(files: AtlasFiles) -> Atlas:
                 tuple(s.references),
                 s.verified,
                 s.same_exit_as,
+                spread=Spread(s.spread.sd_cm, s.spread.ref, s.spread.value) if s.spread else None,
+                tolerance_reason=s.tolerance_reason,
             )
         for a in rf.avoid:
             avoid[a.id] = Avoid(
@@ -292,6 +295,7 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     source, classic sites are subcutaneous, records cite a source of their own technique, a
     nerve pierces the fascia once, and no text claims a PIT mapping no source gives."""
     from trainer.atlas import content_rules as rules
+    from trainer.atlas import tolerance
 
     out: list[Problem] = []
     refs_list = files.references.references if files.references else []
@@ -324,6 +328,7 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                 *rules.dose_problems(site, atlas.references),
                 *rules.depth_problems(site),
                 *exits.get(site.id, []),
+                *tolerance.site_problems(site, atlas.references),
             ]
             found.extend(
                 ("references", m)
