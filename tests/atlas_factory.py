@@ -91,6 +91,7 @@ def good_atlas_data() -> dict[str, Any]:
                     "nerve": "nerve_a",
                     "kind": "fascial_piercing",
                     "at": point(distal_cm=2),
+                    "tolerance_reason": "test atlas: no published SD",
                     "avoid": ["vein_a"],
                     "references": ["ref_a"],
                 }

@@ -21,6 +21,7 @@ from trainer.atlas.core import (
     Region,
     Site,
     SkinPoint,
+    Spread,
     Territory,
     View,
 )
@@ -163,6 +164,10 @@ def site(s: SiteModel, region_id: str) -> Site:
         references=tuple(s.references),
         verified=s.verified,
         same_exit_as=s.same_exit_as,
+        spread=None
+        if s.spread is None
+        else Spread(sd_cm=s.spread.sd_cm, ref=s.spread.ref, value=s.spread.value),
+        tolerance_reason=s.tolerance_reason,
     )
 
 

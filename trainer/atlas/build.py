@@ -133,6 +133,7 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     source, classic sites are subcutaneous, records cite a source of their own technique, a
     nerve pierces the fascia once, and no text claims a PIT mapping no source gives."""
     from trainer.atlas import content_rules as rules
+    from trainer.atlas import tolerance
 
     out: list[Problem] = []
     refs_list = files.references.references if files.references else []
@@ -165,6 +166,7 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                 *rules.dose_problems(site, atlas.references),
                 *rules.depth_problems(site),
                 *exits.get(site.id, []),
+                *tolerance.site_problems(site, atlas.references),
             ]
             found.extend(
                 ("references", m)

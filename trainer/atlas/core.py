@@ -30,6 +30,15 @@ class SkinPoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Spread:
+    """The published SD of a site's position and its source (see :mod:`trainer.atlas.tolerance`)."""
+
+    sd_cm: float
+    ref: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Reference:
     id: str
     kind: str
@@ -176,6 +185,8 @@ class Site:
     verified: bool
     same_exit_as: str | None = None
     kind: ItemKind = "site"
+    spread: Spread | None = None
+    tolerance_reason: str | None = None
 
     @property
     def volume_ml(self) -> tuple[float, float] | None:

@@ -261,11 +261,24 @@ class DoseModel(Strict):
         return v
 
 
+class SpreadModel(Strict):
+    """The published SD of a site's position (the larger axis where two are given), with its source."""
+
+    sd_cm: float = Field(gt=0, le=10)
+    ref: Id
+    value: str = Field(min_length=5, description="the SD in the source's words: axis, n, landmark")
+
+
 class SiteModel(Record):
     name: str
     nerve: Id
     kind: Literal["fascial_piercing", "injection", "tunnel", "bony_edge"]
     at: SkinPointModel
+    # Full-credit tolerance = max(1.0 cm, the published SD of the position) (issue 14):
+    # ``spread`` gives that SD and its source; without one, ``tolerance_reason`` says why
+    # (no SD published, a textbook placement) and what the tolerance rests on.
+    spread: SpreadModel | None = None
+    tolerance_reason: str | None = None
     depth: str = "subcutaneous"
     dose: DoseModel | None = None
     technique: Technique = "classic_pit"

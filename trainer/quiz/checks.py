@@ -83,6 +83,7 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     # Control characters break the Moodle XML and Anki fields; images fetch third-party URLs.
     out.extend(field_text_problems(q))
     out.extend(source_problems(atlas, q))
+    out.extend(tolerance_problems(atlas, q))
     return out
 
 
@@ -109,6 +110,16 @@ def source_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     ]
     out.extend(rules.mapping_claim_problems(question_texts(q)))
     return out
+
+
+def tolerance_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
+    """A locate question on sites inherits the sites' tolerance from the published spread
+    (:mod:`trainer.atlas.tolerance`) unless it says why not."""
+    from trainer.atlas import tolerance
+
+    return tolerance.question_problems(
+        q.type, q.targets, q.tolerance_cm, q.zero_cm, q.tolerance_reason, atlas.sites
+    )
 
 
 def _choice_problems(q: QuestionModel, single: bool) -> list[tuple[str, str]]:

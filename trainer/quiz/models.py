@@ -57,6 +57,9 @@ class QuestionModel(Strict):
     vignette: str | None = None
     tolerance_cm: float = Field(default=1.0, gt=0, le=5)
     zero_cm: float = Field(default=3.0, gt=0, le=15)
+    # A locate question inherits its target site's tolerance and zero_cm (trainer.atlas.tolerance);
+    # one that differs says why here.
+    tolerance_reason: str | None = None
     extra_pins: Literal["penalise", "ignore"] = "penalise"
     difficulty: int = Field(default=2, ge=1, le=3)
     tags: Tags = Field(default_factory=Tags)
