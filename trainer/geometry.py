@@ -194,12 +194,13 @@ def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -
     """The outline of every point within ``radius`` of a 2D polyline, as one open ring ``(M, 2)``.
 
     Used to draw safety zones (and Moodle drop zones) in *image* units, so they scale with
-    zoom. Built with shapely's buffer (round caps and joins), so the zone keeps its full
-    width at any bend, a hairpin included. Arcs are drawn as chords, about ``cap_segments``
-    per quarter turn. GEOS rounds the number of chords in a join, so one chord can span up
-    to 1.5 quarter-turn steps; the arc radius is raised by ``1 / cos(0.75 step)`` so that no
-    chord dips inside ``radius``. The outline therefore lies between ``radius`` and
-    1.011 × ``radius`` from the polyline everywhere (1.02 × with ``cap_segments=6``). A path
+    zoom. Built as the union of one round-capped capsule per segment (shapely), so the zone
+    keeps its full width at any bend, a hairpin included. A capsule's caps are drawn as chords
+    of exactly one step (a quarter turn / ``cap_segments``); GEOS's own round joins round the
+    number of chords and, on near-degenerate hairpins, let one chord span almost two steps,
+    which is why the joins are not used. The arc radius is raised by ``1 / cos(step / 2)`` so
+    that no chord dips inside ``radius``: the outline lies between ``radius`` and
+    1.005 × ``radius`` from the polyline everywhere (1.009 × with ``cap_segments=6``). A path
     that loops round an area would leave a hole in the zone; the outer ring is returned,
     so the hole is drawn filled (larger, never smaller, than the true zone).
 
@@ -214,9 +215,18 @@ def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -
 
     line = np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
     quad_segs = max(2, int(cap_segments))
-    grown = float(radius) / np.cos(0.75 * np.pi / (2 * quad_segs))
-    shape = (
-        shapely.Point(line[0]) if len(line) == 1 or polyline_length(line) == 0 else shapely.LineString(line)
-    )
-    ring = np.asarray(shape.buffer(grown, quad_segs=quad_segs).exterior.coords, dtype=np.float64)
+    grown = float(radius) / np.cos(0.5 * np.pi / (2 * quad_segs))
+    steps = np.linalg.norm(np.diff(line, axis=0), axis=1) if len(line) > 1 else np.zeros(0)
+    # A segment far shorter than the radius adds nothing its neighbours' caps do not cover (and
+    # GEOS divides by its length): kept out of the union.
+    steps = np.where(steps > 1e-9 * float(radius), steps, 0.0)
+    if not (steps > 0).any():
+        shape = shapely.Point(line[0]).buffer(grown, quad_segs=quad_segs)
+    else:
+        capsules = [
+            shapely.LineString(line[i : i + 2]).buffer(grown, quad_segs=quad_segs)
+            for i in np.flatnonzero(steps > 0)
+        ]
+        shape = shapely.union_all(capsules)
+    ring = np.asarray(shape.exterior.coords, dtype=np.float64)
     return ring[:-1]  # shapely closes the ring by repeating the first point
