@@ -227,6 +227,9 @@ def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -
             shapely.LineString(line[i : i + 2]).buffer(grown, quad_segs=quad_segs)
             for i in np.flatnonzero(steps > 0)
         ]
-        shape = shapely.union_all(capsules)
+        merged = shapely.union_all(capsules)
+        # Consecutive capsules share an end point (or lie within 1e-9 radius), so one polygon.
+        assert isinstance(merged, shapely.Polygon), merged.geom_type
+        shape = merged
     ring = np.asarray(shape.exterior.coords, dtype=np.float64)
     return ring[:-1]  # shapely closes the ring by repeating the first point
