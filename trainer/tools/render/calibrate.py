@@ -144,13 +144,13 @@ class Morpher:
             v0 = v0 + w * dense(name)
         self.v0 = v0
         self.s0, self.tris, self.eye_tris = subdivide(base, v0, subdivisions)
-        self.decr = [sum(dense(f) for f in m.decr) for m in self.modifiers]
-        self.incr = [sum(dense(f) for f in m.incr) for m in self.modifiers]
+        self.decr = [sum((dense(f) for f in m.decr), np.zeros_like(v0)) for m in self.modifiers]
+        self.incr = [sum((dense(f) for f in m.incr), np.zeros_like(v0)) for m in self.modifiers]
         self.decr_s = [subdivide(base, d, subdivisions)[0] for d in self.decr]
         self.incr_s = [subdivide(base, d, subdivisions)[0] for d in self.incr]
         self.base_triangles = np.concatenate([base.body_quads[:, [0, 1, 2]], base.body_quads[:, [0, 2, 3]]])
 
-    def skin(self, weights: Sequence[float]) -> SkinMesh:
+    def skin(self, weights: Sequence[float] | FloatArray) -> SkinMesh:
         """The subdivided, unposed skin for one set of weights."""
         v, s = self.v0.copy(), self.s0.copy()
         for w, d, i, ds, is_ in zip(weights, self.decr, self.incr, self.decr_s, self.incr_s, strict=True):
@@ -173,13 +173,15 @@ class Morpher:
             self.subdivisions,
         )
 
-    def body(self, weights: Sequence[float], landmarks: Sequence[Landmark]) -> MeasuredBody:
+    def body(self, weights: Sequence[float] | FloatArray, landmarks: Sequence[Landmark]) -> MeasuredBody:
         """What the body report measures: base-resolution rows of the subdivided skin, and
         the landmarks resolved on the subdivided skin (as atlas/resolved holds them)."""
         skin = self.skin(weights)
         return measured_body(skin, landmark_points(skin, landmarks), self.base_triangles, self.n_skin)
 
-    def fitted_targets(self, weights: Sequence[float], ndigits: int = 3) -> list[tuple[str, float]]:
+    def fitted_targets(
+        self, weights: Sequence[float] | FloatArray, ndigits: int = 3
+    ) -> list[tuple[str, float]]:
         """``[(target file, |weight|)]`` for the non-zero weights, as body_types.yaml lists them."""
         out = []
         for m, w in zip(self.modifiers, weights, strict=True):

@@ -20,7 +20,7 @@ from trainer.quiz.models import QuestionModel
 from trainer.safetext import inert_label
 from trainer.settings import location_key, quiz_dir
 from trainer.store.lessons import LessonProgress, advance, lesson_progress, save_lesson_step
-from trainer.ui.common import esc, get_atlas, get_view, page_setup, recent
+from trainer.ui.common import esc, get_view, page_setup, recent, require_atlas
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import current_profile, get_store, now_utc
@@ -170,9 +170,7 @@ b2.button(
     type="primary",
 )
 
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -296,10 +294,11 @@ for n, q in enumerate(asked, 1):
             for i, text in enumerate(texts):
                 st.checkbox(inert_label(text), key=f"{key}_{i}")
         else:
+            labels = [inert_label(text) for text in texts]
             st.radio(
                 "Your answer",
                 list(range(len(texts))),
-                format_func=lambda i, texts=texts: inert_label(texts[i]),
+                format_func=labels.__getitem__,
                 index=None,
                 key=key,
                 label_visibility="collapsed",
