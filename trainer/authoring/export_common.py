@@ -99,7 +99,7 @@ def _rgba(colour: str) -> tuple[int, int, int, int]:
         r, g, b, a = (v.strip() for v in colour[5:-1].split(","))
         return int(r), int(g), int(b), int(round(float(a) * 255))
     rgb = ImageColor.getrgb(colour)
-    return (*rgb[:3], rgb[3] if len(rgb) == 4 else 255)  # type: ignore[misc]
+    return (*rgb[:3], rgb[3] if len(rgb) == 4 else 255)
 
 
 def draw_shapes(image: Image.Image, shapes: Sequence[Mapping[str, Any]]) -> Image.Image:

@@ -105,7 +105,11 @@ def target_options(view: RenderedView | None, atlas: Atlas, qtype: str) -> list[
     if view is None:
         return []
     kinds = KINDS[qtype].target_kinds if qtype in KINDS else ()
-    tables = {"site": atlas.sites, "nerve": atlas.nerves, "territory": atlas.territories}
+    tables: dict[str, Mapping[str, object]] = {
+        "site": atlas.sites,
+        "nerve": atlas.nerves,
+        "territory": atlas.territories,
+    }
     return [
         i
         for i, it in view.items.items()

@@ -44,10 +44,10 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
     fig = base_figure(view, height_px)
     ppc = view.camera.px_per_cm
     region_nerves = {n.id for n in atlas.nerves.values() if n.region == view.region}
-    for item in view.items.values():  # context: every nerve of the region, faint
-        if item.id not in region_nerves or item.id in focus.nerves or not item.any_visible:
+    for faint in view.items.values():  # context: every nerve of the region, faint
+        if faint.id not in region_nerves or faint.id in focus.nerves or not faint.any_visible:
             continue
-        xs, ys = gapped_xy(item.points_px, item.visible)
+        xs, ys = gapped_xy(faint.points_px, faint.visible)
         fig.add_trace(
             go.Scatter(
                 x=xs,
@@ -55,7 +55,7 @@ def lesson_figure(view: RenderedView, atlas: Atlas, focus: Focus, height_px: int
                 mode="lines",
                 line={"color": FAINT_NERVE, "width": 1.5},
                 showlegend=False,
-                hovertemplate=_hover([atlas.nerves[item.id].name]),
+                hovertemplate=_hover([atlas.nerves[faint.id].name]),
             )
         )
     for avoid_id in focus.avoid:

@@ -9,14 +9,12 @@ import streamlit as st
 
 from trainer.errors import Problem
 from trainer.learn import evidence as model
-from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.common import esc, page_setup, require_atlas
 
 page_setup()
 st.title("Evidence map")
 st.page_link("trainer/ui/pages/learn.py", label="Back to Learn", icon=":material/school:")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 problems: list[Problem] = []
 emap = model.read_evidence_map(atlas.root, problems)
 if emap is None or not emap.studies:
@@ -37,18 +35,12 @@ with st.container(border=True):
         for study, change in model.control_arm_lessons(atlas, emap):
             st.markdown(f"- **{esc(study)}**: {esc(change)}", unsafe_allow_html=True)
 
-loaded_atlas, loaded_map = atlas, emap
-
-
-def _condition_name(key: str) -> str:
-    return model.condition_name(loaded_atlas, loaded_map, key)
-
-
 c1, c2 = st.columns(2)
+condition_names = {c: model.condition_name(atlas, emap, c) for c in model.condition_options(emap)}
 conditions = c1.multiselect(
     "Condition",
-    model.condition_options(emap),
-    format_func=_condition_name,
+    list(condition_names),
+    format_func=condition_names.__getitem__,
     key="ev_conditions",
 )
 techniques = c2.multiselect(

@@ -11,7 +11,6 @@ import time
 
 import streamlit as st
 
-from trainer.atlas.core import Atlas
 from trainer.errors import TrainerError
 from trainer.learn import page as model
 from trainer.learn.lessons import lessons_dir, load_lessons
@@ -21,7 +20,7 @@ from trainer.quiz.models import QuestionModel
 from trainer.safetext import inert_label
 from trainer.settings import location_key, quiz_dir
 from trainer.store.lessons import LessonProgress, advance, lesson_progress, save_lesson_step
-from trainer.ui.common import esc, get_atlas, get_view, page_setup, recent
+from trainer.ui.common import esc, get_view, page_setup, recent, require_atlas
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import current_profile, get_store, now_utc
@@ -171,10 +170,7 @@ b2.button(
     type="primary",
 )
 
-maybe_atlas = get_atlas()
-if maybe_atlas is None:
-    st.stop()
-atlas: Atlas = maybe_atlas  # st.stop() does not return
+atlas = require_atlas()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -298,7 +294,7 @@ for n, q in enumerate(asked, 1):
             for i, text in enumerate(texts):
                 st.checkbox(inert_label(text), key=f"{key}_{i}")
         else:
-            labels = [inert_label(t) for t in texts]
+            labels = [inert_label(text) for text in texts]
             st.radio(
                 "Your answer",
                 list(range(len(texts))),

@@ -18,7 +18,7 @@ from trainer.quiz.session import Filters, pick_questions
 from trainer.safetext import inert_label
 from trainer.scoring.results import Result
 from trainer.scoring.reveal import question_shapes, reveal_shapes
-from trainer.ui.common import esc, get_atlas, get_view, page_setup
+from trainer.ui.common import esc, get_view, page_setup, require_atlas
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
@@ -26,9 +26,7 @@ from trainer.ui.state import get_store, now_utc, profile_sidebar
 
 page_setup()
 st.title("Practice")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 questions = get_questions(atlas)
 learner_id = profile_sidebar()
 ss = st.session_state
@@ -101,11 +99,11 @@ if "pr" not in ss:
         ss["body_type"] = body
         f = Filters(tuple(regions), tuple(nerves), tuple(conditions), tuple(types), tuple(diffs))
         seed = int(time.time() * 1000) % (2**31)
-        ids = pick_questions(atlas, list(questions.values()), f, int(n), random.Random(seed))
-        if not ids:
+        picked = pick_questions(atlas, list(questions.values()), f, int(n), random.Random(seed))
+        if not picked:
             st.warning("No question matches those filters. Remove a filter and try again.")
         else:
-            _start(ids, seed)
+            _start(picked, seed)
             st.rerun()
     st.stop()
 
