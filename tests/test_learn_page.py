@@ -276,3 +276,15 @@ def test_every_step_of_every_shipped_lesson_draws_what_it_names(
                 assert len(next(t for t in fig.data if t.name == "Sites").x) == len(step.sites)
             if step.landmarks:
                 assert len(next(t for t in fig.data if t.name == "Landmarks").x) == len(step.landmarks)
+
+
+def test_stats_count_the_lessons_and_the_evidence_map(atlas: Atlas, lessons: dict[str, LessonFile]) -> None:
+    from trainer.settings import atlas_dir
+    from trainer.tools.stats import atlas_stats
+
+    stats = atlas_stats(atlas_dir(), quiz_dir())
+    assert stats["lessons"] == len(lessons)
+    assert stats["regions_with_lesson"] == len(
+        {lf.lesson.region for lf in lessons.values() if lf.lesson.region}
+    )
+    assert isinstance(stats["evidence_studies"], int) and stats["evidence_studies"] > 0

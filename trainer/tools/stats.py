@@ -41,6 +41,11 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
     unverified = sum(1 for r in records if not r.verified)
     # A "full" worked case runs from history to review in at least six steps (issue 16).
     cases_full = sum(1 for q in questions if is_case(q) and len(q.steps) >= 6)
+    from trainer.learn.evidence import read_evidence_map
+    from trainer.learn.lessons import lessons_dir, load_lessons
+
+    lessons = load_lessons(lessons_dir(quiz_dir))
+    evidence = read_evidence_map(atlas_dir, [])
     return {
         "regions": len(atlas.regions),
         "views": len(atlas.views),
@@ -59,4 +64,7 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
         "questions_by_type": {t: by_type.get(t, 0) for t in QUESTION_TYPES},
         "unreferenced": unreferenced,
         "unverified": unverified,
+        "lessons": len(lessons),
+        "regions_with_lesson": len({lf.lesson.region for lf in lessons if lf.lesson.region in atlas.regions}),
+        "evidence_studies": len(evidence.studies) if evidence is not None else 0,
     }
