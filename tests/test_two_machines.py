@@ -318,8 +318,15 @@ def test_a_class_over_two_machines_behind_nginx(two_machines: TwoMachines) -> No
     streams = [line.split() for line in lines if "/_stcore/stream" in line]
     upgraded = [f for f in streams if f[2] == "101"]
     per_server = Counter(f[1] for f in upgraded)
-    # One websocket per phone (reconnects would add lines), each carried by one of the two servers.
+    # One websocket per phone (the tool never reconnects: a dropped socket is an error), each
+    # phone on one server only, and both servers carrying phones.
+    assert len(upgraded) == PLAYERS, streams[:5]
     assert len({f[0] for f in upgraded}) == PLAYERS, streams[:5]
+    servers_of_phone: dict[str, set[str]] = {}
+    for f in (line.split() for line in lines):
+        if f[0].startswith("127.1."):  # the tool's phones; 127.0.0.1 is this test's health check
+            servers_of_phone.setdefault(f[0], set()).add(f[1])
+    assert all(len(v) == 1 for v in servers_of_phone.values()), servers_of_phone
     assert set(per_server) == set(two_machines.servers), per_server
     print(
         "TWO-MACHINES "
