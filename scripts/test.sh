@@ -33,6 +33,7 @@ PY="${PYTHON:-python3}"
 .venv/bin/ruff format --check .
 
 # CI must not quietly skip the real-database and real-browser tests.
+# (tests/test_two_machines.py also needs root for its network namespaces: it fails here otherwise.)
 export TRAINER_REQUIRE_PG=1
 export TRAINER_REQUIRE_BROWSER=1
 exec .venv/bin/python -m pytest "$@"

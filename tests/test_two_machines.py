@@ -234,7 +234,12 @@ def two_machines(tmp_path: Path) -> Iterator[TwoMachines]:
     content_env = write_content(tmp_path / "content")
     with ExitStack() as stack:
         if re.search(r"\b10\.213\.0\.", _run("ip", "-4", "addr").stdout):
-            pytest.fail("10.213.0.0/24 is already on an interface here (a leftover run?): `ip -4 addr`")
+            pytest.fail(
+                "10.213.0.0/24 is already in use here: another run of this test, or one killed before its"
+                " cleanup (see `ip -4 addr` and `ip netns list`; remove its `trn-*` namespaces"
+                " with `ip netns delete`)",
+                pytrace=False,
+            )
         machines = [_add_machine(stack, i) for i in range(2)]
         pg_url = stack.enter_context(
             run_postgres(
