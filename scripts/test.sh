@@ -12,6 +12,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/openssl ] || need+=(openssl)        # tests/test_tls.py: the documented certificate
 [ -x /usr/bin/chattr ] || need+=(e2fsprogs)       # tests/readonly_db.py: a read-only SQLite file
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -x /usr/sbin/nginx ] || need+=(nginx)             # tests/test_two_machines.py: the load balancer
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)  # tests/test_two_machines.py: network namespaces (as root)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq
@@ -34,6 +36,7 @@ PY="${PYTHON:-python3}"
 .venv/bin/mypy trainer
 
 # CI must not quietly skip the real-database and real-browser tests.
+# (tests/test_two_machines.py also needs root for its network namespaces: it fails here otherwise.)
 export TRAINER_REQUIRE_PG=1
 export TRAINER_REQUIRE_BROWSER=1
 exec .venv/bin/python -m pytest "$@"

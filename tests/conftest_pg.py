@@ -27,7 +27,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,18 @@ def pg_url() -> Iterator[str]:
     if external:
         yield external
         return
+    with run_postgres() as url:
+        yield url
+
+
+@contextmanager
+def run_postgres(listen: Sequence[str] = ("127.0.0.1",), trust_cidrs: Sequence[str] = ()) -> Iterator[str]:
+    """A throw-away Debian PostgreSQL on ``listen`` (127.0.0.1 first); yields its admin URL on the first.
+
+    ``trust_cidrs`` are networks allowed in without a password besides loopback (the network
+    namespaces of tests/test_two_machines.py). Skips, or fails under TRAINER_REQUIRE_PG, when
+    the server cannot be started.
+    """
     bindir = _find_bindir()
     if bindir is None:
         _unavailable("no server binaries (/usr/lib/postgresql/*/bin/initdb)")
@@ -142,6 +155,9 @@ def pg_url() -> Iterator[str]:
     if init.returncode != 0:
         shutil.rmtree(workdir, ignore_errors=True)
         _unavailable(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
+    if trust_cidrs:
+        with open(datadir / "pg_hba.conf", "a", encoding="utf-8") as hba:
+            hba.writelines(f"host all all {cidr} trust\n" for cidr in trust_cidrs)
     log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     if run_user is not None and run_group is not None:
         os.fchown(log_fd, run_user, run_group)
@@ -151,7 +167,7 @@ def pg_url() -> Iterator[str]:
             "-D",
             str(datadir),
             "-h",
-            "127.0.0.1",
+            ",".join(listen),
             "-p",
             str(port),
             "-k",
@@ -174,7 +190,7 @@ def pg_url() -> Iterator[str]:
         extra_groups=extra_groups,
     )
     os.close(log_fd)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    url = f"postgresql+psycopg://postgres@{listen[0]}:{port}/postgres"
     try:
         try:
             _wait_until_ready(url, proc, log)
@@ -226,4 +242,4 @@ def _drop_all_tables(url: str) -> None:
         engine.dispose()
 
 
-__all__ = ["pg_database_url", "pg_url"]
+__all__ = ["pg_database_url", "pg_url", "run_postgres"]
