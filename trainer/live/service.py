@@ -87,7 +87,6 @@ __all__ = [
     "result_from_json",
     "result_to_json",
     "seconds_left",
-    "show_live_pins",
     "reveal_answer",
     "reveal_stats",
     "sessions_for_key",
@@ -224,20 +223,6 @@ def choice_order(session: LiveSession, index: int, n_options: int) -> tuple[int,
     """
     seed = str(session.settings.get("choice_seed") or session.id)
     return fixed_order(f"{seed}:{index}", n_options)
-
-
-def show_live_pins(peek: bool, fullscreen: bool) -> bool:
-    """Whether the host page shows where the class is tapping before the reveal.
-
-    Hidden by default, so a projector never shows the crowd's answer to copy; the host may
-    peek on their own screen, but never while the page fills the screen (a projector).
-
-    >>> show_live_pins(peek=False, fullscreen=False), show_live_pins(peek=True, fullscreen=True)
-    (False, False)
-    >>> show_live_pins(peek=True, fullscreen=False)
-    True
-    """
-    return peek and not fullscreen
 
 
 # --------------------------------------------------------------------------------------------

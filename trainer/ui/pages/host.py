@@ -11,12 +11,13 @@ import random
 
 import streamlit as st
 
-from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.errors import NotFoundError, RuleError
 from trainer.explorer.figures import image_url
+from trainer.live import host_page as model
 from trainer.live import service as live
 from trainer.live.figures import heatmap_figure, reveal_figure
-from trainer.quiz.choices import option_texts, revealed_options
-from trainer.quiz.session import Filters, matches, pins_needed
+from trainer.quiz.choices import option_texts
+from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import (
     DEFAULT_MAX_PLAYERS,
     MAX_PLAYERS_LIMIT,
@@ -24,7 +25,6 @@ from trainer.rules.classroom import (
     Phase,
     check_host_key,
     is_last_question,
-    time_left_s,
 )
 from trainer.scoring.reveal import question_shapes, shows_picture
 from trainer.scoring.score import count_noun
@@ -76,20 +76,8 @@ questions = live_questions(atlas, all_questions)
 
 
 def _act(action: str) -> None:
-    """Run a host transition; a refused or raced action becomes a readable message."""
-    sid = st.query_params.get("session", "")
-    fn = {
-        "open": live.open_next,
-        "close": live.close_now,
-        "reveal": live.reveal_answer,
-        "finish": live.finish_class,
-    }[action]
-    try:
-        fn(store, sid, now_utc())
-    except ConflictError:
-        ss["host_msg"] = "Another host screen changed the class at the same moment; showing the latest state."
-    except RuleError as exc:
-        ss["host_msg"] = str(exc)
+    """Run a host control; a refused or raced action becomes a readable message."""
+    ss["host_msg"] = model.act(store, st.query_params.get("session", ""), action, now_utc())
 
 
 def _leave() -> None:
@@ -104,10 +92,7 @@ if not session_id:
         with st.expander(f"Resume a recent class ({len(recent)})", expanded=False):
             for i, s in enumerate(recent):
                 c1, c2 = st.columns([4, 1])
-                c1.text(
-                    f"{s.title} · code {s.join_code} · {s.state.value} · question "
-                    f"{max(s.current_index + 1, 0)}/{len(s.question_ids)}"
-                )
+                c1.text(model.resume_line(s))
                 if c2.button("Resume", key=f"host_resume_{i}"):
                     st.query_params["session"] = s.id
                     st.rerun()
@@ -121,7 +106,7 @@ if not session_id:
         c1, c2 = st.columns(2)
         bank_ids = c1.multiselect(
             "Banks",
-            [b for b in banks if any(q in questions for q in banks[b][1])],
+            model.bank_choices(banks, questions),
             format_func=lambda b: banks[b][0],
             key="host_banks",
         )
@@ -166,14 +151,16 @@ if not session_id:
         anon = st.toggle("Anonymous leaderboard (shows Player 1, Player 2, …)", value=False, key="host_anon")
         create = st.form_submit_button("Create class", type="primary", key="host_create")
     if create:
-        if picked:
-            ids = list(picked)
-        else:
-            pool = [qid for b in bank_ids for qid in banks[b][1]] if bank_ids else list(questions)
-            f = Filters(regions=tuple(regions), types=tuple(types))
-            ids = [
-                qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)
-            ][: int(n)]
+        ids = model.choose_question_ids(
+            atlas,
+            questions,
+            banks,
+            picked=picked,
+            bank_ids=bank_ids,
+            regions=regions,
+            types=types,
+            count=int(n),
+        )
         try:
             session = live.create_class(
                 store,
@@ -225,7 +212,7 @@ ss["host_snap"] = (session.id, phase.value, idx)
 
 head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
-head.caption(f"{phase.value.upper()} · question {max(idx + 1, 0)} of {len(session.question_ids)}")
+head.caption(model.header_caption(session))
 side_col.button("Leave this class", on_click=_leave, key="host_leave")
 FULLSCREEN_KEY = "host_fullscreen"
 
@@ -249,17 +236,14 @@ def _watch() -> None:
     if live.effective_phase(s, now) is not s.state:
         live.tick(store, s.id, now)
         st.rerun()
-    if (s.id, s.state.value, s.current_index) != ss.get("host_snap"):
+    if model.needs_full_run(ss.get("host_snap"), s):
         st.rerun()
     if s.state is Phase.LOBBY:
         return  # the lobby fragment lists the players
     # Same layout in every phase, so a fragment run never leaves a stale element behind.
     c1, c2 = st.columns(2)
     c1.metric("Answered", f"{answered} / {players}")
-    if s.state is Phase.OPEN:
-        c2.metric("Time left", f"{time_left_s(s.rules_state(), now):.0f} s")
-    else:
-        c2.metric("Time left", "closed")
+    c2.metric("Time left", model.time_left_text(s, now))
 
 
 def _join_panel(big: bool) -> None:
@@ -272,10 +256,7 @@ def _join_panel(big: bool) -> None:
     )
     c1.text(f"Join at {url}")
     if not base_url:
-        c1.caption(
-            "Set TRAINER_BASE_URL to this computer's address on the venue network "
-            "(e.g. http://192.168.1.20:8501) so phones can reach it."
-        )
+        c1.caption(model.NO_BASE_URL)
     if c2 is not None:
         c2.image(live.qr_png(url), caption="Scan to join", width=240)
 
@@ -284,10 +265,19 @@ def _leaderboard(limit: int | None = 10) -> None:
     rows = live.leaderboard(store, session, limit=limit)
     if rows:
         st.dataframe(
-            [{"Rank": r.rank, "Name": r.name, "Points": r.points, "Answered": r.answered} for r in rows],
+            model.board_rows(rows),
             hide_index=True,
             width="stretch",
             key="host_board",
+        )
+
+
+def _buttons(controls: list[model.Control], columns: bool = True) -> None:
+    """The phase's controls side by side (or stacked, beside the picture)."""
+    slots = st.columns(max(len(controls), 2)) if columns else [st.container() for _ in controls]
+    for slot, c in zip(slots, controls, strict=False):
+        slot.button(
+            c.label, type="primary" if c.primary else "secondary", on_click=_act, args=(c.action,), key=c.key
         )
 
 
@@ -298,20 +288,19 @@ if phase is Phase.LOBBY:
 
     @st.fragment(run_every=2)
     def _lobby() -> None:
-        players = store.list_players(session.id)
-        cap = session.live_settings().max_players
-        st.metric("Joined", f"{len(players)} / {cap}")
-        if len(players) >= cap:
-            st.warning(f"The class is full: {cap} players, the most allowed when it was created.")
-        if players:
-            st.text("   ".join(p.nickname for p in players))  # st.text: never HTML or markdown
-        else:
+        status = model.lobby_status(
+            [p.nickname for p in store.list_players(session.id)], session.live_settings().max_players
+        )
+        st.metric("Joined", status.joined)
+        if status.full_warning:
+            st.warning(status.full_warning)
+        if status.waiting:
             st.caption("Waiting for learners to join…")
+        else:
+            st.text(status.names)  # st.text: never HTML or markdown
 
     _lobby()
-    c1, c2 = st.columns(2)
-    c1.button("Start the first question", type="primary", on_click=_act, args=("open",), key="host_start")
-    c2.button("Finish without playing", on_click=_act, args=("finish",), key="host_finish")
+    _buttons(model.controls(phase, is_last=False))
     st.stop()
 
 # ---------------------------------------------------------------- finished
@@ -378,11 +367,8 @@ if phase in (Phase.OPEN, Phase.CLOSED):
     peek_key = f"host_peek_{session.id}_{idx}"
     with right:
         _watch()
-        if phase is Phase.OPEN:
-            st.button("Close now", on_click=_act, args=("close",), key="host_close", type="primary")
-        else:
-            st.button("Reveal the answer", on_click=_act, args=("reveal",), key="host_reveal", type="primary")
-        if view is not None and hi > 0:
+        _buttons(model.controls(phase, is_last=False), columns=False)
+        if model.peek_offered(view is not None, hi):
             st.toggle(
                 "Peek at the class's pins (your screen only)",
                 key=peek_key,
@@ -401,7 +387,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
             def _heatmap() -> None:
                 """Host only, and only when peeking: rebuilt when the answer count changed."""
                 n = store.count_answers(session.id, idx)
-                if not live.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
+                if not model.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
                     st.caption(f"{count_noun(n, 'answer')} · the pins stay hidden until the reveal")
                     pinboard(
                         key=f"host_pb_{idx}",
@@ -441,28 +427,15 @@ if phase in (Phase.OPEN, Phase.CLOSED):
 _watch()
 # ---------------------------------------------------------------- revealed
 stats = live.reveal_stats(store, atlas, all_questions, session, idx)
-c2, c3 = st.columns(2)
-if stats.mean_error_cm is not None:
-    c2.metric("Mean error", f"{stats.mean_error_cm:.1f} cm")
-if stats.within_tolerance_pct is not None:
-    c3.metric("Within tolerance", f"{stats.within_tolerance_pct:.0f}%")
-if stats.correct_pct is not None:
-    c3.metric("Correct", f"{stats.correct_pct:.0f}%")
+metrics = model.reveal_metrics(stats)
+for col, (label, value) in zip(st.columns(max(len(metrics), 1)), metrics, strict=False):
+    col.metric(label, value)
 if stats.cluster is not None:
     st.warning(stats.cluster.sentence)
-if q is not None and order and stats.choice_counts:
+table = model.choice_rows(q, order, stats) if q is not None else []
+if table:
     # A plain table (not a canvas grid): readable from the back of the room, in the phones' order.
-    st.table(
-        [
-            {
-                "Shown as": o.position + 1,
-                "Option": o.text + (" ✓" if o.correct else ""),
-                "Chosen by": stats.choice_counts[o.file_index],
-            }
-            for o in revealed_options(q.choices, order)
-        ],
-        hide_index=True,
-    )
+    st.table(table, hide_index=True)
 if picture:
     _picture()
 elif view is not None and q is not None:
@@ -476,14 +449,4 @@ if q is not None and q.explanation:
     st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
 st.subheader("Leaderboard")
 _leaderboard()
-last = is_last_question(session.rules_state())
-c1, c2 = st.columns(2)
-if not last:
-    c1.button("Next question", type="primary", on_click=_act, args=("open",), key="host_next")
-c2.button(
-    "Finish the class",
-    type="primary" if last else "secondary",
-    on_click=_act,
-    args=("finish",),
-    key="host_finish",
-)
+_buttons(model.controls(phase, is_last=is_last_question(session.rules_state())))
