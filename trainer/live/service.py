@@ -86,7 +86,16 @@ __all__ = [
     "answers_csv",
     "base_url_from_page_url",
     "choice_order",
+    "ADD_TIME_S",
+    "add_time",
     "close_now",
+    "end_class",
+    "is_paused",
+    "pause_clock",
+    "remove_player",
+    "rename_player",
+    "resume_clock",
+    "skip_question",
     "create_class",
     "effective_phase",
     "finish_class",
@@ -201,7 +210,7 @@ def effective_phase(session: LiveSession | SessionClock, now: datetime) -> Phase
     Read-only, so the hundreds of polling phones never write; the host's :func:`tick` persists it.
     """
     if session.state is Phase.OPEN and session.question_closes_at is not None:
-        if require_utc(now) >= session.question_closes_at:
+        if session.question_paused_at is None and require_utc(now) >= session.question_closes_at:
             return Phase.CLOSED
     return session.state
 
@@ -210,7 +219,13 @@ def seconds_left(session: LiveSession | SessionClock, now: datetime) -> float:
     """Seconds until the open question closes, never negative; 0 when none is open."""
     if effective_phase(session, now) is not Phase.OPEN or session.question_closes_at is None:
         return 0.0
-    return max(0.0, (session.question_closes_at - require_utc(now)).total_seconds())
+    at = session.question_paused_at or require_utc(now)
+    return max(0.0, (session.question_closes_at - at).total_seconds())
+
+
+def is_paused(session: LiveSession | SessionClock) -> bool:
+    """The host has stopped the open question's clock."""
+    return session.state is Phase.OPEN and session.question_paused_at is not None
 
 
 def _apply(
@@ -263,6 +278,47 @@ def reveal_answer(store: Store, session_id: str, now: datetime) -> LiveSession:
 def finish_class(store: Store, session_id: str, now: datetime) -> LiveSession:
     """End the class (from the lobby or after a reveal)."""
     return _apply(store, session_id, now, lambda s, st: classroom.finish(st))
+
+
+#: Seconds one press of "Add time" gives the open question.
+ADD_TIME_S = 30.0
+
+
+def pause_clock(store: Store, session_id: str, now: datetime) -> LiveSession:
+    """Stop the open question's clock (answers still count)."""
+    return _apply(store, session_id, now, lambda s, st: classroom.pause_clock(st, now))
+
+
+def resume_clock(store: Store, session_id: str, now: datetime) -> LiveSession:
+    """Restart a paused clock where it stopped."""
+    return _apply(store, session_id, now, lambda s, st: classroom.resume_clock(st, now))
+
+
+def add_time(store: Store, session_id: str, now: datetime, seconds: float = ADD_TIME_S) -> LiveSession:
+    """Give the open question more time (30 s by default)."""
+    return _apply(store, session_id, now, lambda s, st: classroom.extend_time(st, now, seconds))
+
+
+def skip_question(store: Store, session_id: str, now: datetime) -> LiveSession:
+    """Move on without a reveal: the next question opens (or the class finishes after the last)."""
+    return _apply(
+        store, session_id, now, lambda s, st: classroom.skip_question(st, now, s.live_settings().time_limit_s)
+    )
+
+
+def end_class(store: Store, session_id: str, now: datetime) -> LiveSession:
+    """Finish the class now, whatever is on screen."""
+    return _apply(store, session_id, now, lambda s, st: classroom.end_class(st, now))
+
+
+def rename_player(store: Store, session_id: str, player_id: str, nickname: str) -> Player:
+    """The host renames a player (an unsuitable name); the same rules as joining apply."""
+    return store.rename_player(session_id, player_id, nickname)
+
+
+def remove_player(store: Store, session_id: str, player_id: str) -> int:
+    """The host removes a player and their answers; their link stops working at once."""
+    return store.remove_player(session_id, player_id)
 
 
 # --------------------------------------------------------------------------------------------

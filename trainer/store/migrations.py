@@ -212,8 +212,20 @@ def _v4_profile_keys(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["learner_keys"], md.tables["transfer_codes"]])
 
 
+def _v5_paused_clock(conn: Connection) -> None:
+    """The host may pause a question's clock (issue 17): ``live_sessions.question_paused_at``."""
+    kind = UTCDateTime().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE live_sessions ADD COLUMN question_paused_at {kind} NULL"))
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security, _v4_profile_keys)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_learning,
+    _v2_live,
+    _v3_security,
+    _v4_profile_keys,
+    _v5_paused_clock,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 
