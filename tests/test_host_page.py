@@ -119,8 +119,8 @@ def test_lobby_status_and_time_left(store: Store, content: Any) -> None:
     assert model.time_left_text(session, T0) == "closed"
     opened = live.open_next(store, session.id, T0)
     assert model.time_left_text(opened, T0 + timedelta(seconds=5)) == "15 s"
-    assert model.needs_full_run((session.id, "lobby", -1), opened)
-    assert not model.needs_full_run((session.id, "open", 0), opened)
+    assert model.needs_full_run((session.id, "lobby", -1, False), opened)
+    assert not model.needs_full_run((session.id, "open", 0, False), opened)
 
 
 def test_pins_stay_hidden_unless_the_host_peeks_off_the_projector() -> None:
@@ -154,3 +154,39 @@ def test_reveal_numbers_and_the_choice_table(store: Store, content: Any) -> None
     assert model.choice_rows(questions["q_clinical"], (), stats) == []
     board = model.board_rows(live.leaderboard(store, session))
     assert board[0]["Name"] == "Ana" and board[0]["Rank"] == 1 and board[1]["Points"] == 0
+
+
+def test_clock_controls_follow_the_phase_and_the_pause() -> None:
+    def keys(phase: Phase, paused: bool = False, last: bool = False) -> list[str]:
+        return [c.key for c in model.clock_controls(phase, paused, last)]
+
+    assert keys(Phase.OPEN) == ["host_pause", "host_add_time", "host_skip", "host_end"]
+    assert keys(Phase.OPEN, paused=True)[0] == "host_resume"
+    assert keys(Phase.CLOSED) == ["host_skip", "host_end"]
+    assert model.clock_controls(Phase.CLOSED, False, True)[0].label == "Skip and finish"
+    assert keys(Phase.LOBBY) == keys(Phase.REVEALED) == keys(Phase.FINISHED) == []
+
+
+def test_clock_presses_and_the_roster_go_through_the_store(store: Store, content: Any) -> None:
+    session = new_class(store, content, ["q_locate"])
+    ana, bo = (live.join(store, session.join_code, n, T0)[1] for n in ("Ana", "Bo"))
+    model.act(store, session.id, "open", T0)
+    assert model.act(store, session.id, "pause", T0 + timedelta(seconds=4)) == ""
+    paused = store.get_session(session.id)
+    assert model.time_left_text(paused, T0 + timedelta(seconds=50)) == "16 s (paused)"
+    assert model.snapshot(paused)[3] and model.needs_full_run((session.id, "open", 0, False), paused)
+    assert "already paused" in model.act(store, session.id, "pause", T0 + timedelta(seconds=5))
+    assert model.act(store, session.id, "resume", T0 + timedelta(seconds=10)) == ""
+    assert model.act(store, session.id, "add_time", T0 + timedelta(seconds=11)) == ""
+    assert store.get_session(session.id).question_closes_at == T0 + timedelta(seconds=56)
+    assert model.manage_player(store, session.id, ana.id, "rename", "Anna") == (True, "Renamed to Anna.")
+    ok, said = model.manage_player(store, session.id, bo.id, "rename", "anna")
+    assert not ok and "already taken" in said
+    assert model.manage_player(store, session.id, bo.id, "remove") == (True, "Removed, with 0 answers.")
+    assert model.manage_player(store, session.id, bo.id, "remove") == (
+        False,
+        "That player is not in this class.",
+    )
+    assert model.act(store, session.id, "skip", T0 + timedelta(seconds=12)) == ""
+    assert store.get_session(session.id).state is Phase.FINISHED  # the only question was skipped
+    assert "already finished" in model.act(store, session.id, "end", T0 + timedelta(seconds=13))

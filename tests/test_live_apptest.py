@@ -184,6 +184,42 @@ def test_host_cannot_control_a_class_made_with_another_key(
     assert "different host key" in at.error[0].value
 
 
+def test_host_pauses_adds_time_removes_a_player_and_ends_early(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    store, session = make_class(content, ["q_locate", "q_identify"])
+    ana = live.join(store, session.join_code, "Ana", datetime.now(UTC))[1]
+    live.join(store, session.join_code, "Bo", datetime.now(UTC))
+    live.open_next(store, session.id, datetime.now(UTC))
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    at.button(key="host_pause").click().run()
+    assert not at.exception, at.exception
+    assert live.is_paused(store.get_session(session.id))
+    assert any("(paused)" in str(m.value) for m in at.metric)
+    phone = open_page("join", token=ana.token)
+    assert "Paused by the host" in all_text(phone)
+    at.button(key="host_resume").click().run()
+    before = store.get_session(session.id).question_closes_at
+    at.button(key="host_add_time").click().run()
+    after = store.get_session(session.id).question_closes_at
+    assert before is not None and after is not None and (after - before).total_seconds() == 30
+    at.selectbox(key="host_player_pick").set_value(ana.id)
+    at.button(key="host_player_remove").click().run()
+    assert not at.exception, at.exception
+    assert [p.nickname for p in store.list_players(session.id)] == ["Bo"]
+    assert "Removed" in at.success[0].value
+    phone.run()
+    assert "no longer valid" in phone.error[0].value
+    at.button(key="host_skip").click().run()
+    assert store.get_session(session.id).current_index == 1
+    at.button(key="host_end").click().run()
+    assert not at.exception, at.exception
+    assert "Final results" in all_text(at)
+
+
 # ---------------------------------------------------------------- join
 
 

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from trainer.atlas.core import Atlas
-from trainer.errors import ConflictError, RuleError
+from trainer.errors import ConflictError, NotFoundError, RuleError
 from trainer.live import service as live
 from trainer.quiz.choices import revealed_options
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import Filters, matches
 from trainer.rules.classroom import Phase, time_left_s
+from trainer.scoring.score import count_noun
 from trainer.store import LiveSession, SessionClock, Store
 
 #: Bank id -> (title, question ids), as the page reads them from the bank folders.
@@ -35,6 +36,11 @@ _ACTIONS: dict[str, Callable[[Store, str, datetime], LiveSession]] = {
     "close": live.close_now,
     "reveal": live.reveal_answer,
     "finish": live.finish_class,
+    "pause": live.pause_clock,
+    "resume": live.resume_clock,
+    "add_time": live.add_time,
+    "skip": live.skip_question,
+    "end": live.end_class,
 }
 
 
@@ -121,15 +127,24 @@ def lobby_status(nicknames: Sequence[str], max_players: int) -> LobbyStatus:
     )
 
 
-def needs_full_run(snap: tuple[str, str, int] | None, clock: SessionClock | LiveSession) -> bool:
-    """The host's poll reruns the whole page only when the class moved on."""
-    return (clock.id, clock.state.value, clock.current_index) != snap
+Snapshot = tuple[str, str, int, bool]
+
+
+def snapshot(clock: SessionClock | LiveSession) -> Snapshot:
+    """What the host's poll compares: class, phase, question and whether the clock is paused."""
+    return (clock.id, clock.state.value, clock.current_index, live.is_paused(clock))
+
+
+def needs_full_run(snap: Snapshot | None, clock: SessionClock | LiveSession) -> bool:
+    """The host's poll reruns the whole page only when the class moved on (or was paused)."""
+    return snapshot(clock) != snap
 
 
 def time_left_text(session: LiveSession, now: datetime) -> str:
     """The host's "Time left" metric: seconds while open, else "closed"."""
     if session.state is Phase.OPEN:
-        return f"{time_left_s(session.rules_state(), now):.0f} s"
+        left = f"{time_left_s(session.rules_state(), now):.0f} s"
+        return f"{left} (paused)" if live.is_paused(session) else left
     return "closed"
 
 
@@ -144,7 +159,7 @@ class Control:
 
 
 def controls(phase: Phase, is_last: bool) -> list[Control]:
-    """The buttons for this phase, in reading order (finished: none)."""
+    """The main buttons for this phase, in reading order (finished: none)."""
     if phase is Phase.LOBBY:
         return [
             Control("Start the first question", "host_start", "open", True),
@@ -158,6 +173,40 @@ def controls(phase: Phase, is_last: bool) -> list[Control]:
         nxt = [] if is_last else [Control("Next question", "host_next", "open", True)]
         return [*nxt, Control("Finish the class", "host_finish", "finish", is_last)]
     return []
+
+
+def clock_controls(phase: Phase, paused: bool, is_last: bool) -> list[Control]:
+    """The secondary controls of a question on screen: the clock, skipping, ending early."""
+    if phase not in (Phase.OPEN, Phase.CLOSED):
+        return []
+    out: list[Control] = []
+    if phase is Phase.OPEN:
+        out.append(
+            Control("Resume the clock", "host_resume", "resume", False)
+            if paused
+            else Control("Pause the clock", "host_pause", "pause", False)
+        )
+        out.append(Control(f"Add {live.ADD_TIME_S:.0f} s", "host_add_time", "add_time", False))
+    skip = "Skip and finish" if is_last else "Skip to the next question"
+    out.append(Control(skip, "host_skip", "skip", False))
+    out.append(Control("End the class now", "host_end", "end", False))
+    return out
+
+
+def manage_player(
+    store: Store, session_id: str, player_id: str, action: str, nickname: str = ""
+) -> tuple[bool, str]:
+    """Rename or remove one player; returns whether it happened and a sentence for the host."""
+    try:
+        if action == "rename":
+            p = live.rename_player(store, session_id, player_id, nickname)
+            return True, f"Renamed to {p.nickname}."
+        if action == "remove":
+            n = live.remove_player(store, session_id, player_id)
+            return True, f"Removed, with {count_noun(n, 'answer')}."
+    except (ConflictError, NotFoundError, RuleError) as exc:
+        return False, str(exc)
+    raise ValueError(f"unknown player action {action!r}")
 
 
 def show_live_pins(peek: bool, fullscreen: bool) -> bool:

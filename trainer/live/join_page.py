@@ -242,6 +242,16 @@ def own_pins(stored: object, unsent: Sequence[Pin]) -> list[Pin]:
     return list(unsent)
 
 
+def clock_text(seconds_left: float, paused: bool) -> str:
+    """The phone's countdown line.
+
+    >>> clock_text(12.4, False), clock_text(12.4, True)
+    ('12 s left', 'Paused by the host · 12 s left')
+    """
+    left = f"{seconds_left:.0f} s left"
+    return f"Paused by the host · {left}" if paused else left
+
+
 def snapshot(session_id: str, phase: Phase, index: int) -> tuple[str, str, int]:
     """What the poll compares: a change of class, phase or question means a full page run."""
     return (session_id, phase.value, index)

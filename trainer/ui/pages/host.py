@@ -21,11 +21,13 @@ from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import (
     DEFAULT_MAX_PLAYERS,
     MAX_PLAYERS_LIMIT,
+    NICKNAME_MAX_CHARS,
     LiveSettings,
     Phase,
     check_host_key,
     is_last_question,
 )
+from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, shows_picture
 from trainer.scoring.score import count_noun
 from trainer.ui.auth import host_gate
@@ -202,13 +204,16 @@ if not check_host_key(host_key, session.host_key_hash):
 msg = ss.pop("host_msg", None)
 if msg:
     show_error(msg)
+note = ss.pop("host_note", None)
+if note:
+    st.success(plain_md(note))
 
 # TRAINER_BASE_URL wins (the laptop's LAN address); else the address this browser used.
 base_url = configured_base_url() or (live.base_url_from_page_url(st.context.url) if st.context.url else "")
 url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code)
 phase = session.state
 idx = session.current_index
-ss["host_snap"] = (session.id, phase.value, idx)
+ss["host_snap"] = model.snapshot(session)
 
 head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
@@ -281,6 +286,32 @@ def _buttons(controls: list[model.Control], columns: bool = True) -> None:
         )
 
 
+def _on_player(action: str) -> None:
+    """Rename or remove the player picked in the roster (the host's own tab only)."""
+    pid = ss.get("host_player_pick")
+    if pid:
+        done, text = model.manage_player(store, session.id, pid, action, ss.get("host_player_name", ""))
+        ss["host_note" if done else "host_msg"] = text
+
+
+def _roster() -> None:
+    """Rename or remove a player: an unsuitable name disappears from every screen at once."""
+    roster = {p.id: p.nickname for p in store.list_players(session.id)}
+    if not roster:
+        return
+    with st.expander(f"Players ({len(roster)}): rename or remove", expanded=False):
+        st.selectbox(
+            "Player",
+            list(roster),
+            format_func=lambda pid: inert_label(roster.get(pid, "")),
+            key="host_player_pick",
+        )
+        st.text_input("New name", key="host_player_name", max_chars=NICKNAME_MAX_CHARS)
+        c1, c2 = st.columns(2)
+        c1.button("Rename", on_click=_on_player, args=("rename",), key="host_player_rename")
+        c2.button("Remove from the class", on_click=_on_player, args=("remove",), key="host_player_remove")
+
+
 # ---------------------------------------------------------------- lobby
 if phase is Phase.LOBBY:
     _join_panel(big=True)
@@ -301,6 +332,7 @@ if phase is Phase.LOBBY:
 
     _lobby()
     _buttons(model.controls(phase, is_last=False))
+    _roster()
     st.stop()
 
 # ---------------------------------------------------------------- finished
@@ -368,6 +400,11 @@ if phase in (Phase.OPEN, Phase.CLOSED):
     with right:
         _watch()
         _buttons(model.controls(phase, is_last=False), columns=False)
+        _buttons(
+            model.clock_controls(phase, live.is_paused(session), is_last_question(session.rules_state())),
+            columns=False,
+        )
+        _roster()
         if model.peek_offered(view is not None, hi):
             st.toggle(
                 "Peek at the class's pins (your screen only)",
@@ -450,3 +487,4 @@ if q is not None and q.explanation:
 st.subheader("Leaderboard")
 _leaderboard()
 _buttons(model.controls(phase, is_last=is_last_question(session.rules_state())))
+_roster()

@@ -105,7 +105,7 @@ def _watch() -> None:
     if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
         st.rerun()
     if now_phase is Phase.OPEN:
-        st.caption(f"{live.seconds_left(clock, t):.0f} s left")
+        st.caption(model.clock_text(live.seconds_left(clock, t), live.is_paused(clock)))
 
 
 _watch()
