@@ -39,6 +39,13 @@ def run() -> None:
         "Live class": [
             st.Page(PAGES / "join.py", title="Join a class", icon=":material/smartphone:", url_path="join"),
             st.Page(PAGES / "host.py", title="Host a class", icon=":material/co_present:", url_path="host"),
+            st.Page(
+                PAGES / "projector.py",
+                title="Projector view",
+                icon=":material/tv:",
+                url_path="projector",
+                visibility="hidden",
+            ),
         ],
         "Authoring": [
             st.Page(PAGES / "author.py", title="Author", icon=":material/edit_note:", url_path="author"),

@@ -219,6 +219,13 @@ head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
 head.caption(model.header_caption(session))
 side_col.button("Leave this class", on_click=_leave, key="host_leave")
+side_col.page_link(
+    "trainer/ui/pages/projector.py",
+    label="Open the projector view",
+    icon=":material/tv:",
+    query_params={"session": session.id},
+)
+side_col.caption("Ctrl/⌘-click to open it in a new tab for the projector; control the class here.")
 FULLSCREEN_KEY = "host_fullscreen"
 
 
