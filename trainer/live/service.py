@@ -54,7 +54,14 @@ from trainer.live.reveal import (
     reveal_stats,
     too_words,
 )
-from trainer.live.standings import BoardRow, answers_csv, leaderboard, player_standing, question_analytics
+from trainer.live.standings import (
+    CLASS_CSV_COLUMNS,
+    BoardRow,
+    answers_csv,
+    leaderboard,
+    player_standing,
+    question_analytics,
+)
 from trainer.live.views import (
     LIVE_TYPES,
     SIDES,
@@ -79,6 +86,7 @@ __all__ = [
     "LIVE_TYPES",
     "SIDES",
     "BoardRow",
+    "CLASS_CSV_COLUMNS",
     "PinStat",
     "RevealStats",
     "SubmitOutcome",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trainer.atlas.core import Atlas
 from trainer.errors import NotFoundError
 from trainer.live.reveal import reveal_stats
-from trainer.live.views import ViewLoader
+from trainer.live.views import ViewLoader, choice_order
 from trainer.quiz.models import QuestionModel
-from trainer.store import ANSWER_CSV_COLUMNS, LiveSession, Store
+from trainer.safetext import spreadsheet_csv
+from trainer.store import LiveSession, Store
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,68 @@ def question_analytics(
     return rows
 
 
-def answers_csv(store: Store, session_id: str) -> str:
-    """Every answer of a class as CSV (spreadsheet-formula-safe text cells)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(ANSWER_CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(store.export_answer_rows(session_id))
-    return buf.getvalue()
+#: Columns of the class CSV: one row per player per question shown, answered or not.
+CLASS_CSV_COLUMNS: tuple[str, ...] = (
+    "join_code",
+    "question_number",
+    "question_id",
+    "question",
+    "player_id",
+    "nickname",
+    "answered",
+    "choice_shown",
+    "choice_text",
+    "credit",
+    "distance_cm",
+    "points",
+    "submitted_at",
+    "pins_json",
+    "result_json",
+)
+
+
+def _choices_cells(q: QuestionModel | None, order: Sequence[int], pins: object) -> tuple[str, str]:
+    """The options a player picked: their numbers as shown on the screens, and their texts."""
+    picked = [int(c) for c in pins.get("choices", [])] if isinstance(pins, dict) else []
+    if q is None or not picked:
+        return "", ""
+    shown = [order.index(c) + 1 if c in order else c + 1 for c in picked]
+    texts = [q.choices[c].text for c in picked if 0 <= c < len(q.choices)]
+    return ";".join(str(n) for n in shown), "; ".join(texts)
+
+
+def answers_csv(store: Store, session: LiveSession, questions: Mapping[str, QuestionModel]) -> str:
+    """The class for a spreadsheet: one row per player per question shown, including players who
+    did not answer (``answered`` = no), the picked options' numbers and texts, UTF-8 with a BOM
+    and formula-safe text (:func:`trainer.safetext.spreadsheet_csv`)."""
+    roster = store.list_players(session.id)
+    shown = range(0, max(session.current_index + 1, 0))
+    by_key = {(a.question_index, a.player_id): a for a in store.list_answers(session.id)}
+    rows: list[list[object]] = []
+    for i in shown:
+        qid = session.question_ids[i]
+        q = questions.get(qid)
+        order = choice_order(session, i, len(q.choices)) if q is not None and q.choices else ()
+        for p in roster:
+            a = by_key.get((i, p.id))
+            number, text = _choices_cells(q, order, a.pins if a is not None else None)
+            rows.append(
+                [
+                    session.join_code,
+                    i + 1,
+                    qid,
+                    q.prompt if q is not None else "",
+                    p.id,
+                    p.nickname,
+                    "yes" if a is not None else "no",
+                    number,
+                    text,
+                    None if a is None else a.credit,
+                    None if a is None else a.distance_cm,
+                    None if a is None else a.points,
+                    None if a is None or a.submitted_at is None else a.submitted_at.isoformat(),
+                    None if a is None else json.dumps(a.pins, separators=(",", ":")),
+                    None if a is None else json.dumps(a.result, separators=(",", ":"), sort_keys=True),
+                ]
+            )
+    return spreadsheet_csv(CLASS_CSV_COLUMNS, rows)

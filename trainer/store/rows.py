@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from trainer.rules.classroom import Phase
+from trainer.safetext import formula_safe
 from trainer.store.records import (
     Answer,
     Attempt,
@@ -44,10 +45,8 @@ def check_credit(credit: float) -> float:
 
 
 def csv_safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas (CSV injection) in text cells, e.g. a nickname '=HYPERLINK(...)'."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas (CSV injection) in text cells: :func:`trainer.safetext.formula_safe`."""
+    return formula_safe(value)
 
 
 def checked_key_hash(key_hash: str) -> str:

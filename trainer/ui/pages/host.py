@@ -358,7 +358,7 @@ if phase is Phase.FINISHED:
     )
     st.download_button(
         "Download every answer (CSV)",
-        live.answers_csv(store, session.id),
+        live.answers_csv(store, session, all_questions),
         file_name=f"class-{session.join_code}.csv",
         mime="text/csv",
         key="host_csv",
