@@ -339,3 +339,26 @@ def test_a_second_submit_from_another_tab_keeps_the_first_answer_and_says_so(con
     assert "Answer received" in second.success[0].value
     stored = store.list_answers(session.id, 0)
     assert len(stored) == 1 and stored[0].pins == [[x, y]]  # the first tab's pin, once
+
+
+def test_the_phone_keeps_its_player_and_its_unsent_pins(content: Path) -> None:
+    store, session = make_class(content, ["q_locate"])
+    at = join_as(open_page("join", code=session.join_code), session.join_code, "Ana")
+    token = at.query_params["token"]
+    live.open_next(store, session.id, datetime.now(UTC))
+    at.run()
+    at.session_state["join_pb_0"] = {"click": {"x": 40.0, "y": 50.0, "pointer": "touch", "seq": 0, "n": 1}}
+    at.run()
+    assert at.query_params["pins"] == "0:40,50"
+    # Navigating away drops the URL's token; the session still knows the player.
+    at.query_params.pop("token")
+    at.run()
+    assert at.query_params["token"] == token and "Ana · class" in all_text(at)
+    # A reload is a new session: the token and the unsent pin come back from the URL.
+    again = open_page("join", token=token, pins="0:40,50")
+    assert again.session_state[f"join_pins_{session.id}_0"] == [(40.0, 50.0)]
+    assert not again.button(key="join_send_0").disabled
+    stale = open_page("join", token=token, pins="3:1,1")  # pins of another question are ignored
+    assert stale.session_state[f"join_pins_{session.id}_0"] == []
+    again.button(key="join_send_0").click().run()
+    assert "pins" not in again.query_params and store.list_answers(session.id, 0)

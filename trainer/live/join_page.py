@@ -8,6 +8,7 @@ runs (the player's pins live in the page's session state and are passed back in)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -250,6 +251,54 @@ def clock_text(seconds_left: float, paused: bool) -> str:
     """
     left = f"{seconds_left:.0f} s left"
     return f"Paused by the host · {left}" if paused else left
+
+
+#: The join page hides the app's navigation: during a class the phone offers only the class.
+NO_SIDEBAR_CSS = (
+    "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'],"
+    " [data-testid='stSidebarNav'] { display: none !important; }</style>"
+)
+#: At most this many pins ride in the URL (the most any live question takes is 30).
+MAX_URL_PINS = 30
+
+
+def token_to_use(from_url: str, from_session: str) -> str:
+    """The player's token: the URL's, else the one this browser session joined with."""
+    return from_url or from_session
+
+
+def pins_param(index: int, pins: Sequence[Pin]) -> str:
+    """Unsent pins of question ``index`` for the URL (``3:120.5,40;130,42``).
+
+    >>> pins_param(2, [(120.5, 40.0), (1.0, 2.25)])
+    '2:120.5,40;1,2.25'
+    """
+    return f"{index}:" + ";".join(f"{x:g},{y:g}" for x, y in pins[:MAX_URL_PINS])
+
+
+def pins_from_param(raw: str, index: int, max_pins: int) -> list[Pin]:
+    """The pins a reload brings back: only for the same question, only finite numbers, at most
+    the question's maximum; anything malformed gives no pins (the URL is the learner's to edit).
+
+    >>> pins_from_param("2:120.5,40;1,2.25", 2, 30), pins_from_param("1:5,5", 2, 30)
+    ([(120.5, 40.0), (1.0, 2.25)], [])
+    >>> pins_from_param("2:nan,1;x,y;1,2,3", 2, 30), pins_from_param("2:1,1;2,2", 2, 1)
+    ([], [(1.0, 1.0)])
+    """
+    head, _, body = (raw or "").partition(":")
+    if head != str(index) or not body or max_pins <= 0:
+        return []
+    out: list[Pin] = []
+    for part in body.split(";")[:MAX_URL_PINS]:
+        xy = part.split(",")
+        try:
+            x, y = float(xy[0]), float(xy[1])
+        except (ValueError, IndexError):
+            return []
+        if len(xy) != 2 or not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > 100_000:
+            return []
+        out.append((x, y))
+    return out[:max_pins]
 
 
 def snapshot(session_id: str, phase: Phase, index: int) -> tuple[str, str, int]:

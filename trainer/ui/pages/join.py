@@ -25,6 +25,7 @@ from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.components.countdown import countdown
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
@@ -36,6 +37,9 @@ from trainer.ui.state import get_store, now_utc
 JOIN_POLL_S = 3
 
 page_setup()
+# A phone in a class sees only the class: no navigation to the explorer or Practice (a tap there
+# would also leave the class page). The player token is kept in the session as well as the URL.
+st.markdown(model.NO_SIDEBAR_CSS, unsafe_allow_html=True)
 ss = st.session_state
 # The content does not change during a class: a phone's rerun reuses the folder check for a
 # few seconds (an edit to the atlas shows here up to that much later).
@@ -47,10 +51,14 @@ store = get_store()
 questions = get_questions(atlas, max_stale_s=CONTENT_RECHECK_S)
 
 # ---------------------------------------------------------------- who am I?
-me = model.rejoin(store, st.query_params.get("token", ""))
+me = model.rejoin(store, model.token_to_use(st.query_params.get("token", ""), ss.get("join_token", "")))
 if me.error:
     st.query_params.pop("token", None)
+    ss.pop("join_token", None)
     st.error(me.error)
+elif me.player is not None:
+    ss["join_token"] = me.player.token
+    st.query_params["token"] = me.player.token  # back in the URL after navigating away
 if me.player is None or me.session is None:
     st.title("Join a class")
     with st.form("join_form"):
@@ -70,6 +78,7 @@ if me.player is None or me.session is None:
                 show_error(reply.error)
         else:
             ss["join_count"] = ss.get("join_count", 0) + 1
+            ss["join_token"] = reply.player.token
             st.query_params["token"] = reply.player.token
             st.query_params.pop("code", None)
             st.rerun()
@@ -81,11 +90,28 @@ phase = live.effective_phase(session, now)
 idx = session.current_index
 ss["join_snap"] = model.snapshot(session.id, phase, idx)
 ss["join_tap_target"] = None  # set again below when this run shows an active answer surface
-st.text(f"{player.nickname} · class {session.join_code}")
+
+
+def _leave() -> None:
+    """Forget this player on this phone (to join another class or under another name)."""
+    ss.pop("join_token", None)
+    for k in ("token", "pins"):
+        st.query_params.pop(k, None)
+
+
+who, leave = st.columns([3, 1])
+who.text(f"{player.nickname} · class {session.join_code}")
+leave.button("Leave", key="join_leave", on_click=_leave, help="Join another class or with another name.")
 
 
 def _place(click: dict[str, object], pins_key: str, hi: int) -> None:
     ss[pins_key] = model.place_pin(ss.get(pins_key, []), (float(click["x"]), float(click["y"])), hi)  # type: ignore[arg-type]
+    _keep_in_url(pins_key)
+
+
+def _keep_in_url(pins_key: str) -> None:
+    """Placed but unsent pins ride in the URL, so a reload (a new session) puts them back."""
+    st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
 
 
 @st.fragment(run_every=JOIN_POLL_S)
@@ -104,8 +130,11 @@ def _watch() -> None:
     now_phase = live.effective_phase(clock, t)
     if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
         st.rerun()
-    if now_phase is Phase.OPEN:
-        st.caption(model.clock_text(live.seconds_left(clock, t), live.is_paused(clock)))
+    if now_phase is Phase.OPEN and clock.question_closes_at is not None:
+        if live.is_paused(clock):
+            st.caption(model.clock_text(live.seconds_left(clock, t), paused=True))
+        else:  # ticks every second in the browser, from the server's close time
+            countdown("join_clock", clock.question_closes_at, t, False, live.seconds_left(clock, t))
 
 
 _watch()
@@ -146,7 +175,8 @@ st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
 view = live.question_view(atlas, session, idx)
 lo, hi = pins_needed(atlas, q)
 pins_key = f"join_pins_{session.id}_{idx}"
-ss.setdefault(pins_key, [])
+if pins_key not in ss:  # a reload: the unsent pins of this question come back from the URL
+    ss[pins_key] = model.pins_from_param(st.query_params.get("pins", ""), idx, hi)
 pb_key = f"join_pb_{idx}"
 # Identify and "name the territory" questions show their highlight on the (inactive) image.
 picture = view is not None and (hi > 0 or shows_picture(q))
@@ -234,10 +264,12 @@ def _on_submit() -> None:
     else:
         ss[sent_key] = reply.message
         ss.pop(err_key, None)
+        st.query_params.pop("pins", None)
 
 
 def _on_undo() -> None:
     ss[pins_key] = model.undo_pin(ss.get(pins_key, []))
+    _keep_in_url(pins_key)
 
 
 @st.fragment
