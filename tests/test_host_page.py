@@ -14,6 +14,7 @@ import pytest
 from tests.atlas_factory import good_atlas_data, write_atlas
 from tests.quiz_factory import good_bank, write_bank
 from trainer.atlas import Atlas, load_atlas
+from trainer.errors import RuleError
 from trainer.live import host_page as model
 from trainer.live import service as live
 from trainer.quiz.bank import load_questions
@@ -190,3 +191,20 @@ def test_clock_presses_and_the_roster_go_through_the_store(store: Store, content
     assert model.act(store, session.id, "skip", T0 + timedelta(seconds=12)) == ""
     assert store.get_session(session.id).state is Phase.FINISHED  # the only question was skipped
     assert "already finished" in model.act(store, session.id, "end", T0 + timedelta(seconds=13))
+
+
+def test_a_finished_class_runs_again_for_a_new_group(store: Store, content: Any) -> None:
+    atlas, questions = content
+    session = new_class(store, content, ["q_locate", "q_clinical"])
+    live.join(store, session.join_code, "Ana", T0)
+    live.finish_class(store, session.id, T0)
+    again = model.rerun_class(
+        store, atlas, questions, store.get_session(session.id), KEY, T0, random.Random(9)
+    )
+    assert again.id != session.id and again.join_code != session.join_code and again.state is Phase.LOBBY
+    assert again.question_ids == session.question_ids and again.live_settings() == session.live_settings()
+    assert again.settings["view_ids"] == session.settings["view_ids"] and store.list_players(again.id) == []
+    with pytest.raises(RuleError, match="q_locate"):
+        model.rerun_class(
+            store, atlas, {"q_clinical": questions["q_clinical"]}, session, KEY, T0, random.Random(1)
+        )

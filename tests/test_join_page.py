@@ -182,3 +182,24 @@ def test_reveal_tone_and_board_lines() -> None:
     assert model.board_line(live.BoardRow(2, "You", 900, 2, is_you=True)) == "2. You — 900 pts"
     assert model.own_pins([[1, 2]], [(5.0, 5.0)]) == [(1.0, 2.0)]
     assert model.own_pins({"choices": [0]}, [(5.0, 5.0)]) == [(5.0, 5.0)]
+
+
+def test_a_learner_sees_only_their_own_answers_after_the_class(store: Store, content: Any) -> None:
+    atlas, questions, root = content
+    session = new_class(store, content, ["q_locate", "q_clinical"])
+    ana, bo = (live.join(store, session.join_code, n, T0)[1] for n in ("Ana", "Bo"))
+    live.open_next(store, session.id, T0)
+    x, y = load_rendered_view("view_a_right", "female", root).items["site_a"].points_px[0]
+    live.submit(store, atlas, questions, session.id, ana.token, [(float(x), float(y) + 20)], T0)
+    live.submit(store, atlas, questions, session.id, bo.token, [(float(x), float(y))], T0)
+    live.close_now(store, session.id, T0 + timedelta(seconds=1))
+    live.reveal_answer(store, session.id, T0 + timedelta(seconds=2))
+    live.open_next(store, session.id, T0 + timedelta(seconds=3))
+    live.close_now(store, session.id, T0 + timedelta(seconds=4))
+    live.reveal_answer(store, session.id, T0 + timedelta(seconds=5))
+    s = live.finish_class(store, session.id, T0 + timedelta(seconds=6))
+    mine = model.own_results(store, atlas, questions, s, ana.id)
+    assert [(r.number, r.answered) for r in mine] == [(1, True), (2, False)]
+    assert "2.0 cm" in mine[0].line and "distal" in mine[0].feedback and mine[1].line == "Not answered"
+    theirs = model.own_results(store, atlas, questions, s, bo.id)
+    assert "100%" in theirs[0].line and "0.0 cm" in theirs[0].line

@@ -362,3 +362,23 @@ def test_the_phone_keeps_its_player_and_its_unsent_pins(content: Path) -> None:
     assert stale.session_state[f"join_pins_{session.id}_0"] == []
     again.button(key="join_send_0").click().run()
     assert "pins" not in again.query_params and store.list_answers(session.id, 0)
+
+
+def test_a_finished_class_reruns_and_the_phone_shows_its_own_answers(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    store, session = make_class(content, ["q_clinical"])
+    ana = live.join(store, session.join_code, "Ana", datetime.now(UTC))[1]
+    for step in (live.open_next, live.close_now, live.reveal_answer, live.finish_class):
+        step(store, session.id, datetime.now(UTC))
+    phone = open_page("join", token=ana.token)
+    assert "Not answered" in all_text(phone) and "Class finished" in all_text(phone)
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    at.button(key="host_rerun").click().run()
+    assert not at.exception, at.exception
+    new_id = at.query_params["session"]
+    assert new_id != session.id and store.get_session(new_id).question_ids == ("q_clinical",)
+    assert at.button(key="host_start")  # the new class waits in its lobby

@@ -7,6 +7,7 @@ atlas, the questions and the server's ``now`` are passed in.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,6 +86,36 @@ def choose_question_ids(
     return [qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)][
         : max(int(count), 0)
     ]
+
+
+def rerun_class(
+    store: Store,
+    atlas: Atlas,
+    questions: Mapping[str, QuestionModel],
+    session: LiveSession,
+    host_key: str,
+    now: datetime,
+    rng: random.Random,
+) -> LiveSession:
+    """A new class (new code, empty lobby) with the same questions and settings, for a new group.
+
+    Raises :class:`RuleError` when a question has left the banks since (the host is told which).
+    """
+    side = str(session.settings.get("side") or "right")
+    body = str(session.settings.get("body_type") or atlas.default_body_type)
+    return live.create_class(
+        store,
+        atlas,
+        questions,
+        title=session.title,
+        question_ids=list(session.question_ids),
+        host_key=host_key,
+        settings=session.live_settings(),
+        side=side,
+        body_type=body,
+        now=now,
+        rng=rng,
+    )
 
 
 def resume_line(s: LiveSession) -> str:

@@ -108,6 +108,40 @@ def practise_again_params(
     return params
 
 
+@dataclass(frozen=True)
+class OwnResult:
+    """One question of a finished class as this player did it (only ever their own answer)."""
+
+    number: int
+    prompt: str
+    answered: bool
+    line: str
+    feedback: str
+
+
+def own_results(
+    store: Store, atlas: Atlas, questions: Mapping[str, QuestionModel], session: LiveSession, player_id: str
+) -> list[OwnResult]:
+    """The player's answers, question by question, with the feedback of the reveal.
+
+    Read by primary key (session, question, this player): nobody else's answer is loaded.
+    """
+    out: list[OwnResult] = []
+    for i in range(max(session.current_index + 1, 0)):
+        q = questions.get(session.question_ids[i])
+        prompt = q.prompt if q is not None else session.question_ids[i]
+        mine = store.get_answer(session.id, i, player_id)
+        if mine is None:
+            out.append(OwnResult(i + 1, prompt, False, "Not answered", ""))
+            continue
+        line = f"{round(mine.credit * 100)}% · +{mine.points} points"
+        if mine.distance_cm is not None:
+            line += f" · {mine.distance_cm:.1f} cm"
+        result = live.rescore(atlas, questions, session, mine)
+        out.append(OwnResult(i + 1, prompt, True, line, result.feedback if result is not None else ""))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # A question: pins, buttons, submit
 # --------------------------------------------------------------------------------------------

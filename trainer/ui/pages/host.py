@@ -91,7 +91,7 @@ session_id = st.query_params.get("session")
 if not session_id:
     recent = live.sessions_for_key(store, host_key, limit=8)
     if recent:
-        with st.expander(f"Resume a recent class ({len(recent)})", expanded=False):
+        with st.expander(f"Your classes: resume one or review its results ({len(recent)})", expanded=False):
             for i, s in enumerate(recent):
                 c1, c2 = st.columns([4, 1])
                 c1.text(model.resume_line(s))
@@ -363,6 +363,20 @@ if phase is Phase.FINISHED:
         mime="text/csv",
         key="host_csv",
     )
+    st.caption(
+        "Each learner's own results stay on their phone's page (its link holds their player token): "
+        "their answers and the reveals, nobody else's."
+    )
+
+    def _rerun() -> None:
+        try:
+            new = model.rerun_class(store, atlas, questions, session, host_key, now_utc(), random.Random())
+        except RuleError as exc:
+            ss["host_msg"] = str(exc)
+        else:
+            st.query_params["session"] = new.id
+
+    st.button("Run it again with a new group", on_click=_rerun, key="host_rerun", type="primary")
     st.stop()
 
 # ---------------------------------------------------------------- a question

@@ -152,6 +152,13 @@ if phase is Phase.FINISHED:
         pass
     for row in live.leaderboard(store, session, you_player_id=player.id, limit=3):
         st.text(model.board_line(row))
+    # This page (its link holds the player's token) is the learner's own read-only results.
+    with st.expander("Your answers", expanded=False):
+        for r in model.own_results(store, atlas, questions, session, player.id):
+            st.markdown(f"**{r.number}. {esc(r.prompt)}**", unsafe_allow_html=True)
+            st.text(r.line)
+            if r.feedback:
+                st.caption(esc(r.feedback), unsafe_allow_html=True)
     # Take the class home: the same questions in Practice, on this device, at your own pace.
     params = model.practise_again_params(session, questions, atlas)
     if params:
