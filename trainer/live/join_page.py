@@ -9,6 +9,7 @@ runs (the player's pins live in the page's session state and are passed back in)
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -294,6 +295,21 @@ NO_SIDEBAR_CSS = (
 )
 #: At most this many pins ride in the URL (the most any live question takes is 30).
 MAX_URL_PINS = 30
+
+
+#: Phones poll the class about every 3 s (DESIGN.md §5: 1–3 s), each at its own interval in
+#: this range, so a room's polls do not fire together after the host opens or reveals a question.
+POLL_RANGE_S = (2.5, 3.5)
+
+
+def poll_interval_s(rng: random.Random) -> float:
+    """This phone's poll interval, drawn once per browser session.
+
+    >>> 2.5 <= poll_interval_s(random.Random(1)) <= 3.5
+    True
+    """
+    lo, hi = POLL_RANGE_S
+    return round(rng.uniform(lo, hi), 2)
 
 
 def token_to_use(from_url: str, from_session: str) -> str:

@@ -11,6 +11,8 @@ Nicknames are shown with ``st.text`` only, never as markdown or HTML.
 
 from __future__ import annotations
 
+import random
+
 import streamlit as st
 
 from trainer.errors import NotFoundError
@@ -31,10 +33,6 @@ from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc
-
-# Phones poll the class every few seconds (DESIGN.md §5: 1–3 s). 3 s keeps a 200-phone class
-# within two cores; the reveal reaches a phone at most 3 s after the host presses it.
-JOIN_POLL_S = 3
 
 page_setup()
 # A phone in a class sees only the class: no navigation to the explorer or Practice (a tap there
@@ -114,7 +112,7 @@ def _keep_in_url(pins_key: str) -> None:
     st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
 
 
-@st.fragment(run_every=JOIN_POLL_S)
+@st.fragment(run_every=ss.setdefault("join_poll_s", model.poll_interval_s(random.Random())))
 def _watch() -> None:
     """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
     # A tap whose trigger value arrived with this fragment run (the poll fired just as the
