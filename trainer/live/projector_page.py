@@ -95,6 +95,7 @@ def choice_bar_figure(bars: Sequence[ChoiceBar], height_px: int = 420) -> go.Fig
             marker={"color": ["#2e9e4f" if b.correct else "#9aa4b1" for b in bars]},
             text=[str(b.count) for b in bars],
             textposition="outside",
+            textfont={"size": 30},
             hoverinfo="skip",
         )
     )
@@ -102,7 +103,7 @@ def choice_bar_figure(bars: Sequence[ChoiceBar], height_px: int = 420) -> go.Fig
         height=height_px,
         margin={"l": 10, "r": 40, "t": 10, "b": 10},
         font={"size": 24},
-        yaxis={"autorange": "reversed"},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 30}, "automargin": True},
         xaxis={"visible": False},
         plot_bgcolor="white",
     )

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Imported once, up front: plotly reads ``sys.modules["pandas"]`` without importing it, so a
+# figure built while another session's first table is still importing pandas fails with
+# "partially initialized module 'pandas'" (seen with a projector and a host tab together).
+import pandas  # noqa: F401
 import streamlit as st
 
 from trainer.ui.boundary import configure_logging, page_boundary

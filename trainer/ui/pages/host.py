@@ -316,7 +316,7 @@ def _roster() -> None:
         st.text_input("New name", key="host_player_name", max_chars=NICKNAME_MAX_CHARS)
         c1, c2 = st.columns(2)
         c1.button("Rename", on_click=_on_player, args=("rename",), key="host_player_rename")
-        c2.button("Remove from the class", on_click=_on_player, args=("remove",), key="host_player_remove")
+        c2.button("Remove", on_click=_on_player, args=("remove",), key="host_player_remove")
 
 
 # ---------------------------------------------------------------- lobby

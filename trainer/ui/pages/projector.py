@@ -168,7 +168,11 @@ _big(stats.summary, "proj-line")
 bars = model.choice_bars(q, order, stats.choice_counts)
 if bars:
     st.plotly_chart(
-        model.choice_bar_figure(bars), key="proj_bars", width="stretch", config={"displayModeBar": False}
+        model.choice_bar_figure(bars),
+        key="proj_bars",
+        width="stretch",
+        theme=None,  # keep the figure's large type (the app theme shrinks axis labels)
+        config={"displayModeBar": False},
     )
 elif view is not None and model.shows_pins(phase):
     st.plotly_chart(
