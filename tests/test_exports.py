@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 import sqlite3
@@ -439,3 +440,27 @@ def test_every_shipped_pin_question_exports_drop_zones_moodle_accepts() -> None:
             if errors:
                 bad.append(f"{x.id}: {errors}")
     assert bad == []
+
+
+def test_the_anki_back_gives_why_each_option_is_right_or_wrong_with_the_fronts_letters(
+    tmp_path: Path,
+) -> None:
+    """Issue 15 item 3: the banks' ``why`` texts reach the back of the card, lettered as on the front."""
+    atlas = load_atlas()
+    with_why = [q for q in single_answer_clinical(atlas) if sum(1 for c in q.choices if c.why) >= 2]
+    assert with_why, "the shipped banks have clinical questions with rationales"
+    col = import_into_anki(anki_package(with_why, atlas, lambda _q: None).data, tmp_path)
+    try:
+        for nid in col.find_notes(""):
+            note = col.get_note(nid)
+            question = next(q for q in with_why if q.prompt in html.unescape(note["Question"]))
+            shown = [html.unescape(t) for t in re.findall(r"<li>(.*?)</li>", note["Choices"])]
+            for choice in question.choices:
+                if not choice.why:
+                    continue
+                letter = chr(ord("a") + shown.index(choice.text))
+                verdict = "right" if choice.correct else "wrong"
+                back_text = html.unescape(re.sub(r"<[^>]+>", "", note["Why"]))
+                assert f"{letter}. {verdict}: {choice.why.strip()}" in back_text, (question.id, choice.text)
+    finally:
+        col.close()

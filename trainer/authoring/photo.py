@@ -146,11 +146,10 @@ def load_photo(
         raise
     except (OSError, ValueError, SyntaxError) as exc:
         raise UploadError(f"The image could not be read (damaged or truncated file): {exc}") from None
-    im = ImageOps.exif_transpose(im) or im
-    im = im.convert("RGB")
-    if max(im.size) > work_max_side_px:
-        im.thumbnail((work_max_side_px, work_max_side_px), Image.Resampling.LANCZOS)
-    return im
+    upright = ImageOps.exif_transpose(im).convert("RGB")
+    if max(upright.size) > work_max_side_px:
+        upright.thumbnail((work_max_side_px, work_max_side_px), Image.Resampling.LANCZOS)
+    return upright
 
 
 def to_png_bytes(image: Image.Image) -> bytes:

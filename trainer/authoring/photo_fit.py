@@ -58,8 +58,9 @@ class Transform:
             return p @ self.affine[:, :2].T + self.affine[:, 2]
         assert self.ctrl is not None and self.weights is not None
         q = (p - np.array(self.norm[:2])) / self.norm[2]
-        r = np.linalg.norm(q[:, None, :] - self.ctrl[None, :, :], axis=2)
-        return _tps_kernel(r) @ self.weights + q @ self.affine[:, :2].T + self.affine[:, 2]
+        r: FloatArray = np.linalg.norm(q[:, None, :] - self.ctrl[None, :, :], axis=2)
+        mapped: FloatArray = _tps_kernel(r) @ self.weights + q @ self.affine[:, :2].T + self.affine[:, 2]
+        return mapped
 
     @property
     def scale(self) -> float:
@@ -119,7 +120,7 @@ def fit_affine(src_px: ArrayLike, dst_px: ArrayLike) -> Transform:
     _check_points(src, dst, "affine")
     design = np.hstack([src, np.ones((len(src), 1))])
     sol, *_ = np.linalg.lstsq(design, dst, rcond=None)
-    return Transform("affine", sol.T.copy())
+    return Transform("affine", np.array(sol.T, dtype=np.float64))
 
 
 def fit_tps(src_px: ArrayLike, dst_px: ArrayLike, smoothing: float = 0.0) -> Transform:
@@ -148,8 +149,9 @@ def fit_tps(src_px: ArrayLike, dst_px: ArrayLike, smoothing: float = 0.0) -> Tra
         sol = np.linalg.solve(system, rhs)
     except np.linalg.LinAlgError:
         raise FitError("the landmarks do not determine a spline (repeated or collinear points)") from None
-    w, a = sol[:n], sol[n:]
-    return Transform("tps", a.T.copy(), ctrl=q, weights=w, norm=(float(mean[0]), float(mean[1]), scale))
+    w = np.array(sol[:n], dtype=np.float64)
+    a = np.array(sol[n:].T, dtype=np.float64)
+    return Transform("tps", a, ctrl=q, weights=w, norm=(float(mean[0]), float(mean[1]), scale))
 
 
 def choose_kind(n_points: int) -> TransformKind:

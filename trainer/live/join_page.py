@@ -18,6 +18,7 @@ from typing import Literal
 from trainer.atlas.core import Atlas
 from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
 from trainer.live import service as live
+from trainer.quiz.kinds import is_multi_site, is_trace
 from trainer.quiz.models import QuestionModel
 from trainer.rules.classroom import Phase, check_browser_joins
 from trainer.scoring.score import trace_instructions
@@ -210,9 +211,9 @@ def answer_area(
     else:
         hint = ""
     instructions = ""
-    if can_answer and q.type == "multi_site":
+    if can_answer and is_multi_site(q):
         instructions = f"Place {min_pins} pins."
-    elif can_answer and q.type == "trace":
+    elif can_answer and is_trace(q):
         instructions = trace_instructions(q) + " Then submit."
     ready = pins >= min_pins if max_pins > 0 else chosen > 0
     return AnswerArea(

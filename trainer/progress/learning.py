@@ -33,6 +33,7 @@ def attempt_fields(result: Result) -> dict[str, Any]:
             {k: round(v, 3) for k, v in p.direction.items()} if p.target_id and p.on_body else {}
             for p in pins
         ],
+        "hints": list(result.hints),
     }
 
 
@@ -114,6 +115,7 @@ ATTEMPT_CSV_COLUMNS = (
     "distances_cm",
     "directions",
     "pins",
+    "hints",
 )
 
 
@@ -132,6 +134,7 @@ def attempts_csv(attempts: Sequence[Attempt]) -> str:
             json.dumps(a.distances_cm),
             json.dumps(a.directions),
             json.dumps(a.pins),
+            " ".join(a.hints),
         ]
         for a in attempts
     ]

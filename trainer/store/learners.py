@@ -40,6 +40,7 @@ from trainer.store.schema import (
     attempts,
     learner_keys,
     learners,
+    lesson_progress,
     review_cards,
     transfer_codes,
 )
@@ -149,6 +150,7 @@ class LearnerRecords(StoreBase):
                 delete(review_cards).where(review_cards.c.learner_id == learner_id)
             ).rowcount
             conn.execute(delete(transfer_codes).where(transfer_codes.c.learner_id == learner_id))
+            conn.execute(delete(lesson_progress).where(lesson_progress.c.learner_id == learner_id))
             conn.execute(delete(learner_keys).where(learner_keys.c.learner_id == learner_id))
             conn.execute(delete(learners).where(learners.c.id == learner_id))
         return {"learners": 1, "attempts": n_attempts, "review_cards": n_cards}

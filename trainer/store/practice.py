@@ -55,6 +55,7 @@ class PracticeRecords(StoreBase):
         attempt_id: str | None = None,
         cards: Sequence[str] = (),
         review: ReviewCard | None = None,
+        hints: Sequence[str] = (),
     ) -> Attempt:
         """Remember one practice answer and review its cards, all in one transaction.
 
@@ -75,6 +76,7 @@ class PracticeRecords(StoreBase):
             directions=directions,
             credit=check_credit(credit),
             duration_ms=duration_ms,
+            hints=tuple(hints),
             created_at=require_utc(now),
         )
         if cards and (learner_id is None or review is None):

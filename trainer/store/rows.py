@@ -75,6 +75,7 @@ def attempt_values(a: Attempt) -> dict[str, Any]:
         "directions_json": dumps_json(a.directions),
         "credit": a.credit,
         "duration_ms": a.duration_ms,
+        "hints_json": dumps_json(list(a.hints)) if a.hints else None,
         "created_at": a.created_at,
     }
 
@@ -92,6 +93,7 @@ def attempt_from_row(r: Row[Any]) -> Attempt:
         directions=json.loads(r.directions_json),
         credit=r.credit,
         duration_ms=r.duration_ms,
+        hints=tuple(json.loads(r.hints_json)) if r.hints_json else (),
         created_at=r.created_at,
     )
 

@@ -9,14 +9,12 @@ import streamlit as st
 
 from trainer.explorer import page as model
 from trainer.explorer.figures import LAYER_LABELS, LAYERS
-from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
+from trainer.ui.common import badge, esc, get_view, page_setup, require_atlas
 from trainer.ui.data import cached_explorer_figure
 
 page_setup()
 st.title("Atlas explorer")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 if not atlas.regions:
     st.info("The atlas has no regions yet. Add a file under atlas/regions/ and run the render tool.")
     st.stop()

@@ -19,7 +19,7 @@ from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import Phase, check_host_key
 from trainer.scoring.reveal import question_shapes
 from trainer.ui.auth import host_gate
-from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.pinboard import pinboard
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import configured_base_url, configured_host_key, plain_md
@@ -54,9 +54,7 @@ host_gate(
     go_key="proj_login_go",
     button="Open the projector",
 )
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 store = get_store()
 questions = get_questions(atlas)
 session_id = st.query_params.get("session", "")
