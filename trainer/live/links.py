@@ -39,5 +39,5 @@ def qr_png(text: str, box_px: int = 10) -> bytes:
     qr.make(fit=True)
     image = qr.make_image(fill_color="black", back_color="white")
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    image.save(buf)  # the default (PIL) image factory writes PNG
     return buf.getvalue()

@@ -54,6 +54,7 @@ async def run_player(
 ) -> None:
     """One phone: join, answer every question, watch every reveal, see the end, disconnect."""
     from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
 
     nick = f"lt{tag}-{number:03d}"
     await asyncio.sleep(start_delay_s)
@@ -65,7 +66,7 @@ async def run_player(
     try:
         async with connect(
             target.ws_url,
-            subprotocols=["streamlit"],
+            subprotocols=[Subprotocol("streamlit")],
             proxy=None,
             open_timeout=30,
             close_timeout=3,

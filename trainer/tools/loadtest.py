@@ -206,9 +206,9 @@ def run_loadtest(cfg: LoadConfig) -> dict[str, Any]:
 
     hz = os.sysconf("SC_CLK_TCK")
     cpu_ms = {
-        pid: (cpu1[pid] - c0) * 1000.0 / hz
+        pid: (c1 - c0) * 1000.0 / hz
         for pid, c0 in cpu0.items()
-        if c0 is not None and cpu1.get(pid) is not None
+        if c0 is not None and (c1 := cpu1.get(pid)) is not None
     }
     streamlit_pids = [pid for pid in pids if is_streamlit(pid)]
     total_cpu_ms = sum(cpu_ms.values())

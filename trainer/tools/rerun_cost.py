@@ -27,6 +27,7 @@ async def _rerun_costs(
 ) -> dict[str, dict[str, float]]:
     """One phone joins, the question opens, then ``runs`` runs of each kind; CPU from /proc."""
     from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
 
     pids = server_pids([target.port])
     if not pids:
@@ -35,7 +36,7 @@ async def _rerun_costs(
     shared = Shared(deadline=time.monotonic() + 600.0, code=code)
     async with connect(
         target.ws_url,
-        subprotocols=["streamlit"],
+        subprotocols=[Subprotocol("streamlit")],
         proxy=None,
         open_timeout=30,
         max_size=32 * 2**20,

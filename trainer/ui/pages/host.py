@@ -11,6 +11,7 @@ import random
 
 import streamlit as st
 
+from trainer.atlas.rendered import RenderedView
 from trainer.errors import NotFoundError, RuleError
 from trainer.explorer.figures import image_url
 from trainer.live import host_page as model
@@ -366,9 +367,11 @@ if phase is Phase.FINISHED:
         "their answers and the reveals, nobody else's."
     )
 
+    key: str = host_key
+
     def _rerun() -> None:
         try:
-            new = model.rerun_class(store, atlas, questions, session, host_key, now_utc(), random.Random())
+            new = model.rerun_class(store, atlas, questions, session, key, now_utc(), random.Random())
         except RuleError as exc:
             ss["host_msg"] = str(exc)
         else:
@@ -438,6 +441,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
         if picture:
             _picture()
         elif view is not None and hi > 0:
+            shown: RenderedView = view
 
             @st.fragment(run_every=2)
             def _heatmap() -> None:
@@ -447,9 +451,9 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                     st.caption(f"{count_noun(n, 'answer')} · the pins stay hidden until the reveal")
                     pinboard(
                         key=f"host_pb_{idx}",
-                        image_url=image_url(view),
-                        width_px=view.width_px,
-                        height_px=view.height_px,
+                        image_url=image_url(shown),
+                        width_px=shown.width_px,
+                        height_px=shown.height_px,
                         pins_px=[],
                         active=False,
                         seq=idx,
@@ -459,7 +463,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                 cache_key = (session.id, idx, n)
                 if ss.get("host_hm_key") != cache_key:
                     ss["host_hm_fig"] = heatmap_figure(
-                        view, live.heatmap_pins(store, session.id, idx), height_px=480
+                        shown, live.heatmap_pins(store, session.id, idx), height_px=480
                     )
                     ss["host_hm_key"] = cache_key
                 st.caption(f"Live heatmap · {count_noun(n, 'answer')} · visible to you only")

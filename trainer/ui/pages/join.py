@@ -20,13 +20,14 @@ from trainer.explorer.figures import image_url
 from trainer.live import join_page as model
 from trainer.live import service as live
 from trainer.quiz.choices import option_texts, revealed_options
+from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import Phase
 from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
-from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.countdown import countdown
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
@@ -42,9 +43,7 @@ ss = st.session_state
 # The content does not change during a class: a phone's rerun reuses the folder check for a
 # few seconds (an edit to the atlas shows here up to that much later).
 CONTENT_RECHECK_S = 5.0
-atlas = get_atlas(max_stale_s=CONTENT_RECHECK_S)
-if atlas is None:
-    st.stop()
+atlas = require_atlas(max_stale_s=CONTENT_RECHECK_S)
 store = get_store()
 questions = get_questions(atlas, max_stale_s=CONTENT_RECHECK_S)
 
@@ -241,10 +240,13 @@ sent_key = f"join_sent_{session.id}_{idx}"
 err_key = f"join_err_{session.id}_{idx}"
 
 
+question: QuestionModel = q  # narrowed above; the callbacks below close over it
+
+
 def _chosen() -> tuple[int, ...]:
     """The positions ticked on this phone, read from the widgets' state (callbacks see it first);
     the server maps them to the options themselves."""
-    if q.multi_answer:
+    if question.multi_answer:
         return tuple(i for i in range(len(order)) if ss.get(f"join_choice_{idx}_{i}"))
     pick = ss.get(f"join_choice_{idx}")
     return () if pick is None else (int(pick),)
@@ -286,7 +288,7 @@ def _answer_area() -> None:
             _place(click, pins_key, hi)
     pins: list[tuple[float, float]] = ss[pins_key]
     area = model.answer_area(
-        q,
+        question,
         phase,
         answered=mine is not None,
         sent_message=ss.get(sent_key, ""),
@@ -313,7 +315,7 @@ def _answer_area() -> None:
             height_px=view.height_px,
             pins_px=model.own_pins(mine.pins if mine is not None else None, pins),
             active=area.taps,
-            shapes=question_shapes(q, view),
+            shapes=question_shapes(question, view),
             hint=area.hint,
             seq=idx,
             max_width_px=700,
@@ -321,8 +323,8 @@ def _answer_area() -> None:
 
     if order:
         # Only the texts, in display order, reach the phone; the widgets hold display positions.
-        texts = option_texts(q.choices, order)
-        if q.multi_answer:
+        texts = option_texts(question.choices, order)
+        if question.multi_answer:
             for i, text in enumerate(texts):
                 st.checkbox(inert_label(text), key=f"join_choice_{idx}_{i}", disabled=not area.can_answer)
             if area.multi_answer_hint:
