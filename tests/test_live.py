@@ -314,12 +314,34 @@ def test_analytics_and_csv_hold_every_answer(store: Store, content: Any) -> None
         live.reveal_answer(store, session.id, t + timedelta(seconds=21))
         t += timedelta(seconds=30)
     s = live.finish_class(store, session.id, t)
-    rows = list(csv.DictReader(io.StringIO(live.answers_csv(store, s.id))))
+    text = live.answers_csv(store, s, questions)
+    assert text.startswith("\ufeff")  # Excel reads UTF-8 only with the byte-order mark
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert len(rows) == 4 and {r["question_number"] for r in rows} == {"1", "2"}
+    assert list(rows[0]) == list(live.CLASS_CSV_COLUMNS)
     assert "'=cmd()" in {r["nickname"] for r in rows}  # formula neutralised
     table = live.question_analytics(store, atlas, questions, s)
     assert [r["Answered"] for r in table] == ["2/2", "2/2"]
     assert table[0]["Mean error (cm)"] == 1.0 and table[0]["Median time (s)"] == 2.0
+
+
+def test_csv_has_a_row_per_player_per_question_with_choice_texts(store: Store, content: Any) -> None:
+    atlas, questions, _ = content
+    session = new_class(store, content, ["q_clinical", "q_locate"])
+    ana, bo = players(store, session.join_code, ["Ana", "Zoë"])
+    live.open_next(store, session.id, T0)
+    order = live.choice_order(store.get_session(session.id), 0, 2)
+    live.submit(store, atlas, questions, session.id, ana.token, [], T0, choices=(order.index(1),))
+    live.close_now(store, session.id, T0 + timedelta(seconds=1))
+    s = live.reveal_answer(store, session.id, T0 + timedelta(seconds=2))
+    text = live.answers_csv(store, s, questions)
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert [(r["nickname"], r["answered"]) for r in rows] == [("Ana", "yes"), ("Zoë", "no")]
+    assert rows[0]["choice_shown"] == str(order.index(1) + 1) and rows[0]["choice_text"] == "No"
+    assert rows[1]["credit"] == rows[1]["points"] == rows[1]["choice_text"] == ""
+    assert rows[0]["question"] == questions["q_clinical"].prompt
+    assert all(r["question_number"] == "1" for r in rows)  # question 2 was never shown
+    assert "\r\n" in text
 
 
 def test_create_class_reports_every_problem_at_once(store: Store, content: Any) -> None:

@@ -184,6 +184,42 @@ def test_host_cannot_control_a_class_made_with_another_key(
     assert "different host key" in at.error[0].value
 
 
+def test_host_pauses_adds_time_removes_a_player_and_ends_early(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    store, session = make_class(content, ["q_locate", "q_identify"])
+    ana = live.join(store, session.join_code, "Ana", datetime.now(UTC))[1]
+    live.join(store, session.join_code, "Bo", datetime.now(UTC))
+    live.open_next(store, session.id, datetime.now(UTC))
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    at.button(key="host_pause").click().run()
+    assert not at.exception, at.exception
+    assert live.is_paused(store.get_session(session.id))
+    assert any("(paused)" in str(m.value) for m in at.metric)
+    phone = open_page("join", token=ana.token)
+    assert "Paused by the host" in all_text(phone)
+    at.button(key="host_resume").click().run()
+    before = store.get_session(session.id).question_closes_at
+    at.button(key="host_add_time").click().run()
+    after = store.get_session(session.id).question_closes_at
+    assert before is not None and after is not None and (after - before).total_seconds() == 30
+    at.selectbox(key="host_player_pick").set_value(ana.id)
+    at.button(key="host_player_remove").click().run()
+    assert not at.exception, at.exception
+    assert [p.nickname for p in store.list_players(session.id)] == ["Bo"]
+    assert "Removed" in at.success[0].value
+    phone.run()
+    assert "no longer valid" in phone.error[0].value
+    at.button(key="host_skip").click().run()
+    assert store.get_session(session.id).current_index == 1
+    at.button(key="host_end").click().run()
+    assert not at.exception, at.exception
+    assert "Final results" in all_text(at)
+
+
 # ---------------------------------------------------------------- join
 
 
@@ -303,3 +339,46 @@ def test_a_second_submit_from_another_tab_keeps_the_first_answer_and_says_so(con
     assert "Answer received" in second.success[0].value
     stored = store.list_answers(session.id, 0)
     assert len(stored) == 1 and stored[0].pins == [[x, y]]  # the first tab's pin, once
+
+
+def test_the_phone_keeps_its_player_and_its_unsent_pins(content: Path) -> None:
+    store, session = make_class(content, ["q_locate"])
+    at = join_as(open_page("join", code=session.join_code), session.join_code, "Ana")
+    token = at.query_params["token"]
+    live.open_next(store, session.id, datetime.now(UTC))
+    at.run()
+    at.session_state["join_pb_0"] = {"click": {"x": 40.0, "y": 50.0, "pointer": "touch", "seq": 0, "n": 1}}
+    at.run()
+    assert at.query_params["pins"] == "0:40,50"
+    # Navigating away drops the URL's token; the session still knows the player.
+    at.query_params.pop("token")
+    at.run()
+    assert at.query_params["token"] == token and "Ana · class" in all_text(at)
+    # A reload is a new session: the token and the unsent pin come back from the URL.
+    again = open_page("join", token=token, pins="0:40,50")
+    assert again.session_state[f"join_pins_{session.id}_0"] == [(40.0, 50.0)]
+    assert not again.button(key="join_send_0").disabled
+    stale = open_page("join", token=token, pins="3:1,1")  # pins of another question are ignored
+    assert stale.session_state[f"join_pins_{session.id}_0"] == []
+    again.button(key="join_send_0").click().run()
+    assert "pins" not in again.query_params and store.list_answers(session.id, 0)
+
+
+def test_a_finished_class_reruns_and_the_phone_shows_its_own_answers(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_HOST_KEY", KEY)
+    store, session = make_class(content, ["q_clinical"])
+    ana = live.join(store, session.join_code, "Ana", datetime.now(UTC))[1]
+    for step in (live.open_next, live.close_now, live.reveal_answer, live.finish_class):
+        step(store, session.id, datetime.now(UTC))
+    phone = open_page("join", token=ana.token)
+    assert "Not answered" in all_text(phone) and "Class finished" in all_text(phone)
+    at = open_page("host", session=session.id)
+    at.text_input(key="host_key_input").set_value(KEY)
+    at.button(key="host_login_go").click().run()
+    at.button(key="host_rerun").click().run()
+    assert not at.exception, at.exception
+    new_id = at.query_params["session"]
+    assert new_id != session.id and store.get_session(new_id).question_ids == ("q_clinical",)
+    assert at.button(key="host_start")  # the new class waits in its lobby

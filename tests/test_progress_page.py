@@ -156,7 +156,8 @@ def test_downloads_hold_the_history_and_everything(world: World) -> None:
     world.answer(ana.id, 15.0, NOW)
     files = page.downloads(world.store, ana, h)
     assert (files.csv_name, files.json_name) == ("nerve-trainer-Ana.csv", "nerve-trainer-Ana.json")
-    rows = list(csv.reader(io.StringIO(files.csv)))
+    assert files.csv.startswith("\ufeff")  # spreadsheets read UTF-8 only with the BOM
+    rows = list(csv.reader(io.StringIO(files.csv.removeprefix("\ufeff"))))
     assert tuple(rows[0]) == ATTEMPT_CSV_COLUMNS and len(rows) == 2
     assert json.loads(files.json)["learner"]["display_name"] == "Ana"
     with pytest.raises(NotFoundError):

@@ -235,7 +235,7 @@ def _loadtest(args: argparse.Namespace) -> int:  # issue 4 item 7 (load tool)
 
 
 def _rerun_cost(args: argparse.Namespace) -> int:
-    from trainer.tools.loadtest import run_rerun_cost
+    from trainer.tools.rerun_cost import run_rerun_cost
 
     report = run_rerun_cost(
         args.url,
@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt = sub.add_parser(
         "loadtest", help="simulate a live class of N phones against running servers (loopback only)"
     )
-    lt.add_argument("--players", type=int, required=True, help="simulated phones (at most 500)")
+    lt.add_argument("--players", type=int, required=True, help="simulated phones (at most 1000)")
     lt.add_argument(
         "--url",
         action="append",

@@ -21,8 +21,10 @@ file skipped validation.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -158,3 +160,43 @@ def literal_markdown(text: str) -> str:
     '\\\\!\\\\[x\\\\]\\\\(y\\\\) \\\\<b\\\\>'
     """
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+# --------------------------------------------------------------------------------------------
+# CSV for spreadsheets: the one writer every export uses
+# --------------------------------------------------------------------------------------------
+
+#: Text cells starting with one of these are run as a formula by spreadsheets (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Excel reads a CSV as UTF-8 (accents, emoji in nicknames) only when it starts with this mark.
+UTF8_BOM = "\ufeff"
+
+
+def formula_safe(value: object) -> object:
+    """A text cell a spreadsheet shows as typed: a leading formula character gets a ``'``.
+
+    >>> formula_safe("=HYPERLINK(1)"), formula_safe("-2"), formula_safe(-2), formula_safe("ok")
+    ("'=HYPERLINK(1)", "'-2", -2, 'ok')
+    """
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True) -> str:
+    """CSV text that opens correctly in Excel, LibreOffice and Google Sheets.
+
+    A UTF-8 byte-order mark first (``bom``), every text cell through :func:`formula_safe`,
+    ``None`` as an empty cell, ``\\r\\n`` line ends (RFC 4180).
+
+    >>> spreadsheet_csv(["name", "n"], [["=1+1", None], ["Zoë", 3]])
+    "\\ufeffname,n\\r\\n'=1+1,\\r\\nZoë,3\\r\\n"
+    """
+    buf = io.StringIO()
+    if bom:
+        buf.write(UTF8_BOM)
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([formula_safe(h) for h in header])
+    for row in rows:
+        w.writerow(["" if v is None else formula_safe(v) for v in row])
+    return buf.getvalue()

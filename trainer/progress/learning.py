@@ -5,8 +5,6 @@ The store is passed in, as is the clock, so the same code serves SQLite, Postgre
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from trainer.atlas.core import Atlas
 from trainer.clock import require_utc
 from trainer.quiz.models import QuestionModel
 from trainer.rules.srs import grade, retrievability, review
+from trainer.safetext import spreadsheet_csv
 from trainer.scoring.score import Result
 from trainer.store import Store
 from trainer.store.records import Attempt
@@ -121,12 +120,10 @@ ATTEMPT_CSV_COLUMNS = (
 
 
 def attempts_csv(attempts: Sequence[Attempt]) -> str:
-    """One learner's history as CSV (JSON in the list columns; formulas neutralised)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(ATTEMPT_CSV_COLUMNS)
-    for a in attempts:
-        row = [
+    """One learner's history as CSV for a spreadsheet (JSON in the list columns; UTF-8 with a BOM
+    and formulas neutralised by :func:`trainer.safetext.spreadsheet_csv`)."""
+    rows = [
+        [
             a.created_at.isoformat(),
             a.question_id,
             a.view_id,
@@ -139,5 +136,6 @@ def attempts_csv(attempts: Sequence[Attempt]) -> str:
             json.dumps(a.pins),
             " ".join(a.hints),
         ]
-        w.writerow(["'" + str(v) if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
-    return buf.getvalue()
+        for a in attempts
+    ]
+    return spreadsheet_csv(ATTEMPT_CSV_COLUMNS, rows)

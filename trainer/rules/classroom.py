@@ -13,6 +13,9 @@ The life of a session::
       │                                                  │
       └──────────────finish──────────────────────────────┴──finish──▶ finished
 
+While a question is open the host may also pause and resume its clock, add time, or skip it
+(straight to the next question, no reveal); ``end_class`` finishes from any phase.
+
 >>> from datetime import datetime, timezone
 >>> t0 = datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)
 >>> s = new_session_state(question_count=2)
@@ -26,11 +29,7 @@ The life of a session::
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import random
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -39,6 +38,14 @@ from typing import Any
 
 from trainer.clock import require_utc
 from trainer.errors import RuleError
+from trainer.rules.class_access import (
+    JOIN_CODE_ALPHABET,
+    JOIN_CODE_LENGTH,
+    check_host_key,
+    generate_join_code,
+    hash_host_key,
+    normalise_join_code,
+)
 from trainer.rules.nicknames import (
     NICKNAME_MAX_CHARS,
     clean_nickname,
@@ -68,6 +75,8 @@ __all__ = [
     "close_question",
     "display_length",
     "elapsed_s",
+    "end_class",
+    "extend_time",
     "finish",
     "generate_join_code",
     "hash_host_key",
@@ -77,9 +86,12 @@ __all__ = [
     "nickname_shape_key",
     "normalise_join_code",
     "open_question",
+    "pause_clock",
     "points_at",
     "points_for",
+    "resume_clock",
     "reveal",
+    "skip_question",
     "time_left_s",
 ]
 
@@ -105,7 +117,9 @@ class SessionState:
 
     ``current_index`` is -1 in the lobby and otherwise the 0-based index of the question that
     is (or was last) on screen. ``opened_at``/``closes_at`` are the server's time stamps for
-    that question; answers are accepted in ``[opened_at, closes_at)``.
+    that question; answers are accepted in ``[opened_at, closes_at)``. ``paused_at`` is set
+    while the host has stopped the clock: the question stays open (answers still count, as
+    at the moment of the pause) and the close time moves on by the pause when it resumes.
     """
 
     phase: Phase
@@ -113,6 +127,7 @@ class SessionState:
     question_count: int
     opened_at: datetime | None = None
     closes_at: datetime | None = None
+    paused_at: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
@@ -120,7 +135,7 @@ class SessionState:
             raise ValueError("question_count must be >= 0")
         if self.current_index < -1 or self.current_index >= max(self.question_count, 1):
             raise ValueError(f"current_index {self.current_index} out of range")
-        for name in ("opened_at", "closes_at"):
+        for name in ("opened_at", "closes_at", "paused_at"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, require_utc(value, name))
@@ -169,7 +184,9 @@ def close_question(state: SessionState, now: datetime) -> SessionState:
     if state.phase is not Phase.OPEN:
         raise _refuse(state, "close the question", "only an open question can be closed")
     closes_at = state.closes_at if state.closes_at is not None and state.closes_at <= now else now
-    return replace(state, phase=Phase.CLOSED, closes_at=closes_at)
+    if state.paused_at is not None:
+        closes_at = now  # a paused clock has not run out: closing it is closing now
+    return replace(state, phase=Phase.CLOSED, closes_at=closes_at, paused_at=None)
 
 
 def reveal(state: SessionState) -> SessionState:
@@ -189,6 +206,84 @@ def finish(state: SessionState) -> SessionState:
     return replace(state, phase=Phase.FINISHED)
 
 
+def _open_and_running(state: SessionState, now: datetime, action: str) -> None:
+    """Refuse a clock control unless a question is open and its time has not run out."""
+    if state.phase is not Phase.OPEN:
+        raise _refuse(state, action, "only while a question is open")
+    if state.paused_at is None and state.closes_at is not None and now >= state.closes_at:
+        raise RuleError(f"Cannot {action}: the time is already up.")
+
+
+def pause_clock(state: SessionState, now: datetime) -> SessionState:
+    """Stop the open question's clock; answers still count, timed as at the pause."""
+    now = require_utc(now)
+    _open_and_running(state, now, "pause the clock")
+    if state.paused_at is not None:
+        raise RuleError("The clock is already paused.")
+    return replace(state, paused_at=now)
+
+
+def resume_clock(state: SessionState, now: datetime) -> SessionState:
+    """Restart a paused clock: opening and close times move on by the length of the pause."""
+    now = require_utc(now)
+    if state.phase is not Phase.OPEN or state.paused_at is None:
+        raise RuleError("The clock is not paused.")
+    gap = max(now - state.paused_at, timedelta(0))
+    return replace(
+        state,
+        opened_at=None if state.opened_at is None else state.opened_at + gap,
+        closes_at=None if state.closes_at is None else state.closes_at + gap,
+        paused_at=None,
+    )
+
+
+#: The most seconds one question may run in all (the longest limit plus ten extra minutes).
+MAX_QUESTION_S = 1200.0
+
+
+def extend_time(state: SessionState, now: datetime, seconds: float = 30.0) -> SessionState:
+    """Give the open question ``seconds`` more (paused or running, not once time is up)."""
+    now = require_utc(now)
+    if not (math.isfinite(seconds) and 0 < seconds <= 600):
+        raise RuleError("Extra time must be between 1 and 600 seconds.")
+    _open_and_running(state, now, "add time")
+    assert state.closes_at is not None and state.opened_at is not None
+    closes_at = state.closes_at + timedelta(seconds=seconds)
+    if (closes_at - state.opened_at).total_seconds() > MAX_QUESTION_S:
+        raise RuleError(f"A question runs at most {MAX_QUESTION_S / 60:.0f} minutes in all.")
+    return replace(state, closes_at=closes_at)
+
+
+def skip_question(state: SessionState, now: datetime, time_limit_s: float) -> SessionState:
+    """Leave the question on screen without a reveal: open the next one, or finish after the last.
+
+    Answers already given to the skipped question are kept (and counted).
+    """
+    now = require_utc(now)
+    if state.phase not in (Phase.OPEN, Phase.CLOSED):
+        raise _refuse(state, "skip the question", "skip an open or closed question")
+    if is_last_question(state):
+        return replace(state, phase=Phase.FINISHED, closes_at=_closed_by(state, now), paused_at=None)
+    passed = replace(state, phase=Phase.REVEALED, closes_at=_closed_by(state, now), paused_at=None)
+    return open_question(passed, now, time_limit_s)
+
+
+def end_class(state: SessionState, now: datetime) -> SessionState:
+    """Finish the class now, from any phase; an open question stops taking answers now."""
+    now = require_utc(now)
+    if state.phase is Phase.FINISHED:
+        raise RuleError("The class has already finished.")
+    closes_at = _closed_by(state, now) if state.phase is Phase.OPEN else state.closes_at
+    return replace(state, phase=Phase.FINISHED, closes_at=closes_at, paused_at=None)
+
+
+def _closed_by(state: SessionState, now: datetime) -> datetime | None:
+    """The close time of a question stopped at ``now`` (earlier if its time had run out)."""
+    if state.phase is not Phase.OPEN:
+        return state.closes_at
+    return close_question(state, now).closes_at
+
+
 def is_last_question(state: SessionState) -> bool:
     """True when the question on screen is the last one (the host's next step is *finish*)."""
     return state.current_index >= state.question_count - 1
@@ -199,6 +294,8 @@ def elapsed_s(state: SessionState, now: datetime) -> float:
     now = require_utc(now)
     if state.opened_at is None:
         return 0.0
+    if state.paused_at is not None:
+        now = min(now, state.paused_at)
     return max(0.0, (now - state.opened_at).total_seconds())
 
 
@@ -207,6 +304,8 @@ def time_left_s(state: SessionState, now: datetime) -> float:
     now = require_utc(now)
     if state.phase is not Phase.OPEN or state.closes_at is None:
         return 0.0
+    if state.paused_at is not None:
+        now = state.paused_at
     return max(0.0, (state.closes_at - now).total_seconds())
 
 
@@ -227,7 +326,7 @@ def check_answer_allowed(state: SessionState, now: datetime, question_index: int
         )
     if state.opened_at is not None and now < state.opened_at:
         raise RuleError("The question has not opened yet.")
-    if state.closes_at is not None and now >= state.closes_at:
+    if state.closes_at is not None and state.paused_at is None and now >= state.closes_at:
         late_s = (now - state.closes_at).total_seconds()
         raise RuleError(f"Time is up: the answer arrived {late_s:.1f} s after the question closed.")
 
@@ -363,93 +462,3 @@ def check_browser_joins(joins_so_far: int) -> None:
         raise RuleError(
             f"This browser has already joined {joins_so_far} times. Close the tab and open the join link again."
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Join codes
-# --------------------------------------------------------------------------------------------
-
-#: Upper-case letters and digits without the look-alikes 0/O, 1/I/L: a code read off a
-#: projector from the back row is typed correctly the first time.
-JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-JOIN_CODE_LENGTH = 6
-
-
-def generate_join_code(rng: random.Random | None = None) -> str:
-    """A 6-character code; pass a seeded ``rng`` in tests, else :mod:`secrets` is used.
-
-    >>> generate_join_code(random.Random(7))
-    'M9EPXB'
-    """
-    if rng is None:
-        return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
-    return "".join(rng.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
-
-
-def normalise_join_code(raw: str) -> str:
-    """Turn what a learner typed into a canonical code, or raise :class:`RuleError`.
-
-    Case and spaces/dashes are forgiven ("k7p m3q" works).
-
-    >>> normalise_join_code(" m9e-pxb ")
-    'M9EPXB'
-    """
-    if not isinstance(raw, str):
-        raise RuleError("The join code must be text.")
-    code = "".join(ch for ch in raw.upper() if not ch.isspace() and ch != "-")
-    if len(code) != JOIN_CODE_LENGTH:
-        raise RuleError(f"A join code has {JOIN_CODE_LENGTH} characters; you typed {len(code)}.")
-    bad = sorted({ch for ch in code if ch not in JOIN_CODE_ALPHABET})
-    if bad:
-        raise RuleError(
-            f"A join code never contains {' '.join(repr(c) for c in bad)}; "
-            "codes use letters and digits without 0, O, 1, I or L."
-        )
-    return code
-
-
-# --------------------------------------------------------------------------------------------
-# Nicknames: the rules live in trainer.rules.nicknames (cleaning, look-alike keys); re-exported here
-# because the store and the pages think of them as classroom rules.
-# --------------------------------------------------------------------------------------------
-
-# --------------------------------------------------------------------------------------------
-# Host keys
-# --------------------------------------------------------------------------------------------
-
-_HOST_KEY_SCHEME = "sha256"
-
-
-def hash_host_key(host_key: str, salt: bytes | None = None) -> str:
-    """Salted SHA-256 of the host key, as ``sha256$<salt hex>$<digest hex>``.
-
-    Only the hash is stored, so a copied database does not reveal the key. The key is a
-    configured secret (high entropy), so a fast salted hash is enough; a password KDF would
-    only slow down every host page load.
-    """
-    if not isinstance(host_key, str) or not host_key:
-        raise RuleError("The host key must not be empty.")
-    salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.sha256(salt + host_key.encode("utf-8")).hexdigest()
-    return f"{_HOST_KEY_SCHEME}${salt.hex()}${digest}"
-
-
-def check_host_key(host_key: str, stored_hash: str) -> bool:
-    """Constant-time check of a typed host key against :func:`hash_host_key` output.
-
-    >>> check_host_key("s3cret", hash_host_key("s3cret"))
-    True
-    >>> check_host_key("guess", hash_host_key("s3cret"))
-    False
-    """
-    if not isinstance(host_key, str) or not host_key:
-        return False
-    try:
-        scheme, salt_hex, digest_hex = stored_hash.split("$")
-        salt = bytes.fromhex(salt_hex)
-    except ValueError:
-        return False
-    if scheme != _HOST_KEY_SCHEME:
-        return False
-    candidate = hashlib.sha256(salt + host_key.encode("utf-8")).hexdigest()
-    return hmac.compare_digest(candidate.encode("ascii"), digest_hex.encode("ascii"))

@@ -47,6 +47,7 @@ _SESSION_CHANGE_COLUMNS = {
     "current_index": "current_index",
     "question_opened_at": "question_opened_at",
     "question_closes_at": "question_closes_at",
+    "question_paused_at": "question_paused_at",
     "title": "title",
     "settings": "settings_json",
     "question_ids": "question_ids_json",
@@ -119,6 +120,7 @@ class ClassRecords(StoreBase):
             live_sessions.c.state,
             live_sessions.c.current_index,
             live_sessions.c.question_closes_at,
+            live_sessions.c.question_paused_at,
         )
         with self._read(snapshot=False) as conn:
             row = conn.execute(select(*cols).where(live_sessions.c.id == session_id)).first()
@@ -129,6 +131,7 @@ class ClassRecords(StoreBase):
             state=Phase(row.state),
             current_index=row.current_index,
             question_closes_at=row.question_closes_at,
+            question_paused_at=row.question_paused_at,
         )
 
     def get_session_by_code(self, join_code: str) -> LiveSession:
@@ -207,7 +210,10 @@ class ClassRecords(StoreBase):
                 value = dumps_json(value.to_dict() if isinstance(value, LiveSettings) else dict(value))
             elif key == "question_ids":
                 value = dumps_json([str(q) for q in value])
-            elif key in ("question_opened_at", "question_closes_at") and value is not None:
+            elif (
+                key in ("question_opened_at", "question_closes_at", "question_paused_at")
+                and value is not None
+            ):
                 value = require_utc(value, key)
             values[_SESSION_CHANGE_COLUMNS[key]] = value
         values["updated_at"] = require_utc(now)
@@ -238,6 +244,7 @@ class ClassRecords(StoreBase):
             current_index=state.current_index,
             question_opened_at=state.opened_at,
             question_closes_at=state.closes_at,
+            question_paused_at=state.paused_at,
         )
 
     # -- players -------------------------------------------------------------------------

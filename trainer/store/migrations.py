@@ -236,6 +236,12 @@ def _v6_lesson_progress(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["lesson_progress"]])
 
 
+def _v7_paused_clock(conn: Connection) -> None:
+    """The host may pause a question's clock (issue 17): ``live_sessions.question_paused_at``."""
+    kind = UTCDateTime().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE live_sessions ADD COLUMN question_paused_at {kind} NULL"))
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_learning,
@@ -244,6 +250,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_profile_keys,
     _v5_attempt_hints,
     _v6_lesson_progress,
+    _v7_paused_clock,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -75,6 +75,7 @@ class SessionClock:
     state: Phase
     current_index: int
     question_closes_at: datetime | None
+    question_paused_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class LiveSession:
     current_index: int = -1
     question_opened_at: datetime | None = None
     question_closes_at: datetime | None = None
+    question_paused_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
@@ -112,6 +114,7 @@ class LiveSession:
             question_count=len(self.question_ids),
             opened_at=self.question_opened_at,
             closes_at=self.question_closes_at,
+            paused_at=self.question_paused_at,
         )
 
     def live_settings(self) -> LiveSettings:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from trainer.rules.classroom import Phase
+from trainer.safetext import formula_safe
 from trainer.store.records import (
     Answer,
     Attempt,
@@ -44,10 +45,8 @@ def check_credit(credit: float) -> float:
 
 
 def csv_safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas (CSV injection) in text cells, e.g. a nickname '=HYPERLINK(...)'."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas (CSV injection) in text cells: :func:`trainer.safetext.formula_safe`."""
+    return formula_safe(value)
 
 
 def checked_key_hash(key_hash: str) -> str:
@@ -121,6 +120,7 @@ def session_values(s: LiveSession) -> dict[str, Any]:
         "current_index": s.current_index,
         "question_opened_at": s.question_opened_at,
         "question_closes_at": s.question_closes_at,
+        "question_paused_at": s.question_paused_at,
         "created_at": s.created_at,
         "updated_at": s.updated_at,
         "version": s.version,
@@ -139,6 +139,7 @@ def session_from_row(r: Row[Any]) -> LiveSession:
         current_index=r.current_index,
         question_opened_at=r.question_opened_at,
         question_closes_at=r.question_closes_at,
+        question_paused_at=r.question_paused_at,
         created_at=r.created_at,
         updated_at=r.updated_at,
         version=r.version,

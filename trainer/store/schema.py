@@ -157,6 +157,7 @@ live_sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("question_paused_at", UTCDateTime(), nullable=True),
     UniqueConstraint("join_code", name="uq_live_sessions_join_code"),
 )
 

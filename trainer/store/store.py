@@ -33,6 +33,7 @@ from trainer.store.base import SQLITE_FILENAME
 from trainer.store.classes import ClassRecords
 from trainer.store.learners import LearnerRecords
 from trainer.store.practice import PracticeRecords
+from trainer.store.roster import RosterRecords
 from trainer.store.rows import csv_safe_cell
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 _csv_safe = csv_safe_cell
 
 
-class Store(LearnerRecords, PracticeRecords, ClassRecords, AnswerRecords):
+class Store(LearnerRecords, PracticeRecords, ClassRecords, AnswerRecords, RosterRecords):
     """Typed access to learners, attempts, review cards and live classes.
 
     One class over one engine, assembled from the record classes of

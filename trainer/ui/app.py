@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Imported once, up front: plotly reads ``sys.modules["pandas"]`` without importing it, so a
+# figure built while another session's first table is still importing pandas fails with
+# "partially initialized module 'pandas'" (seen with a projector and a host tab together).
+import pandas  # noqa: F401
 import streamlit as st
 
 from trainer.ui.boundary import configure_logging, page_boundary
@@ -49,6 +53,13 @@ def run() -> None:
         "Live class": [
             st.Page(PAGES / "join.py", title="Join a class", icon=":material/smartphone:", url_path="join"),
             st.Page(PAGES / "host.py", title="Host a class", icon=":material/co_present:", url_path="host"),
+            st.Page(
+                PAGES / "projector.py",
+                title="Projector view",
+                icon=":material/tv:",
+                url_path="projector",
+                visibility="hidden",
+            ),
         ],
         "Authoring": [
             st.Page(PAGES / "author.py", title="Author", icon=":material/edit_note:", url_path="author"),

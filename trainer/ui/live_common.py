@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from trainer.atlas import Atlas
-from trainer.live.service import is_live_question
+from trainer.live.views import is_live_question
 from trainer.quiz.bank import read_banks
 from trainer.quiz.models import QuestionModel
 from trainer.settings import author_dir, current, quiz_dir

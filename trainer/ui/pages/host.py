@@ -11,21 +11,24 @@ import random
 
 import streamlit as st
 
-from trainer.errors import ConflictError, NotFoundError, RuleError
+from trainer.atlas.rendered import RenderedView
+from trainer.errors import NotFoundError, RuleError
 from trainer.explorer.figures import image_url
+from trainer.live import host_page as model
 from trainer.live import service as live
 from trainer.live.figures import heatmap_figure, reveal_figure
-from trainer.quiz.choices import option_texts, revealed_options
-from trainer.quiz.session import Filters, matches, pins_needed
+from trainer.quiz.choices import option_texts
+from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import (
     DEFAULT_MAX_PLAYERS,
     MAX_PLAYERS_LIMIT,
+    NICKNAME_MAX_CHARS,
     LiveSettings,
     Phase,
     check_host_key,
     is_last_question,
-    time_left_s,
 )
+from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, shows_picture
 from trainer.scoring.score import count_noun
 from trainer.ui.auth import host_gate
@@ -74,20 +77,8 @@ questions = live_questions(atlas, all_questions)
 
 
 def _act(action: str) -> None:
-    """Run a host transition; a refused or raced action becomes a readable message."""
-    sid = st.query_params.get("session", "")
-    fn = {
-        "open": live.open_next,
-        "close": live.close_now,
-        "reveal": live.reveal_answer,
-        "finish": live.finish_class,
-    }[action]
-    try:
-        fn(store, sid, now_utc())
-    except ConflictError:
-        ss["host_msg"] = "Another host screen changed the class at the same moment; showing the latest state."
-    except RuleError as exc:
-        ss["host_msg"] = str(exc)
+    """Run a host control; a refused or raced action becomes a readable message."""
+    ss["host_msg"] = model.act(store, st.query_params.get("session", ""), action, now_utc())
 
 
 def _leave() -> None:
@@ -99,13 +90,10 @@ session_id = st.query_params.get("session")
 if not session_id:
     recent = live.sessions_for_key(store, host_key, limit=8)
     if recent:
-        with st.expander(f"Resume a recent class ({len(recent)})", expanded=False):
+        with st.expander(f"Your classes: resume one or review its results ({len(recent)})", expanded=False):
             for i, s in enumerate(recent):
                 c1, c2 = st.columns([4, 1])
-                c1.text(
-                    f"{s.title} · code {s.join_code} · {s.state.value} · question "
-                    f"{max(s.current_index + 1, 0)}/{len(s.question_ids)}"
-                )
+                c1.text(model.resume_line(s))
                 if c2.button("Resume", key=f"host_resume_{i}"):
                     st.query_params["session"] = s.id
                     st.rerun()
@@ -119,7 +107,7 @@ if not session_id:
         c1, c2 = st.columns(2)
         bank_ids = c1.multiselect(
             "Banks",
-            [b for b in banks if any(q in questions for q in banks[b][1])],
+            model.bank_choices(banks, questions),
             format_func=lambda b: banks[b][0],
             key="host_banks",
         )
@@ -164,14 +152,16 @@ if not session_id:
         anon = st.toggle("Anonymous leaderboard (shows Player 1, Player 2, …)", value=False, key="host_anon")
         create = st.form_submit_button("Create class", type="primary", key="host_create")
     if create:
-        if picked:
-            ids = list(picked)
-        else:
-            pool = [qid for b in bank_ids for qid in banks[b][1]] if bank_ids else list(questions)
-            f = Filters(regions=tuple(regions), types=tuple(types))
-            ids = [
-                qid for qid in dict.fromkeys(pool) if qid in questions and matches(atlas, questions[qid], f)
-            ][: int(n)]
+        ids = model.choose_question_ids(
+            atlas,
+            questions,
+            banks,
+            picked=picked,
+            bank_ids=bank_ids,
+            regions=regions,
+            types=types,
+            count=int(n),
+        )
         try:
             session = live.create_class(
                 store,
@@ -213,18 +203,28 @@ if not check_host_key(host_key, session.host_key_hash):
 msg = ss.pop("host_msg", None)
 if msg:
     show_error(msg)
+note = ss.pop("host_note", None)
+if note:
+    st.success(plain_md(note))
 
 # TRAINER_BASE_URL wins (the laptop's LAN address); else the address this browser used.
 base_url = configured_base_url() or (live.base_url_from_page_url(st.context.url) if st.context.url else "")
 url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code)
 phase = session.state
 idx = session.current_index
-ss["host_snap"] = (session.id, phase.value, idx)
+ss["host_snap"] = model.snapshot(session)
 
 head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
-head.caption(f"{phase.value.upper()} · question {max(idx + 1, 0)} of {len(session.question_ids)}")
+head.caption(model.header_caption(session))
 side_col.button("Leave this class", on_click=_leave, key="host_leave")
+side_col.page_link(
+    "trainer/ui/pages/projector.py",
+    label="Open the projector view",
+    icon=":material/tv:",
+    query_params={"session": session.id},
+)
+side_col.caption("Ctrl/⌘-click to open it in a new tab for the projector; control the class here.")
 FULLSCREEN_KEY = "host_fullscreen"
 
 
@@ -247,17 +247,14 @@ def _watch() -> None:
     if live.effective_phase(s, now) is not s.state:
         live.tick(store, s.id, now)
         st.rerun()
-    if (s.id, s.state.value, s.current_index) != ss.get("host_snap"):
+    if model.needs_full_run(ss.get("host_snap"), s):
         st.rerun()
     if s.state is Phase.LOBBY:
         return  # the lobby fragment lists the players
     # Same layout in every phase, so a fragment run never leaves a stale element behind.
     c1, c2 = st.columns(2)
     c1.metric("Answered", f"{answered} / {players}")
-    if s.state is Phase.OPEN:
-        c2.metric("Time left", f"{time_left_s(s.rules_state(), now):.0f} s")
-    else:
-        c2.metric("Time left", "closed")
+    c2.metric("Time left", model.time_left_text(s, now))
 
 
 def _join_panel(big: bool) -> None:
@@ -270,10 +267,7 @@ def _join_panel(big: bool) -> None:
     )
     c1.text(f"Join at {url}")
     if not base_url:
-        c1.caption(
-            "Set TRAINER_BASE_URL to this computer's address on the venue network "
-            "(e.g. http://192.168.1.20:8501) so phones can reach it."
-        )
+        c1.caption(model.NO_BASE_URL)
     if c2 is not None:
         c2.image(live.qr_png(url), caption="Scan to join", width=240)
 
@@ -282,11 +276,46 @@ def _leaderboard(limit: int | None = 10) -> None:
     rows = live.leaderboard(store, session, limit=limit)
     if rows:
         st.dataframe(
-            [{"Rank": r.rank, "Name": r.name, "Points": r.points, "Answered": r.answered} for r in rows],
+            model.board_rows(rows),
             hide_index=True,
             width="stretch",
             key="host_board",
         )
+
+
+def _buttons(controls: list[model.Control], columns: bool = True) -> None:
+    """The phase's controls side by side (or stacked, beside the picture)."""
+    slots = st.columns(max(len(controls), 2)) if columns else [st.container() for _ in controls]
+    for slot, c in zip(slots, controls, strict=False):
+        slot.button(
+            c.label, type="primary" if c.primary else "secondary", on_click=_act, args=(c.action,), key=c.key
+        )
+
+
+def _on_player(action: str) -> None:
+    """Rename or remove the player picked in the roster (the host's own tab only)."""
+    pid = ss.get("host_player_pick")
+    if pid:
+        done, text = model.manage_player(store, session.id, pid, action, ss.get("host_player_name", ""))
+        ss["host_note" if done else "host_msg"] = text
+
+
+def _roster() -> None:
+    """Rename or remove a player: an unsuitable name disappears from every screen at once."""
+    roster = {p.id: p.nickname for p in store.list_players(session.id)}
+    if not roster:
+        return
+    with st.expander(f"Players ({len(roster)}): rename or remove", expanded=False):
+        st.selectbox(
+            "Player",
+            list(roster),
+            format_func=lambda pid: inert_label(roster.get(pid, "")),
+            key="host_player_pick",
+        )
+        st.text_input("New name", key="host_player_name", max_chars=NICKNAME_MAX_CHARS)
+        c1, c2 = st.columns(2)
+        c1.button("Rename", on_click=_on_player, args=("rename",), key="host_player_rename")
+        c2.button("Remove", on_click=_on_player, args=("remove",), key="host_player_remove")
 
 
 # ---------------------------------------------------------------- lobby
@@ -296,20 +325,20 @@ if phase is Phase.LOBBY:
 
     @st.fragment(run_every=2)
     def _lobby() -> None:
-        players = store.list_players(session.id)
-        cap = session.live_settings().max_players
-        st.metric("Joined", f"{len(players)} / {cap}")
-        if len(players) >= cap:
-            st.warning(f"The class is full: {cap} players, the most allowed when it was created.")
-        if players:
-            st.text("   ".join(p.nickname for p in players))  # st.text: never HTML or markdown
-        else:
+        status = model.lobby_status(
+            [p.nickname for p in store.list_players(session.id)], session.live_settings().max_players
+        )
+        st.metric("Joined", status.joined)
+        if status.full_warning:
+            st.warning(status.full_warning)
+        if status.waiting:
             st.caption("Waiting for learners to join…")
+        else:
+            st.text(status.names)  # st.text: never HTML or markdown
 
     _lobby()
-    c1, c2 = st.columns(2)
-    c1.button("Start the first question", type="primary", on_click=_act, args=("open",), key="host_start")
-    c2.button("Finish without playing", on_click=_act, args=("finish",), key="host_finish")
+    _buttons(model.controls(phase, is_last=False))
+    _roster()
     st.stop()
 
 # ---------------------------------------------------------------- finished
@@ -328,11 +357,27 @@ if phase is Phase.FINISHED:
     )
     st.download_button(
         "Download every answer (CSV)",
-        live.answers_csv(store, session.id),
+        live.answers_csv(store, session, all_questions),
         file_name=f"class-{session.join_code}.csv",
         mime="text/csv",
         key="host_csv",
     )
+    st.caption(
+        "Each learner's own results stay on their phone's page (its link holds their player token): "
+        "their answers and the reveals, nobody else's."
+    )
+
+    key: str = host_key
+
+    def _rerun() -> None:
+        try:
+            new = model.rerun_class(store, atlas, questions, session, key, now_utc(), random.Random())
+        except RuleError as exc:
+            ss["host_msg"] = str(exc)
+        else:
+            st.query_params["session"] = new.id
+
+    st.button("Run it again with a new group", on_click=_rerun, key="host_rerun", type="primary")
     st.stop()
 
 # ---------------------------------------------------------------- a question
@@ -376,11 +421,13 @@ if phase in (Phase.OPEN, Phase.CLOSED):
     peek_key = f"host_peek_{session.id}_{idx}"
     with right:
         _watch()
-        if phase is Phase.OPEN:
-            st.button("Close now", on_click=_act, args=("close",), key="host_close", type="primary")
-        else:
-            st.button("Reveal the answer", on_click=_act, args=("reveal",), key="host_reveal", type="primary")
-        if view is not None and hi > 0:
+        _buttons(model.controls(phase, is_last=False), columns=False)
+        _buttons(
+            model.clock_controls(phase, live.is_paused(session), is_last_question(session.rules_state())),
+            columns=False,
+        )
+        _roster()
+        if model.peek_offered(view is not None, hi):
             st.toggle(
                 "Peek at the class's pins (your screen only)",
                 key=peek_key,
@@ -394,18 +441,19 @@ if phase in (Phase.OPEN, Phase.CLOSED):
         if picture:
             _picture()
         elif view is not None and hi > 0:
+            shown: RenderedView = view
 
             @st.fragment(run_every=2)
             def _heatmap() -> None:
                 """Host only, and only when peeking: rebuilt when the answer count changed."""
                 n = store.count_answers(session.id, idx)
-                if not live.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
+                if not model.show_live_pins(bool(ss.get(peek_key)), is_fullscreen(FULLSCREEN_KEY)):
                     st.caption(f"{count_noun(n, 'answer')} · the pins stay hidden until the reveal")
                     pinboard(
                         key=f"host_pb_{idx}",
-                        image_url=image_url(view),
-                        width_px=view.width_px,
-                        height_px=view.height_px,
+                        image_url=image_url(shown),
+                        width_px=shown.width_px,
+                        height_px=shown.height_px,
                         pins_px=[],
                         active=False,
                         seq=idx,
@@ -415,7 +463,7 @@ if phase in (Phase.OPEN, Phase.CLOSED):
                 cache_key = (session.id, idx, n)
                 if ss.get("host_hm_key") != cache_key:
                     ss["host_hm_fig"] = heatmap_figure(
-                        view, live.heatmap_pins(store, session.id, idx), height_px=480
+                        shown, live.heatmap_pins(store, session.id, idx), height_px=480
                     )
                     ss["host_hm_key"] = cache_key
                 st.caption(f"Live heatmap · {count_noun(n, 'answer')} · visible to you only")
@@ -439,28 +487,15 @@ if phase in (Phase.OPEN, Phase.CLOSED):
 _watch()
 # ---------------------------------------------------------------- revealed
 stats = live.reveal_stats(store, atlas, all_questions, session, idx)
-c2, c3 = st.columns(2)
-if stats.mean_error_cm is not None:
-    c2.metric("Mean error", f"{stats.mean_error_cm:.1f} cm")
-if stats.within_tolerance_pct is not None:
-    c3.metric("Within tolerance", f"{stats.within_tolerance_pct:.0f}%")
-if stats.correct_pct is not None:
-    c3.metric("Correct", f"{stats.correct_pct:.0f}%")
+metrics = model.reveal_metrics(stats)
+for col, (label, value) in zip(st.columns(max(len(metrics), 1)), metrics, strict=False):
+    col.metric(label, value)
 if stats.cluster is not None:
     st.warning(stats.cluster.sentence)
-if q is not None and order and stats.choice_counts:
+table = model.choice_rows(q, order, stats) if q is not None else []
+if table:
     # A plain table (not a canvas grid): readable from the back of the room, in the phones' order.
-    st.table(
-        [
-            {
-                "Shown as": o.position + 1,
-                "Option": o.text + (" ✓" if o.correct else ""),
-                "Chosen by": stats.choice_counts[o.file_index],
-            }
-            for o in revealed_options(q.choices, order)
-        ],
-        hide_index=True,
-    )
+    st.table(table, hide_index=True)
 if picture:
     _picture()
 elif view is not None and q is not None:
@@ -474,14 +509,5 @@ if q is not None and q.explanation:
     st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
 st.subheader("Leaderboard")
 _leaderboard()
-last = is_last_question(session.rules_state())
-c1, c2 = st.columns(2)
-if not last:
-    c1.button("Next question", type="primary", on_click=_act, args=("open",), key="host_next")
-c2.button(
-    "Finish the class",
-    type="primary" if last else "secondary",
-    on_click=_act,
-    args=("finish",),
-    key="host_finish",
-)
+_buttons(model.controls(phase, is_last=is_last_question(session.rules_state())))
+_roster()

@@ -11,53 +11,52 @@ Nicknames are shown with ``st.text`` only, never as markdown or HTML.
 
 from __future__ import annotations
 
+import random
+
 import streamlit as st
 
-from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
+from trainer.errors import NotFoundError
 from trainer.explorer.figures import image_url
+from trainer.live import join_page as model
 from trainer.live import service as live
 from trainer.quiz.choices import option_texts, revealed_options
-from trainer.quiz.kinds import is_multi_site, is_trace
+from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
-from trainer.rules.classroom import Phase, check_browser_joins
+from trainer.rules.classroom import Phase
 from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
-from trainer.scoring.score import Result, trace_instructions
+from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
-from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.common import esc, page_setup, require_atlas
+from trainer.ui.components.countdown import countdown
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc
 
-# Phones poll the class every few seconds (DESIGN.md §5: 1–3 s). 3 s keeps a 200-phone class
-# within two cores; the reveal reaches a phone at most 3 s after the host presses it.
-JOIN_POLL_S = 3
-
 page_setup()
+# A phone in a class sees only the class: no navigation to the explorer or Practice (a tap there
+# would also leave the class page). The player token is kept in the session as well as the URL.
+st.markdown(model.NO_SIDEBAR_CSS, unsafe_allow_html=True)
 ss = st.session_state
 # The content does not change during a class: a phone's rerun reuses the folder check for a
 # few seconds (an edit to the atlas shows here up to that much later).
 CONTENT_RECHECK_S = 5.0
-atlas = get_atlas(max_stale_s=CONTENT_RECHECK_S)
-if atlas is None:
-    st.stop()
+atlas = require_atlas(max_stale_s=CONTENT_RECHECK_S)
 store = get_store()
 questions = get_questions(atlas, max_stale_s=CONTENT_RECHECK_S)
 
 # ---------------------------------------------------------------- who am I?
-token = st.query_params.get("token", "")
-player = None
-session = None
-if token:
-    try:
-        session, player = live.rejoin(store, token)
-    except NotFoundError:
-        st.query_params.pop("token", None)
-        st.error("That player link is no longer valid. Join again with the code on the projector.")
-
-if player is None or session is None:
+me = model.rejoin(store, model.token_to_use(st.query_params.get("token", ""), ss.get("join_token", "")))
+if me.error:
+    st.query_params.pop("token", None)
+    ss.pop("join_token", None)
+    st.error(me.error)
+elif me.player is not None:
+    ss["join_token"] = me.player.token
+    st.query_params["token"] = me.player.token  # back in the URL after navigating away
+if me.player is None or me.session is None:
     st.title("Join a class")
     with st.form("join_form"):
         code = st.text_input(
@@ -66,49 +65,53 @@ if player is None or session is None:
         nick = st.text_input("Your nickname", key="join_nick", placeholder="shown on the leaderboard")
         go = st.form_submit_button("Join", type="primary", width="stretch", key="join_go")
     if go:
-        try:
-            check_browser_joins(ss.get("join_count", 0))
-            session, player = live.join(store, code, nick, now_utc())
-        except ConflictError:
-            st.error(
-                "That nickname is already taken in this class (names are compared ignoring case and "
-                "look-alike letters). Please choose another."
-            )
-        except NotFoundError:
-            st.error("No class has that code. Check the code on the projector.")
-        except RuleError as exc:
-            show_error(str(exc))
-        except StoreError as exc:  # the database failed: say so plainly, log the detail
-            log_failure(exc, "join")
-            show_error(f"You could not join just now. {exc}")
+        reply = model.join_class(store, code, nick, ss.get("join_count", 0), now_utc())
+        if reply.failure is not None:
+            log_failure(reply.failure, "join")
+        if reply.player is None:
+            if reply.fixed_text:
+                st.error(reply.error)
+            else:
+                show_error(reply.error)
         else:
             ss["join_count"] = ss.get("join_count", 0) + 1
-            st.query_params["token"] = player.token
+            ss["join_token"] = reply.player.token
+            st.query_params["token"] = reply.player.token
             st.query_params.pop("code", None)
             st.rerun()
     st.stop()
 
-assert player is not None and session is not None
+player, session = me.player, me.session
 now = now_utc()
 phase = live.effective_phase(session, now)
 idx = session.current_index
-snap = (session.id, phase.value, idx)
-ss["join_snap"] = snap
+ss["join_snap"] = model.snapshot(session.id, phase, idx)
 ss["join_tap_target"] = None  # set again below when this run shows an active answer surface
-st.text(f"{player.nickname} · class {session.join_code}")
 
 
-def _place_pin(click: dict[str, object], pins_key: str, hi: int) -> None:
-    """A one-pin question moves its pin; multi-pin questions add up to their maximum."""
-    cur: list[tuple[float, float]] = ss.setdefault(pins_key, [])
-    pt = (float(click["x"]), float(click["y"]))  # type: ignore[arg-type]
-    if hi == 1:
-        cur[:] = [pt]
-    elif len(cur) < hi:
-        cur.append(pt)
+def _leave() -> None:
+    """Forget this player on this phone (to join another class or under another name)."""
+    ss.pop("join_token", None)
+    for k in ("token", "pins"):
+        st.query_params.pop(k, None)
 
 
-@st.fragment(run_every=JOIN_POLL_S)
+who, leave = st.columns([3, 1])
+who.text(f"{player.nickname} · class {session.join_code}")
+leave.button("Leave", key="join_leave", on_click=_leave, help="Join another class or with another name.")
+
+
+def _place(click: dict[str, object], pins_key: str, hi: int) -> None:
+    ss[pins_key] = model.place_pin(ss.get(pins_key, []), (float(click["x"]), float(click["y"])), hi)  # type: ignore[arg-type]
+    _keep_in_url(pins_key)
+
+
+def _keep_in_url(pins_key: str) -> None:
+    """Placed but unsent pins ride in the URL, so a reload (a new session) puts them back."""
+    st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
+
+
+@st.fragment(run_every=ss.setdefault("join_poll_s", model.poll_interval_s(random.Random())))
 def _watch() -> None:
     """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
     # A tap whose trigger value arrived with this fragment run (the poll fired just as the
@@ -117,21 +120,24 @@ def _watch() -> None:
     if pending is not None:
         click = take_click(pending[0])
         if click is not None:
-            _place_pin(click, pending[1], pending[2])
+            _place(click, pending[1], pending[2])
             st.rerun()
     t = now_utc()
     clock = store.session_clock(session.id)
     now_phase = live.effective_phase(clock, t)
-    if (clock.id, now_phase.value, clock.current_index) != ss.get("join_snap"):
+    if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
         st.rerun()
-    if now_phase is Phase.OPEN:
-        st.caption(f"{live.seconds_left(clock, t):.0f} s left")
+    if now_phase is Phase.OPEN and clock.question_closes_at is not None:
+        if live.is_paused(clock):
+            st.caption(model.clock_text(live.seconds_left(clock, t), paused=True))
+        else:  # ticks every second in the browser, from the server's close time
+            countdown("join_clock", clock.question_closes_at, t, False, live.seconds_left(clock, t))
 
 
 _watch()
 
 if phase is Phase.LOBBY:
-    st.success("You're in! The class starts when the host opens the first question.")
+    st.success(model.LOBBY_TEXT)
     st.stop()
 
 if phase is Phase.FINISHED:
@@ -141,21 +147,18 @@ if phase is Phase.FINISHED:
         st.metric("Your final rank", f"{rank} of {n}", f"{points} points", delta_color="off")
     except NotFoundError:
         pass
-    top = live.leaderboard(store, session, you_player_id=player.id, limit=3)
-    for row in top:
-        st.text(
-            f"{row.rank}. {row.name} — {row.points} pts"
-            + ("  (you)" if row.is_you and row.name != "You" else "")
-        )
+    for row in live.leaderboard(store, session, you_player_id=player.id, limit=3):
+        st.text(model.board_line(row))
+    # This page (its link holds the player's token) is the learner's own read-only results.
+    with st.expander("Your answers", expanded=False):
+        for r in model.own_results(store, atlas, questions, session, player.id):
+            st.markdown(f"**{r.number}. {esc(r.prompt)}**", unsafe_allow_html=True)
+            st.text(r.line)
+            if r.feedback:
+                st.caption(esc(r.feedback), unsafe_allow_html=True)
     # Take the class home: the same questions in Practice, on this device, at your own pace.
-    again = [qid for qid in session.question_ids if qid in questions]
-    if again:
-        params = {"questions": ",".join(again)}
-        side, body = session.settings.get("side"), session.settings.get("body_type")
-        if side in ("right", "left"):
-            params["side"] = str(side)
-        if isinstance(body, str) and body in atlas.body_types:
-            params["body"] = body
+    params = model.practise_again_params(session, questions, atlas)
+    if params:
         st.page_link(
             "trainer/ui/pages/practice.py",
             label="Practise these questions again",
@@ -176,7 +179,8 @@ st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
 view = live.question_view(atlas, session, idx)
 lo, hi = pins_needed(atlas, q)
 pins_key = f"join_pins_{session.id}_{idx}"
-pins: list[tuple[float, float]] = ss.setdefault(pins_key, [])
+if pins_key not in ss:  # a reload: the unsent pins of this question come back from the URL
+    ss[pins_key] = model.pins_from_param(st.query_params.get("pins", ""), idx, hi)
 pb_key = f"join_pb_{idx}"
 # Identify and "name the territory" questions show their highlight on the (inactive) image.
 picture = view is not None and (hi > 0 or shows_picture(q))
@@ -191,7 +195,9 @@ if phase is Phase.REVEALED:
         st.info("You did not answer this one.")
     else:
         assert result is not None
-        tone = st.success if mine.credit >= 0.999 else (st.warning if mine.credit > 0 else st.error)
+        tone = {"success": st.success, "warning": st.warning, "error": st.error}[
+            model.reveal_tone(mine.credit)
+        ]
         tone(f"{round(mine.credit * 100)}% · +{mine.points} points")
         if mine.distance_cm is not None:
             st.metric("Your distance", f"{mine.distance_cm:.1f} cm")
@@ -208,20 +214,14 @@ if phase is Phase.REVEALED:
     if picture:
         assert view is not None
         shown = result or Result(question_id=q.id, type=q.type, credit=0.0, feedback="")
-        shapes = question_shapes(q, view) + reveal_shapes(q, shown, view, atlas)
-        own = (
-            [(float(x), float(y)) for x, y in mine.pins]
-            if mine is not None and isinstance(mine.pins, list)
-            else []
-        )
         pinboard(
             key=pb_key,
             image_url=image_url(view),
             width_px=view.width_px,
             height_px=view.height_px,
-            pins_px=own,
+            pins_px=model.own_pins(mine.pins if mine is not None else None, []),
             active=False,
-            shapes=shapes,
+            shapes=question_shapes(q, view) + reveal_shapes(q, shown, view, atlas),
             hint="",
             seq=idx,
             max_width_px=700,
@@ -240,100 +240,94 @@ sent_key = f"join_sent_{session.id}_{idx}"
 err_key = f"join_err_{session.id}_{idx}"
 
 
+question: QuestionModel = q  # narrowed above; the callbacks below close over it
+
+
 def _chosen() -> tuple[int, ...]:
     """The positions ticked on this phone, read from the widgets' state (callbacks see it first);
     the server maps them to the options themselves."""
-    if q.multi_answer:
+    if question.multi_answer:
         return tuple(i for i in range(len(order)) if ss.get(f"join_choice_{idx}_{i}"))
     pick = ss.get(f"join_choice_{idx}")
     return () if pick is None else (int(pick),)
 
 
 def _on_submit() -> None:
-    try:
-        outcome = live.submit(
-            store,
-            atlas,
-            questions,
-            session.id,
-            player.token,
-            list(ss.get(pins_key, [])),
-            now_utc(),
-            choices=_chosen() if hi == 0 else (),
-            question_index=idx,
-        )
-    except (RuleError, NotFoundError) as exc:
-        ss[err_key] = str(exc)
-    except StoreError as exc:  # a callback runs outside the page boundary: handle it here
-        log_failure(exc, "join submit")
-        ss[err_key] = f"Your answer was not saved. {exc}"
+    reply = model.send_answer(
+        store,
+        atlas,
+        questions,
+        session.id,
+        player.token,
+        idx,
+        ss.get(pins_key, []),
+        _chosen() if hi == 0 else (),
+        now_utc(),
+    )
+    if reply.failure is not None:  # a callback runs outside the page boundary: log it here
+        log_failure(reply.failure, "join submit")
+    if reply.error:
+        ss[err_key] = reply.error
     else:
-        ss[sent_key] = outcome.message
+        ss[sent_key] = reply.message
         ss.pop(err_key, None)
+        st.query_params.pop("pins", None)
 
 
 def _on_undo() -> None:
-    cur = ss.get(pins_key, [])
-    if cur:
-        cur.pop()
-
-
-def _on_click() -> None:
-    click = take_click(pb_key)
-    if click is not None:
-        _place_pin(click, pins_key, hi)
+    ss[pins_key] = model.undo_pin(ss.get(pins_key, []))
+    _keep_in_url(pins_key)
 
 
 @st.fragment
 def _answer_area() -> None:
     mine = store.get_answer(session.id, idx, player.id)
-    if mine is not None:
-        sent = ss.get(sent_key, "")
-        if sent.startswith("Already"):
-            st.info(sent)  # a second tap on Submit: the first answer stands
-        st.success("Answer received ✓ Wait for the reveal.")
-    elif phase is Phase.CLOSED:
-        st.warning("Time is up. Waiting for the reveal…")
+    if mine is None and phase is Phase.OPEN and hi > 0:
+        click = take_click(pb_key)  # the tap that started this run (read before drawing)
+        if click is not None:
+            _place(click, pins_key, hi)
+    pins: list[tuple[float, float]] = ss[pins_key]
+    area = model.answer_area(
+        question,
+        phase,
+        answered=mine is not None,
+        sent_message=ss.get(sent_key, ""),
+        pins=len(pins),
+        chosen=len(_chosen()),
+        min_pins=lo,
+        max_pins=hi,
+    )
+    if area.already:
+        st.info(area.already)  # a second tap on Submit: the first answer stands
+    if area.status == model.RECEIVED:
+        st.success(area.status)
+    elif area.status:
+        st.warning(area.status)
     if ss.get(err_key):
         show_error(ss[err_key])
-    can_answer = phase is Phase.OPEN and mine is None
-    ss["join_tap_target"] = (pb_key, pins_key, hi) if can_answer and hi > 0 else None
+    ss["join_tap_target"] = (pb_key, pins_key, hi) if area.taps else None
     if picture:
         assert view is not None
-        own = (
-            [(float(x), float(y)) for x, y in mine.pins]
-            if mine is not None and isinstance(mine.pins, list)
-            else pins
-        )
-        hint = (
-            ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).")
-            if can_answer and hi > 0
-            else ""
-        )
-        click = pinboard(
+        pinboard(
             key=pb_key,
             image_url=image_url(view),
             width_px=view.width_px,
             height_px=view.height_px,
-            pins_px=own,
-            active=can_answer and hi > 0,
-            shapes=question_shapes(q, view),
-            hint=hint,
+            pins_px=model.own_pins(mine.pins if mine is not None else None, pins),
+            active=area.taps,
+            shapes=question_shapes(question, view),
+            hint=area.hint,
             seq=idx,
             max_width_px=700,
-            on_click=_on_click if hi > 0 else None,
         )
-        if click is not None and can_answer:  # state injected without the callback (tests)
-            _place_pin(click, pins_key, hi)
-            st.rerun()
 
     if order:
         # Only the texts, in display order, reach the phone; the widgets hold display positions.
-        texts = option_texts(q.choices, order)
-        if q.multi_answer:
+        texts = option_texts(question.choices, order)
+        if question.multi_answer:
             for i, text in enumerate(texts):
-                st.checkbox(inert_label(text), key=f"join_choice_{idx}_{i}", disabled=not can_answer)
-            if can_answer:
+                st.checkbox(inert_label(text), key=f"join_choice_{idx}_{i}", disabled=not area.can_answer)
+            if area.multi_answer_hint:
                 st.caption("Select every correct answer.")
         else:
             st.radio(
@@ -342,22 +336,25 @@ def _answer_area() -> None:
                 format_func=lambda i: inert_label(texts[i]),
                 index=None,
                 key=f"join_choice_{idx}",
-                disabled=not can_answer,
+                disabled=not area.can_answer,
             )
 
-    if can_answer:
-        if is_multi_site(q):
-            st.caption(f"Place {lo} pins.")
-        elif is_trace(q):
-            st.caption(trace_instructions(q) + " Then submit.")
+    if area.can_answer:
+        if area.instructions:
+            st.caption(area.instructions)
         c1, c2 = st.columns(2)
         if hi > 0:
-            c1.button("Undo", disabled=not pins, width="stretch", key=f"join_undo_{idx}", on_click=_on_undo)
-        ready = len(pins) >= lo if hi > 0 else bool(_chosen())
+            c1.button(
+                "Undo",
+                disabled=not area.undo_enabled,
+                width="stretch",
+                key=f"join_undo_{idx}",
+                on_click=_on_undo,
+            )
         c2.button(
             "Submit",
             type="primary",
-            disabled=not ready,
+            disabled=not area.submit_enabled,
             width="stretch",
             key=f"join_send_{idx}",
             on_click=_on_submit,
