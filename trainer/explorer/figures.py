@@ -60,6 +60,8 @@ def answer_surface_data(
     hint: str = "",
     seq: int = 0,
     max_width_px: int = 900,
+    px_per_cm: float | None = None,
+    reserve_px: int = 0,
 ) -> dict[str, Any]:
     """Everything the answer surface (``trainer.ui.components.pinboard``) sends to the browser.
 
@@ -79,6 +81,8 @@ def answer_surface_data(
         "hint": hint,
         "seq": seq,
         "max_width_px": max_width_px,
+        "px_per_cm": round(px_per_cm, 4) if px_per_cm else None,
+        "reserve_px": reserve_px,
     }
 
 

@@ -21,6 +21,9 @@ MOBILE_CSS = """
 @media (max-width: 640px) {
   .block-container { padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 2.6rem; }
 }
+/* A compact top so that a question, its image and its buttons fit a 1366x800 screen. */
+.block-container { padding-top: 2.6rem; }
+.block-container h1 { font-size: 2rem; padding-top: 0.4rem; padding-bottom: 0.4rem; }
 .trainer-badge { display:inline-block; padding:0 6px; border-radius:8px; font-size:0.8em; }
 .trainer-badge.unverified { background:#fff3cd; color:#7a5b00; border:1px solid #e6c200; }
 .trainer-badge.verified { background:#e6f4ea; color:#1e6b35; border:1px solid #9bd3ad; }

@@ -24,7 +24,7 @@ from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result, trace_instructions
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, get_atlas, page_setup
-from trainer.ui.components.pinboard import pinboard, take_click
+from trainer.ui.components.pinboard import pinboard, place_pin, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
 from trainer.ui.option_list import show_revealed_options
@@ -99,12 +99,7 @@ st.text(f"{player.nickname} · class {session.join_code}")
 
 def _place_pin(click: dict[str, object], pins_key: str, hi: int) -> None:
     """A one-pin question moves its pin; multi-pin questions add up to their maximum."""
-    cur: list[tuple[float, float]] = ss.setdefault(pins_key, [])
-    pt = (float(click["x"]), float(click["y"]))  # type: ignore[arg-type]
-    if hi == 1:
-        cur[:] = [pt]
-    elif len(cur) < hi:
-        cur.append(pt)
+    place_pin(ss.setdefault(pins_key, []), click, hi)  # an arrow-key nudge moves the last pin
 
 
 @st.fragment(run_every=JOIN_POLL_S)
@@ -321,6 +316,7 @@ def _answer_area() -> None:
             seq=idx,
             max_width_px=700,
             on_click=_on_click if hi > 0 else None,
+            px_per_cm=view.camera.px_per_cm,
         )
         if click is not None and can_answer:  # state injected without the callback (tests)
             _place_pin(click, pins_key, hi)

@@ -16,7 +16,7 @@ from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, reveal_shapes
 from trainer.scoring.score import Answer, Result, extra_pin_policy_text, score, trace_instructions
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
-from trainer.ui.components.pinboard import pinboard, take_click
+from trainer.ui.components.pinboard import pinboard, place_pin, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc, profile_sidebar
@@ -221,7 +221,7 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
     def _on_click(pb_key: str = pb_key, hi: int = hi) -> None:
         click = take_click(pb_key)
         if click is not None and ss.get("pr_result") is None:
-            _add_pin(ss["pr_pins"], (float(click["x"]), float(click["y"])), hi)
+            place_pin(ss["pr_pins"], click, hi)
 
     click = pinboard(
         key=pb_key,
@@ -234,10 +234,11 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
         hint=hint,
         seq=ss["pr_seq"],
         on_click=_on_click,
+        px_per_cm=view.camera.px_per_cm,
     )
     if click is not None and not answered and hi > 0:
         # Only reached when the callback did not run (e.g. state injected by a test).
-        _add_pin(pins, (float(click["x"]), float(click["y"])), hi)
+        place_pin(pins, click, hi)
         st.rerun()
     if hi > 0 and not answered:
         with st.expander("Keyboard entry (image pixels)"):
