@@ -78,3 +78,64 @@ def test_practice_scores_a_tap_in_every_region(app_server: AppServer, chromium: 
             failures.append(f"{region_id}/{qid}: {exc}")
     ctx.close()
     assert failures == []
+
+
+def _hover_name(page: Any, names: set[str]) -> str | None:
+    """Move the mouse over the 3D canvas, centre outwards, until a hover label names a structure."""
+    box = page.locator(".js-plotly-plot canvas").first.bounding_box()
+    if box is None:
+        return None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    spots = sorted(
+        (
+            (cx + dx * box["width"] / 18, cy + dy * box["height"] / 18)
+            for dx in range(-11, 12)
+            for dy in range(-11, 12)
+        ),
+        key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2,
+    )
+    for x, y in spots:
+        page.mouse.move(x, y, steps=3)  # plotly's 3D picking answers moves, not jumps
+        page.wait_for_timeout(60)
+        text = page.evaluate(
+            "() => [...document.querySelectorAll('.hovertext')].map(h => h.textContent).join(' ')"
+        )
+        hit = next((n for n in names if n and n in text), None)
+        if hit:
+            return hit
+    return None
+
+
+def test_the_3d_body_view_renders_for_every_region(app_server: AppServer, chromium: Any) -> None:
+    """WebGL canvas present and hover names a nerve, site or landmark, in every region."""
+    import html
+
+    atlas = load_atlas()
+    names = {html.escape(n.name) for n in atlas.nerves.values()} | {
+        html.escape(lm.name) for lm in atlas.landmarks.values()
+    }
+    names |= {html.escape(s.name) for s in atlas.sites.values()}
+    ctx = chromium.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    failures = []
+    for region_id in atlas.regions:
+        try:
+            page.goto(f"{app_server.url}/explorer?region={region_id}")
+            wait_idle(page, 60000)
+            page.get_by_role("radio", name="Body (3D)").click()
+            page.wait_for_function(
+                "() => { const gd = document.querySelector('.js-plotly-plot'); if (!gd || !gd._fullLayout || !gd._fullLayout.scene) return false;"
+                " const c = gd.querySelector('canvas'); if (!c) return false;"
+                " const gl = c.getContext('webgl') || c.getContext('experimental-webgl'); return !!gl && c.width > 0; }",
+                timeout=30000,
+            )
+            page.wait_for_timeout(400)
+            if _hover_name(page, names) is None:
+                failures.append(f"{region_id}: no hover name found")
+        except Exception as exc:  # noqa: BLE001 - collect every region's failure
+            failures.append(f"{region_id}: {exc}")
+    from tests.browser import screenshot
+
+    screenshot(page, "explorer_3d_last_region")
+    ctx.close()
+    assert failures == []

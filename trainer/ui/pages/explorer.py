@@ -10,7 +10,7 @@ import streamlit as st
 from trainer.explorer import page as model
 from trainer.explorer.figures import LAYER_LABELS, LAYERS
 from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
-from trainer.ui.data import cached_explorer_figure
+from trainer.ui.data import cached_explorer_figure, cached_explorer_figure_3d
 
 
 def show_card(card: model.NerveCard) -> None:
@@ -106,6 +106,8 @@ base = (
     else base_views[0]
 )
 view_id = model.view_for(atlas, region_id, base, side)
+DIMENSIONS = {"2d": "Image (2D)", "3d": "Body (3D)"}
+ss.setdefault("ex_dim", "2d")
 layers = st.pills(
     "Layers", LAYERS, selection_mode="multi", key="ex_layers", format_func=lambda k: LAYER_LABELS[k]
 )
@@ -138,16 +140,33 @@ def _on_card_pick() -> None:
 nerve_ids = model.region_nerves(atlas, region_id)
 fig_col, card_col = st.columns([3, 2])
 with fig_col:
-    fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
-    st.plotly_chart(
-        fig,
-        key=chart_key,
-        on_select=_on_pick,
-        selection_mode="points",
-        width="stretch",
-        config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+    dim = st.segmented_control(
+        "Show", list(DIMENSIONS), key="ex_dim", format_func=DIMENSIONS.get, label_visibility="collapsed"
     )
-    st.caption(esc(model.scale_caption(atlas, region_id, view.camera.px_per_cm)))
+    if dim == "3d":
+        # Starts from the 2D view's camera; drag to rotate, scroll or pinch to zoom.
+        st.plotly_chart(
+            cached_explorer_figure_3d(view, atlas, list(layers or []), ss.get("ex_nerve")),
+            key=f"ex_3d_{view.key}",
+            width="stretch",
+            config={"displaylogo": False, "scrollZoom": True},
+        )
+        st.caption("Drag to turn the body, scroll or pinch to zoom, hover for names.")
+    else:
+        fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
+        st.plotly_chart(
+            fig,
+            key=chart_key,
+            on_select=_on_pick,
+            selection_mode="points",
+            width="stretch",
+            config={
+                "displaylogo": False,
+                "scrollZoom": True,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+            },
+        )
+        st.caption(esc(model.scale_caption(atlas, region_id, view.camera.px_per_cm)))
 
 with card_col:
     if not nerve_ids:
