@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +12,10 @@ import streamlit as st
 
 from trainer.atlas import Atlas, atlas_stamp, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.atlas.snapshot import read_snapshot, write_snapshot
 from trainer.errors import AtlasError
 from trainer.safetext import inert_markdown
-from trainer.settings import location_key
+from trainer.settings import data_dir, location_key
 
 MOBILE_CSS = """
 <style>
@@ -42,9 +44,12 @@ def _recent_memo() -> dict[str, tuple[float, Any]]:
 
 
 @st.cache_resource(show_spinner=False)
-def _loaded_stamps() -> set[tuple[Any, ...]]:
-    """Atlas stamps this process has loaded already (no spinner for those)."""
-    return set()
+def _loaded_atlases() -> dict[tuple[Any, ...], Atlas]:
+    """The atlas this process has loaded, by stamp (the newest only)."""
+    return {}
+
+
+_ATLAS_LOCK = threading.Lock()  # the first sessions after a start share one load
 
 
 def recent(key: str, compute: Callable[[], Any], max_age_s: float) -> Any:
@@ -73,13 +78,24 @@ def get_atlas(max_stale_s: float = 0.0) -> Atlas | None:
     """
     try:
         stamp = recent(f"atlas:{location_key()}", atlas_stamp, max_stale_s)
-        loaded = _loaded_stamps()
-        if stamp in loaded:
-            return load_atlas(stamp=stamp)
-        # The first visit after a start (or an edit) reads every YAML file: several seconds.
-        with st.spinner("Loading the atlas (a few seconds after the server starts)…"):
-            atlas = load_atlas(stamp=stamp)
-        loaded.add(stamp)
+        loaded = _loaded_atlases()
+        hit = loaded.get(stamp)
+        if hit is not None:
+            return hit
+        with _ATLAS_LOCK:
+            if stamp in loaded:
+                return loaded[stamp]
+            # A server start reads the snapshot of the validated atlas (a fraction of a second);
+            # only a new or edited atlas reads every YAML file (several seconds), and then
+            # saves a snapshot in the background for the next start.
+            cache_dir = data_dir() / "cache"
+            atlas = read_snapshot(cache_dir, stamp)
+            if atlas is None:
+                with st.spinner("Loading the atlas (a few seconds after the server starts)…"):
+                    atlas = load_atlas(stamp=stamp)
+                threading.Thread(target=write_snapshot, args=(cache_dir, stamp, atlas), daemon=True).start()
+            loaded.clear()
+            loaded[stamp] = atlas
         return atlas
     except AtlasError as exc:
         st.error("The atlas has problems, so this page cannot show it. Run `python -m trainer validate`.")
