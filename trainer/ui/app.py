@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from trainer.ui.boundary import configure_logging, page_boundary
+from trainer.ui.common import start_warm_up
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -49,6 +50,7 @@ def run() -> None:
         ],
     }
     configure_logging()
+    start_warm_up()
     page = st.navigation(pages, position="sidebar")
     with page_boundary(page.url_path or "explorer"):
         page.run()
