@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 import sqlite3
@@ -439,3 +440,19 @@ def test_every_shipped_pin_question_exports_drop_zones_moodle_accepts() -> None:
             if errors:
                 bad.append(f"{x.id}: {errors}")
     assert bad == []
+
+
+def test_the_anki_back_says_why_each_option_is_right_or_wrong(tmp_path: Path) -> None:
+    atlas = load_atlas()
+    questions = [x for x in single_answer_clinical(atlas) if all(c.why for c in x.choices)][:3]
+    assert questions, "the banks have clinical questions with a why for every option"
+    col = import_into_anki(anki_package(questions, atlas, lambda _q: None).data, tmp_path)
+    try:
+        whys = {col.get_note(nid)["Question"]: col.get_note(nid)["Why"] for nid in col.find_notes("")}
+    finally:
+        col.close()
+    assert len(whys) == len(questions)
+    for back in whys.values():
+        assert back.count(": ") >= 2 and back.count("wrong:") >= 1 and back.count("right:") == 1, back
+    for x in questions:
+        assert any(all(c.why[:30] in html.unescape(b) for c in x.choices) for b in whys.values()), x.id

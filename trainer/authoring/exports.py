@@ -524,6 +524,17 @@ def _choice_lists(key: str, choices: Sequence[Any]) -> tuple[str, str]:
     return shown, right
 
 
+def _choice_reasons(key: str, choices: Sequence[Any]) -> str:
+    """Why each option is right or wrong (the banks' ``why`` texts), lettered as on the front."""
+    order = fixed_order(key, len(choices))
+    rows = [
+        f"<li>{chr(ord('a') + pos)}. {'right' if choices[i].correct else 'wrong'}: {_esc(choices[i].why)}</li>"
+        for pos, i in enumerate(order)
+        if getattr(choices[i], "why", "")
+    ]
+    return "<ul class=why>" + "".join(rows) + "</ul>" if rows else ""
+
+
 def anki_package(
     questions: Sequence[QuestionModel],
     atlas: Atlas,
@@ -662,7 +673,7 @@ def anki_package(
             elif q.type == "clinical":
                 question = (f"<p>{_esc(q.vignette)}</p>" if q.vignette else "") + _esc(q.prompt)
                 choices, answer = _choice_lists(q.id, q.choices)
-                note(text_model, q, [question, choices, answer, why, refs])
+                note(text_model, q, [question, choices, answer, why + _choice_reasons(q.id, q.choices), refs])
             elif q.type == "case":
                 placing = [t for st in q.steps if st.type in ("locate", "multi_site") for t in st.targets]
                 if placing and (view is None or any(t not in view.items for t in placing)):
@@ -675,7 +686,7 @@ def anki_package(
                     if step.type in ("identify", "clinical"):
                         shown, right = _choice_lists(f"{q.id}:{i}", step.choices)
                         front += shown
-                        answers.append(f"Step {i}: {right}")
+                        answers.append(f"Step {i}: {right}" + _choice_reasons(f"{q.id}:{i}", step.choices))
                     else:
                         answers.append(
                             f"Step {i}: " + _pin_answer(step.type, step.targets, q.tolerance_cm, atlas)
