@@ -80,29 +80,37 @@ def test_practice_scores_a_tap_in_every_region(app_server: AppServer, chromium: 
     assert failures == []
 
 
+MARKERS_ON_SCREEN = """() => {
+    // Where plotly draws each 3D marker: its model-view-projection (as plotly's own 3D
+    // annotations are placed), in page pixels.
+    const gd = document.querySelector('.js-plotly-plot');
+    const sc = gd._fullLayout.scene._scene, cp = sc.glplot.cameraParams, ds = sc.dataScale;
+    const xf = (m, v) => { const o = [0, 0, 0, 0]; for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) o[j] += m[4 * i + j] * v[i]; return o; };
+    const box = gd.getBoundingClientRect(), w = gd._fullLayout.width, h = gd._fullLayout.height;
+    const out = [];
+    gd._fullData.forEach(t => { if (t.type !== 'scatter3d' || t.mode !== 'markers') return;
+      const xs = t.x, ys = t.y, zs = t.z;
+      for (let k = 0; k < xs.length; k++) {
+        const p = xf(cp.projection, xf(cp.view, xf(cp.model, [xs[k] * ds[0], ys[k] * ds[1], zs[k] * ds[2], 1])));
+        out.push([box.left + (1 + p[0] / p[3]) * w / 2, box.top + (1 - p[1] / p[3]) * h / 2]);
+      } });
+    return out;
+}"""
+
+
 def _hover_name(page: Any, names: set[str]) -> str | None:
-    """Move the mouse over the 3D canvas, centre outwards, until a hover label names a structure."""
-    box = page.locator(".js-plotly-plot canvas").first.bounding_box()
-    if box is None:
-        return None
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    spots = sorted(
-        (
-            (cx + dx * box["width"] / 18, cy + dy * box["height"] / 18)
-            for dx in range(-11, 12)
-            for dy in range(-11, 12)
-        ),
-        key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2,
-    )
-    for x, y in spots:
-        page.mouse.move(x, y, steps=3)  # plotly's 3D picking answers moves, not jumps
-        page.wait_for_timeout(60)
-        text = page.evaluate(
-            "() => [...document.querySelectorAll('.hovertext')].map(h => h.textContent).join(' ')"
-        )
-        hit = next((n for n in names if n and n in text), None)
-        if hit:
-            return hit
+    """Hover each 3D marker where plotly draws it until a hover label names a structure."""
+    for x, y in page.evaluate(MARKERS_ON_SCREEN):
+        for dx, dy in ((0, 0), (2, 0), (0, 2), (-2, 0), (0, -2)):
+            page.mouse.move(x + dx - 6, y + dy - 6)
+            page.mouse.move(x + dx, y + dy, steps=3)  # plotly's 3D picking answers moves, not jumps
+            page.wait_for_timeout(80)
+            text = page.evaluate(
+                "() => [...document.querySelectorAll('.hovertext')].map(h => h.textContent).join(' ')"
+            )
+            hit = next((n for n in names if n and n in text), None)
+            if hit:
+                return hit
     return None
 
 

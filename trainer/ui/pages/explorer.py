@@ -88,7 +88,8 @@ if query:
             h.label, key=f"ex_hit_{i}", on_click=_jump, args=(h.region, h.nerve), help=h.why, width="stretch"
         )
 
-c1, c2, c3 = st.columns([2, 1, 1])
+# One row of controls, so the figure starts high enough to be seen on a 1366x800 screen.
+c1, c4, c2, c3 = st.columns([3, 2, 1.4, 1.8])
 region_id = c1.selectbox("Region", regions, format_func=lambda r: atlas.regions[r].name, key="ex_region")
 side = c2.segmented_control("Side", ["right", "left"], key="ex_side", format_func=str.capitalize) or "right"
 body = c3.selectbox(
@@ -96,7 +97,7 @@ body = c3.selectbox(
 )
 base_views = model.base_views(atlas, region_id)
 base = (
-    st.selectbox(
+    c4.selectbox(
         "View",
         base_views,
         key=f"ex_view_{region_id}",
@@ -105,6 +106,10 @@ base = (
     if len(base_views) > 1
     else base_views[0]
 )
+if len(base_views) == 1:
+    c4.text_input(
+        "View", model.view_name(atlas, region_id, base), disabled=True, key=f"ex_view_one_{region_id}"
+    )
 view_id = model.view_for(atlas, region_id, base, side)
 DIMENSIONS = {"2d": "Image (2D)", "3d": "Body (3D)"}
 ss.setdefault("ex_dim", "2d")
