@@ -47,7 +47,9 @@ def main() -> int:
                 " return gd && gd.data && gd.data.some(t => t.meta === 'nerve'); }",
                 timeout=60000,
             )
-            page.evaluate("() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }")
+            page.evaluate(
+                "() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }"
+            )
             page.wait_for_timeout(800)
             spot = page.evaluate(CLICK_FIRST_NERVE)
             page.mouse.move(spot["x"], spot["y"])
@@ -55,7 +57,9 @@ def main() -> int:
             page.mouse.click(spot["x"], spot["y"])
             wait_idle(page)
             page.wait_for_timeout(800)
-            page.evaluate("() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }")
+            page.evaluate(
+                "() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }"
+            )
             page.mouse.move(5, 5)
             page.wait_for_timeout(500)
             page.screenshot(path=str(OUT / "explorer-labelled.png"))
@@ -63,7 +67,9 @@ def main() -> int:
             page.get_by_role("radio", name="Body (3D)").click()
             page.wait_for_function("() => !!document.querySelector('.js-plotly-plot canvas')", timeout=60000)
             page.wait_for_timeout(2000)
-            page.evaluate("() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }")
+            page.evaluate(
+                "() => { document.querySelector('.js-plotly-plot').scrollIntoView(); window.scrollBy(0, -70); }"
+            )
             page.wait_for_timeout(500)
             page.screenshot(path=str(OUT / "explorer-3d.png"))
             page.close()

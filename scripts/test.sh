@@ -21,7 +21,10 @@ fi
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+# Exact, hash-checked versions from the lock file (refresh: bash scripts/lock.sh), then the
+# project itself without letting pip pick any other version.
+.venv/bin/python -m pip install -q --require-hashes -r requirements-test.lock
+.venv/bin/python -m pip install -q --no-deps -e .
 
 # Lint and formatting are part of the suite: a badly formatted file fails CI like a failing test.
 .venv/bin/ruff check .

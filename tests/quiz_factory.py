@@ -52,3 +52,23 @@ def write_bank(folder: Path, bank: dict[str, Any] | str, name: str = "bank_a.yam
     path = folder / name
     path.write_text(bank if isinstance(bank, str) else yaml.safe_dump(bank, sort_keys=False))
     return path
+
+
+def six_step_case(qid: str = "q_case6") -> dict[str, Any]:
+    """A full case on the test atlas: placing and choice steps interleaved (issue 12)."""
+    nerve = [{"text": "Nerve A", "correct": True, "item": "nerve_a"}, {"text": "Nerve B"}]
+    yes_no = [{"text": "Yes", "correct": True}, {"text": "No"}]
+    return q(
+        qid,
+        "case",
+        view="view_a",
+        vignette="A patient with pain below landmark A.",
+        steps=[
+            {"type": "identify", "prompt": "Which nerve?", "choices": nerve},
+            {"type": "locate", "prompt": "Place landmark A.", "targets": ["lm_a"]},
+            {"type": "multi_site", "prompt": "Place the site.", "targets": ["site_a"]},
+            {"type": "clinical", "prompt": "Palpate first?", "choices": yes_no},
+            {"type": "locate", "prompt": "Mark the vein to avoid.", "targets": ["vein_a"]},
+            {"type": "clinical", "prompt": "Review in two weeks?", "choices": yes_no},
+        ],
+    )

@@ -120,3 +120,18 @@ def test_a_tape_bridges_the_hollows_of_a_section() -> None:
     tape = hull_perimeter(pts, np.array([0.0, 1.0, 0.0]))
     octagon = 8 * 2 * 5.0 * np.sin(np.pi / 8)
     assert abs(tape - octagon) < 1e-9
+
+
+def test_a_malformed_anthropometry_file_names_the_file_dimension_and_field(tmp_path: Path) -> None:
+    text = (
+        (ATLAS / "anthropometry.yaml")
+        .read_text(encoding="utf-8")
+        .replace("rule: stature", "rules: stature", 1)
+    )
+    path = tmp_path / "anthropometry.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AtlasError) as info:
+        load_anthropometry(path)
+    lines = str(info.value).splitlines()
+    assert f"{path}: stature: rules: unknown field (not in the schema)" in lines
+    assert f"{path}: stature: rule: required field is missing" in lines

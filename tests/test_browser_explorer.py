@@ -40,7 +40,7 @@ def test_explorer_switches_region_side_and_layers(app_server: AppServer, chromiu
         "response",
         lambda r: image_requests.append(r.url) if "/app/static/" in r.url and r.status == 200 else None,
     )
-    page.goto(app_server.url + "/")
+    page.goto(app_server.url + "/explorer")
     wait_idle(page)
     first = wait_plot(page, "s.src.includes('_right__')")
     assert first["src"].startswith("app/static/") and "_right__" in first["src"]
@@ -81,7 +81,7 @@ def test_explorer_is_usable_at_phone_width(app_server: AppServer, chromium: Any)
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
     )
     page = ctx.new_page()
-    page.goto(app_server.url + "/")
+    page.goto(app_server.url + "/explorer")
     wait_idle(page)
     wait_plot(page, "s.src.length > 0")
     box = page.locator(".js-plotly-plot").first.bounding_box()

@@ -173,6 +173,20 @@ def test_a_site_filed_under_a_technique_its_sources_did_not_use(tmp_path: Path) 
     assert problems_for(tmp_path, data) == []
 
 
+def test_a_site_cites_no_study_of_another_technique(tmp_path: Path) -> None:
+    """The Conaway class: a deep technique-2 pilot cited as a source for a subcutaneous point."""
+    data = data_with_sources()
+    site(data)["dose"] = CLASSIC_DOSE
+    site(data)["references"] = [*site(data).get("references", []), "ref_us"]
+    probs = problems_for(tmp_path, data)
+    assert any(
+        "site_a: references: cites 'ref_us', a source of technique ultrasound_hydrodissection" in p
+        for p in probs
+    ), probs
+    site(data)["references"] = [r for r in site(data)["references"] if r != "ref_us"] + ["ref_hyper"]
+    assert problems_for(tmp_path, data) == []
+
+
 def test_reference_notes_and_technique_must_agree(tmp_path: Path) -> None:
     data = data_with_sources()
     data["references.yaml"]["references"][-1]["notes"] = (
@@ -193,6 +207,7 @@ def test_reference_notes_and_technique_must_agree(tmp_path: Path) -> None:
         "A key PIT site.",
         "A reliable PIT point.",
         "tender points are classic PIT targets.",
+        "The nerve becomes subcutaneous here; a key medial knee point in PIT.",
     ],
 )
 def test_text_claiming_a_pit_mapping_is_refused(tmp_path: Path, text: str) -> None:
@@ -202,6 +217,13 @@ def test_text_claiming_a_pit_mapping_is_refused(tmp_path: Path, text: str) -> No
     assert any(
         "site_a: teaching: '" in p and "no PIT source in this course maps sites" in p for p in probs
     ), probs
+
+
+def test_a_mapping_claim_in_the_source_note_of_a_position_is_refused(tmp_path: Path) -> None:
+    data = data_with_sources()
+    site(data)["at"]["value"] = "measured from the tip (same point as the classic PIT site)"
+    probs = problems_for(tmp_path, data)
+    assert any("site_a: at.value: 'classic PIT site'" in p for p in probs), probs
 
 
 def test_the_technique_name_is_not_a_mapping_claim(tmp_path: Path) -> None:

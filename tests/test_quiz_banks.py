@@ -258,10 +258,10 @@ def test_validate_warns_of_a_right_option_that_gives_itself_away_by_length(tmp_p
 
 
 def test_shipped_right_options_do_not_give_themselves_away_by_length() -> None:
-    """A ratchet on the shipped banks: the longest option is the right one in at most 31% of
+    """A ratchet on the shipped banks: the longest option is the right one in at most 26% of
     choice sets (it was 71% when options were first shuffled, 31% before issue 16's bank
-    hygiene, 24% after it), and no length warning except two items another change is rewriting
-    for their content."""
+    hygiene, 24% after it, 21.5% with the full worked cases), and no length warning except two
+    items another change is rewriting for their content."""
     from trainer.quiz.bank import DEFAULT_QUIZ_DIR, bank_warnings, read_banks
 
     banks, _ = read_banks([DEFAULT_QUIZ_DIR])
@@ -275,6 +275,6 @@ def test_shipped_right_options_do_not_give_themselves_away_by_length() -> None:
     longest_right = sum(
         any(c.correct and len(c.text) == max(len(x.text) for x in ch) for c in ch) for ch in sets
     )
-    assert len(sets) > 200 and longest_right / len(sets) <= 0.31, f"{longest_right} of {len(sets)}"
+    assert len(sets) > 200 and longest_right / len(sets) <= 0.26, f"{longest_right} of {len(sets)}"
     warned = {w.item for w in bank_warnings([DEFAULT_QUIZ_DIR])}
     assert warned <= {"knee_lat_cli_cfn_safety", "knee_lat_case_scar"}, warned

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from trainer.atlas.camera import Camera
-from trainer.tools.render.inputs import load_inputs
+from trainer.tools.render.inputs import AtlasInputs, load_inputs
 from trainer.tools.render.mesh import default_assets_dir
 from trainer.tools.render.raster import rasterize, render
 from trainer.tools.render.sidecar import (
@@ -110,7 +110,7 @@ def _need_assets() -> None:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, BodyContext]:
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[AtlasInputs, BodyContext]:
     _need_assets()
     root = tmp_path_factory.mktemp("atlas")
     (root / "regions").mkdir()
@@ -120,13 +120,13 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, BodyContext
     return inputs, body_context(inputs, "female", ASSETS)
 
 
-def _render(setup: tuple[object, BodyContext], view_index: int, side: str) -> ViewRender:
+def _render(setup: tuple[AtlasInputs, BodyContext], view_index: int, side: str) -> ViewRender:
     inputs, body = setup
-    region = inputs.regions[0]  # type: ignore[attr-defined]
-    return render_view(inputs, region, region.views[view_index], side, body, SIZE_PX, 1)  # type: ignore[arg-type]
+    base_id = ("test_knee_anteromedial", "test_knee_medial")[view_index]
+    return render_view(inputs, inputs.atlas.views[f"{base_id}_{side}"], body, SIZE_PX, 1)
 
 
-def test_same_inputs_render_identical_images_and_sidecars(setup: tuple[object, BodyContext]) -> None:
+def test_same_inputs_render_identical_images_and_sidecars(setup: tuple[AtlasInputs, BodyContext]) -> None:
     a = _render(setup, 0, "right")
     b = _render(setup, 0, "right")
     assert np.array_equal(a.rgb, b.rgb)
@@ -138,7 +138,7 @@ def test_same_inputs_render_identical_images_and_sidecars(setup: tuple[object, B
     assert png_a.getvalue() == png_b.getvalue()
 
 
-def test_left_view_is_the_mirror_of_the_right(setup: tuple[object, BodyContext]) -> None:
+def test_left_view_is_the_mirror_of_the_right(setup: tuple[AtlasInputs, BodyContext]) -> None:
     right = _render(setup, 0, "right")
     left = _render(setup, 0, "left")
     for lid in ("patella_apex", "tibial_tuberosity", "medial_joint_line"):
@@ -160,7 +160,9 @@ def test_left_view_is_the_mirror_of_the_right(setup: tuple[object, BodyContext])
     assert (cover_r != cover_l).mean() < 0.01
 
 
-def test_sidecar_lists_every_landmark_and_item_with_visibility(setup: tuple[object, BodyContext]) -> None:
+def test_sidecar_lists_every_landmark_and_item_with_visibility(
+    setup: tuple[AtlasInputs, BodyContext],
+) -> None:
     inputs, _ = setup
     out = _render(setup, 0, "right")
     sc = out.sidecar
@@ -185,7 +187,7 @@ def test_sidecar_lists_every_landmark_and_item_with_visibility(setup: tuple[obje
         sc["view_id"] == "test_knee_anteromedial_right"
         and sc["image"] == "test_knee_anteromedial_right__female.png"
     )
-    ids = {lm["id"] for lm in inputs.landmarks}  # type: ignore[attr-defined]
+    ids = {lm.id for lm in inputs.landmarks}
     assert ids | {"test_nerve", "test_site", "test_vein", "test_territory"} == set(sc["items"])
     nerve = sc["items"]["test_nerve"]
     assert nerve["kind"] == "nerve" and len(nerve["anchors_cm"]) == 3 and len(nerve["snap_cm"]) == 3
@@ -199,7 +201,7 @@ def test_sidecar_lists_every_landmark_and_item_with_visibility(setup: tuple[obje
 
 
 def test_depth_map_lifts_pixels_back_onto_the_snapped_points(
-    setup: tuple[object, BodyContext], tmp_path: Path
+    setup: tuple[AtlasInputs, BodyContext], tmp_path: Path
 ) -> None:
     out = _render(setup, 1, "right")
     write_view(out, tmp_path)
@@ -221,8 +223,7 @@ def test_supination_turns_the_wrist_but_not_the_elbow() -> None:
     from trainer.tools.render.inputs import load_landmarks
     from trainer.tools.render.mesh import BODY_TYPES, build_skin
 
-    _, landmarks = load_landmarks(ATLAS / "landmarks.yaml")
-    vertex = {lm["id"]: int(lm["vertex"]) for lm in landmarks}
+    vertex = {lm.id: lm.vertex for lm in load_landmarks(ATLAS)}
     definition = tuple(BODY_TYPES["female"])
     a_pose = build_skin(str(ASSETS), "female", definition, 0)
     turned = build_skin(str(ASSETS), "female", definition, 0, 90.0)

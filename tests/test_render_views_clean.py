@@ -19,7 +19,8 @@ from trainer.tools.render.clip import clip_mesh
 from trainer.tools.render.inputs import load_inputs
 from trainer.tools.render.mesh import default_assets_dir
 from trainer.tools.render.resolve import resolve_points
-from trainer.tools.render.sidecar import body_context, sides_of, view_camera, view_mesh, view_pose
+from trainer.tools.render.sidecar import BodyContext, body_context, view_camera, view_pose
+from trainer.tools.render.viewclip import view_mesh
 
 ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 ASSETS = default_assets_dir()
@@ -86,33 +87,24 @@ def test_every_view_cuts_the_body_cleanly() -> None:
     if not (Path(ASSETS) / "base.obj").is_file():
         pytest.skip(f"MakeHuman assets not found at {ASSETS}")
     inputs = load_inputs(ATLAS)
-    bodies: dict[tuple[float, float], object] = {}
+    bodies: dict[tuple[float, float], BodyContext] = {}
     rough = []
-    for region in inputs.regions:
-        for view in region.views:
-            pose = view_pose(view)
-            if pose not in bodies:
-                bodies[pose] = body_context(inputs, "female", Path(ASSETS), 1, *pose)
-            body = bodies[pose]
-            side = sides_of(view)[0]
-            geo = body.sides[side]  # type: ignore[attr-defined]
-            centre, _ = resolve_points(geo, [dict(view["center"])])
-            cam = view_camera(
-                centre[0],
-                geo.frames[region.segment],
-                str(view["look_from"]),
-                str(view.get("up") or "proximal"),
-                float(view["extent_cm"]),
-                900,
-            )
-            skin = body.skin  # type: ignore[attr-defined]
-            original = _boundary(np.concatenate([skin.triangles, skin.eye_triangles]))
-            v, _, t = view_mesh(
-                skin, region.segment, side, str(view["look_from"]), cam, float(view["extent_cm"])
-            )
-            angles, broken = cut_line_stats(v, t, original)
-            if broken or (len(angles) and np.percentile(angles, 90) > 25.0):
-                rough.append((view["id"], broken, float(np.percentile(angles, 90)) if len(angles) else 0.0))
+    first_sides = {v.base_id: v for v in reversed(inputs.views())}  # each view's first side
+    for view in first_sides.values():
+        region = inputs.region_of(view)
+        pose = view_pose(view)
+        if pose not in bodies:
+            bodies[pose] = body_context(inputs, "female", Path(ASSETS), 1, *pose)
+        body = bodies[pose]
+        geo = body.sides[view.side]
+        centre, _ = resolve_points(geo, [view.center])
+        cam = view_camera(centre[0], geo.frames[region.segment], view.look_from, view.up, view.extent_cm, 900)
+        skin = body.skin
+        original = _boundary(np.concatenate([skin.triangles, skin.eye_triangles]))
+        v, _, t = view_mesh(skin, region.segment, view.side, view.look_from, cam, view.extent_cm)
+        angles, broken = cut_line_stats(v, t, original)
+        if broken or (len(angles) and np.percentile(angles, 90) > 25.0):
+            rough.append((view.base_id, broken, float(np.percentile(angles, 90)) if len(angles) else 0.0))
     assert rough == []
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trainer.atlas.assemble import skin_point
+from trainer.atlas.core import SkinPoint
+from trainer.atlas.models import SkinPointModel
 from trainer.tools.render.inputs import load_landmarks
 from trainer.tools.render.mesh import BODY_TYPES, build_skin, default_assets_dir
 from trainer.tools.render.resolve import (
@@ -24,6 +27,11 @@ ASSETS = default_assets_dir()
 ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 
 
+def sp(data: dict[str, object]) -> SkinPoint:
+    """A skin point as the atlas reader builds it from YAML."""
+    return skin_point(SkinPointModel.model_validate(data))
+
+
 def _need_assets() -> None:
     if not (ASSETS / "base.obj").is_file():
         pytest.skip(f"MakeHuman assets not found at {ASSETS}")
@@ -33,7 +41,7 @@ def _need_assets() -> None:
 def female() -> tuple[SideGeometry, SideGeometry]:
     _need_assets()
     skin = build_skin(str(ASSETS), "female", tuple(BODY_TYPES["female"]), 1)
-    _, landmarks = load_landmarks(ATLAS / "landmarks.yaml")
+    landmarks = load_landmarks(ATLAS)
     snapper = SkinSnapper(skin)
     return build_side(skin, "right", landmarks, snapper), build_side(skin, "left", landmarks, snapper)
 
@@ -89,7 +97,9 @@ def test_mirror_map_is_an_involution(female: tuple[SideGeometry, SideGeometry]) 
 def test_offset_distal_lands_that_far_away_after_snapping(female: tuple[SideGeometry, SideGeometry]) -> None:
     right, _ = female
     start = right.landmarks_cm["tibial_tuberosity"]
-    points, snap_cm = resolve_points(right, [{"landmark": "tibial_tuberosity", "distal_cm": 3.0, "ref": "t"}])
+    points, snap_cm = resolve_points(
+        right, [sp({"landmark": "tibial_tuberosity", "distal_cm": 3.0, "ref": "t"})]
+    )
     assert snap_cm[0] < 0.5  # the shin is nearly flat here
     assert abs(float(np.linalg.norm(points[0] - start)) - 3.0) < 0.3
     assert (points[0] - start) @ right.frames["leg"].proximal < -2.7
@@ -105,7 +115,7 @@ def test_a_point_on_the_skin_snaps_to_itself(female: tuple[SideGeometry, SideGeo
 
 def test_left_points_mirror_right_points(female: tuple[SideGeometry, SideGeometry]) -> None:
     right, left = female
-    pt = {"landmark": "medial_malleolus", "proximal_cm": 4.0, "posterior_cm": 1.0, "ref": "t"}
+    pt = sp({"landmark": "medial_malleolus", "proximal_cm": 4.0, "posterior_cm": 1.0, "ref": "t"})
     r, _ = resolve_points(right, [pt])
     lft, _ = resolve_points(left, [pt])
     assert np.allclose(lft[0], r[0] * np.array([-1.0, 1.0, 1.0]), atol=0.05)
@@ -119,9 +129,9 @@ def test_densified_course_keeps_anchors_and_half_cm_spacing(
     anchors, _ = resolve_points(
         right,
         [
-            {"landmark": "medial_malleolus", "proximal_cm": 10, "ref": "t"},
-            {"landmark": "medial_malleolus", "anterior_cm": 2, "ref": "t"},
-            {"landmark": "navicular_tuberosity", "ref": "t"},
+            sp({"landmark": "medial_malleolus", "proximal_cm": 10, "ref": "t"}),
+            sp({"landmark": "medial_malleolus", "anterior_cm": 2, "ref": "t"}),
+            sp({"landmark": "navicular_tuberosity", "ref": "t"}),
         ],
     )
     dense = densify(right.snapper, anchors)
@@ -138,9 +148,9 @@ def test_closed_polygon_densifies_its_closing_edge(female: tuple[SideGeometry, S
     corners, _ = resolve_points(
         right,
         [
-            {"landmark": "tibial_tuberosity", "ref": "t"},
-            {"landmark": "tibial_tuberosity", "distal_cm": 4, "ref": "t"},
-            {"landmark": "tibial_tuberosity", "distal_cm": 4, "medial_cm": 3, "ref": "t"},
+            sp({"landmark": "tibial_tuberosity", "ref": "t"}),
+            sp({"landmark": "tibial_tuberosity", "distal_cm": 4, "ref": "t"}),
+            sp({"landmark": "tibial_tuberosity", "distal_cm": 4, "medial_cm": 3, "ref": "t"}),
         ],
     )
     ring = densify(right.snapper, corners, closed=True)

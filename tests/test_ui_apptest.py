@@ -79,7 +79,9 @@ def test_practice_locate_scores_a_click_and_reveals(content: Path) -> None:
     key = f"pb_{at.session_state['pr_seq']}"
     at.session_state[key] = {"click": {"x": float(x), "y": float(y) - 20.0, "pointer": "mouse", "seq": 0}}
     at.run()
-    assert at.session_state["pr_pins"] == [(pytest.approx(float(x)), pytest.approx(float(y) - 20.0))]
+    assert at.session_state["pr_draft"].pins[-1] == [
+        (pytest.approx(float(x)), pytest.approx(float(y) - 20.0))
+    ]
     submit = next(b for b in at.button if b.label == "Submit answer")
     submit.click().run()
     assert not at.exception, at.exception

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainer.atlas import check_atlas
-from trainer.errors import TrainerError
+from trainer.atlas.core import Atlas
+from trainer.errors import Problem, TrainerError
 from trainer.settings import atlas_dir, quiz_dir
 
 
@@ -19,10 +20,12 @@ def _validate(args: argparse.Namespace) -> int:
     atlas_dir = Path(args.atlas)
     atlas, problems = check_atlas(atlas_dir, renders=not args.no_renders)
     quiz_paths = [Path(p) for p in args.paths] if args.paths else [Path(args.quizzes)]
-    questions = 0
+    questions = lessons = 0
     if atlas is not None and not any(p.file.startswith("atlas") and "schema" in p.message for p in problems):
         bank_problems, questions = check_banks(atlas, quiz_paths)
         problems.extend(bank_problems)
+        lesson_problems, lessons = _check_lessons(atlas, quiz_paths)
+        problems.extend(lesson_problems)
     for p in problems:
         print(p)
     from trainer.quiz.bank import bank_warnings
@@ -36,9 +39,28 @@ def _validate(args: argparse.Namespace) -> int:
     print(
         f"ok: {len(atlas.regions)} regions, {len(atlas.views)} views, {len(atlas.nerves)} nerves, "
         f"{len(atlas.sites)} sites, {len(atlas.avoid)} structures to avoid, {len(atlas.references)} references, "
-        f"{questions} questions"
+        f"{questions} questions, {lessons} lessons"
     )
     return 0
+
+
+def _check_lessons(atlas: Atlas, quiz_paths: list[Path]) -> tuple[list[Problem], int]:
+    """Lessons under each validated bank folder's ``lessons/`` against the atlas and every bank
+    question they name, and the evidence map (both are Learn content). Validating other banks
+    (an instructor's folder, a test atlas) checks their lessons, not the shipped ones."""
+    from trainer.learn.evidence import check_evidence_map
+    from trainer.learn.lessons import check_lessons, lessons_dir
+    from trainer.quiz.bank import load_questions
+
+    questions = {q.id: q for q in load_questions(atlas, quiz_paths)}
+    problems: list[Problem] = []
+    n = 0
+    for folder in quiz_paths:
+        if folder.is_dir() and lessons_dir(folder).is_dir():
+            folder_problems, folder_lessons = check_lessons(atlas, lessons_dir(folder), questions)
+            problems.extend(folder_problems)
+            n += folder_lessons
+    return [*check_evidence_map(atlas), *problems], n
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ Everything is plain numpy so a whole class's pins (10,000+) are scored in one ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -24,7 +26,8 @@ def distances_to_point(points: ArrayLike, target: ArrayLike) -> FloatArray:
     [0.0, 5.0]
     """
     p = as_points(points, np.asarray(target).size)
-    return np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
+    distances: FloatArray = np.linalg.norm(p - np.asarray(target, dtype=np.float64)[None, :], axis=1)
+    return distances
 
 
 def segment_distances2(
@@ -114,7 +117,7 @@ def polyline_length(polyline: ArrayLike) -> float:
     return float(np.sum(np.linalg.norm(np.diff(line, axis=0), axis=1)))
 
 
-def decompose(vector_cm: ArrayLike, frame: dict[str, ArrayLike]) -> dict[str, float]:
+def decompose(vector_cm: ArrayLike, frame: Mapping[str, ArrayLike]) -> dict[str, float]:
     """Components of a 3D displacement along the anatomical axes of a frame.
 
     >>> f = {"proximal": [0, 1, 0], "lateral": [-1, 0, 0], "anterior": [0, 0, 1]}

@@ -97,7 +97,10 @@ def iter_text(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     >>> list(iter_text({"prompt": "a", "choices": [{"text": "b"}]}))
     [('prompt', 'a'), ('choices.0.text', 'b')]
     """
-    join = (lambda key: f"{path}.{key}") if path else (lambda key: str(key))
+
+    def join(key: object) -> str:
+        return f"{path}.{key}" if path else str(key)
+
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, BaseModel):

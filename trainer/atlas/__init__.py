@@ -9,6 +9,7 @@ from trainer.atlas.core import (
     Condition,
     Dose,
     Landmark,
+    LandmarkMethod,
     Nerve,
     Reference,
     Region,
@@ -16,6 +17,7 @@ from trainer.atlas.core import (
     SkinPoint,
     Territory,
     View,
+    skin_points,
 )
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Condition",
     "Dose",
     "Landmark",
+    "LandmarkMethod",
     "Nerve",
     "Reference",
     "Region",
@@ -34,6 +37,7 @@ __all__ = [
     "SkinPoint",
     "Territory",
     "View",
+    "skin_points",
     "check_atlas",
     "atlas_stamp",
     "load_atlas",

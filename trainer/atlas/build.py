@@ -12,22 +12,10 @@ import json
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from trainer.atlas.core import (
-    Atlas,
-    Avoid,
-    BodyType,
-    Condition,
-    Dose,
-    Landmark,
-    Nerve,
-    Reference,
-    Region,
-    Site,
-    SkinPoint,
-    Territory,
-    View,
-)
+from trainer.atlas.assemble import build_atlas
+from trainer.atlas.core import Atlas
 from trainer.atlas.files import AtlasFiles, read_atlas_files
 from trainer.atlas.models import SkinPointModel
 from trainer.errors import AtlasError, Problem
@@ -39,153 +27,6 @@ def _atlas_dir() -> Path:
     from trainer.settings import atlas_dir
 
     return atlas_dir()
-
-
-def _sp(m: SkinPointModel) -> SkinPoint:
-    return SkinPoint(m.landmark, m.offsets_cm(), m.ref, m.value, m.tolerance_cm)
-
-
-def _build(files: AtlasFiles) -> Atlas:
-    """Assemble the atlas from shape-valid files (cross-references not yet checked)."""
-    refs = {
-        r.id: Reference(
-            r.id,
-            r.kind,
-            r.citation,
-            r.doi,
-            r.url,
-            r.pmid,
-            r.technique,
-            tuple(r.findings),
-            r.verified,
-            r.notes,
-        )
-        for r in (files.references.references if files.references else [])
-    }
-    conds = {
-        c.id: Condition(
-            c.id,
-            c.name,
-            tuple(c.synonyms),
-            c.summary,
-            c.pit_relevance,
-            tuple(c.references),
-            c.verified,
-            tuple(c.techniques),
-        )
-        for c in (files.conditions.conditions if files.conditions else [])
-    }
-    lms = {
-        m.id: Landmark(
-            m.id,
-            m.name,
-            m.segment,
-            m.vertex,
-            m.palpation,
-            tuple(m.references),
-            m.verified,
-            m.definition,
-            m.method.kind,
-            m.method.rule,
-            m.expected_error_cm,
-        )
-        for m in (files.landmarks.landmarks if files.landmarks else [])
-    }
-    regions: dict[str, Region] = {}
-    views: dict[str, View] = {}
-    nerves: dict[str, Nerve] = {}
-    sites: dict[str, Site] = {}
-    avoid: dict[str, Avoid] = {}
-    terrs: dict[str, Territory] = {}
-    region_files: dict[str, str] = {}
-    for label, rf in files.regions.items():
-        r = rf.region
-        regions[r.id] = Region(r.id, r.name, r.segment, tuple(r.conditions), r.summary, label)
-        region_files[r.id] = label
-        for v in rf.views:
-            for side in v.sides:
-                vid = v.id if side == "midline" else f"{v.id}_{side}"
-                views[vid] = View(vid, v.id, r.id, side, v.look_from, _sp(v.center), v.extent_cm, v.up)
-        for n in rf.nerves:
-            nerves[n.id] = Nerve(
-                n.id,
-                r.id,
-                n.name,
-                tuple(n.synonyms),
-                n.parent,
-                n.parent_name,
-                tuple(n.roots),
-                tuple(_sp(p) for p in n.course),
-                n.description,
-                tuple(n.conditions),
-                tuple(n.references),
-                n.verified,
-            )
-        for s in rf.sites:
-            dose = (
-                None
-                if s.dose is None
-                else Dose(
-                    s.dose.volume_ml,
-                    s.dose.needle,
-                    s.dose.depth,
-                    tuple(s.dose.refs),
-                    s.dose.value,
-                    s.dose.example_only,
-                )
-            )
-            sites[s.id] = Site(
-                s.id,
-                r.id,
-                s.name,
-                s.nerve,
-                s.kind,
-                _sp(s.at),
-                s.depth,
-                dose,
-                s.technique,
-                tuple(s.conditions),
-                tuple(s.cautions),
-                tuple(s.avoid),
-                s.teaching,
-                tuple(s.references),
-                s.verified,
-                s.same_exit_as,
-            )
-        for a in rf.avoid:
-            avoid[a.id] = Avoid(
-                a.id,
-                r.id,
-                a.name,
-                a.kind,
-                tuple(_sp(p) for p in a.path),
-                a.safety_radius_cm,
-                a.why,
-                tuple(a.references),
-                a.verified,
-            )
-        for t in rf.territories:
-            terrs[t.id] = Territory(
-                t.id, r.id, t.nerve, t.name, tuple(_sp(p) for p in t.polygon), tuple(t.references), t.verified
-            )
-    bts = files.body_types
-    body_types = {b.id: BodyType(b.id, b.name, b.off_skin_limit_cm) for b in (bts.body_types if bts else [])}
-    default = bts.default if bts else "female"
-    return Atlas(
-        root=files.root,
-        references=refs,
-        conditions=conds,
-        landmarks=lms,
-        regions=regions,
-        views=views,
-        nerves=nerves,
-        sites=sites,
-        avoid=avoid,
-        territories=terrs,
-        body_types=body_types,
-        default_body_type=default,
-        region_files=region_files,
-    )
 
 
 def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
@@ -264,9 +105,9 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
             check_conditions(label, s.id, s.conditions)
             if s.nerve not in atlas.nerves:
                 out.append(Problem(label, s.id, "nerve", f"unknown nerve '{s.nerve}'"))
-            for a in s.avoid:
-                if a not in atlas.avoid:
-                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{a}'"))
+            for avoid_id in s.avoid:
+                if avoid_id not in atlas.avoid:
+                    out.append(Problem(label, s.id, "avoid", f"unknown structure to avoid '{avoid_id}'"))
             check_point(label, s.id, "at", s.at)
         for a in rf.avoid:
             claim(label, a.id)
@@ -333,10 +174,17 @@ def _content_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                     atlas.references,
                 )
             )
+            found.extend(
+                ("references", m)
+                for m in rules.foreign_source_problems(site.technique, site.references, atlas.references)
+            )
             texts = [
                 ("name", sm.name),
                 ("teaching", sm.teaching),
                 *((f"cautions.{i}", c) for i, c in enumerate(sm.cautions)),
+                # The source notes behind a position or a dose are read on the nerve card too.
+                ("at.value", site.at.value or ""),
+                ("dose.value", site.dose.value if site.dose is not None else ""),
             ]
             found.extend(rules.mapping_claim_problems(texts))
             out.extend(Problem(label, sm.id, f, m) for f, m in found)
@@ -420,7 +268,9 @@ def _render_checks(atlas: Atlas) -> list[Problem]:
     return out
 
 
-def _sites_inside_avoid(atlas: Atlas, label: str, view_id: str, body_type: str, items: dict) -> list[Problem]:
+def _sites_inside_avoid(
+    atlas: Atlas, label: str, view_id: str, body_type: str, items: dict[str, Any]
+) -> list[Problem]:
     """A PIT site inside a structure-to-avoid radius would teach learners to inject there."""
     import numpy as np
 
@@ -460,7 +310,7 @@ def check_atlas(root: Path = DEFAULT_ATLAS_DIR, renders: bool = True) -> tuple[A
     """Read, build and cross-check the atlas; return it (if buildable) and every problem."""
     files = read_atlas_files(Path(root))
     problems = list(files.problems)
-    atlas = _build(files)
+    atlas = build_atlas(files)
     problems.extend(_cross_checks(files, atlas))
     problems.extend(_validation_checks(files.root, atlas))
     problems.extend(_text_checks(files))

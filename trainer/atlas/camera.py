@@ -96,10 +96,10 @@ class Camera:
         a = (x - self.width_px / 2.0) / self.px_per_cm
         b = (self.height_px / 2.0 - y) / self.px_per_cm
         return (
-            np.asarray(self.center_cm)[None, :]
+            np.asarray(self.center_cm, dtype=np.float64)[None, :]
             + a[:, None] * self.right[None, :]
-            + b[:, None] * np.asarray(self.up)[None, :]
-            + d[:, None] * np.asarray(self.direction)[None, :]
+            + b[:, None] * np.asarray(self.up, dtype=np.float64)[None, :]
+            + d[:, None] * np.asarray(self.direction, dtype=np.float64)[None, :]
         )
 
     def image_vector(self, vector_cm: ArrayLike) -> FloatArray:

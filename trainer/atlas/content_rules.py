@@ -29,7 +29,10 @@ PIT_MAPPING_CLAIM = re.compile(
     # "targets" is also a verb ("classic PIT targets the saphenous nerve"): only its noun uses,
     # after "are", "the", "as" or a comma, count.
     rf"\b{_CLAIMED}(?:points?|sites?|target|entry|entries)\b"
-    rf"|(?:(?<=are )|(?<=the )|(?<=as )|(?<=, )|(?<=,))\b{_CLAIMED}targets\b",
+    rf"|(?:(?<=are )|(?<=the )|(?<=as )|(?<=, )|(?<=,))\b{_CLAIMED}targets\b"
+    # "a key medial knee point in PIT": the same claim with the words around the other way.
+    r"|\b(?:classic|key|reliable|standard|usual|typical|main)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:points?|sites?|targets?)\s+(?:in|of|for)\s+(?:classic\s+)?PIT\b",
     re.IGNORECASE,
 )
 
@@ -49,6 +52,8 @@ def mapping_claims(text: str) -> list[str]:
 
     >>> mapping_claims("It is the classic PIT point for Achilles pain; palpate the key PIT sites.")
     ['classic PIT point', 'key PIT sites']
+    >>> mapping_claims("The nerve becomes subcutaneous here; a key medial knee point in PIT.")
+    ['key medial knee point in PIT']
     >>> mapping_claims("Tap the PIT site marked in this atlas.")
     []
     """
@@ -74,7 +79,8 @@ def mapping_claim_problems(fields: Iterable[tuple[str, str]]) -> list[tuple[str,
 def gives_volume(ref: Reference) -> bool:
     """Whether a reference's recorded findings state a volume in mL (or cc).
 
-    >>> r = Reference("r", "web", "c", None, None, None, "classic_pit", ("typically 0.2-1 mL per point",), True)
+    >>> r = Reference(id="r", kind="web", citation="c", doi=None, url=None, pmid=None,
+    ...               technique="classic_pit", findings=("typically 0.2-1 mL per point",), verified=True)
     >>> gives_volume(r)
     True
     """
@@ -84,7 +90,8 @@ def gives_volume(ref: Reference) -> bool:
 def volumes_given(ref: Reference) -> set[float]:
     """Every volume (mL) a reference's findings state, ends of ranges included.
 
-    >>> r = Reference("r", "paper", "c", None, None, None, "x", ("1, 2 or 4 mL of D5W", "typically 0.2-1 mL"), True)
+    >>> r = Reference(id="r", kind="paper", citation="c", doi=None, url=None, pmid=None, technique="x",
+    ...               findings=("1, 2 or 4 mL of D5W", "typically 0.2-1 mL"), verified=True)
     >>> sorted(volumes_given(r))
     [0.2, 1.0, 2.0, 4.0]
     """
@@ -203,6 +210,32 @@ def technique_source_problems(
             "file it by what its sources actually did"
         ]
     return []
+
+
+#: A classic site may cite a hypertonic series of the same subcutaneous method for the method.
+_SAME_METHOD = {"classic_pit": {"neurofascial_prolotherapy"}}
+
+
+def foreign_source_problems(
+    technique: str, refs: Iterable[str], references: Mapping[str, Reference]
+) -> list[str]:
+    """A site filed under one treatment technique cites no study of another technique.
+
+    The class of error: a plantar fasciitis pilot that injected two deep nerves far from the
+    heel (technique 2) cited as a source for a subcutaneous heel point. A classic site may
+    cite the hypertonic series of the same subcutaneous method for the method itself.
+    """
+    if technique not in TREATMENT_TECHNIQUES:
+        return []
+    allowed = {technique, *_SAME_METHOD.get(technique, set())}
+    return [
+        f"cites '{r}', a source of technique {references[r].technique}, for a {technique} site: a study of "
+        "another technique is not a source for this point (cite it in the condition or a question instead)"
+        for r in refs
+        if r in references
+        and references[r].technique in TREATMENT_TECHNIQUES
+        and references[r].technique not in allowed
+    ]
 
 
 def reference_problems(ref_id: str, technique: str, notes: str | None) -> list[tuple[str, str]]:

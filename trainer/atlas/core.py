@@ -1,20 +1,26 @@
 """Plain frozen atlas objects, built from validated files.
 
-The rest of the trainer (scoring, quizzes, UI) works with these objects only; they hold
-no pydantic, no YAML and no file handles.
+The rest of the trainer (scoring, quizzes, UI) and the tools (validator, render tool,
+anatomy check) work with these objects only; they hold no pydantic, no YAML and no file
+handles. Every class is keyword-only: a record with a dozen string fields cannot be built
+with two of them swapped. :func:`trainer.atlas.assemble.build_atlas` builds them from the
+files :func:`trainer.atlas.files.read_atlas_files` read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 Side = Literal["right", "left", "midline"]
 ItemKind = Literal["landmark", "nerve", "site", "avoid", "territory"]
+#: How far a YAML point may lie from a body's skin when its body type says nothing.
+DEFAULT_OFF_SKIN_LIMIT_CM = 1.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SkinPoint:
     landmark: str
     offsets_cm: tuple[float, float, float]  # proximal, lateral, anterior
@@ -23,7 +29,7 @@ class SkinPoint:
     tolerance_cm: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reference:
     id: str
     kind: str
@@ -37,7 +43,7 @@ class Reference:
     notes: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Condition:
     id: str
     name: str
@@ -49,7 +55,30 @@ class Condition:
     techniques: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class LandmarkMethod:
+    """How a landmark's point is found on a body (docs/atlas-format.md "Landmarks").
+
+    ``joint_offset`` and ``relief`` are executable rules the render tool re-runs on every
+    body; ``vertex_pick`` is the picked vertex itself, the rule is prose only.
+    """
+
+    kind: str  # joint_offset | relief | vertex_pick
+    rule: str
+    joint: str | None = None
+    landmark: str | None = None
+    frame: str | None = None
+    offset_cm: Mapping[str, float] = field(default_factory=dict)
+    toward: Mapping[str, float] | None = None
+    within_cm: float | None = None
+
+    @property
+    def executable(self) -> bool:
+        """Whether the point comes from the rule (not from a hand-picked vertex)."""
+        return self.kind in ("joint_offset", "relief")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Landmark:
     id: str
     name: str
@@ -59,12 +88,21 @@ class Landmark:
     references: tuple[str, ...]
     verified: bool
     definition: str = ""  # the bony point: tip or most prominent point, edge or angle
-    method: str = ""  # how it is found on the body: joint_offset | relief | vertex_pick
-    method_rule: str = ""  # the rule, in words
+    rule: LandmarkMethod | None = None  # how it is found on the body
     expected_error_cm: float = 0.0  # how far the pick may be from the true point
 
+    @property
+    def method(self) -> str:
+        """The method's kind: joint_offset | relief | vertex_pick ("" when none is given)."""
+        return self.rule.kind if self.rule else ""
 
-@dataclass(frozen=True)
+    @property
+    def method_rule(self) -> str:
+        """The method's rule, in words."""
+        return self.rule.rule if self.rule else ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Region:
     id: str
     name: str
@@ -74,7 +112,7 @@ class Region:
     file: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class View:
     """One side of a view definition, e.g. ``knee_anteromedial_right``."""
 
@@ -86,9 +124,11 @@ class View:
     center: SkinPoint
     extent_cm: float
     up: str
+    supination_deg: float | None = None  # forearm turned from the A-pose (90 = palm forward)
+    elbow_extended: bool = False  # the A-pose's flexed elbows straightened
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Nerve:
     id: str
     region: str
@@ -105,7 +145,7 @@ class Nerve:
     kind: ItemKind = "nerve"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dose:
     """Volume per point, needle and depth with the references that give them."""
 
@@ -117,7 +157,7 @@ class Dose:
     example_only: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Site:
     id: str
     region: str
@@ -147,7 +187,7 @@ class Site:
         return self.dose.needle if self.dose else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Avoid:
     id: str
     region: str
@@ -161,7 +201,7 @@ class Avoid:
     kind: ItemKind = "avoid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Territory:
     id: str
     region: str
@@ -173,17 +213,37 @@ class Territory:
     kind: ItemKind = "territory"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BodyType:
     id: str
     name: str
-    off_skin_limit_cm: float = 1.5
+    off_skin_limit_cm: float = DEFAULT_OFF_SKIN_LIMIT_CM
+    # MakeHuman shape targets (sex, weight), then the fitted modifier weights; both summed.
+    targets: tuple[tuple[str, float], ...] = ()
+    fitted: tuple[tuple[str, float], ...] = ()
+    reference: str | None = None  # the population the body was fitted to
+
+    @property
+    def definition(self) -> tuple[tuple[str, float], ...]:
+        """``(target file, weight)`` pairs the render tool morphs the base mesh with."""
+        return self.targets + self.fitted
 
 
 AtlasItem = Nerve | Site | Avoid | Territory
 
 
-@dataclass(frozen=True)
+def skin_points(item: AtlasItem) -> tuple[SkinPoint, ...]:
+    """An item's skin points in order: a course, a site's one point, a path or a polygon."""
+    if isinstance(item, Nerve):
+        return item.course
+    if isinstance(item, Site):
+        return (item.at,)
+    if isinstance(item, Avoid):
+        return item.path
+    return item.polygon
+
+
+@dataclass(frozen=True, kw_only=True)
 class Atlas:
     """The whole atlas, indexed by id. Dicts are insertion-ordered as in the files."""
 
@@ -206,7 +266,7 @@ class Atlas:
         for table in (self.nerves, self.sites, self.avoid, self.territories):
             found = table.get(item_id)
             if found is not None:
-                return found  # type: ignore[return-value]
+                return found
         return None
 
     def name_of(self, item_id: str) -> str:
@@ -221,17 +281,12 @@ class Atlas:
     def region_items(self, region_id: str) -> list[AtlasItem]:
         out: list[AtlasItem] = []
         for table in (self.nerves, self.sites, self.avoid, self.territories):
-            out.extend(x for x in table.values() if x.region == region_id)  # type: ignore[attr-defined]
+            out.extend(x for x in table.values() if x.region == region_id)
         return out
 
     def region_landmarks(self, region_id: str) -> list[str]:
         """Landmarks the region's items and views are measured from (the ones worth showing)."""
-        ids: list[str] = []
-        for item in self.region_items(region_id):
-            points = {"nerve": "course", "site": "at", "avoid": "path", "territory": "polygon"}[item.kind]
-            value = getattr(item, points)
-            for p in value if isinstance(value, tuple) else (value,):
-                ids.append(p.landmark)
+        ids = [p.landmark for item in self.region_items(region_id) for p in skin_points(item)]
         ids.extend(v.center.landmark for v in self.views_of_region(region_id))
         return [i for i in dict.fromkeys(ids) if i in self.landmarks]
 

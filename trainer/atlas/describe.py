@@ -14,7 +14,7 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     >>> class A:  # a stand-in atlas with one landmark name
     ...     def name_of(self, i): return "medial malleolus"
     ...     landmarks = {"mm": type("L", (), {"name": "medial malleolus"})()}
-    >>> offset_words(SkinPoint("mm", (4.0, 0.0, -1.5), "r", None, 1.0), A())
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(4.0, 0.0, -1.5), ref="r", value=None, tolerance_cm=1.0), A())
     '4.0 cm proximal and 1.5 cm posterior to the medial malleolus'
     """
     parts = []
@@ -34,10 +34,13 @@ def dose_words(site: Site) -> str:
     ``site.dose.value`` (in words) and ``site.dose.refs``.
 
     >>> from trainer.atlas.core import Dose
-    >>> site = type("S", (), {"dose": Dose((0.2, 1.0), "27G 13 mm", "subcutaneous", ("leaflet",), "v", False)})()
+    >>> def dose(low, high, needle, depth, example_only):
+    ...     return Dose(volume_ml=(low, high), needle=needle, depth=depth, refs=("a source",),
+    ...                 value="what it gives", example_only=example_only)
+    >>> site = type("S", (), {"dose": dose(0.2, 1.0, "27G 13 mm", "subcutaneous", False)})()
     >>> dose_words(site)
     '0.2–1 mL per point · 27G 13 mm · subcutaneous'
-    >>> site.dose = Dose((2.0, 5.0), None, None, ("trial",), "v", True)
+    >>> site.dose = dose(2.0, 5.0, None, None, True)
     >>> dose_words(site)
     '2–5 mL (example, not validated)'
     >>> site.dose = None

@@ -196,13 +196,20 @@ class RegionModel(Strict):
     summary: str = ""
 
 
+ViewSide = Literal["right", "left", "midline"]
+
+
+def _both_sides() -> list[ViewSide]:
+    return ["right", "left"]
+
+
 class ViewModel(Strict):
     id: Id = Field(pattern=_ID_PATTERN)
     look_from: LookFrom
     center: SkinPointModel
     extent_cm: float = Field(gt=1, le=200)
     up: Literal["proximal", "anterior", "distal"] = "proximal"
-    sides: list[Literal["right", "left", "midline"]] = Field(default_factory=lambda: ["right", "left"])
+    sides: list[ViewSide] = Field(default_factory=_both_sides)
     # Forearm rotation from the mesh's A-pose towards anatomical position (90 = palm forward).
     supination_deg: float | None = Field(default=None, ge=0, le=180)
     # Straighten the A-pose's slightly flexed elbows (the lateral elbow view in anatomical position).

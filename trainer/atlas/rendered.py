@@ -173,8 +173,8 @@ def _load(root_s: str, key: str, mtime: float) -> RenderedView:
         side=data["side"],
         body_type=data["body_type"],
         camera=cam,
-        frame={k: tuple(v) for k, v in data["frame"].items()},  # type: ignore[misc]
-        axes_px_per_cm={k: tuple(v) for k, v in data.get("axes_px_per_cm", {}).items()},  # type: ignore[misc]
+        frame={k: tuple(v) for k, v in data["frame"].items()},
+        axes_px_per_cm={k: tuple(v) for k, v in data.get("axes_px_per_cm", {}).items()},
         image_name=data["image"],
         image_path=root / "images" / data["image"],
         depth_path=depth_path,

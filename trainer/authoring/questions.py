@@ -28,17 +28,15 @@ from trainer.errors import Problem
 from trainer.geometry import closest_on_polyline, points_in_polygon
 from trainer.quiz.bank import _check_question, bank_paths, check_questions, parse_bank_data, read_banks
 from trainer.quiz.choices import fixed_order
+from trainer.quiz.kinds import KINDS, is_clinical, is_territory, type_asks_choices
 from trainer.quiz.models import BankFile, BankInfo, ChoiceModel, QuestionModel, Tags
+from trainer.quiz.views import view_region
 
 AUTHOR_TYPES: tuple[str, ...] = ("locate", "multi_site", "trace", "identify", "territory", "clinical")
 # Which atlas items a click may pick for each question type.
+#: Atlas item kinds each type may target (from :data:`trainer.quiz.kinds.KINDS`).
 TARGET_KINDS: dict[str, tuple[str, ...]] = {
-    "locate": ("site", "nerve"),
-    "multi_site": ("site", "nerve"),
-    "trace": ("nerve",),
-    "identify": ("nerve",),
-    "territory": ("territory",),
-    "clinical": (),
+    t: k.target_kinds for t, k in KINDS.items() if not k.answer_mode == "both"
 }
 SNAP_CM = 3.0
 # Sites lie on their nerve, so a click on a site is also ~0 cm from the nerve: a site within
@@ -106,7 +104,7 @@ def target_options(view: RenderedView | None, atlas: Atlas, qtype: str) -> list[
     """Ids a question of this type may target on this view (visible, of an allowed kind)."""
     if view is None:
         return []
-    kinds = TARGET_KINDS.get(qtype, ())
+    kinds = KINDS[qtype].target_kinds if qtype in KINDS else ()
     tables = {"site": atlas.sites, "nerve": atlas.nerves, "territory": atlas.territories}
     return [
         i
@@ -213,9 +211,7 @@ def apply_click(
 
 
 def _derived_tags(atlas: Atlas, view: str | None, targets: Sequence[str]) -> Tags:
-    region = None
-    if view:
-        region = next((v.region for v in atlas.views.values() if v.id == view or v.base_id == view), None)
+    region = view_region(atlas, view)
     nerves: list[str] = []
     for t in targets:
         n = (
@@ -260,12 +256,13 @@ def build_question(
     Tags (region, nerves, conditions) are derived from the view and targets, so authored
     questions show up under the same practice filters as the shipped banks.
     """
+    in_words = is_clinical(qtype)  # asked in words: no view, no targets
     data: dict[str, Any] = {
         "id": qid.strip(),
         "type": qtype,
         "prompt": prompt.strip(),
-        "view": (view or None) if qtype != "clinical" else None,
-        "targets": list(targets) if qtype != "clinical" else [],
+        "view": (view or None) if not in_words else None,
+        "targets": list(targets) if not in_words else [],
         "tolerance_cm": float(tolerance_cm),
         "zero_cm": float(zero_cm),
         "explanation": explanation.strip(),
@@ -273,16 +270,16 @@ def build_question(
         "difficulty": int(difficulty),
         "technique": technique,
         "tags": _derived_tags(
-            atlas, view if qtype != "clinical" else None, targets if qtype != "clinical" else []
+            atlas, view if not in_words else None, targets if not in_words else []
         ).model_dump(),
     }
-    if qtype == "territory":
+    if is_territory(qtype):
         data["mode"] = mode or "name"
-    if qtype in ("identify", "clinical") or (qtype == "territory" and data.get("mode") == "name"):
+    if type_asks_choices(qtype, data.get("mode")):
         data["choices"] = [
             c.model_dump(exclude_none=True) if isinstance(c, ChoiceModel) else dict(c) for c in choices
         ]
-    if qtype == "clinical":
+    if in_words:
         data["multi_answer"] = bool(multi_answer)
     problems: list[Problem] = []
     q = validate_model(QuestionModel, data, label, problems)

@@ -7,7 +7,7 @@ target, so the join page must never show them. The image is the view's static UR
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -123,7 +123,7 @@ def reveal_figure(
                     hoverinfo="skip",
                 )
             )
-    groups = (
+    groups: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
         ("within tolerance", "#12a150", lambda c: c >= 0.999),
         ("partial", "#f08c00", lambda c: 0 < c < 0.999),
         ("miss", "#d62828", lambda c: c <= 0),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from trainer.practice.hints import used_text
 from trainer.scoring.score import Result
 
 
@@ -19,6 +20,7 @@ class Row:
     percent: int
     distance_cm: float | None
     direction: str
+    hints: str = ""  # hints used and their cost, '' when none
 
 
 def summary_rows(results: Sequence[tuple[str, Result]]) -> list[Row]:
@@ -31,7 +33,7 @@ def summary_rows(results: Sequence[tuple[str, Result]]) -> list[Row]:
         ]
         dist = float(np.mean([p.distance_cm for p in pins])) if pins else None
         direction = pins[0].direction_text if len(pins) == 1 else ("several pins" if pins else "—")
-        rows.append(Row(r.question_id, prompt, r.type, r.percent, dist, direction))
+        rows.append(Row(r.question_id, prompt, r.type, r.percent, dist, direction, used_text(r.hints)))
     return rows
 
 

@@ -34,6 +34,7 @@ def attempt_fields(result: Result) -> dict[str, Any]:
             {k: round(v, 3) for k, v in p.direction.items()} if p.target_id and p.on_body else {}
             for p in pins
         ],
+        "hints": list(result.hints),
     }
 
 
@@ -115,6 +116,7 @@ ATTEMPT_CSV_COLUMNS = (
     "distances_cm",
     "directions",
     "pins",
+    "hints",
 )
 
 
@@ -135,6 +137,7 @@ def attempts_csv(attempts: Sequence[Attempt]) -> str:
             json.dumps(a.distances_cm),
             json.dumps(a.directions),
             json.dumps(a.pins),
+            " ".join(a.hints),
         ]
         w.writerow(["'" + str(v) if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
     return buf.getvalue()

@@ -32,13 +32,22 @@ def percent(fraction: float | None) -> float | None:
 
 
 class AttemptLike(Protocol):
-    question_id: str
-    view_id: str | None
-    credit: float
-    duration_ms: int | None
-    created_at: datetime
-    distances_cm: Any
-    directions: Any
+    """A stored attempt or a tab's anonymous one: read-only, as both are frozen."""
+
+    @property
+    def question_id(self) -> str: ...
+    @property
+    def view_id(self) -> str | None: ...
+    @property
+    def credit(self) -> float: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def distances_cm(self) -> Any: ...
+    @property
+    def directions(self) -> Any: ...
 
 
 @dataclass(frozen=True)

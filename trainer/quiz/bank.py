@@ -99,12 +99,9 @@ def _read_files(
 
 def resolve_view_id(atlas: Atlas, view: str | None, side: str = "right") -> str | None:
     """Accept a base view id (side added) or a full view id."""
-    if view is None:
-        return None
-    if view in atlas.views:
-        return view
-    candidate = f"{view}_{side}"
-    return candidate if candidate in atlas.views else None
+    from trainer.quiz.views import view_id_for
+
+    return view_id_for(atlas, view, side)
 
 
 def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]:
@@ -124,12 +121,14 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     """
     from trainer.atlas.rendered import load_rendered_view
     from trainer.errors import AtlasError
+    from trainer.quiz.kinds import is_case, placing_targets
+    from trainer.quiz.views import view_ids_of
 
     if not q.view:
         return []
-    targets = [*q.targets, *(t for s in q.steps if s.type in ("locate", "multi_site") for t in s.targets)]
+    targets = [*q.targets, *placing_targets(q)] if is_case(q) else list(q.targets)
     targets = [t for t in dict.fromkeys(targets) if atlas.item(t) is not None]
-    views = [v.id for v in atlas.views.values() if v.id == q.view or v.base_id == q.view]
+    views = view_ids_of(atlas, q.view)
     out: list[str] = []
     for view_id in views:
         for bt in atlas.body_types:

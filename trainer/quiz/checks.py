@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainer.atlas.core import Atlas
 from trainer.quiz.models import QuestionModel
+from trainer.quiz.views import is_known_view
 from trainer.safetext import field_text_problems
 
 PIN_TYPES = {"locate", "multi_site", "trace"}
@@ -28,7 +29,7 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     if needs_view:
         if q.view is None:
             out.append(("view", f"a {q.type} question needs a view"))
-        elif q.view not in atlas.views and not any(v.base_id == q.view for v in atlas.views.values()):
+        elif not is_known_view(atlas, q.view):
             out.append(("view", f"unknown view '{q.view}'"))
     for t in q.targets:
         if atlas.item(t) is None:
@@ -69,7 +70,7 @@ def question_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
                 out.append(("steps", "a case needs steps"))
             for i, step in enumerate(q.steps):
                 for t in step.targets:
-                    if atlas.item(t) is None:
+                    if atlas.item(t) is None and t not in atlas.landmarks:  # a step may place landmarks
                         out.append((f"steps.{i}.targets", f"unknown atlas id '{t}'"))
                 if step.type in {"identify", "clinical"}:
                     n_correct = sum(c.correct for c in step.choices)

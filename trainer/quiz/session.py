@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from trainer.atlas.core import Atlas
+from trainer.quiz.kinds import pin_range
 from trainer.quiz.models import QuestionModel
-
-PIN_TYPES = ("locate", "multi_site", "trace")
+from trainer.quiz.views import ANY_SIDE, view_id_for, view_region
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,7 @@ def question_region(atlas: Atlas, q: QuestionModel) -> str | None:
     """The region a question belongs to: its tag, else its view's region."""
     if q.tags.region:
         return q.tags.region
-    if q.view:
-        for v in atlas.views.values():
-            if v.id == q.view or v.base_id == q.view:
-                return v.region
-    return None
+    return view_region(atlas, q.view)
 
 
 def question_nerves(atlas: Atlas, q: QuestionModel) -> set[str]:
@@ -82,27 +78,12 @@ def pick_questions(
 
 def choose_side(atlas: Atlas, q: QuestionModel, rng: random.Random) -> str | None:
     """Practise both sides: a base view gets a random side; a full view id keeps its own."""
-    if not q.view:
-        return None
-    if q.view in atlas.views:
-        return q.view
-    sides = [v for v in atlas.views.values() if v.base_id == q.view]
-    if not sides:
-        return None
-    return rng.choice(sorted(v.id for v in sides))
+    return view_id_for(atlas, q.view, ANY_SIDE, rng)
 
 
 def pins_needed(atlas: Atlas, q: QuestionModel, step: int | None = None) -> tuple[int, int]:
     """(min, max) pins for a pin-type question or case step; (0, 0) for choice types."""
-    qtype = q.steps[step].type if step is not None and q.steps else q.type
-    targets = q.steps[step].targets if step is not None and q.steps else q.targets
-    if qtype == "locate" or (qtype == "territory" and q.mode == "tap"):
-        return (1, 1)
-    if qtype == "multi_site":
-        return (len(targets), len(targets) + 3)
-    if qtype == "trace":
-        return (2, 30)
-    return (0, 0)
+    return pin_range(q, step)
 
 
 def all_questions(banks: Iterable[QuestionModel]) -> dict[str, QuestionModel]:

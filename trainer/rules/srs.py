@@ -22,25 +22,19 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fsrs import Card, Rating, Scheduler
+from fsrs.card import CardDict
 
 from trainer.atlas.core import Atlas
 from trainer.clock import require_utc
+from trainer.quiz.kinds import skill as skill_of
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.score import Result
 
 FULL_CREDIT = 0.999
 FAST_S = 15.0
-SKILLS = {
-    "locate": "locate",
-    "multi_site": "locate",
-    "trace": "trace",
-    "identify": "identify",
-    "territory": "territory",
-    "case": "locate",
-}
 
 _SCHEDULER = Scheduler(enable_fuzzing=False)  # immutable parameters; fuzzing off keeps schedules reproducible
 
@@ -65,7 +59,7 @@ def rating_for(credit: float, unsafe: bool, duration_s: float | None) -> Rating:
 def card_ids(question: QuestionModel, atlas: Atlas) -> list[str]:
     """The question's own card plus one per (nerve, skill) it exercises."""
     ids = [f"q:{question.id}"]
-    skill = SKILLS.get(question.type)
+    skill = skill_of(question)
     if skill is None:
         return ids
     from trainer.quiz.session import question_nerves
@@ -83,19 +77,25 @@ def new_card(card_key: str, now: datetime) -> Card:
     return Card(card_id=_stable_card_id(card_key), due=require_utc(now))
 
 
+def _card(stored: dict[str, Any]) -> Card:
+    """A stored card back as FSRS's own: it is ``Card.to_dict()`` output (checked field by field
+    when a learner file is imported, :mod:`trainer.store.learner_file`), so it is a ``CardDict``."""
+    return Card.from_dict(cast(CardDict, stored))
+
+
 def review(
     card: dict[str, Any] | None, card_key: str, rating: Rating, now: datetime
 ) -> tuple[dict[str, Any], datetime]:
     """Review a stored card (``None`` = never seen); returns the new card dict and its due time."""
     now = require_utc(now)
-    current = Card.from_dict(card) if card else new_card(card_key, now)
+    current = _card(card) if card else new_card(card_key, now)
     updated, _log = _SCHEDULER.review_card(current, rating, review_datetime=now)
-    return updated.to_dict(), updated.due
+    return dict(updated.to_dict()), updated.due
 
 
 def retrievability(card: dict[str, Any], now: datetime) -> float:
     """Probability of recall now, from FSRS (0..1)."""
-    return float(_SCHEDULER.get_card_retrievability(Card.from_dict(card), current_datetime=require_utc(now)))
+    return float(_SCHEDULER.get_card_retrievability(_card(card), current_datetime=require_utc(now)))
 
 
 @dataclass(frozen=True)

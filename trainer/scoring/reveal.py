@@ -14,13 +14,24 @@ import numpy as np
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedItem, RenderedView
+from trainer.quiz.kinds import highlights_nerve, is_case, placing_targets, shades_territory, shows_picture
 from trainer.quiz.models import QuestionModel
-from trainer.scoring.score import Result
+from trainer.scoring.results import Result
+
+__all__ = [
+    "course_shapes",
+    "landmark_shapes",
+    "question_shapes",
+    "reveal_shapes",
+    "reveal_targets",
+    "shows_picture",
+]
 
 TARGET = "#12a150"
 COURSE = "#1f77ff"
 AVOID = "rgba(200,30,45,0.35)"
 ARROW = "#d62828"
+LANDMARK = "#7a4dd8"
 
 
 def _runs(item: RenderedItem) -> list[list[list[float]]]:
@@ -52,10 +63,9 @@ def _polyline(item: RenderedItem, stroke: str, width: float, dash: str | None = 
     ]
 
 
-def shows_picture(q: QuestionModel) -> bool:
-    """A choice question whose image is part of the question (a highlighted course to name, a
-    shaded territory to name): shown, inactive, wherever the question is asked."""
-    return bool(q.targets) and (q.type == "identify" or (q.type == "territory" and q.mode == "name"))
+def reveal_targets(q: QuestionModel) -> list[str]:
+    """What the reveal draws: the question's targets, or every placing step's of a case."""
+    return placing_targets(q) if is_case(q) else list(q.targets)
 
 
 def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[str, Any]]:
@@ -63,9 +73,9 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
     if view is None:
         return []
     w = max(view.width_px, view.height_px) / 150
-    if q.type == "identify" and q.targets:
+    if highlights_nerve(q):
         return _polyline(view.items[q.targets[0]], COURSE, w * 1.6)
-    if q.type == "territory" and q.mode == "name" and q.targets:
+    if shades_territory(q):
         item = view.items[q.targets[0]]
         pts = [[round(float(x), 1), round(float(y), 1)] for x, y in item.points_px]
         return [
@@ -77,9 +87,38 @@ def question_shapes(q: QuestionModel, view: RenderedView | None) -> list[dict[st
                 "width": w / 2,
             }
         ]
-    if q.type == "case" and q.steps and q.steps[0].type == "identify" and q.steps[0].targets:
-        return []
     return []
+
+
+def landmark_shapes(view: RenderedView, atlas: Atlas) -> list[dict[str, Any]]:
+    """A hint before the answer: every landmark visible in the view, marked and named."""
+    w = max(view.width_px, view.height_px) / 150
+    shapes: list[dict[str, Any]] = []
+    for item in view.items.values():
+        if item.kind != "landmark" or not item.any_visible:
+            continue
+        x, y = (round(float(v), 1) for v in item.points_px[0])
+        shapes.append(
+            {
+                "type": "circle",
+                "x": x,
+                "y": y,
+                "r": w * 1.1,
+                "stroke": "white",
+                "fill": LANDMARK,
+                "width": w / 3,
+            }
+        )
+        shapes.append(
+            {"type": "text", "x": x + w * 1.6, "y": y, "text": atlas.name_of(item.id), "fill": LANDMARK}
+        )
+    return shapes
+
+
+def course_shapes(view: RenderedView, nerve_ids: list[str]) -> list[dict[str, Any]]:
+    """A hint before the answer: the courses of these nerves (never a site on them)."""
+    w = max(view.width_px, view.height_px) / 150
+    return [s for n in nerve_ids if n in view.items for s in _polyline(view.items[n], COURSE, w, dash="8 5")]
 
 
 def reveal_shapes(
@@ -89,7 +128,7 @@ def reveal_shapes(
     ppc = view.camera.px_per_cm
     w = max(view.width_px, view.height_px) / 150
     shapes: list[dict[str, Any]] = []
-    target_ids = targets if targets is not None else list(q.targets)
+    target_ids = targets if targets is not None else reveal_targets(q)
     for item in view.items.values():
         if item.kind == "avoid" and item.any_visible:
             a = atlas.avoid.get(item.id)
@@ -105,11 +144,11 @@ def reveal_shapes(
         if n in view.items:
             shapes.extend(_polyline(view.items[n], COURSE, w, dash=None))
     for t in target_ids:
-        item = view.items.get(t)
-        if item is None:
+        target = view.items.get(t)
+        if target is None:
             continue
-        if item.kind == "site":
-            x, y = item.points_px[0]
+        if target.kind == "site":
+            x, y = target.points_px[0]
             shapes.append(
                 {
                     "type": "circle",
@@ -132,8 +171,8 @@ def reveal_shapes(
                     "width": w / 3,
                 }
             )
-        elif item.kind == "territory":
-            pts = [[round(float(a), 1), round(float(b), 1)] for a, b in item.points_px]
+        elif target.kind == "territory":
+            pts = [[round(float(a), 1), round(float(b), 1)] for a, b in target.points_px]
             shapes.append(
                 {
                     "type": "polygon",

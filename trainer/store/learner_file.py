@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from trainer.errors import RuleError, UploadError
 from trainer.rules.classroom import clean_nickname
@@ -83,8 +83,20 @@ _ATTEMPT_KEYS = {
     "credit",
     "duration_ms",
     "created_at",
+    "hints",
 }
-_ATTEMPT_OPTIONAL = {"view_id", "side", "body_type", "pins", "distances_cm", "directions", "duration_ms"}
+_ATTEMPT_OPTIONAL = {
+    "view_id",
+    "side",
+    "body_type",
+    "pins",
+    "distances_cm",
+    "directions",
+    "duration_ms",
+    "hints",
+}
+_HINT_RE = re.compile(r"^[a-z_]{1,32}$")
+MAX_HINTS = 10
 _CARD_KEYS = {"card_id", "card", "due", "updated_at"}
 _FSRS_CARD_KEYS = {"card_id", "state", "step", "stability", "difficulty", "due", "last_review"}
 _SIDES = (None, "right", "left", "midline")
@@ -136,6 +148,7 @@ def to_document(
                 "credit": a.credit,
                 "duration_ms": a.duration_ms,
                 "created_at": a.created_at.isoformat(),
+                "hints": list(a.hints),
             }
             for a in attempts
         ],
@@ -204,11 +217,11 @@ def check_document(data: object, now: datetime) -> LearnerFile:
     return LearnerFile(learner, tuple(attempts), tuple(cards))
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: object) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
@@ -330,9 +343,12 @@ class _Checker:
             pins = self.pins(f"{where}.pins", a.get("pins", []))
             distances = self.distances(f"{where}.distances_cm", a.get("distances_cm", []))
             directions = self.directions(f"{where}.directions", a.get("directions", []))
-            credit = a.get("credit")
-            if "credit" in a and not (_is_number(credit) and math.isfinite(credit) and 0 <= credit <= 1):
-                self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(credit)}")
+            raw_credit = a.get("credit")
+            # NaN marks a missing or bad credit; either way a problem is recorded (a missing key
+            # by ``keys`` above), so the attempt is skipped below.
+            credit = float(raw_credit) if _is_number(raw_credit) else math.nan
+            if "credit" in a and not (math.isfinite(credit) and 0 <= credit <= 1):
+                self.problem(f"{where}.credit", f"must be a number from 0 to 1, got {_show(raw_credit)}")
             duration = a.get("duration_ms")
             if duration is not None and not (_is_int(duration) and 0 <= duration <= MAX_DURATION_MS):
                 self.problem(
@@ -340,6 +356,10 @@ class _Checker:
                     f"must be null or whole milliseconds from 0 to {MAX_DURATION_MS}, got {_show(duration)}",
                 )
             created = self.time(f"{where}.created_at", a.get("created_at")) if "created_at" in a else None
+            hints = self._list(f"{where}.hints", a.get("hints", []), MAX_HINTS)
+            for j, h in enumerate(hints):
+                if not (isinstance(h, str) and _HINT_RE.match(h)):
+                    self.problem(f"{where}.hints.{j}", f"must be a hint id, got {_show(h)}")
             if len(self.problems) > n or attempt_id is None or qid is None or created is None:
                 continue
             out.append(
@@ -356,6 +376,7 @@ class _Checker:
                     credit=float(credit),
                     duration_ms=duration,
                     created_at=created,
+                    hints=tuple(hints),
                 )
             )
         return out

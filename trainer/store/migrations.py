@@ -212,8 +212,39 @@ def _v4_profile_keys(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["learner_keys"], md.tables["transfer_codes"]])
 
 
+def _v5_attempt_hints(conn: Connection) -> None:
+    """Hints used in Practice, stored with the attempt (issue 15 item 2). Older attempts: NULL."""
+    conn.execute(text("ALTER TABLE attempts ADD COLUMN hints_json TEXT"))
+
+
+def _v6_lesson_progress(conn: Connection) -> None:
+    """Progress through Learn lessons, kept with the profile (issue 15, item 1)."""
+    md = MetaData()
+    Table("learners", md, Column("id", String(36), primary_key=True))  # referenced, not created
+    Table(
+        "lesson_progress",
+        md,
+        Column("learner_id", String(36), ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+        Column("lesson_id", String(200), nullable=False),
+        Column("step_index", Integer, nullable=False),
+        Column("steps_seen", Integer, nullable=False),
+        Column("steps_total", Integer, nullable=False),
+        Column("completed_at", UTCDateTime(), nullable=True),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        PrimaryKeyConstraint("learner_id", "lesson_id", name="pk_lesson_progress"),
+    )
+    md.create_all(conn, tables=[md.tables["lesson_progress"]])
+
+
 #: Index i holds the migration that brings the schema to version i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_v1_learning, _v2_live, _v3_security, _v4_profile_keys)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_learning,
+    _v2_live,
+    _v3_security,
+    _v4_profile_keys,
+    _v5_attempt_hints,
+    _v6_lesson_progress,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -43,6 +43,7 @@ class Attempt:
     credit: float
     duration_ms: int | None
     created_at: datetime
+    hints: tuple[str, ...] = ()  # Practice hints used (their cost is already in ``credit``)
 
 
 @dataclass(frozen=True)

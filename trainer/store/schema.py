@@ -125,6 +125,7 @@ attempts = Table(
     Column("credit", Float, nullable=False),
     Column("duration_ms", Integer, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("hints_json", Text, nullable=True),  # hint ids used (v5); NULL = none, or before v5
     Index("ix_attempts_learner_created", "learner_id", "created_at"),
 )
 
@@ -202,4 +203,18 @@ auth_throttle = Table(
     Column("scope", String(200), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("last_failure_at", UTCDateTime(), nullable=True),
+)
+
+#: How far a learner has gone through each Learn lesson (trainer.store.lessons), added in version 6.
+lesson_progress = Table(
+    "lesson_progress",
+    metadata,
+    Column("learner_id", ID, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("lesson_id", String(200), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("steps_seen", Integer, nullable=False),
+    Column("steps_total", Integer, nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("learner_id", "lesson_id", name="pk_lesson_progress"),
 )

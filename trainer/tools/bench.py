@@ -8,6 +8,7 @@ nothing here is hard-coded.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import resource
@@ -22,6 +23,7 @@ import numpy as np
 from trainer.atlas import Atlas, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
 from trainer.errors import AtlasError, TrainerError
+from trainer.quiz.kinds import KINDS
 from trainer.quiz.models import QuestionModel
 from trainer.scoring.score import Answer, ViewScorer, score, view_scorer
 
@@ -55,9 +57,9 @@ def _python_segments(view: RenderedView, scorer: ViewScorer) -> list[list[Segmen
     """Each scored item as a list of (a, b) segments in plain floats (a point is a zero-length segment)."""
     out = []
     for item_id in scorer.item_ids:
-        pts = [tuple(map(float, p)) for p in view.items[item_id].points_cm]
+        pts = [(float(x), float(y), float(z)) for x, y, z in view.items[item_id].points_cm]
         pairs = list(zip(pts[:-1], pts[1:], strict=True)) if len(pts) > 1 else [(pts[0], pts[0])]
-        out.append([(*a, *b) for a, b in pairs])  # type: ignore[misc]
+        out.append([(*a, *b) for a, b in pairs])
     return out
 
 
@@ -124,7 +126,9 @@ def _bank_question(questions: list[QuestionModel], rv: RenderedView, qtype: str)
 
 def _constructed(qtype: str, target: str) -> QuestionModel:
     extra: dict[str, Any] = (
-        {"choices": [{"text": "a", "correct": True}, {"text": "b"}]} if qtype == "identify" else {}
+        {"choices": [{"text": "a", "correct": True}, {"text": "b"}]}
+        if KINDS[qtype].answer_mode == "choices"
+        else {}
     )
     return QuestionModel.model_validate(
         {
@@ -247,7 +251,9 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
     loop_one_ms = statistics.median(loop_one)
 
     kernel_one_ms = statistics.median(
-        ms for p in lifted[:100] for ms in _timings_ms(lambda p=p: scorer.distances(p.reshape(1, 3)), 1)
+        ms
+        for p in lifted[:100]
+        for ms in _timings_ms(functools.partial(scorer.distances, p.reshape(1, 3)), 1)
     )
 
     import shapely
@@ -278,13 +284,13 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
 
     score_10k_ms = _median_ms(score_10k, 9)
     pts, _ = rv.lift(xs, ys)
-    pts_list = [tuple(map(float, p)) for p in pts]
+    pts_list = [(float(x), float(y), float(z)) for x, y, z in pts]
     t0 = time.perf_counter()
-    base = np.asarray(_python_loop_distances(pts_list, segments))  # type: ignore[arg-type]
+    base = np.asarray(_python_loop_distances(pts_list, segments), dtype=np.float64)
     loop_10k_ms = (time.perf_counter() - t0) * 1000.0
     ours = scorer.distances(pts)[2]
     max_disagreement = float(np.max(np.abs(base - ours)))
-    spts = shapely.points(pts)
+    spts = np.asarray(shapely.points(pts), dtype=object)
     shapely_10k_ms = _median_ms(lambda: shapely.distance(spts[:, None], geoms[None, :]), 3)
 
     # --- what a question sends to the browser, built by the same function the answer surface uses.

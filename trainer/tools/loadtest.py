@@ -774,12 +774,13 @@ def _plan(cfg: LoadConfig, atlas: Any, questions: dict[str, Any], body_type: str
     """The first ``questions`` one-pin questions with a rendered view (or the ids given)."""
     from trainer.atlas.rendered import load_rendered_view
     from trainer.errors import AtlasError
+    from trainer.quiz.kinds import is_locate
 
-    wanted = list(cfg.question_ids) or [qid for qid, q in questions.items() if q.type == "locate" and q.view]
+    wanted = list(cfg.question_ids) or [qid for qid, q in questions.items() if is_locate(q) and q.view]
     plans: list[QuestionPlan] = []
     for qid in wanted:
         q = questions.get(qid)
-        if q is None or q.type != "locate" or not q.view:
+        if q is None or not is_locate(q) or not q.view:
             if cfg.question_ids:
                 raise LoadTestError(f"{qid}: not a locate question with a view in the banks")
             continue

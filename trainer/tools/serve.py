@@ -143,7 +143,7 @@ def _spawn(port: int, extra_args: Sequence[str]) -> subprocess.Popen[bytes]:
 def _healthy(port: int, timeout_s: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout_s) as r:
-            return r.status == 200
+            return bool(r.status == 200)
     except OSError:
         return False
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Protocol
 
 from trainer.atlas import check_atlas
 from trainer.atlas.content_rules import has_dose_source
 from trainer.quiz.bank import read_banks
+from trainer.quiz.kinds import is_case
 from trainer.quiz.models import QUESTION_TYPES
+
+
+class _Sourced(Protocol):
+    """Any atlas record: it cites references and is verified or not."""
+
+    @property
+    def references(self) -> tuple[str, ...]: ...
+    @property
+    def verified(self) -> bool: ...
 
 
 def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
@@ -17,8 +28,8 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
     assert atlas is not None
     banks, _ = read_banks([quiz_dir])
     questions = [q for b in banks.values() for q in b.questions]
-    by_type = Counter(q.type for q in questions)
-    records = [
+    by_type: Counter[str] = Counter(q.type for q in questions)
+    records: list[_Sourced] = [
         *atlas.landmarks.values(),
         *atlas.nerves.values(),
         *atlas.sites.values(),
@@ -29,7 +40,7 @@ def atlas_stats(atlas_dir: Path, quiz_dir: Path) -> dict[str, object]:
     unreferenced = sum(1 for r in records if not r.references) + sum(1 for q in questions if not q.references)
     unverified = sum(1 for r in records if not r.verified)
     # A "full" worked case runs from history to review in at least six steps (issue 16).
-    cases_full = sum(1 for q in questions if q.type == "case" and len(q.steps) >= 6)
+    cases_full = sum(1 for q in questions if is_case(q) and len(q.steps) >= 6)
     return {
         "regions": len(atlas.regions),
         "views": len(atlas.views),

@@ -15,26 +15,36 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 def run() -> None:
     st.set_page_config(page_title="Nerve Mapping Trainer", page_icon=":material/stethoscope:", layout="wide")
+    learn = st.Page(PAGES / "learn.py", title="Learn", icon=":material/school:", url_path="learn")
     explorer = st.Page(
         PAGES / "explorer.py", title="Atlas explorer", icon=":material/map:", url_path="explorer"
     )
 
-    def open_explorer() -> None:
-        st.switch_page(explorer, query_params=st.query_params.to_dict())  # keeps ?region=...
+    def open_first_page() -> None:
+        # A ?region= link (older links, other pages) still opens the explorer on that region.
+        target = explorer if "region" in st.query_params else learn
+        st.switch_page(target, query_params=st.query_params.to_dict())
 
     # Streamlit serves the default page at "/" only and ignores its url_path, so a default
-    # explorer made "/explorer" a "Page not found". The root is a hidden page that opens the
-    # explorer at its own address instead.
-    home = st.Page(open_explorer, title="Atlas explorer", url_path="start", default=True, visibility="hidden")
+    # page made its own address a "Page not found". The root is a hidden page that opens
+    # Learn (or the explorer, for a ?region= link) at its own address instead.
+    home = st.Page(open_first_page, title="Learn", url_path="start", default=True, visibility="hidden")
     pages = {
         "Learn": [
             home,
+            learn,
             explorer,
             st.Page(
                 PAGES / "practice.py", title="Practice", icon=":material/my_location:", url_path="practice"
             ),
             st.Page(
                 PAGES / "progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"
+            ),
+            st.Page(
+                PAGES / "evidence.py",
+                title="Evidence map",
+                icon=":material/table_chart:",
+                url_path="evidence",
             ),
         ],
         "Live class": [
@@ -52,5 +62,5 @@ def run() -> None:
     configure_logging()
     start_warm_up()
     page = st.navigation(pages, position="sidebar")
-    with page_boundary(page.url_path or "explorer"):
+    with page_boundary(page.url_path or "learn"):
         page.run()

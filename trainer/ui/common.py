@@ -135,6 +135,14 @@ def get_atlas(max_stale_s: float = 0.0) -> Atlas | None:
         return None
 
 
+def require_atlas(max_stale_s: float = 0.0) -> Atlas:
+    """The atlas; when it has problems, :func:`get_atlas` has shown them and the page stops here."""
+    atlas = get_atlas(max_stale_s)
+    if atlas is None:
+        st.stop()
+    return atlas
+
+
 def get_view(view_id: str, body_type: str) -> RenderedView | None:
     try:
         return load_rendered_view(view_id, body_type)

@@ -24,8 +24,6 @@ from trainer.tools.render.sidecar import (
     existing_hash,
     planned_hash,
     render_view,
-    side_view_id,
-    sides_of,
     view_key,
     view_pose,
     write_view,
@@ -77,13 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: MakeHuman assets not found at {args.assets}", file=sys.stderr)
         return 2
     wanted = set(args.views) if args.views else None
-    jobs = []
-    for region in inputs.regions:
-        for view in region.views:
-            for side in sides_of(view):
-                vid = side_view_id(view, side)
-                if wanted is None or vid in wanted or str(view["id"]) in wanted:
-                    jobs.append((region, view, side, vid))
+    jobs = [v for v in inputs.views() if wanted is None or v.id in wanted or v.base_id in wanted]
     if not jobs:
         print("nothing to render (no matching views)")
         return 1
@@ -93,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     times: list[float] = []
     for bt in args.body_types:
         bodies: dict[tuple[float, float], Any] = {}  # one posed mesh per pose the views use
-        for region, view, side, vid in jobs:
+        for view in jobs:
             pose = view_pose(view, args.supination_deg)
             if pose not in bodies:
                 try:
@@ -102,16 +94,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {exc}", file=sys.stderr)
                     return 2
             body = bodies[pose]
-            key = view_key(vid, bt)
+            key = view_key(view.id, bt)
             n = done + skipped + 1
-            want_hash = planned_hash(inputs, region, view, side, body, args.size, args.supersample)
+            want_hash = planned_hash(inputs, view, body, args.size, args.supersample)
             if not args.force and existing_hash(args.atlas, key) == want_hash:
                 skipped += 1
                 print(f"[{n}/{total}] {key}: up to date", flush=True)
                 continue
             t0 = time.perf_counter()
             try:
-                out = render_view(inputs, region, view, side, body, args.size, args.supersample)
+                out = render_view(inputs, view, body, args.size, args.supersample)
             except AtlasError as exc:
                 print(f"error: {key}: {exc}", file=sys.stderr)
                 return 2

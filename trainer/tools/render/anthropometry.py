@@ -22,148 +22,23 @@ below. Axes follow MakeHuman: +x is the body's left, +y up, +z anterior; cm.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import ConvexHull
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from trainer.tools.render.sections import (
+    FloatArray,
+    MeasuredBody,
+    extent,
+    hull_perimeter,
+    plane_section,
+    section_around,
+    unit,
+)
+
+__all__ = ["RULES", "MeasuredBody", "extent", "hull_perimeter", "measure", "plane_section", "section_around"]
 
 MIRROR = np.array([-1.0, 1.0, 1.0])
-
-
-@dataclass(frozen=True)
-class MeasuredBody:
-    """What a measurement needs: skin, landmark points (right side) and joint centres."""
-
-    vertices_cm: FloatArray  # (V, 3) skin vertices, base-mesh indexing
-    triangles: IntArray  # (T, 3)
-    landmarks_cm: Mapping[str, FloatArray]
-    joints_cm: Mapping[str, FloatArray]
-
-    @cached_property
-    def floor_y(self) -> float:
-        return float(self.used_vertices[:, 1].min())
-
-    @cached_property
-    def used_vertices(self) -> FloatArray:
-        """The skin vertices the triangles use (computed once per body)."""
-        return self.vertices_cm[np.unique(self.triangles)]
-
-    def lm(self, name: str) -> FloatArray:
-        return np.asarray(self.landmarks_cm[name], dtype=np.float64)
-
-    def joint(self, name: str) -> FloatArray:
-        return np.asarray(self.joints_cm[name], dtype=np.float64)
-
-
-# --- plane sections ---------------------------------------------------------------------
-
-
-def _unit(v: FloatArray) -> FloatArray:
-    return np.asarray(v, dtype=np.float64) / max(float(np.linalg.norm(v)), 1e-12)
-
-
-def plane_section(
-    vertices: FloatArray, triangles: IntArray, origin: FloatArray, normal: FloatArray
-) -> list[FloatArray]:
-    """The closed (or open) curves where a plane cuts the mesh, one point array per curve.
-
-    Each crossing edge contributes one point; two points are joined when they come from the
-    same triangle, and joined points form one connected curve.
-
-    >>> v = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
-    >>> t = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]])
-    >>> [len(c) for c in plane_section(v, t, np.array([0, 0, 0.5]), np.array([0, 0, 1.0]))]
-    [3]
-    """
-    n = _unit(normal)
-    d = (vertices - origin) @ n
-    td = d[triangles]
-    crossing = (td.min(axis=1) < 0) & (td.max(axis=1) >= 0)
-    tris = triangles[crossing]
-    if len(tris) == 0:
-        return []
-    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
-    a, b = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
-    cut = (d[a] < 0) != (d[b] < 0)
-    keys = a * len(vertices) + b
-    uniq, inverse = np.unique(keys[cut], return_inverse=True)
-    ea, eb = uniq // len(vertices), uniq % len(vertices)
-    t = d[ea] / (d[ea] - d[eb])
-    points = vertices[ea] + t[:, None] * (vertices[eb] - vertices[ea])
-    # Per triangle, the indices (into ``points``) of its two cut edges.
-    edge_id = np.full(len(edges), -1, dtype=np.int64)
-    edge_id[np.nonzero(cut)[0]] = inverse
-    per_tri = edge_id.reshape(3, -1).T
-    parent = np.arange(len(points))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
-    for row in per_tri:
-        ids = row[row >= 0]
-        if len(ids) == 2:
-            ra, rb = find(int(ids[0])), find(int(ids[1]))
-            if ra != rb:
-                parent[ra] = rb
-    roots = np.array([find(i) for i in range(len(points))])
-    return [points[roots == r] for r in np.unique(roots)]
-
-
-def _in_plane(points: FloatArray, normal: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """2D coordinates of points in the plane with the given normal, and the two plane axes."""
-    n = _unit(normal)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(n[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    u = _unit(np.cross(n, helper))
-    w = np.cross(n, u)
-    return np.stack([points @ u, points @ w], axis=1), u, w
-
-
-def section_around(
-    body: MeasuredBody, origin: FloatArray, normal: FloatArray, centre: FloatArray | None = None
-) -> FloatArray:
-    """Points of the section curve nearest to ``centre`` (default ``origin``), e.g. one limb."""
-    curves = plane_section(body.vertices_cm, body.triangles, origin, normal)
-    if not curves:
-        raise ValueError("the plane misses the body")
-    c = origin if centre is None else centre
-
-    def score(curve: FloatArray) -> float:
-        # A curve that surrounds the centre wins over one that merely passes near it.
-        centroid = curve.mean(axis=0)
-        return float(np.linalg.norm(centroid - c)) + (0.0 if len(curve) >= 6 else 100.0)
-
-    return min(curves, key=score)
-
-
-def hull_perimeter(points: FloatArray, normal: FloatArray) -> float:
-    """Perimeter of the convex hull of points projected onto a plane: a tape round them.
-
-    >>> sq = np.array([[0.0, 0, 0], [2, 0, 0], [2, 2, 0], [0, 2, 0], [1, 1, 0]])
-    >>> hull_perimeter(sq, np.array([0, 0, 1.0]))
-    8.0
-    """
-    xy, _, _ = _in_plane(points, normal)
-    hull = ConvexHull(xy)
-    ring = xy[hull.vertices]
-    return float(np.linalg.norm(np.roll(ring, -1, axis=0) - ring, axis=1).sum())
-
-
-def extent(points: FloatArray, axis: FloatArray) -> float:
-    """Width of the points along a unit axis (a caliper set on them).
-
-    >>> extent(np.array([[0.0, 0, 0], [3, 1, 0]]), np.array([1.0, 0, 0]))
-    3.0
-    """
-    s = points @ _unit(axis)
-    return float(s.max() - s.min())
 
 
 # --- the measurement rules ----------------------------------------------------------------
@@ -211,7 +86,7 @@ def _foot_vertices(b: MeasuredBody) -> FloatArray:
     v = b.used_vertices
     ankle = b.joint("r-ankle")
     keep = (v[:, 0] < -1.0) & (v[:, 1] < ankle[1]) & (np.abs(v[:, 0] - ankle[0]) < 10.0)
-    return v[keep]
+    return np.asarray(v[keep], dtype=np.float64)
 
 
 def _foot_axes(b: MeasuredBody) -> tuple[FloatArray, FloatArray]:
@@ -223,7 +98,7 @@ def _foot_axes(b: MeasuredBody) -> tuple[FloatArray, FloatArray]:
         [b.joint(f"r-toe-{k}-1") for k in (1, 2, 3, 4, 5) if f"r-toe-{k}-1" in b.joints_cm], axis=0
     )
     d = toes - b.joint("r-ankle")
-    long_axis = _unit(np.array([d[0], 0.0, d[2]]))
+    long_axis = unit(np.array([d[0], 0.0, d[2]]))
     return long_axis, np.cross(Y, long_axis)
 
 
@@ -276,7 +151,7 @@ def _limb_girth(top: str, bottom: str, t: float, shift_cm: float = 0.0) -> Calla
 
     def f(b: MeasuredBody) -> float:
         a, c = b.joint(top), b.joint(bottom)
-        axis = _unit(a - c)
+        axis = unit(a - c)
         o = a + t * (c - a) + shift_cm * axis
         return hull_perimeter(section_around(b, o, axis), axis)
 
@@ -308,7 +183,7 @@ def ankle_circumference(b: MeasuredBody) -> float:
 def lower_thigh_circumference(b: MeasuredBody) -> float:
     """Thigh girth just above the patella (its base), perpendicular to the thigh."""
     hip, knee = b.joint("r-upper-leg"), b.joint("r-knee")
-    axis = _unit(hip - knee)
+    axis = unit(hip - knee)
     o = b.lm("patella_base") + 1.0 * axis
     o = knee + ((o - knee) @ axis) * axis  # on the thigh axis, at that level
     return hull_perimeter(section_around(b, o, axis), axis)
@@ -339,7 +214,7 @@ def crotch_height(b: MeasuredBody) -> float:
 def wrist_circumference(b: MeasuredBody) -> float:
     """Wrist girth at the styloid processes, perpendicular to the forearm."""
     el, wr = b.joint("r-elbow"), b.joint("r-hand")
-    axis = _unit(el - wr)
+    axis = unit(el - wr)
     mid = 0.5 * (b.lm("radial_styloid") + b.lm("ulnar_styloid"))
     o = wr + ((mid - wr) @ axis) * axis
     return hull_perimeter(section_around(b, o, axis), axis)
@@ -388,7 +263,7 @@ def bicristal_breadth(b: MeasuredBody) -> float:
 
 def _head_vertices(b: MeasuredBody) -> FloatArray:
     v = b.used_vertices
-    return v[(v[:, 1] > b.joint("neck")[1] + 4.0) & (np.abs(v[:, 0]) < 12.0)]
+    return np.asarray(v[(v[:, 1] > b.joint("neck")[1] + 4.0) & (np.abs(v[:, 0]) < 12.0)], dtype=np.float64)
 
 
 def head_length(b: MeasuredBody) -> float:
@@ -421,7 +296,7 @@ def head_circumference(b: MeasuredBody) -> float:
     front[2] = float(mid[np.abs(mid[:, 1] - front[1]) < 1.0][:, 2].max())
     best = 0.0
     for tilt in np.linspace(-0.35, 0.35, 15):  # the tape is moved to the largest girth
-        n = _unit(np.array([0.0, 1.0, tilt]))
+        n = unit(np.array([0.0, 1.0, tilt]))
         pts = section_around(b, front, n, centre=front - np.array([0.0, 0.0, 9.0]))
         best = max(best, hull_perimeter(pts, n))
     return best
@@ -447,7 +322,7 @@ def _menton(b: MeasuredBody) -> FloatArray:
     mid = v[(np.abs(v[:, 0]) < 0.8) & (v[:, 2] > b.joint("neck")[2])]
     chin = mid[(mid[:, 1] < jaw[1] + 3.0) & (mid[:, 1] > jaw[1] - 6.0)]
     front = chin[chin[:, 2] > chin[:, 2].max() - 2.0]
-    return front[np.argmin(front[:, 1])]
+    return np.asarray(front[np.argmin(front[:, 1])], dtype=np.float64)
 
 
 def menton_sellion_length(b: MeasuredBody) -> float:
@@ -468,9 +343,9 @@ def bitragion_chin_arc(b: MeasuredBody) -> float:
     tr = b.lm("tragion")
     tl = tr * MIRROR
     menton = _menton(b)
-    n = _unit(np.cross(tl - tr, menton - tr))
+    n = unit(np.cross(tl - tr, menton - tr))
     mid = 0.5 * (tr + tl)
-    forward = _unit(menton - mid - ((menton - mid) @ _unit(tl - tr)) * _unit(tl - tr))
+    forward = unit(menton - mid - ((menton - mid) @ unit(tl - tr)) * unit(tl - tr))
     curves = plane_section(b.vertices_cm, b.triangles, tr, n)
     pts = np.concatenate(curves) if curves else np.zeros((0, 3))
     keep = ((pts - mid) @ forward > 0) & (np.abs(pts[:, 0]) <= abs(float(tr[0])) + 0.3)
@@ -481,7 +356,7 @@ def bitragion_chin_arc(b: MeasuredBody) -> float:
 def neck_circumference(b: MeasuredBody) -> float:
     """Neck girth just below the larynx, perpendicular to the neck's axis."""
     neck, head = b.joint("neck"), b.joint("head")
-    axis = _unit(head - neck)
+    axis = unit(head - neck)
     o = neck + 0.35 * (head - neck)
     return hull_perimeter(section_around(b, o, axis), axis)
 
@@ -491,13 +366,13 @@ def neck_base_circumference(b: MeasuredBody) -> float:
     tape stays on the neck: section points more than 1.5 cm outside the neck's half-width
     (measured just below the larynx) lie on the slope of the shoulders and are left out."""
     neck, head = b.joint("neck"), b.joint("head")
-    n_axis = _unit(head - neck)
+    n_axis = unit(head - neck)
     upper = section_around(b, neck + 0.35 * (head - neck), n_axis)
     half_width = float(np.abs(upper[:, 0]).max())
     c7, notch = b.lm("c7_spinous"), b.lm("sternal_notch")
     front = notch + np.array([0.0, 0.5, 0.0])
-    d = _unit(front - c7)
-    n = _unit(np.cross(d, X))
+    d = unit(front - c7)
+    n = unit(np.cross(d, X))
     if n[1] < 0:
         n = -n
     pts = section_around(b, 0.5 * (front + c7), n)
@@ -517,7 +392,7 @@ def _middle_fingertip(b: MeasuredBody) -> FloatArray:
     last = b.joint("r-finger-3-4") if "r-finger-3-4" in b.joints_cm else b.joint("r-finger-3-3")
     v = b.used_vertices
     near = v[np.linalg.norm(v - last, axis=1) < 2.0]
-    return near[np.argmax(np.linalg.norm(near - wrist, axis=1))]
+    return np.asarray(near[np.argmax(np.linalg.norm(near - wrist, axis=1))], dtype=np.float64)
 
 
 def hand_breadth(b: MeasuredBody) -> float:
@@ -525,9 +400,9 @@ def hand_breadth(b: MeasuredBody) -> float:
     plane through the index and little-finger MCP joints (across the hand), near that line
     of knuckles, the thumb left out."""
     i2, i5 = b.joint("r-finger-2-1"), b.joint("r-finger-5-1")
-    axis = _unit(i2 - i5)
+    axis = unit(i2 - i5)
     mid = 0.5 * (i2 + i5)
-    hand_axis = _unit(b.joint("r-hand") - mid)
+    hand_axis = unit(b.joint("r-hand") - mid)
     v = b.used_vertices
     rel = v - mid
     along = rel @ axis
@@ -545,7 +420,7 @@ def _lateral_pair_breadth(
 
     def f(b: MeasuredBody) -> float:
         d = b.lm(lateral) - b.lm(medial)
-        long_axis = _unit(b.joint(axis_from) - b.joint(axis_to))
+        long_axis = unit(b.joint(axis_from) - b.joint(axis_to))
         return float(np.linalg.norm(d - (d @ long_axis) * long_axis))
 
     return f

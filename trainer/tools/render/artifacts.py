@@ -29,15 +29,8 @@ import numpy as np
 from trainer.errors import AtlasError
 from trainer.tools.render.inputs import AtlasInputs, load_inputs
 from trainer.tools.render.mesh import SkinMesh, body_type_fingerprint, build_skin, default_assets_dir
-from trainer.tools.render.resolve import (
-    SEGMENTS,
-    SideGeometry,
-    SkinSnapper,
-    build_side,
-    densify,
-    resolve_points,
-)
-from trainer.tools.render.sidecar import RENDERER_VERSION
+from trainer.tools.render.resolve import SEGMENTS, SideGeometry, SkinSnapper, build_side
+from trainer.tools.render.sidecar import RENDERER_VERSION, resolve_item
 
 SCHEMA_VERSION = 1
 POSE = "A-pose, unposed"
@@ -54,7 +47,7 @@ def artifact_hash(inputs: AtlasInputs, fingerprint: str) -> str:
         inputs.landmarks_raw,
         fingerprint.encode(),
     ]
-    parts += [r.raw for r in inputs.regions]
+    parts += [inputs.region_raw[r.id] for r in inputs.regions]
     for part in parts:
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
@@ -74,16 +67,10 @@ def resolved_record(inputs: AtlasInputs, body_type: str, skin: SkinMesh, fingerp
     geo: SideGeometry = build_side(skin, "right", inputs.landmarks, snapper)
     items: dict[str, Any] = {}
     for region in inputs.regions:
-        for item_id, kind, points, closed in region.items():
-            try:
-                anchors, _ = resolve_points(geo, points)
-            except AtlasError as exc:
-                raise AtlasError(f"{region.path.name}: {item_id}: {exc}") from exc
-            dense = (
-                anchors if kind == "site" or len(anchors) < 2 else densify(snapper, anchors, closed=closed)
-            )
-            items[item_id] = {
-                "kind": kind,
+        for item in inputs.items(region):
+            anchors, _, dense = resolve_item(geo, item, region)
+            items[item.id] = {
+                "kind": item.kind,
                 "region": region.id,
                 "points_cm": _r(dense),
                 "anchors_cm": _r(anchors),
@@ -115,7 +102,8 @@ def mesh_arrays(skin: SkinMesh, n_base: int, base_triangles: np.ndarray) -> dict
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """Compressed npz bytes that depend only on the arrays (no timestamps inside)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    # numpy's stub lets **kwds name its allow_pickle flag, so a dict of arrays fails the check.
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

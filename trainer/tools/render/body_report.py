@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from trainer.errors import AtlasError
+from trainer.atlas.assemble import build_atlas
+from trainer.atlas.core import BodyType
+from trainer.atlas.files import read_atlas_files, read_yaml, validate_model
+from trainer.errors import AtlasError, Problem
 from trainer.tools.render.anthropometry import RULES, MeasuredBody
 
 
@@ -75,7 +77,7 @@ class AnthropometryFile(_Strict):
     known_outside: list[KnownOutside] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dimension:
     """One dimension as one body is compared on it."""
 
@@ -100,14 +102,12 @@ class Dimension:
 
 def load_anthropometry(path: Path) -> AnthropometryFile:
     """Read and validate ``atlas/anthropometry.yaml``; every rule must exist."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        parsed = AnthropometryFile.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise AtlasError(f"{path}: {exc}") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise AtlasError(f"{path}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from exc
+    problems: list[Problem] = []
+    parsed = validate_model(
+        AnthropometryFile, read_yaml(Path(path), str(path), problems), str(path), problems
+    )
+    if parsed is None:
+        raise AtlasError(problems)
     dims = {d.id for d in parsed.dimensions}
     for k in parsed.known_outside:
         if k.dimension not in dims:
@@ -121,17 +121,17 @@ def load_anthropometry(path: Path) -> AnthropometryFile:
     return parsed
 
 
-def body_has_weight_target(body: Mapping[str, Any]) -> bool:
+def body_has_weight_target(body: BodyType) -> bool:
     """A body shaped by a (non-average) weight target: its soft tissue is its own."""
-    return any("weight" in str(t[0]) and "averageweight" not in str(t[0]) for t in body.get("targets") or [])
+    return any("weight" in name and "averageweight" not in name for name, _ in body.targets)
 
 
-def dimensions_for(anthro: AnthropometryFile, body: Mapping[str, Any]) -> list[Dimension]:
+def dimensions_for(anthro: AnthropometryFile, body: BodyType) -> list[Dimension]:
     """What one body is compared with: its reference sex's values (or the body's own
     population where a dimension gives one); soft-tissue dimensions of a body with its own
     weight target only where the body has its own values."""
-    body_id = str(body["id"])
-    sex = str(body.get("reference") or "female")
+    body_id = body.id
+    sex = body.reference or "female"
     own_weight = body_has_weight_target(body)
     out = []
     for d in anthro.dimensions:
@@ -145,7 +145,15 @@ def dimensions_for(anthro: AnthropometryFile, body: Mapping[str, Any]) -> list[D
             continue
         out.append(
             Dimension(
-                d.id, d.name, d.rule, d.tissue, d.definition, source, value.mean_cm, value.sd_cm, value.n
+                id=d.id,
+                name=d.name,
+                rule=d.rule,
+                tissue=d.tissue,
+                definition=d.definition,
+                source=source,
+                mean_cm=value.mean_cm,
+                sd_cm=value.sd_cm,
+                n=value.n,
             )
         )
     return out
@@ -175,19 +183,21 @@ def body_report(atlas_dir: Path, bodies: Sequence[str] | None = None) -> dict[st
     """``{"bodies": {BODY: {"dimensions": [...], "within": n, "total": n}}}``."""
     atlas_dir = Path(atlas_dir)
     anthro = load_anthropometry(atlas_dir / "anthropometry.yaml")
-    bt = yaml.safe_load((atlas_dir / "body_types.yaml").read_text(encoding="utf-8")) or {}
+    files = read_atlas_files(atlas_dir, ("body_types",))
+    if files.problems:
+        raise AtlasError(files.problems)
     out: dict[str, Any] = {}
-    for body in bt.get("body_types", []):
-        if bodies and body["id"] not in bodies:
+    for body in build_atlas(files).body_types.values():
+        if bodies and body.id not in bodies:
             continue
-        mb = load_measured_body(atlas_dir, str(body["id"]))
-        sex = str(body.get("reference") or "female")
+        mb = load_measured_body(atlas_dir, body.id)
+        sex = body.reference or "female"
         rows = []
         for d in dimensions_for(anthro, body):
             try:
                 value = float(RULES[d.rule](mb))
             except (ValueError, KeyError, IndexError) as exc:
-                raise AtlasError(f"{body['id']}: cannot measure {d.id}: {exc}") from exc
+                raise AtlasError(f"{body.id}: cannot measure {d.id}: {exc}") from exc
             rows.append(
                 {
                     "name": d.name,
@@ -198,7 +208,7 @@ def body_report(atlas_dir: Path, bodies: Sequence[str] | None = None) -> dict[st
                     "within": d.within(value),
                 }
             )
-        out[str(body["id"])] = {
+        out[body.id] = {
             "dimensions": rows,
             "within": sum(1 for r in rows if r["within"]),
             "total": len(rows),

@@ -21,14 +21,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
+from trainer.atlas.assemble import build_atlas
+from trainer.atlas.core import DEFAULT_OFF_SKIN_LIMIT_CM, BodyType, Landmark
+from trainer.atlas.files import read_atlas_files
 from trainer.errors import AtlasError
 from trainer.tools.render.anthropometry import RULES, MeasuredBody
 from trainer.tools.render.body_report import (
@@ -172,7 +173,7 @@ class Morpher:
             self.subdivisions,
         )
 
-    def body(self, weights: Sequence[float], landmarks: Sequence[Mapping[str, Any]]) -> MeasuredBody:
+    def body(self, weights: Sequence[float], landmarks: Sequence[Landmark]) -> MeasuredBody:
         """What the body report measures: base-resolution rows of the subdivided skin, and
         the landmarks resolved on the subdivided skin (as atlas/resolved holds them)."""
         skin = self.skin(weights)
@@ -216,7 +217,7 @@ def measure_dims(body: MeasuredBody, dims: Sequence[Dimension]) -> dict[str, flo
 def fit(
     morpher: Morpher,
     dims: Sequence[Dimension],
-    landmarks: Sequence[Mapping[str, Any]],
+    landmarks: Sequence[Landmark],
     start: Sequence[float] | None = None,
     prior: Sequence[float] | None = None,
 ) -> tuple[FloatArray, dict[str, float]]:
@@ -241,16 +242,18 @@ def fit(
     return w, measure_dims(morpher.body(w, landmarks), dims)
 
 
-def read_body_types(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if "body_types" not in data:
-        raise AtlasError(f"{path}: no body_types")
-    return data
+def read_body_types(atlas_dir: Path) -> tuple[list[BodyType], str]:
+    """The body types and the default one, read as the app reads them."""
+    files = read_atlas_files(Path(atlas_dir), ("body_types",))
+    if files.problems:
+        raise AtlasError(files.problems)
+    atlas = build_atlas(files)
+    return list(atlas.body_types.values()), atlas.default_body_type
 
 
-def current_weights(body: Mapping[str, Any], modifiers: Sequence[Modifier]) -> list[float]:
-    """The modifier weights a body_types.yaml entry's ``fitted`` list encodes."""
-    fitted = {str(t[0]): float(t[1]) for t in body.get("fitted") or []}
+def current_weights(body: BodyType, modifiers: Sequence[Modifier]) -> list[float]:
+    """The modifier weights a body type's ``fitted`` list encodes."""
+    fitted = {name: weight for name, weight in body.fitted}
     out = []
     for m in modifiers:
         if m.incr[0] in fitted:
@@ -269,12 +272,12 @@ def body_weight_modifier(sex: str) -> Modifier:
     return Modifier("body-weight", (f"{stem}-minweight.target",), (f"{stem}-maxweight.target",), False)
 
 
-def free_modifiers(body: Mapping[str, Any]) -> tuple[Modifier, ...]:
+def free_modifiers(body: BodyType) -> tuple[Modifier, ...]:
     """All modifiers (with the sex's body-weight macro), or only the skeletal ones for a body
     with its own weight target."""
     if body_has_weight_target(body):
         return tuple(m for m in MODIFIERS if m.skeletal)
-    return (*MODIFIERS, body_weight_modifier(str(body.get("reference") or "female")))
+    return (*MODIFIERS, body_weight_modifier(body.reference or "female"))
 
 
 HEADER = """\
@@ -290,39 +293,36 @@ HEADER = """\
 """
 
 
-def dump_body_types(data: Mapping[str, Any]) -> str:
+def dump_body_types(body_types: Sequence[BodyType], default: str) -> str:
     """body_types.yaml text in a fixed layout (one target per line)."""
-    lines = [HEADER.rstrip("\n"), f"schema_version: {data.get('schema_version', 1)}", "body_types:"]
-    for b in data["body_types"]:
-        lines.append(f"  - id: {b['id']}")
-        lines.append(f"    name: {b['name']}")
-        if b.get("reference"):
-            lines.append(f"    reference: {b['reference']}")
-        if b.get("off_skin_limit_cm") is not None:
-            lines.append(f"    off_skin_limit_cm: {float(b['off_skin_limit_cm']):g}")
+    lines = [HEADER.rstrip("\n"), "schema_version: 1", "body_types:"]
+    for b in body_types:
+        lines.append(f"  - id: {b.id}")
+        lines.append(f"    name: {b.name}")
+        if b.reference:
+            lines.append(f"    reference: {b.reference}")
+        if b.off_skin_limit_cm != DEFAULT_OFF_SKIN_LIMIT_CM:
+            lines.append(f"    off_skin_limit_cm: {b.off_skin_limit_cm:g}")
         lines.append("    targets:")
-        for t in b.get("targets") or []:
-            lines.append(f"      - [{t[0]}, {float(t[1]):g}]")
-        if b.get("fitted"):
+        lines += [f"      - [{name}, {weight:g}]" for name, weight in b.targets]
+        if b.fitted:
             lines.append("    fitted:")
-            for t in b["fitted"]:
-                lines.append(f"      - [{t[0]}, {float(t[1]):g}]")
-    lines.append(f"default: {data['default']}")
+            lines += [f"      - [{name}, {weight:g}]" for name, weight in b.fitted]
+    lines.append(f"default: {default}")
     return "\n".join(lines) + "\n"
 
 
 def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, write: bool) -> int:
     bt_path = Path(atlas_dir) / "body_types.yaml"
-    data = read_body_types(bt_path)
+    body_types, default = read_body_types(Path(atlas_dir))
     landmarks = load_inputs(Path(atlas_dir)).landmarks
     anthro = load_anthropometry(Path(atlas_dir) / "anthropometry.yaml")
     worst = 0
-    for body in data["body_types"]:
-        if bodies and body["id"] not in bodies:
+    for i, body in enumerate(body_types):
+        if bodies and body.id not in bodies:
             continue
         mods = free_modifiers(body)
-        fixed = [(str(t[0]), float(t[1])) for t in body.get("targets") or []]
-        morpher = Morpher(assets_dir, str(body["id"]), fixed, mods)
+        morpher = Morpher(assets_dir, body.id, list(body.targets), mods)
         dims = dimensions_for(anthro, body)
         prior = None
         if body_has_weight_target(body):
@@ -330,20 +330,16 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
             # sex unless its own (skeletal) dimensions ask otherwise: its weights are pulled
             # towards that body's, not towards 0 (e.g. the wrist, which no skeletal dimension pins).
             average = next(
-                (
-                    b
-                    for b in data["body_types"]
-                    if b.get("reference") == body.get("reference") and not body_has_weight_target(b)
-                ),
+                (b for b in body_types if b.reference == body.reference and not body_has_weight_target(b)),
                 None,
             )
             prior = current_weights(average, mods) if average else None
-        start = current_weights(body, mods) if body.get("fitted") else prior
+        start = current_weights(body, mods) if body.fitted else prior
         before = measure_dims(morpher.body(current_weights(body, mods), landmarks), dims)
         weights, after = fit(morpher, dims, landmarks, start, prior)
-        body["fitted"] = [[f, w] for f, w in morpher.fitted_targets(weights)]
+        body_types[i] = replace(body, fitted=tuple(morpher.fitted_targets(weights)))
         print(
-            f"{body['id']} ({body.get('reference')}, {len(dims)} dimensions, {len(mods)} modifiers)",
+            f"{body.id} ({body.reference}, {len(dims)} dimensions, {len(mods)} modifiers)",
             flush=True,
         )
         outside = 0
@@ -359,7 +355,7 @@ def calibrate(atlas_dir: Path, assets_dir: Path, bodies: Sequence[str] | None, w
                 print(f"    {m.name:32s} {w:+.3f}")
         worst = max(worst, outside)
         if write:  # after each body, so a long run keeps what it has fitted
-            bt_path.write_text(dump_body_types(data), encoding="utf-8")
+            bt_path.write_text(dump_body_types(body_types, default), encoding="utf-8")
             print(f"wrote {bt_path}", flush=True)
     return 0
 

@@ -1,115 +1,98 @@
-"""The render tool's only view of the atlas YAML: plain dicts, read in one place.
+"""What the render tool reads of the atlas: the app's own reader, limited to what it draws.
 
-Kept apart so it can be switched to ``trainer.atlas.files`` later; the renderer needs only
-landmarks, body types and the regions' views and skin points, and must render even while
-other atlas files (references, conditions) are still being written.
+Landmarks, body types and regions are read by :func:`trainer.atlas.files.read_atlas_files`
+and built into the same frozen objects the app uses (:func:`trainer.atlas.assemble.build_atlas`),
+so a file the app refuses is refused here with the same ``file: id: field: message``. The
+references and conditions are not read: a view can be rendered while they are still being
+written. The input hash is taken over the files' *bytes* (landmark files, the region file),
+so a render is stale exactly when a file it was drawn from changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from trainer.atlas.assemble import build_atlas
+from trainer.atlas.core import Atlas, AtlasItem, Landmark, Region, View
+from trainer.atlas.files import read_atlas_files
 from trainer.errors import AtlasError
-from trainer.tools.render.mesh import BODY_TYPES, load_body_types_yaml
+from trainer.tools.render.mesh import BODY_TYPES
 
-# (YAML list key in a region file, sidecar item kind, key of the skin points, closed polygon)
-ITEM_SPECS: tuple[tuple[str, str, str, bool], ...] = (
-    ("nerves", "nerve", "course", False),
-    ("sites", "site", "at", False),
-    ("avoid", "avoid", "path", False),
-    ("territories", "territory", "polygon", True),
-)
+BodyDefinition = tuple[tuple[str, float], ...]
+
+#: The parts of the atlas the renderer draws from.
+RENDER_PARTS = ("landmarks", "body_types", "regions")
 
 
-@dataclass(frozen=True)
-class RegionInput:
-    """One region file: its parsed dict and raw bytes (for the input hash)."""
-
-    path: Path
-    raw: bytes
-    data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.data["region"]["id"])
-
-    @property
-    def segment(self) -> str:
-        return str(self.data["region"]["segment"])
-
-    @property
-    def views(self) -> list[dict[str, Any]]:
-        return list(self.data.get("views") or [])
-
-    def items(self) -> list[tuple[str, str, list[dict[str, Any]], bool]]:
-        """``(id, kind, skin points, closed)`` for every nerve, site, avoid and territory."""
-        out: list[tuple[str, str, list[dict[str, Any]], bool]] = []
-        for list_key, kind, points_key, closed in ITEM_SPECS:
-            for rec in self.data.get(list_key) or []:
-                pts = rec.get(points_key)
-                points = [pts] if isinstance(pts, dict) else list(pts or [])
-                out.append((str(rec["id"]), kind, points, closed))
-        return out
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AtlasInputs:
-    """Landmarks, body types and regions as the renderer needs them."""
+    """The atlas as the renderer needs it, plus the bytes its input hash is taken over."""
 
-    root: Path
-    landmarks: list[dict[str, Any]]
-    landmarks_raw: bytes
-    body_types: dict[str, list[tuple[str, float]]]
-    regions: list[RegionInput]
+    atlas: Atlas
+    landmarks_raw: bytes  # every landmark file, landmarks.yaml first, joined by newlines
+    region_raw: Mapping[str, bytes]  # region id -> its file's bytes
+    body_types: Mapping[str, BodyDefinition]  # body type -> MakeHuman targets and weights
+    landmark_files: Mapping[str, Path]  # landmark id -> the file it is defined in
+
+    @property
+    def root(self) -> Path:
+        return self.atlas.root
+
+    @property
+    def landmarks(self) -> list[Landmark]:
+        return list(self.atlas.landmarks.values())
+
+    @property
+    def regions(self) -> list[Region]:
+        return list(self.atlas.regions.values())
+
+    def views(self, region: Region | None = None) -> list[View]:
+        """Every per-side view (of one region), in file order."""
+        return [v for v in self.atlas.views.values() if region is None or v.region == region.id]
+
+    def region_of(self, view: View) -> Region:
+        return self.atlas.regions[view.region]
+
+    def items(self, region: Region) -> list[AtlasItem]:
+        """The region's nerves, sites, structures to avoid and territories, in that order."""
+        return self.atlas.region_items(region.id)
 
 
-def _load_yaml(path: Path) -> tuple[bytes, dict[str, Any]]:
-    raw = path.read_bytes()
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
-        data = yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise AtlasError(f"{path}: YAML syntax error: {exc}") from exc
-    if not isinstance(data, dict):
-        raise AtlasError(f"{path}: expected a mapping at the top of the file")
-    return raw, data
+def load_inputs(atlas_dir: Path, region_paths: Sequence[Path] | None = None) -> AtlasInputs:
+    """Read landmarks, body types and every ``regions/*.yaml`` (or the given files).
 
-
-def load_landmarks(path: Path) -> tuple[bytes, list[dict[str, Any]]]:
-    """Landmark records from ``landmarks.yaml`` (id, segment and vertex are required)."""
-    raw, data = _load_yaml(path)
-    records = list(data.get("landmarks") or [])
-    for rec in records:
-        for key in ("id", "segment", "vertex"):
-            if key not in rec:
-                raise AtlasError(f"{path}: landmark {rec.get('id', '?')}: missing {key}")
-    return raw, records
-
-
-def load_inputs(atlas_dir: Path, region_paths: list[Path] | None = None) -> AtlasInputs:
-    """Read landmarks, body types and every ``regions/*.yaml`` (or the given files)."""
+    Raises :class:`AtlasError` listing every problem in those files. Without
+    ``body_types.yaml`` the built-in body types are used (a test atlas needs none).
+    """
     atlas_dir = Path(atlas_dir)
-    lm_raw, landmarks = load_landmarks(atlas_dir / "landmarks.yaml")
-    for extra in sorted(atlas_dir.glob("landmarks_*.yaml")):  # landmarks split by author/region
-        more_raw, more = load_landmarks(extra)
-        lm_raw += b"\n" + more_raw
-        landmarks += more
-    bt_path = atlas_dir / "body_types.yaml"
-    body_types = dict(BODY_TYPES)
-    if bt_path.is_file():
-        body_types.update(load_body_types_yaml(bt_path))
-    if region_paths is None:
-        region_paths = sorted((atlas_dir / "regions").glob("*.yaml"))
-    regions = []
-    for p in region_paths:
-        raw, data = _load_yaml(p)
-        if "region" not in data:
-            raise AtlasError(f"{p}: no 'region' mapping")
-        regions.append(RegionInput(path=p, raw=raw, data=data))
+    parts = RENDER_PARTS if (atlas_dir / "body_types.yaml").is_file() else ("landmarks", "regions")
+    files = read_atlas_files(atlas_dir, parts, region_paths)
+    if files.problems:
+        raise AtlasError(files.problems)
+    atlas = build_atlas(files)
+    definitions: dict[str, BodyDefinition] = {k: tuple(v) for k, v in BODY_TYPES.items()}
+    definitions.update((b.id, b.definition) for b in atlas.body_types.values())
+    landmarks_raw = b"\n".join(files.raw[label] for label in files.sources["landmarks"])
+    landmark_files = {
+        rec.id: files.paths[label]
+        for rec, label in zip(
+            files.landmarks.landmarks if files.landmarks else [], files.labels["landmarks"], strict=True
+        )
+    }
     return AtlasInputs(
-        root=atlas_dir, landmarks=landmarks, landmarks_raw=lm_raw, body_types=body_types, regions=regions
+        atlas=atlas,
+        landmarks_raw=landmarks_raw,
+        region_raw={r.id: files.raw[r.file] for r in atlas.regions.values()},
+        body_types=definitions,
+        landmark_files=landmark_files,
     )
+
+
+def load_landmarks(atlas_dir: Path) -> list[Landmark]:
+    """Every landmark of the atlas, as the app builds them."""
+    files = read_atlas_files(Path(atlas_dir), ("landmarks",))
+    if files.problems:
+        raise AtlasError(files.problems)
+    return list(build_atlas(files).landmarks.values())

@@ -182,7 +182,7 @@ def vertex_normals(vertices: FloatArray, triangles: IntArray) -> FloatArray:
     for k in range(3):
         np.add.at(n, triangles[:, k], fn)
     length = np.linalg.norm(n, axis=1, keepdims=True)
-    return np.divide(n, length, out=np.zeros_like(n), where=length > 0)
+    return np.asarray(np.divide(n, length, out=np.zeros_like(n), where=length > 0), dtype=np.float64)
 
 
 def quads_to_triangles(quads: IntArray) -> IntArray:
@@ -276,19 +276,6 @@ def mirror_map(vertices: FloatArray, candidates: IntArray) -> IntArray:
     reflected = vertices[candidates] * np.array([-1.0, 1.0, 1.0])
     _, nearest = tree.query(reflected)
     out[candidates] = candidates[nearest]
-    return out
-
-
-def load_body_types_yaml(path: Path) -> dict[str, list[tuple[str, float]]]:
-    """Read ``atlas/body_types.yaml``: per body, its shape ``targets`` then its ``fitted``
-    modifier weights (both ``[[file, weight]]``, summed in that order)."""
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: dict[str, list[tuple[str, float]]] = {}
-    for entry in data.get("body_types", []):
-        pairs = list(entry.get("targets") or []) + list(entry.get("fitted") or [])
-        out[str(entry["id"])] = [(str(t[0]), float(t[1])) for t in pairs]
     return out
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
+from trainer.atlas.core import Landmark, LandmarkMethod
 from trainer.errors import AtlasError
 from trainer.settings import REPO_ROOT
 from trainer.tools.render.mesh import SkinMesh
@@ -74,51 +74,51 @@ def frame_vector(frame: Frame, components: Mapping[str, float] | None) -> FloatA
     )
 
 
-def is_rule(method: Mapping[str, Any] | None) -> bool:
+def is_rule(lm: Landmark) -> bool:
     """Whether a landmark's position comes from its rule (not from a hand-picked vertex)."""
-    return bool(method) and method.get("kind") in ("joint_offset", "relief")  # type: ignore[union-attr]
+    return lm.rule is not None and lm.rule.executable
 
 
 def _side_vertices(skin: SkinMesh, side: str) -> NDArray[np.int64]:
     ids = skin.skin_vertex_ids
     x = skin.vertices_cm[ids, 0]
-    return ids[x >= -0.5] if side == "left" else ids[x <= 0.5]
+    return np.asarray(ids[x >= -0.5] if side == "left" else ids[x <= 0.5], dtype=np.int64)
 
 
 def rule_point(
     skin: SkinMesh,
-    method: Mapping[str, Any],
+    method: LandmarkMethod,
     segment: str,
     landmarks_cm: Mapping[str, FloatArray],
     side: str = "right",
     snapper: Any = None,
 ) -> FloatArray:
     """The skin point a ``joint_offset`` or ``relief`` method gives on one side of one body."""
-    kind = method.get("kind")
-    if kind not in ("joint_offset", "relief"):
+    kind = method.kind
+    if not method.executable:
         raise AtlasError(f"method kind {kind!r} has no executable rule")
-    frame = segment_frame(skin, str(method.get("frame") or segment), side, landmarks_cm)
-    if method.get("landmark"):
-        if method["landmark"] not in landmarks_cm:
-            raise AtlasError(f"unknown seed landmark {method['landmark']!r}")
-        origin = np.asarray(landmarks_cm[method["landmark"]], dtype=np.float64)
+    frame = segment_frame(skin, method.frame or segment, side, landmarks_cm)
+    if method.landmark:
+        if method.landmark not in landmarks_cm:
+            raise AtlasError(f"unknown seed landmark {method.landmark!r}")
+        origin = np.asarray(landmarks_cm[method.landmark], dtype=np.float64)
     else:
-        jname = joint_name(str(method["joint"]), side)
+        jname = joint_name(str(method.joint), side)
         if jname not in skin.joints_cm:
-            raise AtlasError(f"unknown joint {method['joint']!r}")
+            raise AtlasError(f"unknown joint {method.joint!r}")
         origin = skin.joints_cm[jname]
-    seed = origin + frame_vector(frame, method.get("offset_cm"))
-    toward = method.get("toward")
+    seed = origin + frame_vector(frame, method.offset_cm)
+    toward = method.toward
     if kind == "relief":
         ids = _side_vertices(skin, side)
         v = skin.vertices_cm[ids]
-        within = float(method.get("within_cm") or 2.0)
+        within = float(method.within_cm or 2.0)
         near = np.linalg.norm(v - seed, axis=1) <= within
         if not near.any():
             raise AtlasError(f"no skin within {within} cm of the seed")
         d = frame_vector(frame, toward)
         score = v[near] @ (d / np.linalg.norm(d))
-        return v[near][int(np.argmax(score))].copy()
+        return np.array(v[near][int(np.argmax(score))], dtype=np.float64)
     if toward:
         d = frame_vector(frame, toward)
         return ray_exit(skin, seed, d / np.linalg.norm(d))
@@ -126,7 +126,7 @@ def rule_point(
         from trainer.tools.render.resolve import SkinSnapper
 
         snapper = SkinSnapper(skin)
-    return snapper.snap(seed[None, :])[0][0]
+    return np.asarray(snapper.snap(seed[None, :])[0][0], dtype=np.float64)
 
 
 @lru_cache(maxsize=4)
@@ -163,20 +163,19 @@ def ray_exit(skin: SkinMesh, origin: FloatArray, direction: FloatArray) -> Float
     return origin + float(dist[hit].min()) * direction
 
 
-def seed_order(landmarks: Sequence[Mapping[str, Any]]) -> list[int]:
+def _seed(lm: Landmark) -> str | None:
+    """The landmark a rule starts from (None for a joint or a vertex pick)."""
+    return lm.rule.landmark if lm.rule is not None and is_rule(lm) else None
+
+
+def seed_order(landmarks: Sequence[Landmark]) -> list[int]:
     """Indices of ``landmarks`` ordered so that every seed landmark comes before its users."""
-    ids = [str(lm["id"]) for lm in landmarks]
+    ids = [lm.id for lm in landmarks]
     pending = list(range(len(landmarks)))
     order: list[int] = []
     while pending:
         done = {ids[i] for i in order}
-        ready = [
-            i
-            for i in pending
-            if not is_rule(landmarks[i].get("method"))
-            or (landmarks[i]["method"].get("landmark") in (None, *done))
-            or landmarks[i]["method"].get("landmark") not in ids
-        ]
+        ready = [i for i in pending if _seed(landmarks[i]) in (None, *done) or _seed(landmarks[i]) not in ids]
         if not ready:
             raise AtlasError(f"circular landmark seeds among {[ids[i] for i in pending]}")
         order += ready
@@ -185,28 +184,28 @@ def seed_order(landmarks: Sequence[Mapping[str, Any]]) -> list[int]:
 
 
 def landmark_points(
-    skin: SkinMesh, landmarks: Sequence[Mapping[str, Any]], side: str = "right", snapper: Any = None
+    skin: SkinMesh, landmarks: Sequence[Landmark], side: str = "right", snapper: Any = None
 ) -> dict[str, FloatArray]:
     """Every landmark's skin point on one side: its vertex (mirrored on the left), or its rule."""
     out: dict[str, FloatArray] = {}
     for i in seed_order(landmarks):
         lm = landmarks[i]
-        vertex = int(lm["vertex"])
+        vertex = lm.vertex
         if vertex < 0 or vertex >= len(skin.mirror) or skin.mirror[vertex] < 0:
-            raise AtlasError(f"landmark {lm['id']}: vertex {vertex} is not a skin vertex of the base mesh")
+            raise AtlasError(f"landmark {lm.id}: vertex {vertex} is not a skin vertex of the base mesh")
         row = int(skin.mirror[vertex]) if side == "left" else vertex
-        out[str(lm["id"])] = skin.vertices_cm[row].copy()
+        out[lm.id] = skin.vertices_cm[row].copy()
     for i in seed_order(landmarks):
         lm = landmarks[i]
-        if is_rule(lm.get("method")):
+        if lm.rule is not None and is_rule(lm):
             try:
-                if snapper is None and not lm["method"].get("toward"):
+                if snapper is None and not lm.rule.toward:
                     from trainer.tools.render.resolve import SkinSnapper
 
                     snapper = SkinSnapper(skin)
-                out[str(lm["id"])] = rule_point(skin, lm["method"], str(lm["segment"]), out, side, snapper)
+                out[lm.id] = rule_point(skin, lm.rule, lm.segment, out, side, snapper)
             except AtlasError as exc:
-                raise AtlasError(f"landmark {lm['id']}: {exc}") from exc
+                raise AtlasError(f"landmark {lm.id}: {exc}") from exc
     return out
 
 
@@ -229,10 +228,6 @@ def pick_vertex(skins: Sequence[SkinMesh], points: Sequence[FloatArray]) -> tupl
     return best, best_d
 
 
-def _landmark_files(atlas_dir: Path) -> list[Path]:
-    return [Path(atlas_dir) / "landmarks.yaml", *sorted(Path(atlas_dir).glob("landmarks_*.yaml"))]
-
-
 def repick(atlas_dir: Path, assets_dir: Path, body_types: Sequence[str]) -> list[dict[str, Any]]:
     """Re-make every executable pick on the calibrated bodies (A-pose, one subdivision).
 
@@ -243,21 +238,22 @@ def repick(atlas_dir: Path, assets_dir: Path, body_types: Sequence[str]) -> list
     from trainer.tools.render.mesh import build_skin
 
     inputs = load_inputs(Path(atlas_dir))
-    skins = [build_skin(str(assets_dir), b, tuple(inputs.body_types[b]), 1) for b in body_types]
+    skins = [build_skin(str(assets_dir), b, inputs.body_types[b], 1) for b in body_types]
     points = [landmark_points(s, inputs.landmarks) for s in skins]
     out = []
     for lm in inputs.landmarks:
-        if not is_rule(lm.get("method")):
+        if not is_rule(lm):
             continue
-        k = str(lm["id"])
-        new, spread = pick_vertex(skins, [p[k] for p in points])
-        out.append({"id": k, "old": int(lm["vertex"]), "new": new, "spread_cm": max(spread)})
-    files = {}
-    for f in _landmark_files(atlas_dir):
-        for lm in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("landmarks") or []:
-            files[str(lm["id"])] = f
-    for row in out:
-        row["file"] = files[row["id"]]
+        new, spread = pick_vertex(skins, [p[lm.id] for p in points])
+        out.append(
+            {
+                "id": lm.id,
+                "old": lm.vertex,
+                "new": new,
+                "spread_cm": max(spread),
+                "file": inputs.landmark_files[lm.id],
+            }
+        )
     return out
 
 

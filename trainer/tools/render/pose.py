@@ -36,7 +36,8 @@ def rotate_about_axis(
     p = points - origin
     c = np.cos(angle_rad)[:, None]
     s = np.sin(angle_rad)[:, None]
-    return origin + p * c + np.cross(k, p) * s + k * (p @ k)[:, None] * (1.0 - c)
+    rotated: FloatArray = origin + p * c + np.cross(k, p) * s + k * (p @ k)[:, None] * (1.0 - c)
+    return rotated
 
 
 @lru_cache(maxsize=2)

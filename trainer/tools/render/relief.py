@@ -46,7 +46,8 @@ def _closest_on_path(p: FloatArray, path: FloatArray, step_cm: float = 0.1) -> F
         samples.append(a + t[:, None] * (b - a))
     pts = np.concatenate(samples)
     _, idx = cKDTree(pts).query(p)
-    return pts[idx]
+    nearest: FloatArray = pts[idx]
+    return nearest
 
 
 def relief_field(points_cm: FloatArray, relief: Relief) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -170,8 +171,8 @@ def build_reliefs(
         centre = c - 0.3 * spec.radius_cm * nrm
         out.append(
             Relief(
-                center_cm=tuple(centre.tolist()),  # type: ignore[arg-type]
-                axes=(tuple(a.tolist()), tuple(b.tolist()), tuple(nrm.tolist())),  # type: ignore[arg-type]
+                center_cm=tuple(centre.tolist()),
+                axes=(tuple(a.tolist()), tuple(b.tolist()), tuple(nrm.tolist())),
                 radii_cm=(spec.radius_cm * spec.elongation, spec.radius_cm, 2.0 * spec.radius_cm),
                 height_cm=spec.height_cm,
                 sharpness=1.0,
@@ -192,8 +193,8 @@ def build_reliefs(
             half_w = max(abs(float(m @ b)), 0.6 * half_len)
         out.append(
             Relief(
-                center_cm=tuple((centre - 0.4 * nrm).tolist()),  # type: ignore[arg-type]
-                axes=(tuple(a.tolist()), tuple(b.tolist()), tuple(nrm.tolist())),  # type: ignore[arg-type]
+                center_cm=tuple((centre - 0.4 * nrm).tolist()),
+                axes=(tuple(a.tolist()), tuple(b.tolist()), tuple(nrm.tolist())),
                 radii_cm=(half_len, half_w, 4.0),
                 height_cm=0.50,
                 sharpness=1.6,  # a flat-topped plate with a soft rim, like the patella
@@ -204,11 +205,11 @@ def build_reliefs(
     if len(crest) >= 2:
         out.append(
             Relief(
-                center_cm=tuple(np.asarray(landmarks_cm[crest[0]]).tolist()),  # type: ignore[arg-type]
+                center_cm=tuple(np.asarray(landmarks_cm[crest[0]]).tolist()),
                 axes=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
                 radii_cm=(1.2, 1.2, 1.2),
                 height_cm=0.25,
-                path_cm=tuple(tuple(np.asarray(landmarks_cm[k]).tolist()) for k in crest),  # type: ignore[misc]
+                path_cm=tuple(tuple(np.asarray(landmarks_cm[k]).tolist()) for k in crest),
             )
         )
     return out

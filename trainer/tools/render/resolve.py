@@ -8,13 +8,13 @@ image). Left-side geometry uses the mesh's mirror map and mirrored frames.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from trainer.atlas.core import Landmark, SkinPoint
 from trainer.errors import AtlasError
 from trainer.tools.render.mesh import SkinMesh
 
@@ -251,7 +251,7 @@ class SideGeometry:
 
 
 def build_side(
-    skin: SkinMesh, side: str, landmarks: list[dict[str, Any]], snapper: SkinSnapper | None = None
+    skin: SkinMesh, side: str, landmarks: Sequence[Landmark], snapper: SkinSnapper | None = None
 ) -> SideGeometry:
     """Landmark positions (vertex picks, or their rules) and all segment frames for one side."""
     from trainer.tools.render.picks import landmark_points
@@ -262,14 +262,14 @@ def build_side(
     segs: dict[str, str] = {}
     skin_ids = skin.skin_vertex_ids
     for lm in landmarks:
-        lid = str(lm["id"])
+        lid = lm.id
         # The landmark's own vertex row (or the nearest skin row for a rule landmark):
         # its normal orients the bony relief drawn there.
-        vi = landmark_vertex(skin, int(lm["vertex"]), side)
+        vi = landmark_vertex(skin, lm.vertex, side)
         if not np.allclose(skin.vertices_cm[vi], pos[lid]):
             vi = int(skin_ids[skin.tree.query(pos[lid])[1]])
         verts[lid] = vi
-        segs[lid] = str(lm["segment"])
+        segs[lid] = lm.segment
     frames = {seg: segment_frame(skin, seg, side, pos) for seg in SEGMENTS}
     return SideGeometry(
         skin=skin,
@@ -282,34 +282,17 @@ def build_side(
     )
 
 
-def signed_offsets(point: Mapping[str, Any]) -> tuple[float, float, float]:
-    """(proximal, lateral, anterior) cm from a skin-point dict; missing keys are 0.
-
-    >>> signed_offsets({"landmark": "x", "distal_cm": 2.5, "medial_cm": 1})
-    (-2.5, -1.0, 0.0)
-    """
-
-    def pair(pos: str, neg: str) -> float:
-        return float(point.get(pos) or 0.0) - float(point.get(neg) or 0.0)
-
-    return (
-        pair("proximal_cm", "distal_cm"),
-        pair("lateral_cm", "medial_cm"),
-        pair("anterior_cm", "posterior_cm"),
-    )
-
-
-def raw_point(geo: SideGeometry, point: Mapping[str, Any]) -> FloatArray:
-    """The unsnapped offset point for a skin-point dict."""
-    lid = point.get("landmark")
+def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
+    """The unsnapped offset point of a skin point."""
+    lid = point.landmark
     if lid not in geo.landmarks_cm:
         raise AtlasError(f"unknown landmark {lid!r}")
     frame = geo.frames[geo.landmark_segments[lid]]
-    return geo.landmarks_cm[lid] + frame.offset(*signed_offsets(point))
+    return geo.landmarks_cm[lid] + frame.offset(*point.offsets_cm)
 
 
-def resolve_points(geo: SideGeometry, points: list[Mapping[str, Any]]) -> tuple[FloatArray, FloatArray]:
-    """Snapped skin points (N, 3) and snap distances (N,) for skin-point dicts."""
+def resolve_points(geo: SideGeometry, points: Sequence[SkinPoint]) -> tuple[FloatArray, FloatArray]:
+    """Snapped skin points (N, 3) and snap distances (N,) of atlas skin points."""
     if not points:
         return np.zeros((0, 3)), np.zeros(0)
     raw = np.stack([raw_point(geo, p) for p in points])

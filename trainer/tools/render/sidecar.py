@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from trainer.atlas.build import sidecar_key
 from trainer.atlas.camera import Camera
+from trainer.atlas.core import AtlasItem, Region, View, skin_points
 from trainer.errors import AtlasError
-from trainer.tools.render.clip import clip_mesh
-from trainer.tools.render.inputs import AtlasInputs, RegionInput
+from trainer.tools.render.inputs import AtlasInputs
 from trainer.tools.render.marks import axis_labels, choose_arrows, draw_mark
 from trainer.tools.render.mesh import SkinMesh, body_type_fingerprint, build_skin
 from trainer.tools.render.raster import RenderResult, render
@@ -32,9 +32,9 @@ from trainer.tools.render.resolve import (
     SkinSnapper,
     build_side,
     densify,
-    outward_x,
     resolve_points,
 )
+from trainer.tools.render.viewclip import view_mesh
 
 FloatArray = NDArray[np.float64]
 
@@ -43,7 +43,6 @@ RENDERER_VERSION = "2.0.0"
 SCHEMA_VERSION = 1
 VISIBLE_DEPTH_TOLERANCE_CM = 0.6
 DEPTH_SCALE_CM = 0.005
-LIMB_SEGMENTS = frozenset({"arm", "forearm", "hand", "thigh", "leg", "foot"})
 
 
 def view_key(view_id: str, body_type: str) -> str:
@@ -52,12 +51,7 @@ def view_key(view_id: str, body_type: str) -> str:
     >>> view_key("knee_anteromedial_right", "female")
     'knee_anteromedial_right__female'
     """
-    return f"{view_id}__{body_type}"
-
-
-def side_view_id(view: Mapping[str, Any], side: str) -> str:
-    """``<id>_<side>``, or the bare id for a midline view (as the atlas loader names them)."""
-    return str(view["id"]) if side == "midline" else f"{view['id']}_{side}"
+    return sidecar_key(view_id, body_type)  # the name the app looks the files up by
 
 
 def look_vector(frame: Frame, look_from: str) -> FloatArray:
@@ -98,13 +92,14 @@ def view_camera(
     return Camera.looking(center_cm, direction, up_vec, size_px, size_px, extent_cm)
 
 
-def input_hash(inputs: AtlasInputs, region: RegionInput, body_fingerprint: str, extra: str) -> str:
-    """sha256 over landmarks.yaml, the region file, the body type and the renderer version."""
+def input_hash(inputs: AtlasInputs, region: Region, body_fingerprint: str, extra: str) -> str:
+    """sha256 over the landmark files, the region file, the body type and the renderer version
+    (over the files' bytes, not the parsed objects: any edit of a file re-renders its views)."""
     h = hashlib.sha256()
     for part in (
         RENDERER_VERSION.encode(),
         inputs.landmarks_raw,
-        region.raw,
+        inputs.region_raw[region.id],
         body_fingerprint.encode(),
         extra.encode(),
     ):
@@ -190,24 +185,30 @@ def _item_record(
     }
 
 
+def resolve_item(
+    geo: SideGeometry, item: AtlasItem, region: Region
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(anchors, snap_cm, points)`` of one item: its skin points snapped, lines densified
+    along the skin (a territory's outline closed)."""
+    try:
+        anchors, snaps = resolve_points(geo, skin_points(item))
+    except AtlasError as exc:
+        raise AtlasError(f"{Path(region.file).name}: {item.id}: {exc}") from exc
+    if item.kind == "site" or len(anchors) < 2:
+        return anchors, snaps, anchors
+    return anchors, snaps, densify(geo.snapper, anchors, closed=item.kind == "territory")
+
+
 def resolve_items(
-    geo: SideGeometry, region: RegionInput
+    geo: SideGeometry, inputs: AtlasInputs, region: Region
 ) -> dict[str, tuple[str, FloatArray, FloatArray, FloatArray]]:
     """``id -> (kind, anchors, snap_cm, points)`` for every landmark and region item."""
     out: dict[str, tuple[str, FloatArray, FloatArray, FloatArray]] = {}
     for lid, pos in geo.landmarks_cm.items():
         p = pos.reshape(1, 3)
         out[lid] = ("landmark", p, np.zeros(1), p)
-    for item_id, kind, points, closed in region.items():
-        try:
-            anchors, snaps = resolve_points(geo, points)
-        except AtlasError as exc:
-            raise AtlasError(f"{region.path.name}: {item_id}: {exc}") from exc
-        if kind == "site" or len(anchors) < 2:
-            dense = anchors
-        else:
-            dense = densify(geo.snapper, anchors, closed=closed)
-        out[item_id] = (kind, anchors, snaps, dense)
+    for item in inputs.items(region):
+        out[item.id] = (item.kind, *resolve_item(geo, item, region))
     return out
 
 
@@ -227,11 +228,11 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
         reliefs = [r for r in reliefs if len(r.path_cm) < 2]
         reliefs.append(
             Relief(
-                center_cm=tuple(path[0].tolist()),  # type: ignore[arg-type]
+                center_cm=tuple(path[0].tolist()),
                 axes=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
                 radii_cm=(1.6, 1.6, 1.6),
                 height_cm=0.35,
-                path_cm=tuple(tuple((p + inward).tolist()) for p in path),  # type: ignore[misc]
+                path_cm=tuple(tuple((p + inward).tolist()) for p in path),
             )
         )
     margin_px = 4.0 * camera.px_per_cm
@@ -250,111 +251,6 @@ def _landmark_reliefs(geo: SideGeometry, camera: Camera) -> list[Relief]:
     return kept
 
 
-ARM_SEGMENTS = frozenset({"arm", "forearm", "hand"})
-ARM_REACH_CM = 10.0
-TRUNK_MARGIN_CM = 2.5
-
-
-def distance_to_polyline(points_cm: FloatArray, path_cm: FloatArray) -> FloatArray:
-    """Distance from each point to a polyline.
-
-    >>> distance_to_polyline(np.array([[1.0, 1.0, 0.0]]), np.array([[0.0, 0, 0], [2.0, 0, 0]])).tolist()
-    [1.0]
-    """
-    best = np.full(len(points_cm), np.inf)
-    for a, b in zip(path_cm[:-1], path_cm[1:], strict=True):
-        ab = b - a
-        t = np.clip(((points_cm - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
-        d = np.linalg.norm(points_cm - (a + t[:, None] * ab), axis=1)
-        best = np.minimum(best, d)
-    return best
-
-
-FieldFn = Callable[[FloatArray], FloatArray]
-
-
-def clip_fields(
-    skin: SkinMesh, segment: str, side: str, look_from: str, camera: Camera, extent_cm: float
-) -> list[FieldFn]:
-    """Fields of body points whose ``<= 0`` part of the skin a view of ``segment`` keeps;
-    each cut is made cleanly through the triangles (:func:`trainer.tools.render.clip.clip_mesh`).
-
-    * arm views keep the skin within reach of the arm's bones (in the A-pose the trunk sits
-      right behind or in front of the elbow and wrist), cut along a smooth capsule;
-    * leg and foot views leave out the other leg; thigh views do so only when looking from
-      medial, and only below the groin;
-    * lower-limb views leave out the forearms and hands that hang beside the hips;
-    * limb views drop what lies far in front of the view centre (a hand in front of a hip),
-      and a view from below keeps only the foot (the leg stands behind the sole);
-    * trunk, head and neck views keep everything.
-    """
-    if segment not in LIMB_SEGMENTS or side == "midline":
-        return []
-    j = skin.joints_cm
-    p = "l-" if side == "left" else "r-"
-    centre, direction = np.asarray(camera.center_cm), np.asarray(camera.direction)
-    fields: list[FieldFn] = []
-    near = near_clip_cm(segment, extent_cm)
-    if near is not None:
-        fields.append(lambda v: near - (v - centre) @ direction)
-    if look_from == "inferior":
-        fields.append(lambda v: (v - centre) @ direction - FAR_CLIP_FROM_BELOW_CM)
-    if segment in ARM_SEGMENTS:
-        chain = _arm_chain(j, p)
-        fields.append(lambda v: distance_to_polyline(v, chain) - ARM_REACH_CM)
-        # ... and nothing more than a few cm medial to the shoulder joint: the trunk left
-        # inside the capsule would otherwise show as a shell seen edge-on.
-        shoulder_x = float(j[p + "shoulder"][0])
-        out = outward_x(side)
-        fields.append(lambda v: (shoulder_x - v[:, 0]) * out - TRUNK_MARGIN_CM)
-        return fields
-    out = outward_x(side)
-    if segment in ("leg", "foot"):
-        fields.append(lambda v: -(v[:, 0] * out) - 1.0)  # > 0 on the other leg
-    elif segment == "thigh" and "medial" in look_from:
-        groin_y = float(j[p + "upper-leg"][1]) - 3.0
-        fields.append(lambda v: np.minimum(-(v[:, 0] * out) - 1.0, groin_y - v[:, 1]))
-    forearms = [_arm_chain(j, q)[1:] for q in ("r-", "l-")]
-    fields.append(
-        lambda v: np.maximum(
-            ARM_REACH_CM - distance_to_polyline(v, forearms[0]),
-            ARM_REACH_CM - distance_to_polyline(v, forearms[1]),
-        )
-    )
-    return fields
-
-
-def view_mesh(
-    skin: SkinMesh, segment: str, side: str, look_from: str, camera: Camera, extent_cm: float
-) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
-    """``(vertices, normals, triangles)`` a view draws: skin and eyes, cut by its clip fields."""
-    verts, normals = skin.vertices_cm, skin.normals
-    drawn = np.concatenate([skin.triangles, skin.eye_triangles])
-    for field in clip_fields(skin, segment, side, look_from, camera, extent_cm):
-        verts, normals, drawn = clip_mesh(verts, normals, drawn, field(verts))
-    return verts, normals, drawn
-
-
-def _arm_chain(joints: Mapping[str, FloatArray], prefix: str) -> FloatArray:
-    """Shoulder, elbow, wrist and middle-finger joints of one arm (cm)."""
-    chain = [joints[prefix + "shoulder"], joints[prefix + "elbow"], joints[prefix + "hand"]]
-    chain += [joints[f"{prefix}finger-3-{k}"] for k in (1, 2, 3, 4) if f"{prefix}finger-3-{k}" in joints]
-    return np.stack(chain)
-
-
-# Seen from below, the whole leg and pelvis stand behind the sole; keep only the foot.
-FAR_CLIP_FROM_BELOW_CM = 12.0
-
-
-def near_clip_cm(segment: str, extent_cm: float) -> float | None:
-    """Arm views drop geometry this far in front of the view centre (the trunk or the other
-    arm between the camera and the arm); other views clip nothing in front (the other leg and
-    the hanging hands are cut out by their own fields, and a depth cut would slice the toes)."""
-    if segment not in ARM_SEGMENTS:
-        return None
-    return -max(15.0, 0.75 * extent_cm)
-
-
 @dataclass
 class BodyContext:
     """Per-body-type state shared by all views: mesh, snapper and both sides' geometry."""
@@ -365,16 +261,12 @@ class BodyContext:
     sides: dict[str, SideGeometry]
 
 
-def view_pose(view: Mapping[str, Any], default_supination_deg: float = 0.0) -> tuple[float, float]:
-    """``(supination_deg, elbow_extension)`` a view asks for (1.0 = elbows fully extended).
-
-    >>> view_pose({"supination_deg": 90, "elbow_extended": True})
-    (90.0, 1.0)
-    """
-    sup = view.get("supination_deg")
+def view_pose(view: View, default_supination_deg: float = 0.0) -> tuple[float, float]:
+    """``(supination_deg, elbow_extension)`` a view asks for (1.0 = elbows fully extended)."""
+    sup = view.supination_deg
     return (
         float(sup if sup is not None else default_supination_deg),
-        1.0 if view.get("elbow_extended") else 0.0,
+        1.0 if view.elbow_extended else 0.0,
     )
 
 
@@ -404,32 +296,28 @@ def body_context(
     return BodyContext(name=body_type, skin=skin, fingerprint=fingerprint, sides=sides)
 
 
+def _extra(view: View, size_px: int, supersample: int) -> str:
+    """The render settings that enter the input hash besides the files."""
+    return json.dumps({"view": view.base_id, "side": view.side, "size_px": size_px, "ss": supersample})
+
+
 def render_view(
     inputs: AtlasInputs,
-    region: RegionInput,
-    view: Mapping[str, Any],
-    side: str,
+    view: View,
     body: BodyContext,
     size_px: int = 900,
     supersample: int = 2,
 ) -> ViewRender:
-    """Render one view × side for one body type, in memory."""
+    """Render one view (one side of it) for one body type, in memory."""
+    region = inputs.region_of(view)
+    side = view.side
     geo = body.sides[side]
     frame = geo.frames[region.segment]
-    center, _ = resolve_points(geo, [dict(view["center"])])
-    camera = view_camera(
-        center[0],
-        frame,
-        str(view["look_from"]),
-        str(view.get("up") or "proximal"),
-        float(view["extent_cm"]),
-        size_px,
-    )
+    center, _ = resolve_points(geo, [view.center])
+    camera = view_camera(center[0], frame, view.look_from, view.up, view.extent_cm, size_px)
     skin = body.skin
     reliefs = _landmark_reliefs(body.sides["right"], camera) + _landmark_reliefs(body.sides["left"], camera)
-    verts, normals, drawn = view_mesh(
-        skin, region.segment, side, str(view["look_from"]), camera, float(view["extent_cm"])
-    )
+    verts, normals, drawn = view_mesh(skin, region.segment, side, view.look_from, camera, view.extent_cm)
     result = render(
         verts,
         normals,
@@ -447,17 +335,16 @@ def render_view(
     )
     result = RenderResult(rgb=rgb, depth_cm=result.depth_cm)
     depth_u16, near, scale = encode_depth(result.depth_cm)
-    vid = side_view_id(view, side)
+    vid = view.id
     key = view_key(vid, body.name)
     items = {
         item_id: _item_record(kind, anchors, snaps, pts, camera, result.depth_cm)
-        for item_id, (kind, anchors, snaps, pts) in resolve_items(geo, region).items()
+        for item_id, (kind, anchors, snaps, pts) in resolve_items(geo, inputs, region).items()
     }
-    extra = json.dumps({"view": str(view["id"]), "side": side, "size_px": size_px, "ss": supersample})
     sidecar: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "view_id": vid,
-        "view": str(view["id"]),
+        "view": view.base_id,
         "region": region.id,
         "side": side,
         "body_type": body.name,
@@ -470,7 +357,7 @@ def render_view(
             name: [round(float(v), 4) for v in camera.image_vector(getattr(frame, name))]
             for name in ("proximal", "lateral", "anterior")
         },
-        "input_hash": input_hash(inputs, region, body.fingerprint, extra),
+        "input_hash": input_hash(inputs, region, body.fingerprint, _extra(view, size_px, supersample)),
         "renderer_version": RENDERER_VERSION,
         "orientation_mark": mark.to_dict(),
         "items": items,
@@ -508,22 +395,9 @@ def existing_hash(atlas_dir: Path, key: str) -> str | None:
         return None
 
 
-def planned_hash(
-    inputs: AtlasInputs,
-    region: RegionInput,
-    view: Mapping[str, Any],
-    side: str,
-    body: BodyContext,
-    size_px: int,
-    supersample: int,
-) -> str:
+def planned_hash(inputs: AtlasInputs, view: View, body: BodyContext, size_px: int, supersample: int) -> str:
     """The input hash ``render_view`` would write, without rendering."""
-    extra = json.dumps({"view": str(view["id"]), "side": side, "size_px": size_px, "ss": supersample})
-    return input_hash(inputs, region, body.fingerprint, extra)
-
-
-def sides_of(view: Mapping[str, Any]) -> list[str]:
-    return [str(s) for s in (view.get("sides") or ["right", "left"])]
+    return input_hash(inputs, inputs.region_of(view), body.fingerprint, _extra(view, size_px, supersample))
 
 
 def render_view_by_id(
@@ -541,10 +415,8 @@ def render_view_by_id(
     from trainer.tools.render.inputs import load_inputs
 
     inputs = load_inputs(Path(atlas_dir), region_paths)
-    for region in inputs.regions:
-        for view in region.views:
-            for side in sides_of(view):
-                if side_view_id(view, side) == view_id:
-                    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, *view_pose(view))
-                    return render_view(inputs, region, view, side, body, size_px, supersample)
-    raise AtlasError(f"no view {view_id!r} in {atlas_dir}")
+    view = inputs.atlas.views.get(view_id)
+    if view is None:
+        raise AtlasError(f"no view {view_id!r} in {atlas_dir}")
+    body = body_context(inputs, body_type, Path(assets_dir), subdivisions, *view_pose(view))
+    return render_view(inputs, view, body, size_px, supersample)

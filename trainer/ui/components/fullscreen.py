@@ -72,5 +72,6 @@ def fullscreen_button(key: str, on_change: Callable[[], None] | None = None) -> 
 def is_fullscreen(key: str) -> bool:
     """The last state the browser reported for the component ``key`` (False before any)."""
     state = st.session_state.get(key)
-    value = state.get("fullscreen") if hasattr(state, "get") else getattr(state, "fullscreen", None)
+    get = getattr(state, "get", None)
+    value = get("fullscreen") if callable(get) else getattr(state, "fullscreen", None)
     return bool(value)

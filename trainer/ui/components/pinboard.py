@@ -309,7 +309,8 @@ def place_pin(pins: list[tuple[float, float]], click: dict[str, Any], max_pins: 
 
 def _read_click(key: str) -> dict[str, Any] | None:
     state = st.session_state.get(key)
-    click = state.get("click") if hasattr(state, "get") else getattr(state, "click", None)
+    get = getattr(state, "get", None)
+    click = get("click") if callable(get) else getattr(state, "click", None)
     return clean_click(click)
 
 

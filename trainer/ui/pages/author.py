@@ -28,7 +28,7 @@ from trainer.explorer.figures import image_url
 from trainer.scoring.reveal import question_shapes
 from trainer.settings import author_dir, quiz_dir
 from trainer.ui.auth import require_host_key, view_label
-from trainer.ui.common import get_atlas, get_view, page_setup
+from trainer.ui.common import get_view, page_setup, require_atlas
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import plain_md
@@ -37,9 +37,7 @@ from trainer.ui.state import get_store
 page_setup()
 st.title("Author")
 require_host_key("the author page")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 ss = st.session_state
 folder, shipped = author_dir(), quiz_dir()
 # What one question is made of; cleared after a save. View, type, body type, tolerances,
@@ -153,7 +151,11 @@ with tab_new:
         "Zero credit from (cm)", 0.2, 15.0, 3.0, 0.1, key="au_zero", disabled=not form.measured
     )
     difficulty = c3.selectbox(
-        "Difficulty", list(model.DIFFICULTIES), index=1, key="au_diff", format_func=model.DIFFICULTIES.get
+        "Difficulty",
+        list(model.DIFFICULTIES),
+        index=1,
+        key="au_diff",
+        format_func=lambda d: model.DIFFICULTIES[d],
     )
     technique = c4.selectbox(
         "Technique",

@@ -9,7 +9,7 @@ import streamlit as st
 
 from trainer.explorer import page as model
 from trainer.explorer.figures import LAYER_LABELS, LAYERS
-from trainer.ui.common import badge, esc, get_atlas, get_view, page_setup
+from trainer.ui.common import badge, esc, get_view, page_setup, require_atlas
 from trainer.ui.data import cached_explorer_figure, cached_explorer_figure_3d
 
 
@@ -50,9 +50,7 @@ def show_card(card: model.NerveCard) -> None:
 
 page_setup()
 st.title("Atlas explorer")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 if not atlas.regions:
     st.info("The atlas has no regions yet. Add a file under atlas/regions/ and run the render tool.")
     st.stop()

@@ -29,7 +29,7 @@ from trainer.rules.classroom import (
 from trainer.scoring.reveal import question_shapes, shows_picture
 from trainer.scoring.score import count_noun
 from trainer.ui.auth import host_gate
-from trainer.ui.common import esc, get_atlas, page_setup
+from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen
 from trainer.ui.components.pinboard import pinboard
 from trainer.ui.data import get_questions
@@ -67,9 +67,7 @@ host_gate(
     button="Open host controls",
 )
 
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 store = get_store()
 all_questions = get_questions(atlas)
 questions = live_questions(atlas, all_questions)

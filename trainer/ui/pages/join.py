@@ -17,6 +17,7 @@ from trainer.errors import ConflictError, NotFoundError, RuleError, StoreError
 from trainer.explorer.figures import image_url
 from trainer.live import service as live
 from trainer.quiz.choices import option_texts, revealed_options
+from trainer.quiz.kinds import is_multi_site, is_trace
 from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import Phase, check_browser_joins
 from trainer.safetext import inert_label
@@ -341,9 +342,9 @@ def _answer_area() -> None:
             )
 
     if can_answer:
-        if q.type == "multi_site":
+        if is_multi_site(q):
             st.caption(f"Place {lo} pins.")
-        elif q.type == "trace":
+        elif is_trace(q):
             st.caption(trace_instructions(q) + " Then submit.")
         c1, c2 = st.columns(2)
         if hi > 0:

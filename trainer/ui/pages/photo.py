@@ -25,7 +25,7 @@ from trainer.authoring.photo import (
 from trainer.errors import TrainerError
 from trainer.settings import current
 from trainer.ui.auth import require_host_key, view_label
-from trainer.ui.common import get_atlas, get_view, page_setup
+from trainer.ui.common import get_view, page_setup, require_atlas
 from trainer.ui.components.pinboard import pinboard, take_click
 
 #: What "Forget this photo now" clears from the session.
@@ -43,9 +43,7 @@ PHOTO_STATE = (
 page_setup()
 st.title("Photo overlay")
 require_host_key("the photo overlay")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 ss = st.session_state
 folder = current().photo_dir
 st.caption(
@@ -200,7 +198,7 @@ layers = st.multiselect(
     list(model.LAYER_NAMES),
     default=list(model.DEFAULT_LAYERS),
     key="ph_layers",
-    format_func=model.LAYER_NAMES.get,
+    format_func=lambda name: model.LAYER_NAMES[name],
 )
 # Drawing and PNG-encoding a large photo takes a moment: do it once per set of inputs.
 stamp = (ss.get("ph_digest"), view.key, tuple(sorted(state.taps.items())), tuple(layers))

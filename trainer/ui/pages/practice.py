@@ -8,15 +8,18 @@ import time
 import streamlit as st
 
 from trainer.explorer.figures import image_url
+from trainer.practice import page as model
+from trainer.practice.hints import shapes as hint_shapes
 from trainer.practice.summary import error_chart, summary_rows
 from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options, to_file_indexes
+from trainer.quiz.kinds import type_label
 from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
-from trainer.quiz.session import Filters, choose_side, pick_questions, pins_needed
+from trainer.quiz.session import Filters, pick_questions
 from trainer.safetext import inert_label
+from trainer.scoring.results import Result
 from trainer.scoring.reveal import question_shapes, reveal_shapes
-from trainer.scoring.score import Answer, Result, extra_pin_policy_text, score, trace_instructions
 from trainer.ui.common import esc, get_atlas, get_view, page_setup
-from trainer.ui.components.pinboard import pinboard, place_pin, take_click
+from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc, profile_sidebar
@@ -30,64 +33,30 @@ questions = get_questions(atlas)
 learner_id = profile_sidebar()
 ss = st.session_state
 ss.setdefault("body_type", atlas.default_body_type)
-TYPE_LABELS = {
-    "locate": "Locate",
-    "multi_site": "Multi-site",
-    "trace": "Trace",
-    "identify": "Identify",
-    "territory": "Territory",
-    "clinical": "Clinical",
-    "case": "Case",
-}
-
 if not questions:
     st.info("No questions yet: add a bank under quizzes/ (see docs/quiz-format.md).")
     st.stop()
 
 
-def _start(ids: list[str], seed: int) -> None:
-    rng = random.Random(seed)
-    ss["pr"] = {
-        "ids": ids,
-        "views": {i: choose_side(atlas, questions[i], rng) for i in ids},
-        "index": 0,
-        "results": [],
-        "started": time.time(),
-    }
+def _start(ids: list[str], seed: int, side: str | None = None) -> None:
+    ss["pr"] = model.new_session(atlas, questions, ids, random.Random(seed), time.time(), side)
     _reset_question()
 
 
 def _reset_question() -> None:
-    ss["pr_pins"] = []
+    ss["pr_draft"] = None
     ss["pr_result"] = None
     ss["pr_seq"] = ss.get("pr_seq", 0) + 1
     ss["pr_t0"] = time.time()
 
 
-def _add_pin(pins: list[tuple[float, float]], pt: tuple[float, float], max_pins: int) -> None:
-    """A single-pin question moves its pin; multi-pin questions add up to their maximum."""
-    if max_pins == 1:
-        pins[:] = [pt]
-    elif len(pins) < max_pins:
-        pins.append(pt)
-
-
 # ---------------------------------------------------------------- session setup
 # A link such as ?questions=id1,id2&side=left starts a session directly (shared links,
 # "practise these" buttons on the progress page).
-linked = [x for x in st.query_params.get("questions", "").split(",") if x in questions]
+linked = model.linked_ids(questions, st.query_params.get("questions", ""))
 if linked and ss.get("pr_linked") != st.query_params.get("questions"):
     ss["pr_linked"] = st.query_params.get("questions")
-    _start(linked, int(time.time() * 1000) % (2**31))
-    want_side = st.query_params.get("side")
-    if want_side in ("right", "left"):
-        for qid in linked:
-            base = questions[qid].view
-            match = next(
-                (v.id for v in atlas.views.values() if v.base_id == base and v.side == want_side), None
-            )
-            if match:
-                ss["pr"]["views"][qid] = match
+    _start(linked, int(time.time() * 1000) % (2**31), st.query_params.get("side"))
     if st.query_params.get("body") in atlas.body_types:
         ss["body_type"] = st.query_params["body"]
 
@@ -113,9 +82,7 @@ if "pr" not in ss:
             "Conditions", list(atlas.conditions), format_func=atlas.name_of, key="pr_conditions"
         )
         nerves = c1.multiselect("Nerves", list(atlas.nerves), format_func=atlas.name_of, key="pr_nerves")
-        types = c2.multiselect(
-            "Question types", list(QUESTION_TYPES), format_func=lambda t: TYPE_LABELS[t], key="pr_types"
-        )
+        types = c2.multiselect("Question types", list(QUESTION_TYPES), format_func=type_label, key="pr_types")
         diffs = c1.multiselect(
             "Difficulty",
             [1, 2, 3],
@@ -150,17 +117,18 @@ idx: int = session["index"]
 if idx >= len(ids):
     st.subheader("Session summary")
     results = session["results"]
-    mean = sum(r.credit for _, r in results) / max(1, len(results))
+    mean = model.session_score(results)
     st.metric("Score", f"{mean * 100:.0f}%", help="Mean credit over the session")
     rows = summary_rows(results)
     st.dataframe(
         [
             {
                 "Question": r.prompt,
-                "Type": TYPE_LABELS.get(r.type, r.type),
+                "Type": type_label(r.type),
                 "Score %": r.percent,
                 "Distance (cm)": "—" if r.distance_cm is None else f"{r.distance_cm:.1f}",
                 "Direction": r.direction,
+                "Hints": r.hints or "—",
             }
             for r in rows
         ],
@@ -182,7 +150,7 @@ view = get_view(view_id, ss["body_type"]) if view_id else None
 if q.view and view is None:
     st.stop()
 
-st.progress((idx) / len(ids), text=f"Question {idx + 1} of {len(ids)} · {TYPE_LABELS[q.type]}")
+st.progress(idx / len(ids), text=model.progress_text(idx, len(ids), q))
 if st.button("End session", key="pr_end"):
     session["index"] = len(ids)
     st.rerun()
@@ -193,54 +161,61 @@ if view is not None:
     side = atlas.views[view.view_id].side
     st.caption(f"{atlas.regions[view.region].name} · {side} side · {atlas.body_types[view.body_type].name}")
 
-result = ss.get("pr_result")
+result: Result | None = ss.get("pr_result")
 answered = result is not None
-placing_step = next((i for i, s in enumerate(q.steps) if s.type in ("locate", "multi_site")), None)
-lo, hi = pins_needed(atlas, q, placing_step) if q.type == "case" else pins_needed(atlas, q)
-pins: list[tuple[float, float]] = ss.setdefault("pr_pins", [])
+if ss.get("pr_draft") is None:
+    ss["pr_draft"] = model.new_draft(q)
+draft: model.Draft = ss["pr_draft"]
+pb_key = f"pb_{ss['pr_seq']}"
+# A tap arrives as the board's value before this run: add it before the board is drawn.
+tap = take_click(pb_key)
+if tap is not None and not answered:
+    point = (float(tap["x"]), float(tap["y"]))
+    if not (tap["nudge"] and model.move_last_pin(q, draft, point)):  # arrow keys move the last pin
+        model.add_pin(q, draft, point)
 
-if q.type == "multi_site" or (
-    q.type == "case" and placing_step is not None and q.steps[placing_step].type == "multi_site"
-):
-    st.caption(f"Place {lo} pins. " + extra_pin_policy_text(q.extra_pins))
-elif q.type == "trace":
-    st.caption(trace_instructions(q) + " Then submit.")
-
-if view is not None and (hi > 0 or q.type in ("identify", "territory")):
-    shapes = question_shapes(q, view)
-    if answered:
-        targets = q.steps[placing_step].targets if q.type == "case" and placing_step is not None else None
-        shapes = shapes + reveal_shapes(q, result, view, atlas, targets=targets)
-    hint = (
-        ""
-        if answered or hi == 0
-        else ("Tap where you would inject." if hi == 1 else f"Tap to add pins ({len(pins)} placed).")
+targets_to_place = model.placing_choices(q, draft)
+if targets_to_place and not answered:
+    labels = dict(targets_to_place)
+    chosen_part = st.radio(
+        "Your taps place the pins of",
+        list(labels),
+        format_func=lambda i: labels[i],
+        index=list(labels).index(draft.active) if draft.active in labels else 0,
+        horizontal=True,
+        key=f"pr_part_{ss['pr_seq']}",
     )
-    pb_key = f"pb_{ss['pr_seq']}"
+    model.select_part(q, draft, int(chosen_part))
+caption = model.instructions(q, draft)
+if caption and not answered:
+    st.caption(caption)
 
-    def _on_click(pb_key: str = pb_key, hi: int = hi) -> None:
-        click = take_click(pb_key)
-        if click is not None and ss.get("pr_result") is None:
-            place_pin(ss["pr_pins"], click, hi)
+offered = model.offered_hints(q, atlas, draft, answered) if view is not None else []
+if offered and not answered:
+    hint_cols = st.columns(len(offered))
+    for col, (hint, enabled) in zip(hint_cols, offered, strict=True):
+        if col.button(hint.button_text, key=f"pr_hint_{hint.id}_{ss['pr_seq']}", disabled=not enabled):
+            model.use_hint(q, atlas, draft, hint.id)
+            st.rerun()
 
-    click = pinboard(
+surface = model.board(q, view is not None, draft, answered)
+if view is not None and surface.shown:
+    shapes = question_shapes(q, view) + hint_shapes(draft.hints, q, view, atlas)
+    if result is not None:
+        shapes = shapes + reveal_shapes(q, result, view, atlas)
+    pinboard(
         key=pb_key,
         image_url=image_url(view),
         width_px=view.width_px,
         height_px=view.height_px,
-        pins_px=pins,
-        active=(not answered and hi > 0),
+        pins_px=surface.pins,
+        active=surface.active,
         shapes=shapes,
-        hint=hint,
+        hint=surface.hint,
         seq=ss["pr_seq"],
-        on_click=_on_click,
         px_per_cm=view.camera.px_per_cm,
     )
-    if click is not None and not answered and hi > 0:
-        # Only reached when the callback did not run (e.g. state injected by a test).
-        place_pin(pins, click, hi)
-        st.rerun()
-    if hi > 0 and not answered:
+    if surface.active:
         with st.expander("Keyboard entry (image pixels)"):
             k1, k2, k3 = st.columns([1, 1, 1])
             x_px = k1.number_input(
@@ -250,7 +225,7 @@ if view is not None and (hi > 0 or q.type in ("identify", "territory")):
                 "y (px)", 0.0, float(view.height_px), float(view.height_px) / 2, key=f"ky_{ss['pr_seq']}"
             )
             if k3.button("Add pin", key=f"kadd_{ss['pr_seq']}"):
-                _add_pin(pins, (x_px, y_px), hi)
+                model.add_pin(q, draft, (x_px, y_px))
                 st.rerun()
             st.caption(
                 f"The image is {view.width_px} × {view.height_px} px; x grows to the right, y downwards."
@@ -297,49 +272,42 @@ def _choices_block(
     return to_file_indexes(_choice_widget(label, option_texts(choices, order), multi, key), order)
 
 
-if q.type in ("identify", "clinical") or (q.type == "territory" and q.mode == "name"):
-    choice_answers[-1] = _choices_block(
+if model.asks_own_choices(q):
+    choice_answers[OWN_CHOICES] = _choices_block(
         "Your answer", q.choices, q.multi_answer, OWN_CHOICES, f"ch_{ss['pr_seq']}", result
     )
     if q.multi_answer and not answered:
         st.caption("Select every correct answer.")
-elif q.type == "case":
-    for i, step in enumerate(q.steps):
-        if step.type in ("identify", "clinical"):
-            st.markdown(f"Step {i + 1}: {esc(step.prompt)}", unsafe_allow_html=True)
-            step_result = result.steps[i] if result is not None and i < len(result.steps) else None
-            choice_answers[i] = _choices_block(
-                step.prompt, step.choices, step.multi_answer, i, f"ch_{ss['pr_seq']}_{i}", step_result
-            )
-        else:
-            st.markdown(f"Step {i + 1}: {esc(step.prompt)} (on the image)", unsafe_allow_html=True)
+for line in model.part_lines(q, draft):
+    st.markdown(esc(line.text), unsafe_allow_html=True)
+    if not line.places_pins:
+        step = q.steps[line.index]
+        step_result = (
+            result.steps[line.index] if result is not None and line.index < len(result.steps) else None
+        )
+        choice_answers[line.index] = _choices_block(
+            step.prompt,
+            step.choices,
+            step.multi_answer,
+            line.index,
+            f"ch_{ss['pr_seq']}_{line.index}",
+            step_result,
+        )
 
 # Buttons
 if not answered:
     b1, b2, b3 = st.columns(3)
-    if hi > 0 and b1.button("Undo last pin", disabled=not pins, width="stretch"):
-        pins.pop()
+    if surface.max_pins > 0 and b1.button("Undo last pin", disabled=not surface.can_undo, width="stretch"):
+        model.undo_pin(draft)
         st.rerun()
-    if hi > 1 and b2.button("Clear pins", disabled=not pins, width="stretch"):
-        pins.clear()
+    if surface.max_pins > 1 and b2.button("Clear pins", disabled=not surface.can_clear, width="stretch"):
+        model.clear_pins(draft)
         st.rerun()
-    ready = (len(pins) >= lo) if hi > 0 else True
-    if q.type in ("identify", "clinical") or (q.type == "territory" and q.mode == "name"):
-        ready = bool(choice_answers.get(-1))
+    ready = model.can_submit(q, draft, choice_answers)
     if b3.button(
         "Submit answer", type="primary", disabled=not ready, width="stretch", key=f"submit_{ss['pr_seq']}"
     ):
-        if q.type == "case":
-            steps = tuple(
-                Answer(pins_px=tuple(pins))
-                if i == placing_step
-                else Answer(choices=choice_answers.get(i, ()))
-                for i in range(len(q.steps))
-            )
-            answer = Answer(steps=steps)
-        else:
-            answer = Answer(pins_px=tuple(pins), choices=choice_answers.get(-1, ()))
-        res = score(q, answer, view, atlas)
+        res = model.submit(q, draft, choice_answers, view, atlas)
         ss["pr_result"] = res
         session["results"].append((q.prompt, res))
         duration_ms = int((time.time() - ss.get("pr_t0", time.time())) * 1000)
@@ -358,37 +326,25 @@ if not answered:
                 now=now_utc(),
             )
         else:
-            from trainer.progress.learning import attempt_fields
-
             ss.setdefault("anon_attempts", []).append(
-                {
-                    "question_id": q.id,
-                    "view_id": view.view_id if view else None,
-                    "credit": res.credit,
-                    "duration_ms": duration_ms,
-                    "created_at": now_utc(),
-                    **attempt_fields(res),
-                }
+                model.anonymous_attempt(q, view, res, duration_ms, now_utc())
             )
         st.rerun()
 else:
     assert result is not None
-    tone = st.success if result.credit >= 0.999 else (st.warning if result.credit > 0 else st.error)
-    tone(f"{result.percent}% — {result.feedback}")
+    show = {"success": st.success, "warning": st.warning, "error": st.error}[model.tone(result)]
+    show(model.headline(result))
     for s in result.safety:
         st.error(s, icon="⛔")
-    for pr in result.pins:
-        if pr.nearest_name and pr.nearest_cm is not None and pr.on_body:
-            st.caption(f"Nearest structure to your pin: {pr.nearest_name} ({pr.nearest_cm:.1f} cm).")
-            break
+    near = model.nearest_note(result)
+    if near:
+        st.caption(near)
     if result.teaching:
         st.markdown(f"**Why:** {esc(result.teaching)}", unsafe_allow_html=True)
-    refs = [atlas.references[r].citation for r in result.references if r in atlas.references]
+    refs = model.references_note(atlas, result)
     if refs:
-        st.caption("Reference: " + " · ".join(refs))
-    if st.button(
-        "Next question" if idx + 1 < len(ids) else "See summary", type="primary", key=f"next_{ss['pr_seq']}"
-    ):
+        st.caption(refs)
+    if st.button(model.next_label(idx, len(ids)), type="primary", key=f"next_{ss['pr_seq']}"):
         session["index"] = idx + 1
         _reset_question()
         st.rerun()

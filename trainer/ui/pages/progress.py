@@ -11,15 +11,13 @@ from trainer.explorer.figures import bias_figure
 from trainer.progress import page as model
 from trainer.progress.stats import PERCENT_FORMAT
 from trainer.rules.profiles import new_key
-from trainer.ui.common import esc, get_atlas, get_view, page_setup
+from trainer.ui.common import esc, get_view, page_setup, require_atlas
 from trainer.ui.data import get_questions
 from trainer.ui.state import current_profile, drop_profile, flash, get_store, hold_profile, now_utc
 
 page_setup()
 st.title("Progress")
-atlas = get_atlas()
-if atlas is None:
-    st.stop()
+atlas = require_atlas()
 questions = get_questions(atlas)
 profile = current_profile()
 store = get_store()
