@@ -17,7 +17,7 @@ def plot_state(page: Any) -> dict[str, Any]:
             const gd = document.querySelector('.js-plotly-plot');
             if (!gd || !gd.layout) return null;
             return {src: (gd.layout.images || [])[0]?.source || null,
-                    traces: gd.data.map(t => t.name)};
+                    traces: gd.data.map(t => t.meta === 'nerve' ? 'Nerves' : t.name)};
         }"""
     )
 
@@ -26,7 +26,7 @@ def wait_plot(page: Any, predicate: str, timeout_ms: int = 20000) -> dict[str, A
     page.wait_for_function(
         "() => { const gd = document.querySelector('.js-plotly-plot');"
         " if (!gd || !gd.layout || !gd.data) return false; const s = {src: (gd.layout.images||[])[0]?.source||'',"
-        " traces: gd.data.map(t => t.name)}; return (" + predicate + "); }",
+        " traces: gd.data.map(t => t.meta === 'nerve' ? 'Nerves' : t.name)}; return (" + predicate + "); }",
         timeout=timeout_ms,
     )
     return plot_state(page)
@@ -114,4 +114,69 @@ def test_explorer_opens_at_its_own_address(app_server: AppServer, chromium: Any)
     wait_plot(page, " || ".join(f"s.src.includes({v + '_'!r})" for v in views))
     assert page.get_by_text("Page not found").count() == 0
     assert f"region={region}" in page.url
+    ctx.close()
+
+
+def _label_rects(page: Any) -> list[dict[str, float]]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot .annotation-text-g rect.bg')]
+            .map(r => r.getBoundingClientRect()).filter(b => b.width > 0)
+            .map(b => ({x0: b.left, y0: b.top, x1: b.right, y1: b.bottom}))"""
+    )
+
+
+@pytest.mark.parametrize("viewport", [(1366, 800), (390, 844)])
+def test_labels_do_not_overlap_on_screen(
+    app_server: AppServer, chromium: Any, viewport: tuple[int, int]
+) -> None:
+    """The names drawn on the image, measured where the browser actually drew them."""
+    from trainer.atlas import load_atlas
+
+    atlas = load_atlas()
+    ctx = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = ctx.new_page()
+    for region in list(atlas.regions)[:4]:
+        page.goto(f"{app_server.url}/explorer?region={region}")
+        wait_idle(page)
+        wait_plot(page, "s.src.length > 0")
+        page.wait_for_timeout(500)
+        rects = _label_rects(page)
+        assert len(rects) >= 3, region
+        for i, a in enumerate(rects):
+            for b in rects[i + 1 :]:
+                overlap = a["x0"] < b["x1"] - 0.5 and b["x0"] < a["x1"] - 0.5
+                overlap = overlap and a["y0"] < b["y1"] - 0.5 and b["y0"] < a["y1"] - 0.5
+                assert not overlap, (region, a, b)
+    screenshot(page, f"explorer_labels_{viewport[0]}")
+    ctx.close()
+
+
+def test_clicking_a_nerve_opens_its_card(app_server: AppServer, chromium: Any) -> None:
+    ctx = chromium.new_context(viewport={"width": 1366, "height": 800})
+    page = ctx.new_page()
+    page.goto(app_server.url + "/explorer")
+    wait_idle(page)
+    wait_plot(page, "s.traces.includes('Nerves')")
+    page.wait_for_timeout(500)
+    # The screen position of the middle of the first nerve's course, and its legend name.
+    target = page.evaluate(
+        """() => {
+            const gd = document.querySelector('.js-plotly-plot');
+            const t = gd.data.find(t => t.meta === 'nerve');
+            const pts = t.x.map((x, i) => [x, t.y[i]]).filter(p => p[0] !== null);
+            const [x, y] = pts[Math.floor(pts.length / 2)];
+            const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+            return {name: t.name, id: t.customdata[0],
+                    x: box.left + fl._size.l + fl.xaxis.l2p(x), y: box.top + fl._size.t + fl.yaxis.l2p(y)};
+        }"""
+    )
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(target["x"], target["y"])
+    wait_idle(page)
+    from trainer.atlas import load_atlas
+
+    full_name = load_atlas().nerves[target["id"]].name
+    page.get_by_role("heading", name=full_name).wait_for(timeout=20000)
+    screenshot(page, "explorer_clicked_nerve")
     ctx.close()

@@ -63,6 +63,17 @@ def test_a_single_pin_moves_and_a_multi_pin_question_stops_at_its_maximum(
     assert draft.active_pins() == []
 
 
+def test_an_arrow_key_nudge_moves_the_last_pin_only(qs: dict[str, QuestionModel]) -> None:
+    multi = qs["q_multi"]
+    draft = model.new_draft(multi)
+    assert not model.move_last_pin(multi, draft, (9.0, 9.0))  # no pin yet: nothing to move
+    model.add_pin(multi, draft, (1.0, 1.0))
+    model.add_pin(multi, draft, (5.0, 5.0))
+    assert model.move_last_pin(multi, draft, (5.3, 4.9))
+    assert draft.active_pins() == [(1.0, 1.0), (5.3, 4.9)]
+    assert not model.move_last_pin(qs["q_identify"], model.new_draft(qs["q_identify"]), (1.0, 1.0))
+
+
 def test_a_choice_question_has_no_board_pins_and_needs_a_pick(qs: dict[str, QuestionModel]) -> None:
     q = qs["q_clinical"]
     draft = model.new_draft(q)

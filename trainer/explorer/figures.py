@@ -16,10 +16,20 @@ import plotly.graph_objects as go
 from trainer.atlas.core import Atlas, Landmark
 from trainer.atlas.describe import dose_words
 from trainer.atlas.rendered import RenderedItem, RenderedView
+from trainer.explorer.atlas_labels import (  # LAYERS, the styles and labels live there
+    LANDMARK_COLOUR,
+    LANDMARK_MARKER_PX,
+    LAYERS,
+    SITE_MARKER_PX,
+    add_labels,
+    atlas_labels,
+    landmark_points,
+    nerve_styles,
+)
+from trainer.explorer.labels import short_label
 from trainer.geometry import buffer_polyline
 
 STATIC_PREFIX = "app/static/"
-LAYERS = ("landmarks", "nerves", "sites", "territories", "avoid")
 LAYER_LABELS = {
     "landmarks": "Landmarks",
     "nerves": "Nerve courses",
@@ -27,7 +37,6 @@ LAYER_LABELS = {
     "territories": "Sensory territories",
     "avoid": "Structures to avoid",
 }
-NERVE_COLOURS = ("#f2b705", "#e07a00", "#d4a017", "#ffcc33", "#c98b00", "#f5d142", "#b8860b", "#ffa62b")
 
 
 def image_url(view: RenderedView) -> str:
@@ -45,6 +54,8 @@ def answer_surface_data(
     hint: str = "",
     seq: int = 0,
     max_width_px: int = 900,
+    px_per_cm: float | None = None,
+    reserve_px: int = 0,
 ) -> dict[str, Any]:
     """Everything the answer surface (``trainer.ui.components.pinboard``) sends to the browser.
 
@@ -64,6 +75,8 @@ def answer_surface_data(
         "hint": hint,
         "seq": seq,
         "max_width_px": max_width_px,
+        "px_per_cm": round(px_per_cm, 4) if px_per_cm else None,
+        "reserve_px": reserve_px,
     }
 
 
@@ -302,24 +315,28 @@ def explorer_figure(
                     )
                 )
                 shown = True
+    styles = nerve_styles(atlas, view)
     if "nerves" in layers:
-        shown = False
-        for k, item in enumerate(i for i in region_items if i.kind == "nerve"):
+        for item in region_items:
             n = atlas.nerves.get(item.id)
-            if n is None or not item.any_visible:
+            if item.kind != "nerve" or n is None or not item.any_visible:
                 continue
             xs, ys = _visible_runs(item)
-            width = 5.0 if item.id == highlight else 3.0
-            colour = "#1f77ff" if item.id == highlight else NERVE_COLOURS[k % len(NERVE_COLOURS)]
+            colour, dash = styles[item.id]
             fig.add_trace(
                 go.Scatter(
                     x=xs,
                     y=ys,
-                    mode="lines",
-                    line={"color": colour, "width": width},
-                    name="Nerves",
-                    legendgroup="nerves",
-                    showlegend=not shown,
+                    # Invisible markers on the course make a click on the line select it.
+                    mode="lines+markers",
+                    line={"color": colour, "width": 6.0 if item.id == highlight else 3.0, "dash": dash},
+                    marker={"size": 12, "color": colour, "opacity": 0},
+                    selected={"marker": {"opacity": 0}},
+                    unselected={"marker": {"opacity": 0}},
+                    name=html.escape(short_label(n.name)),
+                    legendgroup=f"nerve:{item.id}",
+                    legendrank=100,
+                    meta="nerve",
                     customdata=[item.id] * len(xs),
                     hovertemplate=_hover(
                         n.name, ", ".join(n.synonyms), f"Roots: {', '.join(n.roots)}" if n.roots else ""
@@ -327,7 +344,6 @@ def explorer_figure(
                     + "<extra></extra>",
                 )
             )
-            shown = True
     if "sites" in layers:
         xs, ys, texts, ids = [], [], [], []
         for item in region_items:
@@ -354,10 +370,12 @@ def explorer_figure(
                     mode="markers",
                     name="Sites",
                     legendgroup="sites",
+                    legendrank=200,
                     customdata=ids,
+                    unselected={"marker": {"opacity": 1}},
                     marker={
                         "symbol": "diamond",
-                        "size": 12,
+                        "size": SITE_MARKER_PX,
                         "color": "#12a150",
                         "line": {"color": "white", "width": 1.5},
                     },
@@ -366,33 +384,36 @@ def explorer_figure(
                 )
             )
     if "landmarks" in layers:
-        xs, ys, texts, labels = [], [], [], []
-        # Only the landmarks this region is measured from: a view from below the foot also
-        # "sees" the pelvis, whose landmarks would only confuse.
-        for lm_id in atlas.region_landmarks(view.region):
-            lm = atlas.landmarks[lm_id]
-            item = view.items.get(lm_id)
-            if item is None or not item.visible[0]:
-                continue
-            xs.append(float(item.points_px[0, 0]))
-            ys.append(float(item.points_px[0, 1]))
-            texts.append(_hover(*landmark_hover_lines(lm)))
-            labels.append(html.escape(lm.name))
+        xs, ys, texts = [], [], []
+        for lm_id, (x, y) in landmark_points(view, atlas):
+            xs.append(x)
+            ys.append(y)
+            texts.append(_hover(*landmark_hover_lines(atlas.landmarks[lm_id])))
         if xs:
             fig.add_trace(
                 go.Scatter(
                     x=xs,
                     y=ys,
-                    mode="markers+text",
+                    mode="markers",
                     name="Landmarks",
-                    text=labels,
-                    textposition="top center",
-                    textfont={"size": 10, "color": "#333"},
-                    marker={"symbol": "circle-open", "size": 10, "color": "#333", "line": {"width": 2}},
+                    legendrank=300,
+                    marker={
+                        "symbol": "circle-open",
+                        "size": LANDMARK_MARKER_PX,
+                        "color": LANDMARK_COLOUR,
+                        "line": {"width": 2},
+                    },
+                    unselected={"marker": {"opacity": 1}},
                     hovertext=texts,
                     hovertemplate="%{hovertext}<extra></extra>",
                 )
             )
+    add_labels(fig, atlas_labels(view, atlas, layers), styles)
+    # The legend (each nerve's colour and dash) sits under the image, never over it.
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "x": 0.0, "font": {"size": 11}},
+        clickmode="event+select",
+    )
     return fig
 
 

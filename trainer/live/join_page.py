@@ -149,8 +149,9 @@ def own_results(
 # --------------------------------------------------------------------------------------------
 
 
-def place_pin(pins: Sequence[Pin], click_xy: Pin, max_pins: int) -> list[Pin]:
+def place_pin(pins: Sequence[Pin], click_xy: Pin, max_pins: int, *, nudge: bool = False) -> list[Pin]:
     """Pins after a tap: a one-pin question moves its pin; others add up to their maximum.
+    An arrow-key nudge moves the last pin.
 
     >>> place_pin([(1.0, 1.0)], (2.0, 2.0), 1)
     [(2.0, 2.0)]
@@ -158,7 +159,11 @@ def place_pin(pins: Sequence[Pin], click_xy: Pin, max_pins: int) -> list[Pin]:
     [(1.0, 1.0), (2.0, 2.0)]
     >>> place_pin([(1.0, 1.0)], (2.0, 2.0), 0)
     [(1.0, 1.0)]
+    >>> place_pin([(1.0, 1.0), (5.0, 5.0)], (5.1, 5.0), 3, nudge=True)
+    [(1.0, 1.0), (5.1, 5.0)]
     """
+    if nudge and pins:
+        return [*pins[:-1], click_xy]
     if max_pins == 1:
         return [click_xy]
     if len(pins) < max_pins:

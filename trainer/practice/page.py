@@ -117,6 +117,17 @@ def add_pin(q: QuestionModel, draft: Draft, pt: Point) -> bool:
     return False
 
 
+def move_last_pin(q: QuestionModel, draft: Draft, pt: Point) -> bool:
+    """An arrow-key nudge on the board: the active part's last pin moves to ``pt``.
+    Returns whether there was a pin to move."""
+    part = _part(q, draft.active)
+    pins = draft.pins.get(part.index) if part is not None and part.places_pins else None
+    if not pins:
+        return False
+    pins[-1] = pt
+    return True
+
+
 def undo_pin(draft: Draft) -> None:
     if draft.active_pins():
         draft.pins[draft.active].pop()  # type: ignore[index]

@@ -32,6 +32,7 @@ TARGETS = {
     "score_10k_pins_ms": 20.0,
     "figure_build_ms": 30.0,
     "question_payload_bytes": 50_000,
+    "explorer_3d_payload_bytes": 1_500_000,
 }
 
 
@@ -152,6 +153,61 @@ def _load_bank_questions(atlas: Atlas, quiz_dirs: list[Path]) -> list[QuestionMo
         return []
 
 
+def _bench_3d(atlas: Atlas) -> dict[str, Any]:
+    """The explorer's 3D view, built by the function the page calls, for every region's first
+    view; next to a baseline that sends the whole uncropped skin as plain float lists."""
+    import plotly.graph_objects as go
+
+    from trainer.explorer.figure3d import explorer_figure_3d, load_skin_mesh
+
+    layers = ["landmarks", "nerves", "sites", "avoid"]
+    sizes: dict[str, int] = {}
+    times: dict[str, float] = {}
+    for region_id in atlas.regions:
+        views = atlas.views_of_region(region_id)
+        if not views:
+            continue
+        try:
+            rv = load_rendered_view(views[0].id, atlas.default_body_type)
+        except AtlasError:
+            continue
+        sizes[rv.key] = len(explorer_figure_3d(rv, atlas, layers).to_json().encode())
+        times[rv.key] = _median_ms(lambda rv=rv: explorer_figure_3d(rv, atlas, layers).to_json(), 3)
+    if not sizes:
+        return {"explorer_3d_method": "no rendered view with a mesh"}
+    mesh = load_skin_mesh(atlas.default_body_type)
+
+    def naive() -> str:
+        v = mesh.vertices_cm.astype(float).tolist()
+        t = mesh.triangles.tolist()
+        return go.Figure(
+            go.Mesh3d(
+                x=[p[0] for p in v],
+                y=[p[1] for p in v],
+                z=[p[2] for p in v],
+                i=[f[0] for f in t],
+                j=[f[1] for f in t],
+                k=[f[2] for f in t],
+            )
+        ).to_json()
+
+    baseline_bytes = len(naive().encode())
+    baseline_ms = _median_ms(naive, 3)
+    worst = max(sizes, key=lambda k: sizes[k])
+    slowest = max(times, key=lambda k: times[k])
+    return {
+        "explorer_3d_payload_bytes": sizes[worst],
+        "explorer_3d_payload_view": worst,
+        "explorer_3d_payload_median_bytes": int(statistics.median(sizes.values())),
+        "explorer_3d_build_ms": round(times[slowest], 2),
+        "explorer_3d_build_view": slowest,
+        "explorer_3d_build_median_ms": round(statistics.median(times.values()), 2),
+        "baseline_3d_whole_mesh_payload_bytes": baseline_bytes,
+        "baseline_3d_whole_mesh_build_ms": round(baseline_ms, 2),
+        "explorer_3d_method": "trainer.explorer.figure3d.explorer_figure_3d (what the explorer page calls, then caches) + plotly JSON, for the first view of every region on the default body; the largest payload and the slowest build (median of 3) are reported. Baseline: the whole uncropped skin mesh as plain float lists in one Mesh3d",
+    }
+
+
 def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = None) -> dict[str, Any]:
     from trainer.settings import quiz_dir
 
@@ -263,6 +319,7 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
     figure_ms = _median_ms(lambda: question_data(identify), 50)
     layers = ["landmarks", "nerves", "sites", "avoid"]  # the explorer's default layers
     explorer_ms = _median_ms(lambda: explorer_figure(rv, atlas, layers).to_json(), 10)
+    three_d = _bench_3d(atlas)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {
         "view": rv.key,
@@ -292,6 +349,7 @@ def run_bench(atlas_dir: Path, seed: int = 7, quiz_dirs: list[Path] | None = Non
         "question_payload_bytes": len(question_data(locate)),
         "identify_question_payload_bytes": len(question_data(identify)),
         "question_payload_method": "JSON of the answer surface's data for a locate question after the first (the image comes from the browser cache); Streamlit's protobuf framing adds a few hundred bytes",
+        **three_d,
         "peak_rss_mb": round(rss_mb, 1),
         "targets": TARGETS,
     }

@@ -12,6 +12,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from trainer.ui.boundary import configure_logging, page_boundary
+from trainer.ui.common import start_warm_up
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -70,6 +71,7 @@ def run() -> None:
         ],
     }
     configure_logging()
+    start_warm_up()
     page = st.navigation(pages, position="sidebar")
     with page_boundary(page.url_path or "learn"):
         page.run()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +13,10 @@ import streamlit as st
 
 from trainer.atlas import Atlas, atlas_stamp, load_atlas
 from trainer.atlas.rendered import RenderedView, load_rendered_view
+from trainer.atlas.snapshot import read_snapshot, write_snapshot
 from trainer.errors import AtlasError
 from trainer.safetext import inert_markdown
-from trainer.settings import location_key
+from trainer.settings import data_dir, location_key
 
 MOBILE_CSS = """
 <style>
@@ -21,6 +24,9 @@ MOBILE_CSS = """
 @media (max-width: 640px) {
   .block-container { padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 2.6rem; }
 }
+/* A compact top so that a question, its image and its buttons fit a 1366x800 screen. */
+.block-container { padding-top: 2.6rem; }
+.block-container h1 { font-size: 2rem; padding-top: 0.4rem; padding-bottom: 0.4rem; }
 .trainer-badge { display:inline-block; padding:0 6px; border-radius:8px; font-size:0.8em; }
 .trainer-badge.unverified { background:#fff3cd; color:#7a5b00; border:1px solid #e6c200; }
 .trainer-badge.verified { background:#e6f4ea; color:#1e6b35; border:1px solid #9bd3ad; }
@@ -38,10 +44,58 @@ def _recent_memo() -> dict[str, tuple[float, Any]]:
     return {}
 
 
-@st.cache_resource(show_spinner=False)
-def _loaded_stamps() -> set[tuple[Any, ...]]:
-    """Atlas stamps this process has loaded already (no spinner for those)."""
-    return set()
+#: The atlas this process has loaded, by stamp (the newest only). A plain module dict, not a
+#: Streamlit cache, so that the warm-up thread (no script context) can fill it.
+_ATLASES: dict[tuple[Any, ...], Atlas] = {}
+_ATLAS_LOCK = threading.Lock()  # the first sessions after a start (and the warm-up) share one load
+_LOG = logging.getLogger("trainer.ui")
+
+
+def load_atlas_once(stamp: tuple[Any, ...]) -> Atlas:
+    """The atlas for ``stamp``: from memory, else from the snapshot the last start saved (a
+    fraction of a second), else from the YAML (several seconds; a snapshot is then saved in
+    the background for the next start). Raises :class:`AtlasError`. No Streamlit calls."""
+    with _ATLAS_LOCK:
+        hit = _ATLASES.get(stamp)
+        if hit is not None:
+            return hit
+        cache_dir = data_dir() / "cache"
+        atlas = read_snapshot(cache_dir, stamp)  # type: ignore[arg-type]
+        if atlas is None:
+            atlas = load_atlas(stamp=stamp)  # type: ignore[arg-type]
+            threading.Thread(target=write_snapshot, args=(cache_dir, stamp, atlas), daemon=True).start()
+        _ATLASES.clear()
+        _ATLASES[stamp] = atlas
+        return atlas
+
+
+_WARM_STARTED = threading.Event()
+
+
+def start_warm_up() -> None:
+    """Once per process, load what the first page needs in a background thread (atlas, the
+    explorer's first view and figure code) while the first visitor's browser is still
+    setting up and switching to that page."""
+    if _WARM_STARTED.is_set():
+        return
+    _WARM_STARTED.set()
+    threading.Thread(target=_warm_up, name="trainer-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    try:
+        atlas = load_atlas_once(atlas_stamp())
+        from trainer.explorer import page as model
+        from trainer.explorer.figures import explorer_figure
+
+        region = next(iter(atlas.regions), None)
+        if region is None:
+            return
+        view_id = model.view_for(atlas, region, model.base_views(atlas, region)[0], "right")
+        if view_id is not None:
+            explorer_figure(load_rendered_view(view_id, atlas.default_body_type), atlas, model.DEFAULT_LAYERS)
+    except Exception:  # noqa: BLE001 - a warm-up failure only means the page loads it itself
+        _LOG.warning("warm-up failed; the first page loads the atlas itself", exc_info=True)
 
 
 def recent(key: str, compute: Callable[[], Any], max_age_s: float) -> Any:
@@ -70,14 +124,11 @@ def get_atlas(max_stale_s: float = 0.0) -> Atlas | None:
     """
     try:
         stamp = recent(f"atlas:{location_key()}", atlas_stamp, max_stale_s)
-        loaded = _loaded_stamps()
-        if stamp in loaded:
-            return load_atlas(stamp=stamp)
-        # The first visit after a start (or an edit) reads every YAML file: several seconds.
+        hit = _ATLASES.get(stamp)
+        if hit is not None:
+            return hit
         with st.spinner("Loading the atlas (a few seconds after the server starts)…"):
-            atlas = load_atlas(stamp=stamp)
-        loaded.add(stamp)
-        return atlas
+            return load_atlas_once(stamp)
     except AtlasError as exc:
         st.error("The atlas has problems, so this page cannot show it. Run `python -m trainer validate`.")
         st.code("\n".join(str(p) for p in exc.problems[:50]), language=None)

@@ -51,3 +51,16 @@ def cached_explorer_figure(view: object, atlas: Atlas, layers: list[str], highli
     """Explorer figures rebuilt only when the view, layers or highlighted nerve change."""
     key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight)
     return _explorer_fig(view, atlas, key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _explorer_fig_3d(_view: object, _atlas: Atlas, key: tuple[object, ...]) -> object:
+    from trainer.explorer.figure3d import explorer_figure_3d
+
+    return explorer_figure_3d(_view, _atlas, key[2], highlight=key[3])  # type: ignore[arg-type]
+
+
+def cached_explorer_figure_3d(view: object, atlas: Atlas, layers: list[str], highlight: str | None) -> object:
+    """The 3D body view, rebuilt only when the view, layers or highlighted nerve change."""
+    key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight)
+    return _explorer_fig_3d(view, atlas, key)

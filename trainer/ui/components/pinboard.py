@@ -1,7 +1,10 @@
 """The answer surface: an <img> served as a static file, with an SVG overlay for pins.
 
 One ``pointerup`` handler maps the tap to *natural image pixels* and sends it with
-``setTriggerValue('click', ...)``; it works the same for mouse, pen and touch. The browser
+``setTriggerValue('click', ...)``; it works the same for mouse, pen and touch. On a touch
+screen a magnifier (a loupe, 3x, with a crosshair) shows the spot under the finger above the
+finger while it moves, so a 1 cm target can be hit on a phone; with a keyboard the arrow keys
+move the last pin by 0.1 cm (the view's scale comes with the image, never a target). The browser
 only ever receives what is in ``data``: before an answer is scored that is the image URL,
 its size and the learner's own pins — never a target or a course.
 """
@@ -17,14 +20,72 @@ import streamlit as st
 from trainer.explorer.figures import answer_surface_data
 
 _CSS = """
-.pb-wrap { position: relative; width: 100%; max-width: var(--pb-max, 900px); margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none; }
+.pb-wrap { position: relative; width: 100%; margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none;
+  max-width: max(var(--pb-min, 260px), min(var(--pb-max, 900px), calc((100dvh - var(--pb-top, 0px) - var(--pb-reserve, 0px)) * var(--pb-aspect, 1)))); }
 .pb-wrap img { display: block; width: 100%; height: auto; border-radius: 6px; }
 .pb-wrap svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
-.pb-wrap.pb-active { cursor: crosshair; }
-.pb-hint { font: 13px/1.3 sans-serif; color: #555; text-align: center; margin-top: 4px; }
+.pb-wrap.pb-active { cursor: crosshair; touch-action: none; }
+.pb-wrap:focus-visible { outline: 3px solid #7b2cbf; outline-offset: 2px; }
+.pb-hint { font: 13px/1.3 sans-serif; color: #555; text-align: center; margin-top: 4px; min-height: 1.3em; }
+.pb-loupe { position: absolute; width: 128px; height: 128px; border-radius: 50%; border: 3px solid #7b2cbf;
+  box-shadow: 0 2px 10px rgba(0,0,0,0.35); background-repeat: no-repeat; background-color: #fff;
+  pointer-events: none; display: none; z-index: 10; }
+.pb-loupe::before, .pb-loupe::after { content: ""; position: absolute; background: #7b2cbf; }
+.pb-loupe::before { left: 50%; top: 18%; bottom: 18%; width: 1.5px; margin-left: -0.75px; }
+.pb-loupe::after { top: 50%; left: 18%; right: 18%; height: 1.5px; margin-top: -0.75px; }
 """
 
 _JS = """
+const LOUPE_PX = 128, LOUPE_ZOOM = 3, LOUPE_LIFT_PX = 96;
+
+function natural(wrap, e) {
+  const cur = wrap.__pbData || {};
+  const r = wrap.querySelector('img').getBoundingClientRect();
+  if (r.width === 0) return null;
+  const x = (e.clientX - r.left) * (cur.width / r.width);
+  const y = (e.clientY - r.top) * (cur.height / r.height);
+  return { x, y, inside: !(x < 0 || y < 0 || x > cur.width || y > cur.height), r };
+}
+
+function showLoupe(wrap, p) {
+  // A magnified view of the spot under the finger, drawn above it, with a crosshair on the spot.
+  const loupe = wrap.querySelector('.pb-loupe');
+  const cur = wrap.__pbData || {};
+  const im = wrap.querySelector('img');
+  const w = im.clientWidth, h = im.clientHeight;
+  const sx = p.x * w / cur.width, sy = p.y * h / cur.height;   // displayed px inside the image
+  let left = sx - LOUPE_PX / 2, top = sy - LOUPE_PX / 2 - LOUPE_LIFT_PX;
+  if (top + p.r.top < 4) top = sy + LOUPE_LIFT_PX - LOUPE_PX / 2;  // no room above: below the finger
+  loupe.style.left = left + 'px'; loupe.style.top = top + 'px';
+  loupe.style.backgroundImage = 'url("' + im.currentSrc + '")';
+  loupe.style.backgroundSize = (w * LOUPE_ZOOM) + 'px ' + (h * LOUPE_ZOOM) + 'px';
+  loupe.style.backgroundPosition = (LOUPE_PX / 2 - sx * LOUPE_ZOOM) + 'px ' + (LOUPE_PX / 2 - sy * LOUPE_ZOOM) + 'px';
+  loupe.dataset.x = p.x.toFixed(2); loupe.dataset.y = p.y.toFixed(2);
+  loupe.style.display = 'block';
+}
+
+function hideLoupe(wrap) { const l = wrap.querySelector('.pb-loupe'); if (l) l.style.display = 'none'; }
+
+function lastPin(wrap) {
+  const d = wrap.__pbData || {};
+  if (wrap.__pbLocal) return wrap.__pbLocal;
+  const pins = d.pins || [];
+  return pins.length ? pins[pins.length - 1] : null;
+}
+
+function nudgeText(wrap) {
+  const o = wrap.__pbNudge;
+  if (!o || (o.dx === 0 && o.dy === 0)) return '';
+  const part = (v, pos, neg) => v === 0 ? '' : (Math.abs(v) / 10).toFixed(1) + ' cm ' + (v > 0 ? pos : neg);
+  return 'Last pin moved ' + [part(o.dx, 'right', 'left'), part(o.dy, 'down', 'up')].filter(Boolean).join(', ') + ' (0.1 cm per arrow key).';
+}
+
+function send(wrap, setTriggerValue, x, y, pointer, nudge) {
+  const cur = wrap.__pbData || {};
+  wrap.__pbCount = (wrap.__pbCount || 0) + 1;
+  setTriggerValue('click', { x: x, y: y, pointer: pointer, seq: (cur.seq || 0), n: wrap.__pbCount, nudge: !!nudge });
+}
+
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   const d = data || {};
@@ -38,27 +99,82 @@ export default function(component) {
     wrap.appendChild(img);
     const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     wrap.appendChild(svg);
+    const loupe = document.createElement('div');
+    loupe.className = 'pb-loupe';
+    wrap.appendChild(loupe);
     const hint = document.createElement('div');
     hint.className = 'pb-hint';
+    hint.setAttribute('aria-live', 'polite');
     parentElement.appendChild(wrap);
     parentElement.appendChild(hint);
+    wrap.addEventListener('pointerdown', (e) => {
+      const cur = wrap.__pbData || {};
+      if (!cur.active || e.pointerType === 'mouse') return;
+      const p = natural(wrap, e);
+      if (!p || !p.inside) return;
+      try { wrap.setPointerCapture(e.pointerId); } catch (err) { /* synthetic pointer */ }
+      showLoupe(wrap, p);
+    });
+    wrap.addEventListener('pointermove', (e) => {
+      const l = wrap.querySelector('.pb-loupe');
+      if (!l || l.style.display !== 'block') return;
+      const p = natural(wrap, e);
+      if (p && p.inside) showLoupe(wrap, p);
+    });
+    wrap.addEventListener('pointercancel', () => hideLoupe(wrap));
     wrap.addEventListener('pointerup', (e) => {
+      hideLoupe(wrap);
       const cur = wrap.__pbData || {};
       if (!cur.active) return;
-      const im = wrap.querySelector('img');
-      const r = im.getBoundingClientRect();
-      if (r.width === 0) return;
-      const x = (e.clientX - r.left) * (cur.width / r.width);
-      const y = (e.clientY - r.top) * (cur.height / r.height);
-      if (x < 0 || y < 0 || x > cur.width || y > cur.height) return;
-      drawPin(wrap.querySelector('svg'), x, y, cur, true);
-      wrap.__pbCount = (wrap.__pbCount || 0) + 1;
-      setTriggerValue('click', { x: x, y: y, pointer: e.pointerType || 'mouse', seq: (cur.seq || 0), n: wrap.__pbCount });
+      const p = natural(wrap, e);
+      if (!p || !p.inside) return;
+      drawPin(wrap.querySelector('svg'), p.x, p.y, cur, true);
+      wrap.__pbLocal = [p.x, p.y];
+      wrap.__pbLocalMoves = false;
+      wrap.__pbNudge = { dx: 0, dy: 0 };
+      wrap.focus({ preventScroll: true });
+      send(wrap, setTriggerValue, p.x, p.y, e.pointerType || 'mouse', false);
+    });
+    wrap.addEventListener('keydown', (e) => {
+      // Arrow keys move the last pin by 0.1 cm on the body (the scale comes with the image).
+      const cur = wrap.__pbData || {};
+      const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+      if (!step || !cur.active || !cur.px_per_cm) return;
+      const last = lastPin(wrap);
+      if (!last) return;
+      e.preventDefault();
+      const s = cur.px_per_cm / 10;
+      const x = Math.min(cur.width, Math.max(0, last[0] + step[0] * s));
+      const y = Math.min(cur.height, Math.max(0, last[1] + step[1] * s));
+      if (!wrap.__pbLocal) wrap.__pbLocalMoves = true;  // moving a pin the server has
+      wrap.__pbLocal = [x, y];
+      const o = wrap.__pbNudge || { dx: 0, dy: 0 };
+      wrap.__pbNudge = { dx: o.dx + step[0], dy: o.dy + step[1] };
+      const svg = wrap.querySelector('svg');
+      svg.querySelectorAll('.pb-pending').forEach(n => n.remove());
+      drawPin(svg, x, y, cur, true);
+      const hint = parentElement.querySelector('.pb-hint');
+      if (hint) hint.textContent = nudgeText(wrap);
+      send(wrap, setTriggerValue, x, y, 'keyboard', true);
     });
   }
+  if ((wrap.__pbData || {}).seq !== d.seq || !d.active) { wrap.__pbNudge = null; wrap.__pbLocal = null; }
   wrap.__pbData = d;
+  const pins = d.pins || [];
+  const loc = wrap.__pbLocal;
+  if (loc && pins.length && Math.abs(pins[pins.length - 1][0] - loc[0]) < 0.02 && Math.abs(pins[pins.length - 1][1] - loc[1]) < 0.02) {
+    wrap.__pbLocal = null;  // the server has the pin where the learner put it
+    wrap.__pbLocalMoves = false;
+  }
   wrap.classList.toggle('pb-active', !!d.active);
+  wrap.tabIndex = d.active ? 0 : -1;
+  wrap.setAttribute('aria-label', d.active && d.px_per_cm ? 'Body view: tap or click to place a pin; arrow keys move the last pin by 0.1 cm' : 'Body view');
   if (d.max_width_px) wrap.style.setProperty('--pb-max', d.max_width_px + 'px');
+  wrap.style.setProperty('--pb-aspect', String((d.width || 1) / (d.height || 1)));
+  wrap.style.setProperty('--pb-reserve', (d.reserve_px || 0) + 'px');
+  // The image is sized so that what is above it, it, and reserve_px below fit the window.
+  const top = wrap.getBoundingClientRect().top + window.scrollY;
+  if (top > 0 && top < window.innerHeight) wrap.style.setProperty('--pb-top', Math.round(top) + 'px');
   const img = wrap.querySelector('img');
   if (img.getAttribute('src') !== d.image) img.setAttribute('src', d.image);
   const svg = wrap.querySelector('svg');
@@ -97,9 +213,12 @@ export default function(component) {
     }
     svg.appendChild(el);
   }
-  (d.pins || []).forEach((p, i) => drawPin(svg, p[0], p[1], d, false, i + 1));
+  // While a nudge is on its way, the server's copy of the moved pin is not drawn.
+  const shown = wrap.__pbLocal && wrap.__pbLocalMoves ? pins.slice(0, -1) : pins;
+  shown.forEach((p, i) => drawPin(svg, p[0], p[1], d, false, i + 1));
+  if (wrap.__pbLocal) drawPin(svg, wrap.__pbLocal[0], wrap.__pbLocal[1], d, true);
   const hint = parentElement.querySelector('.pb-hint');
-  if (hint) hint.textContent = d.hint || '';
+  if (hint) hint.textContent = nudgeText(wrap) || d.hint || '';
 }
 
 function drawPin(svg, x, y, d, pending, label) {
@@ -123,6 +242,9 @@ function drawPin(svg, x, y, d, pending, label) {
 
 _pinboard = st.components.v2.component("trainer_pinboard", html="", css=_CSS, js=_JS)
 
+
+#: Height (px) kept below the image (hint, buttons) when the image is sized to the window.
+DEFAULT_RESERVE_PX = 215
 
 #: Natural-pixel coordinates beyond this are not a tap on any rendered view.
 _MAX_COORD_PX = 100_000.0
@@ -158,7 +280,31 @@ def clean_click(click: object) -> dict[str, Any] | None:
         "pointer": pointer if isinstance(pointer, str) else "mouse",
         "seq": stamp[0],
         "n": stamp[1],
+        "nudge": click.get("nudge") is True,
     }
+
+
+def place_pin(pins: list[tuple[float, float]], click: dict[str, Any], max_pins: int) -> None:
+    """Apply a cleaned click to the learner's pins, in place.
+
+    An arrow-key nudge moves the last pin; a tap moves the only pin of a one-pin question
+    and adds a pin (up to ``max_pins``) to a multi-pin one.
+
+    >>> pins = [(1.0, 1.0), (5.0, 5.0)]
+    >>> place_pin(pins, {"x": 6.0, "y": 5.0, "nudge": True}, 3); pins
+    [(1.0, 1.0), (6.0, 5.0)]
+    >>> place_pin(pins, {"x": 9.0, "y": 9.0}, 3); pins
+    [(1.0, 1.0), (6.0, 5.0), (9.0, 9.0)]
+    >>> place_pin(pins, {"x": 2.0, "y": 2.0}, 3); len(pins)
+    3
+    """
+    pt = (float(click["x"]), float(click["y"]))
+    if click.get("nudge") and pins:
+        pins[-1] = pt
+    elif max_pins == 1:
+        pins[:] = [pt]
+    elif len(pins) < max_pins:
+        pins.append(pt)
 
 
 def _read_click(key: str) -> dict[str, Any] | None:
@@ -192,14 +338,30 @@ def pinboard(
     seq: int = 0,
     max_width_px: int = 900,
     on_click: Callable[[], None] | None = None,
+    px_per_cm: float | None = None,
+    reserve_px: int = DEFAULT_RESERVE_PX,
 ) -> dict[str, Any] | None:
-    """Show the image; return a new click ``{"x", "y", "pointer", "seq", "n"}`` (natural px) or None.
+    """Show the image; return a new click ``{"x", "y", "pointer", "seq", "n", "nudge"}``
+    (natural px) or None. Apply it with :func:`place_pin` (a nudge moves the last pin).
 
     ``shapes`` are drawn in the overlay and must only hold what the learner may see now.
     ``on_click`` runs before the script (use :func:`take_click` inside it), which saves a rerun.
+    ``px_per_cm`` (the view's scale) turns on arrow-key nudging in 0.1 cm steps.
+    ``reserve_px`` is the height the page needs below the image: the image shrinks so that
+    what is above it, the image and that much fit the window (down to a 260 px wide image).
     """
     data = answer_surface_data(
-        image_url, width_px, height_px, pins_px, active, shapes or [], hint, seq, max_width_px
+        image_url,
+        width_px,
+        height_px,
+        pins_px,
+        active,
+        shapes or [],
+        hint,
+        seq,
+        max_width_px,
+        px_per_cm=px_per_cm,
+        reserve_px=reserve_px,
     )
     _pinboard(key=key, data=data, on_click_change=on_click or (lambda: None))
     return take_click(key)

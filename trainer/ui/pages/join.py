@@ -102,7 +102,12 @@ leave.button("Leave", key="join_leave", on_click=_leave, help="Join another clas
 
 
 def _place(click: dict[str, object], pins_key: str, hi: int) -> None:
-    ss[pins_key] = model.place_pin(ss.get(pins_key, []), (float(click["x"]), float(click["y"])), hi)  # type: ignore[arg-type]
+    ss[pins_key] = model.place_pin(
+        ss.get(pins_key, []),
+        (float(click["x"]), float(click["y"])),  # type: ignore[arg-type]
+        hi,
+        nudge=bool(click.get("nudge")),  # an arrow-key nudge moves the last pin
+    )
     _keep_in_url(pins_key)
 
 
@@ -319,6 +324,7 @@ def _answer_area() -> None:
             hint=area.hint,
             seq=idx,
             max_width_px=700,
+            px_per_cm=view.camera.px_per_cm,
         )
 
     if order:

@@ -168,7 +168,9 @@ pb_key = f"pb_{ss['pr_seq']}"
 # A tap arrives as the board's value before this run: add it before the board is drawn.
 tap = take_click(pb_key)
 if tap is not None and not answered:
-    model.add_pin(q, draft, (float(tap["x"]), float(tap["y"])))
+    point = (float(tap["x"]), float(tap["y"]))
+    if not (tap["nudge"] and model.move_last_pin(q, draft, point)):  # arrow keys move the last pin
+        model.add_pin(q, draft, point)
 
 targets_to_place = model.placing_choices(q, draft)
 if targets_to_place and not answered:
@@ -209,6 +211,7 @@ if view is not None and surface.shown:
         shapes=shapes,
         hint=surface.hint,
         seq=ss["pr_seq"],
+        px_per_cm=view.camera.px_per_cm,
     )
     if surface.active:
         with st.expander("Keyboard entry (image pixels)"):
