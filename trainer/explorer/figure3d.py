@@ -23,7 +23,8 @@ from numpy.typing import NDArray
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
 from trainer.errors import AtlasError, Problem
-from trainer.explorer.figures import LANDMARK_COLOUR, LAYERS, landmark_hover_lines, nerve_styles
+from trainer.explorer.atlas_labels import LANDMARK_COLOUR, LAYERS, nerve_styles
+from trainer.explorer.figures import landmark_hover_lines
 
 #: Nerve courses float this far above the skin (cm): 1-2 mm keeps them on the body yet visible.
 LIFT_CM = 0.15
@@ -112,7 +113,8 @@ def lift_off_skin(
         return points_cm
     v = mesh.vertices_cm.astype(np.float64)
     d2 = ((points_cm[:, None, :] - v[None, :, :]) ** 2).sum(axis=2)
-    return points_cm + LIFT_CM * normals[d2.argmin(axis=1)]
+    lifted: NDArray[np.float64] = points_cm + LIFT_CM * normals[d2.argmin(axis=1)]
+    return lifted
 
 
 def _camera(view: RenderedView) -> dict[str, object]:
@@ -195,7 +197,9 @@ def region_figure_3d(
     if "sites" in layers:
         ids = [i for i, it in view.items.items() if it.kind == "site" and i in atlas.sites and it.any_visible]
         if ids:
-            p = lift_off_skin(np.stack([view.items[i].points_cm[0] for i in ids]), skin, normals)
+            p = lift_off_skin(
+                np.stack([view.items[i].points_cm[0] for i in ids]).astype(np.float64), skin, normals
+            ).astype(np.float32)
             fig.add_trace(
                 go.Scatter3d(
                     x=p[:, 0].astype(np.float32),
@@ -219,7 +223,9 @@ def region_figure_3d(
     if "landmarks" in layers:
         ids = [i for i in atlas.region_landmarks(view.region) if i in view.items and i in atlas.landmarks]
         if ids:
-            p = lift_off_skin(np.stack([view.items[i].points_cm[0] for i in ids]), skin, normals)
+            p = lift_off_skin(
+                np.stack([view.items[i].points_cm[0] for i in ids]).astype(np.float64), skin, normals
+            ).astype(np.float32)
             fig.add_trace(
                 go.Scatter3d(
                     x=p[:, 0].astype(np.float32),

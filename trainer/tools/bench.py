@@ -172,7 +172,11 @@ def _bench_3d(atlas: Atlas) -> dict[str, Any]:
         except AtlasError:
             continue
         sizes[rv.key] = len(explorer_figure_3d(rv, atlas, layers).to_json().encode())
-        times[rv.key] = _median_ms(lambda rv=rv: explorer_figure_3d(rv, atlas, layers).to_json(), 3)
+
+        def build(rv: RenderedView = rv) -> object:
+            return explorer_figure_3d(rv, atlas, layers).to_json()
+
+        times[rv.key] = _median_ms(build, 3)
     if not sizes:
         return {"explorer_3d_method": "no rendered view with a mesh"}
     mesh = load_skin_mesh(atlas.default_body_type)
@@ -180,7 +184,7 @@ def _bench_3d(atlas: Atlas) -> dict[str, Any]:
     def naive() -> str:
         v = mesh.vertices_cm.astype(float).tolist()
         t = mesh.triangles.tolist()
-        return go.Figure(
+        figure_json: str = go.Figure(
             go.Mesh3d(
                 x=[p[0] for p in v],
                 y=[p[1] for p in v],
@@ -190,6 +194,7 @@ def _bench_3d(atlas: Atlas) -> dict[str, Any]:
                 k=[f[2] for f in t],
             )
         ).to_json()
+        return figure_json
 
     baseline_bytes = len(naive().encode())
     baseline_ms = _median_ms(naive, 3)

@@ -60,9 +60,9 @@ def load_atlas_once(stamp: tuple[Any, ...]) -> Atlas:
         if hit is not None:
             return hit
         cache_dir = data_dir() / "cache"
-        atlas = read_snapshot(cache_dir, stamp)  # type: ignore[arg-type]
+        atlas = read_snapshot(cache_dir, stamp)
         if atlas is None:
-            atlas = load_atlas(stamp=stamp)  # type: ignore[arg-type]
+            atlas = load_atlas(stamp=stamp)
             threading.Thread(target=write_snapshot, args=(cache_dir, stamp, atlas), daemon=True).start()
         _ATLASES.clear()
         _ATLASES[stamp] = atlas

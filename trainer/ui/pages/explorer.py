@@ -8,7 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 from trainer.explorer import page as model
-from trainer.explorer.figures import LAYER_LABELS, LAYERS
+from trainer.explorer.atlas_labels import LAYERS
+from trainer.explorer.figures import LAYER_LABELS
 from trainer.ui.common import badge, esc, get_view, page_setup, require_atlas
 from trainer.ui.data import cached_explorer_figure, cached_explorer_figure_3d
 
@@ -129,8 +130,10 @@ chart_key = f"ex_chart_{view.key}"
 def _on_pick(chart_key: str = chart_key) -> None:
     """A click on a nerve (or a site) opens that nerve's card; runs once per new selection."""
     state = ss.get(chart_key)
-    selection = state.get("selection") if hasattr(state, "get") else None
-    points = selection.get("points", []) if hasattr(selection, "get") else []
+    get_state = getattr(state, "get", None)
+    selection = get_state("selection") if callable(get_state) else None
+    get_selection = getattr(selection, "get", None)
+    points = get_selection("points", []) if callable(get_selection) else []
     clicked = model.picked_nerve(atlas, [p.get("customdata") for p in points if hasattr(p, "get")])
     if clicked is not None:
         ss["ex_nerve"] = clicked
@@ -144,7 +147,11 @@ nerve_ids = model.region_nerves(atlas, region_id)
 fig_col, card_col = st.columns([3, 2])
 with fig_col:
     dim = st.segmented_control(
-        "Show", list(DIMENSIONS), key="ex_dim", format_func=DIMENSIONS.get, label_visibility="collapsed"
+        "Show",
+        list(DIMENSIONS),
+        key="ex_dim",
+        format_func=DIMENSIONS.__getitem__,
+        label_visibility="collapsed",
     )
     if dim == "3d":
         # Starts from the 2D view's camera; drag to rotate, scroll or pinch to zoom.
