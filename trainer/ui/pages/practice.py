@@ -190,9 +190,12 @@ if caption and not answered:
 
 offered = model.offered_hints(q, atlas, draft, answered) if view is not None else []
 if offered and not answered:
-    hint_cols = st.columns(len(offered))
-    for col, (hint, enabled) in zip(hint_cols, offered, strict=True):
-        if col.button(hint.button_text, key=f"pr_hint_{hint.id}_{ss['pr_seq']}", disabled=not enabled):
+    # One row that wraps, not columns: columns stack on a phone and push Submit below the fold.
+    hint_row = st.container(horizontal=True, gap="small")
+    for hint, enabled in offered:
+        if hint_row.button(
+            hint.button_text, key=f"pr_hint_{hint.id}_{ss['pr_seq']}", disabled=not enabled, width="content"
+        ):
             model.use_hint(q, atlas, draft, hint.id)
             st.rerun()
 
