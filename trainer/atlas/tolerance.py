@@ -77,7 +77,7 @@ def site_problems(site: Site, references: Mapping[str, Reference]) -> list[tuple
 
 
 def question_problems(
-    qtype: str,
+    is_locate: bool,
     targets: Sequence[str],
     tolerance_cm: float,
     zero_cm: float,
@@ -85,7 +85,7 @@ def question_problems(
     sites: Mapping[str, Site],
 ) -> list[tuple[str, str]]:
     """A locate question on sites uses its targets' tolerance (and derived zero) or says why not."""
-    if qtype != "locate" or not targets or (tolerance_reason or "").strip():
+    if not is_locate or not targets or (tolerance_reason or "").strip():
         return []
     found = [sites[t] for t in targets if t in sites]
     if len(found) != len(targets) or any(s.spread is None for s in found):

@@ -116,9 +116,10 @@ def tolerance_problems(atlas: Atlas, q: QuestionModel) -> list[tuple[str, str]]:
     """A locate question on sites inherits the sites' tolerance from the published spread
     (:mod:`trainer.atlas.tolerance`) unless it says why not."""
     from trainer.atlas import tolerance
+    from trainer.quiz.kinds import is_locate
 
     return tolerance.question_problems(
-        q.type, q.targets, q.tolerance_cm, q.zero_cm, q.tolerance_reason, atlas.sites
+        is_locate(q), q.targets, q.tolerance_cm, q.zero_cm, q.tolerance_reason, atlas.sites
     )
 
 
