@@ -64,6 +64,9 @@ def test_a_hairpin_folded_back_on_itself_is_still_a_full_capsule() -> None:
         # Near-degenerate hairpins that GEOS's round joins drew 1.8% too wide or slightly inside.
         [[0.0, 1.0], [0.0, 6.4e-214], [1.0, 0.0], [0.0, 0.0]],
         [[0.0, 0.0], [0.0078125, 0.0], [0.0, 0.0], [0.0, 1.0]],
+        # Segments GEOS collapses to a point (shorter than about 1e-3 radius).
+        [[0.0, 0.0], [0.0, 1e-05]],
+        [[0.0, 0.0], [0.0, 1e-4], [3.0, 1e-4]],
     ],
 )
 def test_tiny_hairpins_keep_the_zone_within_its_bounds(points: list[list[float]]) -> None:
