@@ -84,9 +84,9 @@ def test_a_hint_is_asked_for_on_the_page_and_its_cost_shown(content: Path) -> No
     at.query_params["side"] = "right"
     at.run()
     assert not at.exception, at.exception
-    hint = next(b for b in at.button if b.label == "Show the landmarks (−10 points)")
+    hint = next(b for b in at.button if b.label == "Landmarks (−10)")
     hint.click().run()
-    assert next(b for b in at.button if b.label == "Show the landmarks (−10 points)").disabled
+    assert next(b for b in at.button if b.label == "Landmarks (−10)").disabled
     view = load_rendered_view("view_a_right", "female", content)
     x, y = view.items["site_a"].points_px[0]
     _tap(at, float(x), float(y), 1)

@@ -48,8 +48,8 @@ def test_hints_are_offered_only_where_they_do_not_show_the_answer(
     assert offered["q_clinical"] == offered["q_identify"] == offered["q_terr_name"] == []
     assert offered["q_case"] == ["landmarks", "course"]
     assert offered["q_case6"] == []  # it asks to place a landmark
-    assert hints.LANDMARKS.button_text == "Show the landmarks (−10 points)"
-    assert hints.COURSE.button_text == "Show the nerve's course (−25 points)"
+    assert hints.LANDMARKS.button_text == "Landmarks (−10)"
+    assert hints.COURSE.button_text == "Nerve course (−25)"
 
 
 def test_the_board_shows_the_hint_and_never_the_target(atlas: Atlas, qs: dict[str, QuestionModel]) -> None:

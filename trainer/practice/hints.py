@@ -27,6 +27,7 @@ from trainer.scoring.reveal import course_shapes, landmark_shapes
 class Hint:
     id: str
     label: str
+    short: str  # the button's words: two buttons must share one row on a 390-px phone
     penalty: float  # credit lost (0.10 = 10 percentage points)
 
     @property
@@ -35,11 +36,11 @@ class Hint:
 
     @property
     def button_text(self) -> str:
-        return f"{self.label} ({self.cost_text})"
+        return f"{self.short} (−{round(self.penalty * 100)})"
 
 
-LANDMARKS = Hint("landmarks", "Show the landmarks", 0.10)
-COURSE = Hint("course", "Show the nerve's course", 0.25)
+LANDMARKS = Hint("landmarks", "Show the landmarks", "Landmarks", 0.10)
+COURSE = Hint("course", "Show the nerve's course", "Nerve course", 0.25)
 HINTS: dict[str, Hint] = {h.id: h for h in (LANDMARKS, COURSE)}
 
 

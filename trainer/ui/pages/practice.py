@@ -194,7 +194,11 @@ if offered and not answered:
     hint_row = st.container(horizontal=True, gap="small")
     for hint, enabled in offered:
         if hint_row.button(
-            hint.button_text, key=f"pr_hint_{hint.id}_{ss['pr_seq']}", disabled=not enabled, width="content"
+            hint.button_text,
+            key=f"pr_hint_{hint.id}_{ss['pr_seq']}",
+            disabled=not enabled,
+            width="content",
+            help=f"{hint.label}: {hint.cost_text} of this question's credit",
         ):
             model.use_hint(q, atlas, draft, hint.id)
             st.rerun()
