@@ -5,20 +5,28 @@ from __future__ import annotations
 import json
 
 from trainer.explorer.figures import answer_surface_data
-from trainer.ui.components.pinboard import clean_click, place_pin
+from trainer.live.join_page import place_pin
+from trainer.ui.components.pinboard import clean_click
 
 
 def test_a_nudge_moves_the_last_pin_and_a_tap_adds_or_moves() -> None:
+    def place(
+        pins: list[tuple[float, float]], click: dict[str, object], hi: int
+    ) -> list[tuple[float, float]]:
+        clicked = clean_click(click)
+        assert clicked is not None
+        xy = (float(clicked["x"]), float(clicked["y"]))
+        return place_pin(pins, xy, hi, nudge=bool(clicked["nudge"]))
+
     pins: list[tuple[float, float]] = []
-    place_pin(pins, {"x": 3.0, "y": 4.0, "nudge": True}, 2)  # nothing to nudge: a nudge places a pin
+    pins = place(pins, {"x": 3.0, "y": 4.0, "nudge": True}, 2)  # nothing to nudge: a nudge places a pin
     assert pins == [(3.0, 4.0)]
-    place_pin(pins, {"x": 10.0, "y": 10.0}, 2)
-    place_pin(pins, {"x": 11.5, "y": 10.0, "nudge": True}, 2)
+    pins = place(pins, {"x": 10.0, "y": 10.0}, 2)
+    pins = place(pins, {"x": 11.5, "y": 10.0, "nudge": True}, 2)
     assert pins == [(3.0, 4.0), (11.5, 10.0)]
-    place_pin(pins, {"x": 50.0, "y": 50.0}, 2)  # full: a tap adds nothing
+    pins = place(pins, {"x": 50.0, "y": 50.0}, 2)  # full: a tap adds nothing
     assert pins == [(3.0, 4.0), (11.5, 10.0)]
-    one = [(1.0, 1.0)]
-    place_pin(one, {"x": 2.0, "y": 2.0}, 1)
+    one = place([(1.0, 1.0)], {"x": 2.0, "y": 2.0}, 1)
     assert one == [(2.0, 2.0)]
 
 

@@ -284,29 +284,6 @@ def clean_click(click: object) -> dict[str, Any] | None:
     }
 
 
-def place_pin(pins: list[tuple[float, float]], click: dict[str, Any], max_pins: int) -> None:
-    """Apply a cleaned click to the learner's pins, in place.
-
-    An arrow-key nudge moves the last pin; a tap moves the only pin of a one-pin question
-    and adds a pin (up to ``max_pins``) to a multi-pin one.
-
-    >>> pins = [(1.0, 1.0), (5.0, 5.0)]
-    >>> place_pin(pins, {"x": 6.0, "y": 5.0, "nudge": True}, 3); pins
-    [(1.0, 1.0), (6.0, 5.0)]
-    >>> place_pin(pins, {"x": 9.0, "y": 9.0}, 3); pins
-    [(1.0, 1.0), (6.0, 5.0), (9.0, 9.0)]
-    >>> place_pin(pins, {"x": 2.0, "y": 2.0}, 3); len(pins)
-    3
-    """
-    pt = (float(click["x"]), float(click["y"]))
-    if click.get("nudge") and pins:
-        pins[-1] = pt
-    elif max_pins == 1:
-        pins[:] = [pt]
-    elif len(pins) < max_pins:
-        pins.append(pt)
-
-
 def _read_click(key: str) -> dict[str, Any] | None:
     state = st.session_state.get(key)
     get = getattr(state, "get", None)
@@ -342,7 +319,7 @@ def pinboard(
     reserve_px: int = DEFAULT_RESERVE_PX,
 ) -> dict[str, Any] | None:
     """Show the image; return a new click ``{"x", "y", "pointer", "seq", "n", "nudge"}``
-    (natural px) or None. Apply it with :func:`place_pin` (a nudge moves the last pin).
+    (natural px) or None. Apply it with the page model's pin rule (a nudge moves the last pin).
 
     ``shapes`` are drawn in the overlay and must only hold what the learner may see now.
     ``on_click`` runs before the script (use :func:`take_click` inside it), which saves a rerun.
