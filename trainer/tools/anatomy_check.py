@@ -382,8 +382,8 @@ def markdown_report(
                     if e["item"] == item:
                         for cid in e["checks"]:
                             where.setdefault(cid, []).append(b)
-            cells = "; ".join(f"`{cid}` ({', '.join(bs)})" for cid, bs in where.items())
-            lines.append(f"| `{item}` | {cells} |")
+            row = "; ".join(f"`{cid}` ({', '.join(bs)})" for cid, bs in where.items())
+            lines.append(f"| `{item}` | {row} |")
     found = {(o.body_type, o.check_id): o for outs in outcomes.values() for o in outs}
     regions: dict[str, list[CheckModel]] = {}
     for c in checks:
