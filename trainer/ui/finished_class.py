@@ -17,6 +17,7 @@ from trainer.live import class_review as review
 from trainer.live import host_page as model
 from trainer.live import service as live
 from trainer.live.figures import reveal_figure
+from trainer.live.links import results_url
 from trainer.live.projector_page import choice_bar_figure
 from trainer.quiz.models import QuestionModel
 from trainer.store import LiveSession, Store
@@ -47,6 +48,16 @@ def show_finished(
         st.dataframe(model.board_rows(data.board), hide_index=True, width="stretch", key="host_board")
     else:
         st.info("Nobody joined this class.")
+
+    link = results_url(base_url or "http://<this-computer>:8501", session.join_code)
+    st.subheader("Share the results with the class")
+    c1, c2 = st.columns([2, 1])
+    c1.text(link)
+    c1.caption(
+        "Each learner who opens this link on the phone they played on sees only their own answers "
+        "and the reveals (their phone remembers them); nobody sees anyone else's answers."
+    )
+    c2.image(live.qr_png(link), caption="Scan for your results", width=200)
 
     st.download_button(
         "Download every answer (CSV)",

@@ -19,6 +19,7 @@ from trainer.errors import NotFoundError
 from trainer.explorer.figures import image_url
 from trainer.live import join_page as model
 from trainer.live import service as live
+from trainer.live.results_page import device_key, personal_params
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
@@ -28,6 +29,7 @@ from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, page_setup, require_atlas
+from trainer.ui.components.class_memory import class_memory
 from trainer.ui.components.countdown import countdown
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
@@ -57,6 +59,9 @@ elif me.player is not None:
     ss["join_token"] = me.player.token
     st.query_params["token"] = me.player.token  # back in the URL after navigating away
 if me.player is None or me.session is None:
+    forget = ss.pop("join_forget_code", None)
+    if forget:
+        class_memory("join_memory", device_key(forget), forget=True)
     st.title("Join a class")
     with st.form("join_form"):
         code = st.text_input(
@@ -92,10 +97,13 @@ ss["join_tap_target"] = None  # set again below when this run shows an active an
 def _leave() -> None:
     """Forget this player on this phone (to join another class or under another name)."""
     ss.pop("join_token", None)
+    ss["join_forget_code"] = session.join_code
     for k in ("token", "pins"):
         st.query_params.pop(k, None)
 
 
+# The phone keeps its token of this class, so the host's shared results link finds this player.
+class_memory("join_memory", device_key(session.join_code), store=player.token)
 who, leave = st.columns([3, 1])
 who.text(f"{player.nickname} · class {session.join_code}")
 leave.button("Leave", key="join_leave", on_click=_leave, help="Join another class or with another name.")
@@ -154,7 +162,13 @@ if phase is Phase.FINISHED:
         pass
     for row in live.leaderboard(store, session, you_player_id=player.id, limit=3):
         st.text(model.board_line(row))
-    # This page (its link holds the player's token) is the learner's own read-only results.
+    # The learner's own read-only results: every question with the reveal, on a link they keep.
+    st.page_link(
+        "trainer/ui/pages/results.py",
+        label="See all your answers and the reveals",
+        icon=":material/fact_check:",
+        query_params=personal_params(player.token),
+    )
     with st.expander("Your answers", expanded=False):
         for r in model.own_results(store, atlas, questions, session, player.id):
             st.markdown(f"**{r.number}. {esc(r.prompt)}**", unsafe_allow_html=True)
