@@ -184,8 +184,14 @@ def test_host_reopens_a_class_and_each_learner_sees_only_their_results(tmp_path:
         assert "Where does nerve A pierce?" not in _text(stranger)
         stranger.context.close()
 
-        # -- Ana's class page links to the same results (her personal link)
+        # -- Ana's class page links to the same results (her personal link); Leave makes the
+        # phone forget her, so the shared link no longer finds her there.
         ana.get_by_text("See all your answers and the reveals").wait_for(timeout=20000)
+        ana.get_by_role("button", name="Leave").click()
+        ana.get_by_label("Your nickname").wait_for(timeout=20000)
+        wait_idle(ana)
+        mine.goto(shared)
+        mine.get_by_text(results_page.NOT_ON_THIS_DEVICE[:40]).wait_for(timeout=20000)
         ana_ctx.close()
         bo_ctx.close()
     finally:
