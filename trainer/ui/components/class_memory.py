@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from trainer.ui.components import READ_DATA, component_data
+
 _JS = """
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
-  const d = data || {};
+  __READ_DATA__
   const name = 'trainer:' + (d.name || 'memory');
   let kept = '';
   try {
@@ -31,7 +33,9 @@ export default function(component) {
 }
 """
 
-_memory = st.components.v2.component("trainer_class_memory", html="", js=_JS)
+_memory = st.components.v2.component(
+    "trainer_class_memory", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 def class_memory(
@@ -40,7 +44,7 @@ def class_memory(
     """Store, forget or ask for the value ``name`` on this device. Returns what the device holds
     ("" for nothing) in the run its answer arrives, else None."""
     data = {"name": name, "store": store, "forget": forget, "ask": ask}
-    result = _memory(key=key, data=data, on_kept_change=lambda: None)
+    result = _memory(key=key, data=component_data(data), on_kept_change=lambda: None)
     kept = result.get("kept") if hasattr(result, "get") else getattr(result, "kept", None)
     if isinstance(kept, str) and kept.startswith("kept:"):
         return kept[len("kept:") :]
