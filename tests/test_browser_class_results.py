@@ -163,6 +163,9 @@ def test_host_reopens_a_class_and_each_learner_sees_only_their_results(tmp_path:
         ]
         # The title the host typed is shown literally, never as HTML.
         assert mine.locator("i", has_text="clinic").count() == 0
+        # A learner's page offers no navigation: no sidebar, no button to open one.
+        for testid in ("stSidebar", "stExpandSidebarButton"):
+            assert not mine.locator(f'[data-testid="{testid}"]').first.is_visible(), testid
         screenshot(mine, "live_phone_results")
 
         # -- Bo's token (his own link) shows Bo's answers, never Ana's

@@ -297,7 +297,7 @@ def clock_text(seconds_left: float, paused: bool) -> str:
 #: The join page hides the app's navigation: during a class the phone offers only the class.
 NO_SIDEBAR_CSS = (
     "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'],"
-    " [data-testid='stSidebarNav'] { display: none !important; }</style>"
+    " [data-testid='stExpandSidebarButton'], [data-testid='stSidebarNav'] { display: none !important; }</style>"
 )
 #: At most this many pins ride in the URL (the most any live question takes is 30).
 MAX_URL_PINS = 30
