@@ -326,6 +326,7 @@ def _answer_area() -> None:
     ss["join_snap"] = snap
     phase = Phase(snap[1])
     if phase is Phase.REVEALED:
+        ss["join_tap_target"] = None  # the image no longer takes taps
         _reveal()
         return
     mine = store.get_answer(session.id, idx, player.id)
