@@ -25,9 +25,6 @@ from trainer.tools.load_bounds import (
     LoadTestError,
 )
 
-#: The join page's phase signal (trainer/ui/components/phase_signal.py).
-PHASE_SIGNAL_KEY = "join_phase_signal"
-
 # --------------------------------------------------------------------------------------------
 # The protocol client (one simulated browser tab)
 # --------------------------------------------------------------------------------------------
@@ -95,7 +92,6 @@ class StreamlitClient:
         self.texts: list[str] = []  # drawn by the full script run
         self.fragment_texts: dict[str, list[str]] = {}  # drawn inside each fragment
         self.timers: dict[str, list[float]] = {}  # fragment id -> [interval_s, next due]
-        self.fired = ""  # the last phase signal sent back
         self.BackMsg, self.ForwardMsg, self.WidgetState = protos()
 
     # -- widget states ------------------------------------------------------------------
@@ -177,8 +173,7 @@ class StreamlitClient:
         fm.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
         kind = fm.WhichOneof("type")
         if kind == "new_session" and fm.metadata.run.fragment_ids:
-            # A fragment run (also one the server chose, such as the answer fragment after a
-            # phase signal): those fragments redraw their part of the page.
+            # A fragment run: those fragments redraw their part of the page.
             for fid in fm.metadata.run.fragment_ids:
                 self.fragment_texts[fid] = []
                 for key in [k for k, e in self.elements.items() if e.fragment_id == fid]:
@@ -270,17 +265,4 @@ class StreamlitClient:
         # setInterval semantics: fixed rate, but a late tick is not followed by a burst.
         self.timers[fid] = [iv, due + iv if due + iv > now else now + iv]
         await self.rerun(kind="poll", fragment_id=fid, auto=True)
-        await self.answer_phase_signal()
         return True
-
-    async def answer_phase_signal(self) -> None:
-        """Send a phase signal straight back, as the browser's script does (the join page's poll
-        hands a closed or revealed question to the answer fragment this way)."""
-        sig = self.elements.get(PHASE_SIGNAL_KEY)
-        fire = (sig.data or {}).get("fire") if sig is not None else None
-        if sig is None or not fire or fire == self.fired:
-            return
-        self.fired = str(fire)
-        await self.rerun(
-            [self.component_event(sig.widget_id, "fire", fire)], kind="signal", fragment_id=sig.fragment_id
-        )

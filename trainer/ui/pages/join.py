@@ -31,7 +31,6 @@ from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.class_memory import class_memory
 from trainer.ui.components.countdown import countdown
-from trainer.ui.components.phase_signal import phase_signal
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
@@ -125,14 +124,9 @@ def _keep_in_url(pins_key: str) -> None:
     st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
 
 
-def _on_phase_signal() -> None:
-    """The browser sent the phase change back: rerun only the answer fragment."""
-    st.rerun(scope=model.ANSWER_FRAGMENT)
-
-
 @st.fragment(run_every=ss.setdefault("join_poll_s", model.poll_interval_s(random.Random())))
 def _watch() -> None:
-    """The tiny poll: one primary-key query; a redraw only when the class moved on."""
+    """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
     # A tap whose trigger value arrived with this fragment run (the poll fired just as the
     # learner tapped) would otherwise be dropped: the pinboard is outside the fragment.
     pending = ss.get("join_tap_target")
@@ -144,16 +138,8 @@ def _watch() -> None:
     t = now_utc()
     clock = store.session_clock(session.id)
     now_phase = live.effective_phase(clock, t)
-    snap = model.snapshot(clock.id, now_phase, clock.current_index)
-    if snap != ss.get("join_snap"):
-        # The same question closed or revealed: only the answer fragment is redrawn (through
-        # the browser: see phase_signal). Anything else, or a signal that did not come back
-        # by the next poll, reruns the whole page.
-        if model.in_place(ss.get("join_snap"), snap) and ss.get("join_signalled") != snap:
-            ss["join_signalled"] = snap
-            phase_signal("join_phase_signal", "/".join(map(str, snap)), on_fire=_on_phase_signal)
-        else:
-            st.rerun()
+    if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
+        st.rerun()
     if now_phase is Phase.OPEN and clock.question_closes_at is not None:
         if live.is_paused(clock):
             st.caption(model.clock_text(live.seconds_left(clock, t), paused=True))
@@ -220,11 +206,8 @@ picture = view is not None and (hi > 0 or shows_picture(q))
 # Options in the class's shuffled order (the same on every phone and the host's screen).
 order = live.choice_order(session, idx, len(q.choices)) if q.choices and hi == 0 else ()
 
-
 # ---------------------------------------------------------------- reveal
-def _reveal() -> None:
-    """The learner's own result, rank and the answer (drawn by the answer fragment)."""
-    assert q is not None
+if phase is Phase.REVEALED:
     mine = store.get_answer(session.id, idx, player.id)
     result: Result | None = live.rescore(atlas, questions, session, mine) if mine is not None else None
     if mine is None:
@@ -265,7 +248,7 @@ def _reveal() -> None:
     if q.explanation:
         st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
     st.caption("Waiting for the next question…")
-
+    st.stop()
 
 # ---------------------------------------------------------------- open / closed
 # The answer surface is a fragment: a tap, Undo and Submit rerun only this part of the page
@@ -315,20 +298,8 @@ def _on_undo() -> None:
     _keep_in_url(pins_key)
 
 
-@st.fragment(key=model.ANSWER_FRAGMENT)
+@st.fragment
 def _answer_area() -> None:
-    # The phase as it is now: this fragment also runs alone when the question closes or is
-    # revealed (see _watch), when the page's own ``phase`` is out of date.
-    clock = store.session_clock(session.id)
-    snap = model.snapshot(clock.id, live.effective_phase(clock, now_utc()), clock.current_index)
-    if snap != ss.get("join_snap") and not model.in_place(ss.get("join_snap"), snap):
-        st.rerun()  # another question, or the end: the whole page
-    ss["join_snap"] = snap
-    phase = Phase(snap[1])
-    if phase is Phase.REVEALED:
-        ss["join_tap_target"] = None  # the image no longer takes taps
-        _reveal()
-        return
     mine = store.get_answer(session.id, idx, player.id)
     if mine is None and phase is Phase.OPEN and hi > 0:
         click = take_click(pb_key)  # the tap that started this run (read before drawing)
