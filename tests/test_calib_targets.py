@@ -61,7 +61,7 @@ def test_each_field_moves_only_its_own_body_part() -> None:
     for name in ("waist-breadth", "crest-breadth"):
         assert not np.any(moved[name] & (arms > 0.5)), name
         ys = v[moved[name], 1]
-        assert ys.min() > v[4396, 1] - 6.0 and ys.max() < v[4121, 1] + 9.0, name
+        assert ys.min() > v[4396, 1] - 10.0 and ys.max() < v[4121, 1] + 13.0, name
     # The thigh field leaves the midline (the crotch) and everything above the hips alone.
     thigh = moved["upper-thigh-girth"]
     assert np.abs(v[thigh, 0]).min() > 2.0

@@ -9,8 +9,7 @@ on the base mesh, like a ``.target`` file, so it sums with weights like one and 
 
     displacement(v) = gain × mask(v) × (v - centre(v)) on the scaled axes,
 
-a scaling about a fixed centre (the foot's heel line, the body's midline, a line inside the
-thigh) on one or two axes, weighted by a mask that is a product of smooth windows (quintic
+a scaling about a fixed centre (the foot's heel line, the body's midline, the thigh's axis) on one or two axes, weighted by a mask that is a product of smooth windows (quintic
 smoothstep, so the surface stays C2 where the weight falls off) and, where a region must
 exclude the arms, of the CC0 rig's skinning weights (rigs/default_weights.mhw). A weight of
 1 scales the masked part by ``1 + gain``; the fit bounds weights to [-1, 1].
@@ -37,7 +36,7 @@ from trainer.errors import AtlasError
 FloatArray = NDArray[np.float64]
 
 PREFIX = "calibration/"
-VERSION = 1  # bump when a field below changes: it is part of the render fingerprint
+VERSION = 2  # bump when a field below changes: it is part of the render fingerprint
 
 # Base-mesh vertices whose heights place the windows (found on the committed female body
 # as the vertices the landmarks resolve to: umbilicus 4121, iliac_crest_tubercle 4396).
@@ -122,21 +121,31 @@ def _forefoot_breadth(v: FloatArray, assets_dir: str) -> FloatArray:
 
 
 def _trunk_x_scale(
-    level_vertex: int, below_cm: float, above_cm: float
+    levels: Callable[[float, float], tuple[float, float, float, float]],
 ) -> Callable[[FloatArray, str], FloatArray]:
-    """The trunk widened left-right about the midline in a band round one vertex's height
-    (smooth falloff over ``below_cm`` / ``above_cm``); arms and thighs are masked out by
-    the rig's weights."""
+    """The trunk widened left-right about the midline in a band of heights, given as the
+    window's ``(lo0, lo1, hi1, hi0)`` from the base heights of the iliac-crest tubercle and
+    the umbilicus; arms and thighs are masked out by the rig's weights."""
 
     def field(v: FloatArray, assets_dir: str) -> FloatArray:
-        y0 = float(v[level_vertex, 1])
-        mask = bone_mask(assets_dir, len(v), TRUNK_BONES)
-        mask = mask * window(v[:, 1], y0 - below_cm, y0, y0, y0 + above_cm)
+        lo0, lo1, hi1, hi0 = levels(float(v[ILIAC_CREST_VERTEX, 1]), float(v[UMBILICUS_VERTEX, 1]))
+        mask = bone_mask(assets_dir, len(v), TRUNK_BONES) * window(v[:, 1], lo0, lo1, hi1, hi0)
         out = np.zeros_like(v)
         out[:, 0] = mask * v[:, 0]
         return out
 
     return field
+
+
+# The two trunk bands meet in one smooth S between the crest and the umbilicus (each is full
+# where the other is zero), so the fit can widen the waist and narrow the crest without a
+# bump at either: the waist band is full from the umbilicus to 5 cm above it and fades out
+# towards the lower ribs; the crest band is full from 4 cm below the crest up to it and fades
+# out towards the greater trochanter. The crest band's gain is kept small (3 %): a deeper
+# narrowing below a widened waist turns the flank into a ledge (see known_outside and
+# docs/atlas-format.md on why ANSUR II's bicristal and waist breadths pull apart on the skin).
+WAIST_BAND = _trunk_x_scale(lambda crest, navel: (crest, navel, navel + 5.0, navel + 13.0))
+CREST_BAND = _trunk_x_scale(lambda crest, navel: (crest - 10.0, crest - 4.0, crest, navel))
 
 
 def _crotch_y(v: FloatArray, skin: NDArray[np.int64]) -> float:
@@ -170,7 +179,7 @@ FIELDS: dict[str, tuple[float, str]] = {
     "heel-breadth": (0.25, "heel"),
     "forefoot-breadth": (0.10, "forefoot"),
     "waist-breadth": (0.10, "waist"),
-    "crest-breadth": (0.06, "crest"),
+    "crest-breadth": (0.03, "crest"),
     "upper-thigh-girth": (0.20, "thigh"),
 }
 
@@ -180,10 +189,10 @@ def _unit_field(kind: str, v: FloatArray, assets_dir: str, skin: NDArray[np.int6
         return _heel_breadth(v, assets_dir)
     if kind == "forefoot":
         return _forefoot_breadth(v, assets_dir)
-    if kind == "waist":  # the waist at the umbilicus, fading out at the iliac crest below
-        return _trunk_x_scale(UMBILICUS_VERTEX, 3.0, 8.0)(v, assets_dir)
-    if kind == "crest":  # the flanks at the iliac crest, fading out at the umbilicus above
-        return _trunk_x_scale(ILIAC_CREST_VERTEX, 5.0, 3.0)(v, assets_dir)
+    if kind == "waist":
+        return WAIST_BAND(v, assets_dir)
+    if kind == "crest":
+        return CREST_BAND(v, assets_dir)
     if kind == "thigh":
         return _upper_thigh(v, assets_dir, skin)
     raise AtlasError(f"unknown calibration field {kind!r}")
