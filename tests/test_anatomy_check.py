@@ -27,6 +27,7 @@ from trainer.tools.anatomy_check import (
     quantity_of,
     run_checks,
     run_outcomes,
+    unverified_contradicted,
 )
 
 RADIUS_CM = 5.0
@@ -267,6 +268,7 @@ def test_json_report_shape() -> None:
                 "not_computable": [
                     {"id": "chk_c", "reason": report["bodies"]["female"]["not_computable"][0]["reason"]}
                 ],
+                "unverified_contradicted": [],
             }
         },
         "checks_total": 3,
@@ -278,6 +280,16 @@ def test_sex_specific_checks_apply_only_to_their_bodies() -> None:
     male_only = check(bodies=["male"])
     report = run_checks([male_only, check(id="chk_b")], {"female": limb()})
     assert report["bodies"]["female"]["checks"] == 1
+
+
+def test_unverified_items_that_an_outside_check_measures_are_listed() -> None:
+    checks = [check(), check(id="chk_b", expected={"mean": 1.0, "sd": 0.1})]  # chk_b falls outside
+    outs = run_outcomes(checks, {"female": limb()})["female"]
+    assert unverified_contradicted(checks, outs, {"site_a"}) == [{"item": "site_a", "checks": ["chk_b"]}]
+    assert unverified_contradicted(checks, outs, {"nerve_a"}) == []  # no check measures it
+    assert unverified_contradicted(checks[:1], outs[:1], {"site_a"}) == []  # measured, but within
+    text = markdown_report(checks, {"female": outs}, {}, {"site_a"})
+    assert "1 item marked `verified: false`" in text and "| `site_a` | `chk_b` (female) |" in text
 
 
 def test_markdown_lists_every_check_with_its_result() -> None:

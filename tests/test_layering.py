@@ -1,7 +1,7 @@
 """The package map is a rule, not a habit: which part of the trainer may import which.
 
     trainer/
-      core      errors, settings, clock, safetext, geometry, atlas/, quiz/, scoring/, rules/, store/
+      core      errors, settings, clock, safetext, geometry, plotting, atlas/, quiz/, scoring/, rules/, store/
       features  practice/, progress/, live/, authoring/, explorer/, access/   (over the core)
       ui/       Streamlit pages and components                             (over features and core)
       tools/    bench, loadtest, serve, render, reports                     (never imported by the app)
@@ -29,6 +29,7 @@ CORE = {
     "clock",
     "safetext",
     "geometry",
+    "plotting",
     "atlas",
     "quiz",
     "scoring",

@@ -125,6 +125,12 @@ def test_a_case_sends_taps_to_the_placing_step_chosen(qs: dict[str, QuestionMode
     assert [line.places_pins for line in lines] == [False, True, True, False, True, False]
     assert lines[1].text == "Step 2: Place landmark A. (on the image, 1 of 1 placed)"
     assert model.placing_choices(qs["q_case"], model.new_draft(qs["q_case"])) == []  # one placing step
+    # The caption above the image names the step the taps go to (on a phone the list is below).
+    assert model.instructions(
+        case, draft
+    ) == "Step 3: Place the site. Place 1 pin. " + model.extra_pin_policy_text(case.extra_pins)
+    model.select_part(case, draft, 4)
+    assert model.instructions(case, draft) == "Step 5: Mark the vein to avoid."
 
 
 def test_a_submit_scores_every_step_and_stores_an_attempt(atlas: Atlas, qs: dict[str, QuestionModel]) -> None:

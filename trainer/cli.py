@@ -162,9 +162,15 @@ def _anatomy_check(args: argparse.Namespace) -> int:
     if unknown:
         raise AtlasError(f"unknown body type {unknown[0]!r}; expected one of {', '.join(atlas.body_types)}")
     outcomes = run_outcomes(vset.checks, {b: load_geometry(root, b) for b in bodies})
-    report = report_json(outcomes, len(vset.checks))
+    unverified = {
+        i
+        for table in (atlas.nerves, atlas.sites, atlas.avoid, atlas.territories)
+        for i, item in table.items()
+        if not item.verified
+    }
+    report = report_json(outcomes, len(vset.checks), vset.checks, unverified)
     if args.output != "-" and not args.body:
-        text = markdown_report(vset.checks, outcomes, short_citations(atlas.references.values()))
+        text = markdown_report(vset.checks, outcomes, short_citations(atlas.references.values()), unverified)
         Path(args.output).write_text(text, encoding="utf-8")
     if args.json:
         print(json.dumps(report))
@@ -172,7 +178,8 @@ def _anatomy_check(args: argparse.Namespace) -> int:
         for body, r in report["bodies"].items():
             print(
                 f"{body}: {r['within']} of {r['checks']} within, {len(r['outside'])} outside, "
-                f"{len(r['not_computable'])} not computable"
+                f"{len(r['not_computable'])} not computable, "
+                f"{len(r['unverified_contradicted'])} unverified items contradicted"
             )
         if args.output != "-" and not args.body:
             print(f"wrote {args.output}", file=sys.stderr)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-import plotly.graph_objects as go
-
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedItem, RenderedView
 from trainer.explorer.labels import (
@@ -20,6 +18,7 @@ from trainer.explorer.labels import (
     place_labels,
     short_label,
 )
+from trainer.plotting import go
 
 LAYERS = ("landmarks", "nerves", "sites", "territories", "avoid")
 #: Nerve colours (Okabe-Ito based, told apart by most colour-blind readers), each paired with

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
 from trainer.errors import AtlasError, Problem
 from trainer.explorer.atlas_labels import LANDMARK_COLOUR, LAYERS, nerve_styles
-from trainer.explorer.figures import landmark_hover_lines
+from trainer.explorer.landmark_text import landmark_hover_lines
+from trainer.plotting import go
 
 #: Nerve courses float this far above the skin (cm): 1-2 mm keeps them on the body yet visible.
 LIFT_CM = 0.15

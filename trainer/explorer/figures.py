@@ -6,14 +6,12 @@ Images are referenced by static URL (browsers cache them once), never embedded a
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 
-from trainer.atlas.core import Atlas, Landmark
+from trainer.atlas.core import Atlas
 from trainer.atlas.describe import dose_words
 from trainer.atlas.rendered import RenderedItem, RenderedView
 from trainer.explorer.atlas_labels import (  # LAYERS, the styles and labels live there
@@ -27,7 +25,9 @@ from trainer.explorer.atlas_labels import (  # LAYERS, the styles and labels liv
     nerve_styles,
 )
 from trainer.explorer.labels import short_label
+from trainer.explorer.landmark_text import landmark_hover_lines
 from trainer.geometry import buffer_polyline
+from trainer.plotting import go
 
 STATIC_PREFIX = "app/static/"
 LAYER_LABELS = {
@@ -223,29 +223,6 @@ def bias_figure(view: RenderedView, mean_cm: dict[str, float], height_px: int = 
 
 def _hover(*lines: str) -> str:
     return "<br>".join(html.escape(x) for x in lines if x)
-
-
-METHOD_WORDS = {
-    "joint_offset": "found from the joint centre plus a documented offset",
-    "relief": "found as the most prominent point of the bony relief",
-    "vertex_pick": "a mesh vertex picked by eye and reviewed",
-}
-
-
-def landmark_hover_lines(lm: Landmark) -> list[str]:
-    """Hover text for a landmark: name, the bony point it is, how it was found on the body
-    (with its expected error), and how to palpate it."""
-    how = METHOD_WORDS.get(lm.method, lm.method)
-    lines = [lm.name]
-    if lm.definition:
-        lines.append(f"Definition: {lm.definition}")
-    if lm.method:
-        err = f" (expected error about {lm.expected_error_cm:g} cm)" if lm.expected_error_cm else ""
-        lines.append(f"On this body: {how}{err}: {lm.method_rule}")
-    if lm.palpation:
-        lines.append(f"Palpation: {lm.palpation}")
-    # Plotly does not wrap hover text: break long lines so the box stays readable.
-    return [part for line in lines for part in textwrap.wrap(line, 90)]
 
 
 def explorer_figure(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import plotly.graph_objects as go
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
-from trainer.explorer.figures import base_figure, gapped_xy, landmark_hover_lines
+from trainer.explorer.figures import base_figure, gapped_xy
+from trainer.explorer.landmark_text import landmark_hover_lines
 from trainer.geometry import buffer_polyline
 from trainer.learn.page import Focus
+from trainer.plotting import go
 
 FOCUS_NERVE_COLOURS = ("#1f77ff", "#e07a00", "#7b2cbf", "#00897b")
 FAINT_NERVE = "rgba(120,120,120,0.45)"

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from trainer.atlas.core import Atlas
-from trainer.explorer.figures import landmark_hover_lines
+from trainer.explorer.landmark_text import landmark_hover_lines
 from trainer.learn.lessons import answerable_in_place, lesson_view_ids
 from trainer.learn.models import STEP_KIND_LABELS, LessonFile, StepModel
 from trainer.quiz.models import QuestionModel

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
 from trainer.explorer.figures import base_figure, gapped_xy
 from trainer.live.reveal import CLUSTER_RADIUS_CM, RevealStats
+from trainer.plotting import go
 from trainer.quiz.models import QuestionModel
 
 _DENSITY = [[0.0, "rgba(255,80,0,0)"], [0.3, "rgba(255,120,0,0.35)"], [1.0, "rgba(200,0,0,0.75)"]]

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import plotly.graph_objects as go
-
 from trainer.live import service as live
+from trainer.plotting import go
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.models import QuestionModel
 from trainer.rules.classroom import Phase, time_left_s

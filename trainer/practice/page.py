@@ -232,15 +232,19 @@ def board(q: QuestionModel, has_view: bool, draft: Draft, answered: bool) -> Boa
 
 
 def instructions(q: QuestionModel, draft: Draft) -> str:
-    """The caption above the board: how many pins, and what extra pins cost; how to trace."""
+    """The caption above the board: which case step, how many pins and what extra pins cost;
+    how to trace."""
     part = _part(q, draft.active)
     if part is None:
         return ""
     if is_trace(q):
         return trace_instructions(q) + " Then submit."
+    # A case names the step the taps go to, so a phone shows it above the image, not only in
+    # the step list below.
+    step = f"Step {part.index + 1}: {part.prompt} " if part.is_step else ""
     if is_multi_site(q) or (part.is_step and part.max_pins > 1):
-        return f"Place {count_noun(part.min_pins, 'pin')}. " + extra_pin_policy_text(q.extra_pins)
-    return ""
+        return step + f"Place {count_noun(part.min_pins, 'pin')}. " + extra_pin_policy_text(q.extra_pins)
+    return step.strip()
 
 
 def asks_own_choices(q: QuestionModel) -> bool:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
+from trainer.plotting import go
 from trainer.practice.hints import used_text
 from trainer.scoring.score import Result
 

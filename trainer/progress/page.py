@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import plotly.graph_objects as go
-
 from trainer.atlas.core import Atlas
 from trainer.errors import TrainerError
+from trainer.plotting import go
 from trainer.progress.learning import Queue, attempts_csv, nerve_retrievability, review_queue
 from trainer.progress.stats import (
     MIN_BIAS_CM,

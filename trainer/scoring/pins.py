@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from trainer.atlas.core import Atlas
 from trainer.atlas.rendered import RenderedView
@@ -189,6 +188,8 @@ def match_pins(distance_matrix_cm: FloatArray) -> list[tuple[int, int]]:
     if distance_matrix_cm.size == 0:
         return []
     cost = np.where(np.isfinite(distance_matrix_cm), distance_matrix_cm, 1e6)
+    from scipy.optimize import linear_sum_assignment  # 0.6 s to import: only when several pins are matched
+
     rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
 

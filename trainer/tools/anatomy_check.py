@@ -16,7 +16,7 @@ The computation is pure: :func:`evaluate` takes a check and a :class:`Geometry`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +29,7 @@ from trainer.atlas.validation import (
     LineAxis,
     PointSpec,
     Quantity,
+    measured_items,
 )
 from trainer.tools.anatomy_geometry import (
     Geometry,
@@ -55,6 +56,7 @@ __all__ = [
     "run_checks",
     "run_outcomes",
     "short_citations",
+    "unverified_contradicted",
     "within_fraction",
 ]
 
@@ -250,8 +252,30 @@ def run_outcomes(
     }
 
 
-def report_json(outcomes: Mapping[str, Sequence[Outcome]], checks_total: int) -> dict[str, Any]:
-    """The JSON report of ``anatomy-check --json``."""
+def unverified_contradicted(
+    checks: Sequence[CheckModel], outs: Sequence[Outcome], unverified: Collection[str]
+) -> list[dict[str, Any]]:
+    """The ``verified: false`` items that an outside check measures: an unconfirmed position
+    that a published measurement also disagrees with (the issue's target is none)."""
+    by_id = {c.id: c for c in checks}
+    hit: dict[str, list[str]] = {}
+    for o in outs:
+        check = by_id.get(o.check_id)
+        if o.status != "outside" or check is None:
+            continue
+        for item in sorted(measured_items(check) & set(unverified)):
+            hit.setdefault(item, []).append(o.check_id)
+    return [{"item": item, "checks": ids} for item, ids in sorted(hit.items())]
+
+
+def report_json(
+    outcomes: Mapping[str, Sequence[Outcome]],
+    checks_total: int,
+    checks: Sequence[CheckModel] = (),
+    unverified: Collection[str] = (),
+) -> dict[str, Any]:
+    """The JSON report of ``anatomy-check --json``; ``checks`` and the ``unverified`` item ids
+    add each body's list of unverified items contradicted by a check."""
     bodies: dict[str, Any] = {}
     for body, outs in outcomes.items():
         bodies[body] = {
@@ -270,6 +294,7 @@ def report_json(outcomes: Mapping[str, Sequence[Outcome]], checks_total: int) ->
             "not_computable": [
                 {"id": o.check_id, "reason": o.reason} for o in outs if o.status == "not_computable"
             ],
+            "unverified_contradicted": unverified_contradicted(checks, outs, unverified),
         }
     return {"bodies": bodies, "checks_total": checks_total}
 
@@ -308,10 +333,14 @@ def _expected_words(check: CheckModel) -> str:
 
 
 def markdown_report(
-    checks: Sequence[CheckModel], outcomes: Mapping[str, Sequence[Outcome]], citations: Mapping[str, str]
+    checks: Sequence[CheckModel],
+    outcomes: Mapping[str, Sequence[Outcome]],
+    citations: Mapping[str, str],
+    unverified: Collection[str] = (),
 ) -> str:
-    """``docs/anatomy-check.md``: the headline figures, then every check on every body."""
-    report = report_json(outcomes, len(checks))
+    """``docs/anatomy-check.md``: the headline figures, the unverified items a check
+    contradicts, then every check on every body."""
+    report = report_json(outcomes, len(checks), checks, unverified)
     bodies = list(outcomes)
     lines = [
         "# Anatomy check: the atlas against published measurements it was not built from",
@@ -332,6 +361,29 @@ def markdown_report(
             f"| {b} | {r['checks']} | {r['within']} | {len(r['outside'])} | {len(r['not_computable'])} | "
             f"{within_fraction(r):.0%} |"
         )
+    contradicted = {b: report["bodies"][b]["unverified_contradicted"] for b in bodies}
+    items = sorted({e["item"] for b in bodies for e in contradicted[b]})
+    lines += [
+        "",
+        "## Unverified items a check contradicts",
+        "",
+        f"{len(items)} {'item' if len(items) == 1 else 'items'} marked `verified: false` measured by a "
+        "check that falls outside on at least one body (per body: "
+        + ", ".join(f"{b} {len(contradicted[b])}" for b in bodies)
+        + "). Each is a position no reviewer has confirmed that a published measurement also "
+        "disagrees with: the first to re-derive.",
+    ]
+    if items:
+        lines += ["", "| item | outside checks (bodies) |", "|---|---|"]
+        for item in items:
+            where: dict[str, list[str]] = {}
+            for b in bodies:
+                for e in contradicted[b]:
+                    if e["item"] == item:
+                        for cid in e["checks"]:
+                            where.setdefault(cid, []).append(b)
+            row = "; ".join(f"`{cid}` ({', '.join(bs)})" for cid, bs in where.items())
+            lines.append(f"| `{item}` | {row} |")
     found = {(o.body_type, o.check_id): o for outs in outcomes.values() for o in outs}
     regions: dict[str, list[CheckModel]] = {}
     for c in checks:

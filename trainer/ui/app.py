@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Imported once, up front: plotly reads ``sys.modules["pandas"]`` without importing it, so a
-# figure built while another session's first table is still importing pandas fails with
-# "partially initialized module 'pandas'" (seen with a projector and a host tab together).
-import pandas  # noqa: F401
 import streamlit as st
 
 from trainer.ui.boundary import configure_logging, page_boundary
@@ -71,7 +67,13 @@ def run() -> None:
         ],
     }
     configure_logging()
-    start_warm_up()
     page = st.navigation(pages, position="sidebar")
-    with page_boundary(page.url_path or "learn"):
-        page.run()
+    try:
+        with page_boundary(page.url_path or "learn"):
+            page.run()
+    finally:
+        # After the page, not before: the first visitor's page gets the CPU (one interpreter
+        # lock) and the atlas loads while their browser draws it. The hidden root page only
+        # redirects, so the warm-up waits for the page it opens.
+        if page.url_path:  # "" is the root
+            start_warm_up()

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import streamlit as st
 
+from trainer.ui.components import READ_DATA, component_data
+
 _CSS = """
 .cd { font: 600 1.15rem/1.4 sans-serif; }
 .cd.low { color: #c62828; }
@@ -21,7 +23,7 @@ _JS = """
 export default function(component) {
   const { data, parentElement } = component;
   const el = parentElement;
-  const d = data || {};
+  __READ_DATA__
   if (!el.__cd) { el.__cd = document.createElement('div'); el.__cd.className = 'cd'; el.appendChild(el.__cd); }
   if (el.__timer) { clearInterval(el.__timer); el.__timer = undefined; }
   const box = el.__cd;
@@ -45,17 +47,21 @@ export default function(component) {
 }
 """
 
-_countdown = st.components.v2.component("trainer_countdown", html="", css=_CSS, js=_JS)
+_countdown = st.components.v2.component(
+    "trainer_countdown", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 def countdown(key: str, closes_at: datetime, now: datetime, paused: bool, left_s: float) -> None:
     """Show the ticking countdown (frozen at ``left_s`` while the host has paused the clock)."""
     _countdown(
         key=key,
-        data={
-            "closes_ms": int(closes_at.timestamp() * 1000),
-            "server_now_ms": int(now.timestamp() * 1000),
-            "paused": paused,
-            "left_s": left_s,
-        },
+        data=component_data(
+            {
+                "closes_ms": int(closes_at.timestamp() * 1000),
+                "server_now_ms": int(now.timestamp() * 1000),
+                "paused": paused,
+                "left_s": left_s,
+            }
+        ),
     )

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from trainer.ui.components import READ_DATA, component_data
+
 _CSS = """
 .fs-btn { font: 14px/1.2 sans-serif; padding: 6px 12px; border-radius: 8px; cursor: pointer;
           border: 1px solid rgba(49,51,63,0.3); background: white; }
@@ -26,7 +28,8 @@ _JS = """
 export default function(component) {
   const { data, setStateValue, parentElement } = component;
   const el = parentElement;
-  el.__fsKnown = !!(data || {}).known;   // what the server last heard
+  __READ_DATA__
+  el.__fsKnown = !!d.known;   // what the server last heard
   el.__fsSet = setStateValue;
   if (!el.__fsReport) {
     const btn = document.createElement('button');
@@ -59,13 +62,17 @@ export default function(component) {
 }
 """
 
-_fullscreen = st.components.v2.component("trainer_fullscreen", html="", css=_CSS, js=_JS)
+_fullscreen = st.components.v2.component(
+    "trainer_fullscreen", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 def fullscreen_button(key: str, on_change: Callable[[], None] | None = None) -> bool:
     """Show the button; return whether the page is full screen (as last reported)."""
     known = is_fullscreen(key)
-    _fullscreen(key=key, data={"known": known}, on_fullscreen_change=on_change or (lambda: None))
+    _fullscreen(
+        key=key, data=component_data({"known": known}), on_fullscreen_change=on_change or (lambda: None)
+    )
     return is_fullscreen(key)
 
 

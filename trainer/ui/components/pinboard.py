@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 
 from trainer.explorer.figures import answer_surface_data
+from trainer.ui.components import READ_DATA, component_data
 
 _CSS = """
 .pb-wrap { position: relative; width: 100%; margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none;
@@ -88,7 +89,7 @@ function send(wrap, setTriggerValue, x, y, pointer, nudge) {
 
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
-  const d = data || {};
+  __READ_DATA__
   let wrap = parentElement.querySelector('.pb-wrap');
   if (!wrap) {
     wrap = document.createElement('div');
@@ -240,7 +241,9 @@ function drawPin(svg, x, y, d, pending, label) {
 }
 """
 
-_pinboard = st.components.v2.component("trainer_pinboard", html="", css=_CSS, js=_JS)
+_pinboard = st.components.v2.component(
+    "trainer_pinboard", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 #: Height (px) kept below the image (hint, buttons) when the image is sized to the window.
@@ -340,5 +343,5 @@ def pinboard(
         px_per_cm=px_per_cm,
         reserve_px=reserve_px,
     )
-    _pinboard(key=key, data=data, on_click_change=on_click or (lambda: None))
+    _pinboard(key=key, data=component_data(data), on_click_change=on_click or (lambda: None))
     return take_click(key)

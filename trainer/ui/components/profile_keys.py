@@ -16,11 +16,12 @@ from __future__ import annotations
 import streamlit as st
 
 from trainer.rules.profiles import StorageOp
+from trainer.ui.components import READ_DATA, component_data
 
 _JS = """
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
-  const d = data || {};
+  __READ_DATA__
   const NAME = 'trainer:profiles';
   const ops = Array.isArray(d.ops) ? d.ops : [];
   let state = { keys: [], current: null, stored: true };
@@ -54,12 +55,14 @@ export default function(component) {
 }
 """
 
-_keys = st.components.v2.component("trainer_profile_keys", html="", js=_JS)
+_keys = st.components.v2.component(
+    "trainer_profile_keys", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 def profile_keys(key: str, *, ops: list[StorageOp], ask: bool) -> str | None:
     """Apply ``ops`` to this browser's stored keys; returns the browser's report (JSON text), if
     it sent one in this run. ``ask`` makes the browser report even when nothing changed."""
-    result = _keys(key=key, data={"ops": ops, "ask": ask}, on_report_change=lambda: None)
+    result = _keys(key=key, data=component_data({"ops": ops, "ask": ask}), on_report_change=lambda: None)
     report = result.get("report") if hasattr(result, "get") else getattr(result, "report", None)
     return report if isinstance(report, str) else None

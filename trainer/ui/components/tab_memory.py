@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from trainer.ui.components import READ_DATA, component_data
+
 _JS = """
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
-  const d = data || {};
+  __READ_DATA__
   const name = 'trainer:' + (d.name || 'memory');
   try {
     if (d.store) sessionStorage.setItem(name, d.store);
@@ -27,7 +29,9 @@ export default function(component) {
 }
 """
 
-_memory = st.components.v2.component("trainer_tab_memory", html="", js=_JS)
+_memory = st.components.v2.component(
+    "trainer_tab_memory", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
+)
 
 
 def tab_memory(
@@ -35,6 +39,6 @@ def tab_memory(
 ) -> str | None:
     """Store, forget or ask for the tab's value ``name``; returns the value the tab offered."""
     data = {"name": name, "store": store or "", "forget": forget, "ask": ask}
-    result = _memory(key=key, data=data, on_kept_change=lambda: None)
+    result = _memory(key=key, data=component_data(data), on_kept_change=lambda: None)
     kept = result.get("kept") if hasattr(result, "get") else getattr(result, "kept", None)
     return kept if isinstance(kept, str) else None

@@ -25,13 +25,16 @@ from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc, profile_sidebar
 
 page_setup()
-st.title("Practice")
+# The page title only on the setup and summary screens: during a question its 70 px go to the
+# image, so that a case's history, the image and the buttons fit a 390×844 phone.
+title_slot = st.empty()
 atlas = require_atlas()
 questions = get_questions(atlas)
 learner_id = profile_sidebar()
 ss = st.session_state
 ss.setdefault("body_type", atlas.default_body_type)
 if not questions:
+    title_slot.title("Practice")
     st.info("No questions yet: add a bank under quizzes/ (see docs/quiz-format.md).")
     st.stop()
 
@@ -59,6 +62,7 @@ if linked and ss.get("pr_linked") != st.query_params.get("questions"):
         ss["body_type"] = st.query_params["body"]
 
 if "pr" not in ss:
+    title_slot.title("Practice")
     st.caption("Choose what to practise. Every answer is scored in centimetres on the body.")
     if learner_id is not None:
         from trainer.progress.learning import review_queue
@@ -113,6 +117,7 @@ idx: int = session["index"]
 
 # ---------------------------------------------------------------- end of session
 if idx >= len(ids):
+    title_slot.title("Practice")
     st.subheader("Session summary")
     results = session["results"]
     mean = model.session_score(results)
@@ -148,10 +153,13 @@ view = get_view(view_id, ss["body_type"]) if view_id else None
 if q.view and view is None:
     st.stop()
 
-st.progress(idx / len(ids), text=model.progress_text(idx, len(ids), q))
-if st.button("End session", key="pr_end"):
-    session["index"] = len(ids)
-    st.rerun()
+# The progress and "End session" share one row (a phone's width holds both).
+top_row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+with top_row:
+    st.progress(idx / len(ids), text=model.progress_text(idx, len(ids), q), width="stretch")
+    if st.button("End session", key="pr_end", type="tertiary", width="content"):
+        session["index"] = len(ids)
+        st.rerun()
 if q.vignette:
     st.info(q.vignette)
 st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
