@@ -141,6 +141,7 @@ def test_projector_host_controls_and_three_phones(tmp_path: Path, chromium: Any)
         _press(host, "Next question")
         _press(host, "End the class now")
         proj.get_by_text("Final results").wait_for(timeout=20000)
+        proj.get_by_text("Scan for your results").wait_for(timeout=20000)  # the results link's QR
         screenshot(proj, "live_projector_final")
         phones["Ana"].get_by_text("Class finished").wait_for(timeout=20000)
 

@@ -142,9 +142,12 @@ def test_small_class_on_sqlite_through_the_command_line(tmp_path: Path, content_
         )
     finally:
         server.stop()
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-3000:]
     report = json.loads(out.stdout)
     _check_report(report, players=5, questions=2)
+    # The phones answered the join page's phase signals: a closed or revealed question redrew
+    # only their answer fragment (trainer/ui/components/phase_signal.py).
+    assert "signal" in report["rerun_ms_by_kind"], report["rerun_ms_by_kind"]
     config = report["config"]
     assert config["database"] == "sqlite"
     assert config["processes"] == 1

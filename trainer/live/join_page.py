@@ -297,7 +297,7 @@ def clock_text(seconds_left: float, paused: bool) -> str:
 #: The join page hides the app's navigation: during a class the phone offers only the class.
 NO_SIDEBAR_CSS = (
     "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'],"
-    " [data-testid='stSidebarNav'] { display: none !important; }</style>"
+    " [data-testid='stExpandSidebarButton'], [data-testid='stSidebarNav'] { display: none !important; }</style>"
 )
 #: At most this many pins ride in the URL (the most any live question takes is 30).
 MAX_URL_PINS = 30
@@ -357,6 +357,34 @@ def pins_from_param(raw: str, index: int, max_pins: int) -> list[Pin]:
     return out[:max_pins]
 
 
-def snapshot(session_id: str, phase: Phase, index: int) -> tuple[str, str, int]:
-    """What the poll compares: a change of class, phase or question means a full page run."""
+Snapshot = tuple[str, str, int]
+
+#: The key of the answer fragment: a phase change within a question reruns only it.
+ANSWER_FRAGMENT = "join_answer"
+#: Phases of one question on screen: moving between them changes only the answer fragment.
+_QUESTION_PHASES = (Phase.OPEN.value, Phase.CLOSED.value, Phase.REVEALED.value)
+
+
+def snapshot(session_id: str, phase: Phase, index: int) -> Snapshot:
+    """What the poll compares: a change of class, phase or question means the page must change."""
     return (session_id, phase.value, index)
+
+
+def in_place(old: Snapshot | None, new: Snapshot) -> bool:
+    """Whether a change is the same question moving on (open → closed → revealed): then only the
+    answer fragment is redrawn; a new question, the lobby or the end redraw the whole page.
+
+    >>> in_place(("s", "open", 2), ("s", "closed", 2)), in_place(("s", "closed", 2), ("s", "revealed", 2))
+    (True, True)
+    >>> in_place(("s", "revealed", 2), ("s", "open", 3)), in_place(("s", "lobby", -1), ("s", "open", 0))
+    (False, False)
+    >>> in_place(("s", "revealed", 2), ("s", "finished", 2)), in_place(None, ("s", "open", 0))
+    (False, False)
+    """
+    return (
+        old is not None
+        and old[0] == new[0]
+        and old[2] == new[2]
+        and old[1] in _QUESTION_PHASES
+        and new[1] in _QUESTION_PHASES
+    )

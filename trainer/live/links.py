@@ -1,4 +1,4 @@
-"""The join URL learners open and the QR code the projector shows."""
+"""The join URL learners open, the results link shared after the class, and their QR codes."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def join_url(base_url: str, join_code: str) -> str:
     'http://192.168.1.20:8501/join?code=K7PM3Q'
     """
     return f"{base_url.rstrip('/')}/join?{urlencode({'code': join_code})}"
+
+
+def results_url(base_url: str, join_code: str) -> str:
+    """The results link the host shares after the class: each learner's phone shows its own.
+
+    >>> results_url("http://192.168.1.20:8501/", "K7PM3Q")
+    'http://192.168.1.20:8501/results?code=K7PM3Q'
+    """
+    return f"{base_url.rstrip('/')}/results?{urlencode({'code': join_code})}"
 
 
 def qr_png(text: str, box_px: int = 10) -> bytes:

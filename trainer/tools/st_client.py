@@ -25,6 +25,9 @@ from trainer.tools.load_bounds import (
     LoadTestError,
 )
 
+#: The join page's phase signal (trainer/ui/components/phase_signal.py).
+PHASE_SIGNAL_KEY = "join_phase_signal"
+
 # --------------------------------------------------------------------------------------------
 # The protocol client (one simulated browser tab)
 # --------------------------------------------------------------------------------------------
@@ -92,6 +95,7 @@ class StreamlitClient:
         self.texts: list[str] = []  # drawn by the full script run
         self.fragment_texts: dict[str, list[str]] = {}  # drawn inside each fragment
         self.timers: dict[str, list[float]] = {}  # fragment id -> [interval_s, next due]
+        self.fired = ""  # the last phase signal sent back
         self.BackMsg, self.ForwardMsg, self.WidgetState = protos()
 
     # -- widget states ------------------------------------------------------------------
@@ -108,7 +112,7 @@ class StreamlitClient:
         w.string_value = value
         return w
 
-    def component_event(self, base_id: str, event: str, value: dict[str, Any]) -> Any:
+    def component_event(self, base_id: str, event: str, value: Any) -> Any:
         """A v2 component's ``setTriggerValue(event, value)``: one JSON trigger per component."""
         w = self.WidgetState(id=f"{TRIGGER_PREFIX}_{base_id}__events")
         w.json_trigger_value = json.dumps([{"event": event, "value": value}])
@@ -172,7 +176,14 @@ class StreamlitClient:
         fm = self.ForwardMsg()
         fm.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
         kind = fm.WhichOneof("type")
-        if kind == "new_session" and not fm.metadata.run.fragment_ids:
+        if kind == "new_session" and fm.metadata.run.fragment_ids:
+            # A fragment run (also one the server chose, such as the answer fragment after a
+            # phase signal): those fragments redraw their part of the page.
+            for fid in fm.metadata.run.fragment_ids:
+                self.fragment_texts[fid] = []
+                for key in [k for k, e in self.elements.items() if e.fragment_id == fid]:
+                    del self.elements[key]
+        elif kind == "new_session":
             # A full script run starts (fragment runs send new_session too, tagged with their
             # fragment ids): the page is rebuilt from scratch and re-registers its timers.
             self.elements.clear()
@@ -226,6 +237,8 @@ class StreamlitClient:
                 data = json.loads(sub.json)
             except ValueError:
                 data = None
+            if isinstance(data, list):  # trainer.ui.components.component_data: a one-item list
+                data = data[0] if data and isinstance(data[0], dict) else None
         self.elements[m.group(1)] = ElementInfo(
             etype, wid, bool(getattr(sub, "disabled", False)), data, fragment_id
         )
@@ -257,4 +270,17 @@ class StreamlitClient:
         # setInterval semantics: fixed rate, but a late tick is not followed by a burst.
         self.timers[fid] = [iv, due + iv if due + iv > now else now + iv]
         await self.rerun(kind="poll", fragment_id=fid, auto=True)
+        await self.answer_phase_signal()
         return True
+
+    async def answer_phase_signal(self) -> None:
+        """Send a phase signal straight back, as the browser's script does (the join page's poll
+        hands a closed or revealed question to the answer fragment this way)."""
+        sig = self.elements.get(PHASE_SIGNAL_KEY)
+        fire = (sig.data or {}).get("fire") if sig is not None else None
+        if sig is None or not fire or fire == self.fired:
+            return
+        self.fired = str(fire)
+        await self.rerun(
+            [self.component_event(sig.widget_id, "fire", fire)], kind="signal", fragment_id=sig.fragment_id
+        )

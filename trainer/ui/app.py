@@ -51,6 +51,13 @@ def run() -> None:
             st.Page(PAGES / "join.py", title="Join a class", icon=":material/smartphone:", url_path="join"),
             st.Page(PAGES / "host.py", title="Host a class", icon=":material/co_present:", url_path="host"),
             st.Page(
+                PAGES / "results.py",
+                title="Class results",
+                icon=":material/fact_check:",
+                url_path="results",
+                visibility="hidden",
+            ),
+            st.Page(
                 PAGES / "projector.py",
                 title="Projector view",
                 icon=":material/tv:",

@@ -16,6 +16,7 @@ from trainer.errors import NotFoundError, RuleError
 from trainer.explorer.figures import image_url
 from trainer.live import host_page as model
 from trainer.live import service as live
+from trainer.live.class_review import history_label
 from trainer.live.figures import heatmap_figure, reveal_figure
 from trainer.quiz.choices import option_texts
 from trainer.quiz.session import pins_needed
@@ -31,11 +32,13 @@ from trainer.rules.classroom import (
 from trainer.safetext import inert_label
 from trainer.scoring.reveal import question_shapes, shows_picture
 from trainer.scoring.score import count_noun
+from trainer.store import LiveSession
 from trainer.ui.auth import host_gate
 from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.fullscreen import fullscreen_button, is_fullscreen
 from trainer.ui.components.pinboard import pinboard
 from trainer.ui.data import get_questions
+from trainer.ui.finished_class import show_finished
 from trainer.ui.live_common import (
     configured_base_url,
     configured_host_key,
@@ -94,7 +97,7 @@ if not session_id:
             for i, s in enumerate(recent):
                 c1, c2 = st.columns([4, 1])
                 c1.text(model.resume_line(s))
-                if c2.button("Resume", key=f"host_resume_{i}"):
+                if c2.button(history_label(s), key=f"host_resume_{i}"):
                     st.query_params["session"] = s.id
                     st.rerun()
     if not questions:
@@ -343,41 +346,11 @@ if phase is Phase.LOBBY:
 
 # ---------------------------------------------------------------- finished
 if phase is Phase.FINISHED:
-    st.subheader("Final results")
-    top = live.leaderboard(store, session, limit=3)
-    medals = ["🥇", "🥈", "🥉"]
-    cols = st.columns(3)
-    for col, row, medal in zip(cols, top, medals, strict=False):
-        col.metric(f"{medal} rank {row.rank}", f"{row.points} pts")
-        col.text(row.name)
-    _leaderboard(limit=None)
-    st.subheader("Per-question analytics")
-    st.dataframe(
-        live.question_analytics(store, atlas, all_questions, session), hide_index=True, width="stretch"
-    )
-    st.download_button(
-        "Download every answer (CSV)",
-        live.answers_csv(store, session, all_questions),
-        file_name=f"class-{session.join_code}.csv",
-        mime="text/csv",
-        key="host_csv",
-    )
-    st.caption(
-        "Each learner's own results stay on their phone's page (its link holds their player token): "
-        "their answers and the reveals, nobody else's."
-    )
 
-    key: str = host_key
+    def _open(new: LiveSession) -> None:
+        st.query_params["session"] = new.id
 
-    def _rerun() -> None:
-        try:
-            new = model.rerun_class(store, atlas, questions, session, key, now_utc(), random.Random())
-        except RuleError as exc:
-            ss["host_msg"] = str(exc)
-        else:
-            st.query_params["session"] = new.id
-
-    st.button("Run it again with a new group", on_click=_rerun, key="host_rerun", type="primary")
+    show_finished(store, atlas, all_questions, questions, session, host_key, base_url, _open)
     st.stop()
 
 # ---------------------------------------------------------------- a question

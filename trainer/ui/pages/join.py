@@ -19,6 +19,7 @@ from trainer.errors import NotFoundError
 from trainer.explorer.figures import image_url
 from trainer.live import join_page as model
 from trainer.live import service as live
+from trainer.live.results_page import device_key, personal_params
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.models import QuestionModel
 from trainer.quiz.session import pins_needed
@@ -28,7 +29,9 @@ from trainer.scoring.reveal import question_shapes, reveal_shapes, shows_picture
 from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, page_setup, require_atlas
+from trainer.ui.components.class_memory import class_memory
 from trainer.ui.components.countdown import countdown
+from trainer.ui.components.phase_signal import phase_signal
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
@@ -57,6 +60,9 @@ elif me.player is not None:
     ss["join_token"] = me.player.token
     st.query_params["token"] = me.player.token  # back in the URL after navigating away
 if me.player is None or me.session is None:
+    forget = ss.pop("join_forget_code", None)
+    if forget:
+        class_memory("join_memory", device_key(forget), forget=True)
     st.title("Join a class")
     with st.form("join_form"):
         code = st.text_input(
@@ -92,10 +98,13 @@ ss["join_tap_target"] = None  # set again below when this run shows an active an
 def _leave() -> None:
     """Forget this player on this phone (to join another class or under another name)."""
     ss.pop("join_token", None)
+    ss["join_forget_code"] = session.join_code
     for k in ("token", "pins"):
         st.query_params.pop(k, None)
 
 
+# The phone keeps its token of this class, so the host's shared results link finds this player.
+class_memory("join_memory", device_key(session.join_code), store=player.token)
 who, leave = st.columns([3, 1])
 who.text(f"{player.nickname} · class {session.join_code}")
 leave.button("Leave", key="join_leave", on_click=_leave, help="Join another class or with another name.")
@@ -116,9 +125,14 @@ def _keep_in_url(pins_key: str) -> None:
     st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
 
 
+def _on_phase_signal() -> None:
+    """The browser sent the phase change back: rerun only the answer fragment."""
+    st.rerun(scope=model.ANSWER_FRAGMENT)
+
+
 @st.fragment(run_every=ss.setdefault("join_poll_s", model.poll_interval_s(random.Random())))
 def _watch() -> None:
-    """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
+    """The tiny poll: one primary-key query; a redraw only when the class moved on."""
     # A tap whose trigger value arrived with this fragment run (the poll fired just as the
     # learner tapped) would otherwise be dropped: the pinboard is outside the fragment.
     pending = ss.get("join_tap_target")
@@ -130,8 +144,16 @@ def _watch() -> None:
     t = now_utc()
     clock = store.session_clock(session.id)
     now_phase = live.effective_phase(clock, t)
-    if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
-        st.rerun()
+    snap = model.snapshot(clock.id, now_phase, clock.current_index)
+    if snap != ss.get("join_snap"):
+        # The same question closed or revealed: only the answer fragment is redrawn (through
+        # the browser: see phase_signal). Anything else, or a signal that did not come back
+        # by the next poll, reruns the whole page.
+        if model.in_place(ss.get("join_snap"), snap) and ss.get("join_signalled") != snap:
+            ss["join_signalled"] = snap
+            phase_signal("join_phase_signal", "/".join(map(str, snap)), on_fire=_on_phase_signal)
+        else:
+            st.rerun()
     if now_phase is Phase.OPEN and clock.question_closes_at is not None:
         if live.is_paused(clock):
             st.caption(model.clock_text(live.seconds_left(clock, t), paused=True))
@@ -154,7 +176,13 @@ if phase is Phase.FINISHED:
         pass
     for row in live.leaderboard(store, session, you_player_id=player.id, limit=3):
         st.text(model.board_line(row))
-    # This page (its link holds the player's token) is the learner's own read-only results.
+    # The learner's own read-only results: every question with the reveal, on a link they keep.
+    st.page_link(
+        "trainer/ui/pages/results.py",
+        label="See all your answers and the reveals",
+        icon=":material/fact_check:",
+        query_params=personal_params(player.token),
+    )
     with st.expander("Your answers", expanded=False):
         for r in model.own_results(store, atlas, questions, session, player.id):
             st.markdown(f"**{r.number}. {esc(r.prompt)}**", unsafe_allow_html=True)
@@ -192,8 +220,11 @@ picture = view is not None and (hi > 0 or shows_picture(q))
 # Options in the class's shuffled order (the same on every phone and the host's screen).
 order = live.choice_order(session, idx, len(q.choices)) if q.choices and hi == 0 else ()
 
+
 # ---------------------------------------------------------------- reveal
-if phase is Phase.REVEALED:
+def _reveal() -> None:
+    """The learner's own result, rank and the answer (drawn by the answer fragment)."""
+    assert q is not None
     mine = store.get_answer(session.id, idx, player.id)
     result: Result | None = live.rescore(atlas, questions, session, mine) if mine is not None else None
     if mine is None:
@@ -234,7 +265,7 @@ if phase is Phase.REVEALED:
     if q.explanation:
         st.markdown(f"**Why:** {esc(q.explanation)}", unsafe_allow_html=True)
     st.caption("Waiting for the next question…")
-    st.stop()
+
 
 # ---------------------------------------------------------------- open / closed
 # The answer surface is a fragment: a tap, Undo and Submit rerun only this part of the page
@@ -284,8 +315,20 @@ def _on_undo() -> None:
     _keep_in_url(pins_key)
 
 
-@st.fragment
+@st.fragment(key=model.ANSWER_FRAGMENT)
 def _answer_area() -> None:
+    # The phase as it is now: this fragment also runs alone when the question closes or is
+    # revealed (see _watch), when the page's own ``phase`` is out of date.
+    clock = store.session_clock(session.id)
+    snap = model.snapshot(clock.id, live.effective_phase(clock, now_utc()), clock.current_index)
+    if snap != ss.get("join_snap") and not model.in_place(ss.get("join_snap"), snap):
+        st.rerun()  # another question, or the end: the whole page
+    ss["join_snap"] = snap
+    phase = Phase(snap[1])
+    if phase is Phase.REVEALED:
+        ss["join_tap_target"] = None  # the image no longer takes taps
+        _reveal()
+        return
     mine = store.get_answer(session.id, idx, player.id)
     if mine is None and phase is Phase.OPEN and hi > 0:
         click = take_click(pb_key)  # the tap that started this run (read before drawing)

@@ -15,6 +15,7 @@ from trainer.explorer.figures import image_url
 from trainer.live import projector_page as model
 from trainer.live import service as live
 from trainer.live.figures import reveal_figure
+from trainer.live.links import results_url
 from trainer.quiz.session import pins_needed
 from trainer.rules.classroom import Phase, check_host_key
 from trainer.scoring.reveal import question_shapes
@@ -119,9 +120,20 @@ if phase is Phase.LOBBY:
 
 if phase is Phase.FINISHED:
     rows = live.leaderboard(store, session)
-    _big("Final results", "proj-prompt")
-    for line in model.podium(rows) + model.leaderboard_lines(rows)[3:]:
-        st.text(line)  # nicknames: plain text only
+    left, right = st.columns([2, 1])
+    with left:
+        _big("Final results", "proj-prompt")
+        for line in model.podium(rows) + model.leaderboard_lines(rows)[3:]:
+            st.text(line)  # nicknames: plain text only
+    # Each learner scans this on the phone they played on and sees only their own answers.
+    base_url = configured_base_url() or (
+        live.base_url_from_page_url(st.context.url) if st.context.url else ""
+    )
+    right.image(
+        live.qr_png(results_url(base_url or "http://<this-computer>:8501", session.join_code)),
+        caption="Scan for your results",
+        width=300,
+    )
     st.stop()
 
 q = model.available(session, questions)
