@@ -9,8 +9,13 @@ measurement modifiers by bounded least squares, and writes them to the ``fitted`
 A body is ``base + Σ weight × target``, so a dimension is a smooth function of the weights;
 each modifier is a decr/incr pair (weight < 0 applies ``decr`` with |weight|, as MakeHuman
 does), bounded to [-1, 1]. Residuals are ``(measured - mean) / tolerance`` with the target's
-tolerance ``min(5 % of the mean, SD)``, plus a small pull of every weight towards 0 so that
+tolerance ``min(5 % of the mean, SD)``, a steep hinge on residuals beyond 0.85 (so a
+dimension is not left just outside its band for a closer fit of the others), plus a small pull of every weight towards 0 so that
 the fit changes only what it must.
+
+Besides MakeHuman's targets, the fit may use the procedural ``calibration/*`` targets of
+:mod:`trainer.tools.render.calib_targets` (smooth local scalings of the heel, forefoot,
+waist, iliac-crest flanks and upper thigh) where one MakeHuman target couples two dimensions.
 
 The higher-BMI body is fitted on skeletal dimensions only: its soft tissue comes from its
 weight target, and its girths and soft breadths are not meant to match the average woman.
@@ -46,8 +51,8 @@ from trainer.tools.render.mesh import (
     default_assets_dir,
     joint_centres,
     load_base,
-    load_target,
     subdivide,
+    target_dm,
 )
 from trainer.tools.render.picks import landmark_points
 
@@ -57,6 +62,10 @@ Weights = Sequence[float] | FloatArray
 from trainer.settings import REPO_ROOT  # noqa: E402
 
 REGULARISATION = 0.05
+#: Extra residual per unit of |r| beyond HINGE_FROM (r = miss / tolerance): keeps every
+#: dimension inside its band with a margin rather than most of them close to the mean.
+HINGE = 5.0
+HINGE_FROM = 0.85
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,12 @@ MODIFIERS: tuple[Modifier, ...] = (
     _pair("measure", "measure-waist-circ", False),
     _pair("measure", "measure-bust-circ", False),
     _pair("measure", "measure-hips-circ", False),
+    # Procedural calibration targets (calib_targets.py) for what MakeHuman's targets couple.
+    _pair("calibration", "heel-breadth", True),
+    _pair("calibration", "forefoot-breadth", True),
+    _pair("calibration", "waist-breadth", False),
+    _pair("calibration", "crest-breadth", False),
+    _pair("calibration", "upper-thigh-girth", False),
 )
 
 
@@ -139,7 +154,7 @@ class Morpher:
         self.fixed = tuple((str(f), float(w)) for f, w in fixed)
 
         def dense(name: str) -> FloatArray:
-            return load_target(str(Path(assets_dir) / "targets" / name), n) * CM_PER_MESH_UNIT
+            return target_dm(str(assets_dir), name, n) * CM_PER_MESH_UNIT
 
         v0 = base.vertices_dm * CM_PER_MESH_UNIT
         for name, w in fixed:
@@ -240,13 +255,17 @@ def fit(
     def residuals(w: FloatArray) -> FloatArray:
         m = measure_dims(morpher.body(w, landmarks), dims)
         r = (np.array([m[d.id] for d in dims]) - mean) / tol
-        return np.concatenate([r, REGULARISATION * (np.asarray(w) - p0)])
+        # Least squares alone trades a small miss on one dimension for a closer fit of the
+        # others; the hinge makes leaving the target band (|r| > 1) much dearer than moving
+        # within it.
+        hinge = HINGE * np.maximum(np.abs(r) - HINGE_FROM, 0.0)
+        return np.concatenate([r, hinge, REGULARISATION * (np.asarray(w) - p0)])
 
     p0 = np.zeros(len(morpher.modifiers)) if prior is None else np.asarray(prior, dtype=float)
     x0 = p0.copy() if start is None else np.clip(np.asarray(start, float), -1, 1)
     # Steps of 0.05 in weight: the rules pick vertices and cut sections, so a tiny step
     # would measure the mesh's discreteness rather than the slope.
-    res = least_squares(residuals, x0, bounds=(-1.0, 1.0), diff_step=0.05, x_scale=1.0, max_nfev=300)
+    res = least_squares(residuals, x0, bounds=(-1.0, 1.0), diff_step=0.05, x_scale=1.0, max_nfev=600)
     w = np.round(res.x, 3)
     return w, measure_dims(morpher.body(w, landmarks), dims)
 
@@ -299,6 +318,9 @@ HEADER = """\
 #   fitted:    modifier weights written by `python -m trainer.tools.render calibrate --write`,
 #              which fits them so the body's dimensions match the reference means
 #              (see docs/body-report.md). Do not edit them by hand: re-run calibrate.
+#              calibration/*.target are not files: they are smooth local scalings computed
+#              from the base mesh (trainer/tools/render/calib_targets.py) for what
+#              MakeHuman's targets couple (heel and forefoot, waist and hips, upper thigh).
 """
 
 

@@ -159,11 +159,30 @@ def load_target(path: str, n_vertices: int) -> FloatArray:
     return out
 
 
+def target_dm(assets_dir: str, name: str, n_vertices: int) -> FloatArray:
+    """A target's dense (V, 3) displacement in dm: a MakeHuman ``.target`` file, or one of
+    the procedural calibration targets (:mod:`trainer.tools.render.calib_targets`)."""
+    from trainer.tools.render.calib_targets import calibration_target, is_calibration_target
+
+    if is_calibration_target(name):
+        return calibration_target(str(assets_dir), name, n_vertices)
+    return load_target(str(Path(assets_dir) / "targets" / name), n_vertices)
+
+
+def _target_sha256(assets_dir: str | Path, name: str) -> str:
+    from trainer.tools.render.calib_targets import fingerprint, is_calibration_target
+
+    if is_calibration_target(name):
+        rig = _sha256(Path(assets_dir) / "rigs" / "default_weights.mhw")
+        return hashlib.sha256((fingerprint(name) + rig).encode()).hexdigest()
+    return _sha256(Path(assets_dir) / "targets" / name)
+
+
 def body_type_fingerprint(assets_dir: str | Path, definition: tuple[tuple[str, float], ...]) -> str:
     """A stable string naming the targets, weights and asset file hashes of a body type."""
     base = load_base(str(assets_dir))
     items = [
-        {"target": name, "weight": weight, "sha256": _sha256(Path(assets_dir) / "targets" / name)}
+        {"target": name, "weight": weight, "sha256": _target_sha256(assets_dir, name)}
         for name, weight in definition
     ]
     return json.dumps({"base_obj": base.sha256, "targets": items}, sort_keys=True)
@@ -287,7 +306,7 @@ def morph(
     n = len(base.vertices_dm)
     v_dm = base.vertices_dm.copy()
     for name, weight in definition:
-        v_dm += weight * load_target(str(Path(assets_dir) / "targets" / name), n)
+        v_dm += weight * target_dm(assets_dir, name, n)
     v_cm = v_dm * CM_PER_MESH_UNIT
     return v_cm, joint_centres(base, v_cm)
 
