@@ -16,11 +16,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "atlas"
 
 # body type -> the lowest acceptable within fraction (within / checks that apply to the body).
-# None = not yet set; see the module docstring. 119/141, 112/141 and 118/141, rounded down
-# (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
+# None = not yet set; see the module docstring. 118/141, 111/141 and 118/141, rounded down.
+# Lowered once, by one check on the female and male bodies, when the bodies were calibrated to
+# ANSUR II (issue 13): the narrower calibrated female pelvis puts the ASIS 0.03 cm short of
+# Uzel's ASIS-pubic tubercle range, and the re-fitted male neck moves two accessory-nerve
+# checks out while one cluneal check comes in (docs/research/rederive.md). Before that:
+# 119/112/118 (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.843,
-    "male": 0.794,
+    "female": 0.836,
+    "male": 0.787,
     "female_high_bmi": 0.836,
 }
 
