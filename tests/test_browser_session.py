@@ -64,7 +64,13 @@ def answer_current(page: Any) -> None:
         timeout=15000,
     )
     submit.click()
-    page.locator('[data-testid="stAlert"]').first.wait_for(timeout=20000)
+    # The answer is stored once the page offers what comes next (a case's history is an alert
+    # too, so an alert on the page does not mean the answer was scored).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')]"
+        ".some(b => ['Next question', 'See summary'].includes(b.innerText.trim()))",
+        timeout=20000,
+    )
 
 
 def test_ten_question_session_with_a_profile_updates_progress(app_server: AppServer, chromium: Any) -> None:
