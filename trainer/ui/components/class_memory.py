@@ -9,9 +9,7 @@ Storage is per site, so no other site reads it; **Leave** on the join page forge
 
 from __future__ import annotations
 
-import streamlit as st
-
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _JS = """
 export default function(component) {
@@ -33,9 +31,7 @@ export default function(component) {
 }
 """
 
-_memory = st.components.v2.component(
-    "trainer_class_memory", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_memory = define("trainer_class_memory", _JS)
 
 
 def class_memory(

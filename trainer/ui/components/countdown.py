@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import streamlit as st
-
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _CSS = """
 .cd { font: 600 1.15rem/1.4 sans-serif; }
@@ -47,9 +45,7 @@ export default function(component) {
 }
 """
 
-_countdown = st.components.v2.component(
-    "trainer_countdown", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_countdown = define("trainer_countdown", _JS, _CSS)
 
 
 def countdown(key: str, closes_at: datetime, now: datetime, paused: bool, left_s: float) -> None:

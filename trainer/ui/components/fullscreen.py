@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _CSS = """
 .fs-btn { font: 14px/1.2 sans-serif; padding: 6px 12px; border-radius: 8px; cursor: pointer;
@@ -62,9 +62,7 @@ export default function(component) {
 }
 """
 
-_fullscreen = st.components.v2.component(
-    "trainer_fullscreen", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_fullscreen = define("trainer_fullscreen", _JS, _CSS)
 
 
 def fullscreen_button(key: str, on_change: Callable[[], None] | None = None) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from trainer.explorer.figures import answer_surface_data
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _CSS = """
 .pb-wrap { position: relative; width: 100%; margin: 0 auto; touch-action: manipulation; user-select: none; -webkit-user-select: none;
@@ -241,9 +241,7 @@ function drawPin(svg, x, y, d, pending, label) {
 }
 """
 
-_pinboard = st.components.v2.component(
-    "trainer_pinboard", html="", css=_CSS, js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_pinboard = define("trainer_pinboard", _JS, _CSS)
 
 
 #: Height (px) kept below the image (hint, buttons) when the image is sized to the window.

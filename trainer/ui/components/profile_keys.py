@@ -13,10 +13,8 @@ change is not lost when a rerun replaces the page before the script ran.
 
 from __future__ import annotations
 
-import streamlit as st
-
 from trainer.rules.profiles import StorageOp
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _JS = """
 export default function(component) {
@@ -55,9 +53,7 @@ export default function(component) {
 }
 """
 
-_keys = st.components.v2.component(
-    "trainer_profile_keys", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_keys = define("trainer_profile_keys", _JS)
 
 
 def profile_keys(key: str, *, ops: list[StorageOp], ask: bool) -> str | None:

@@ -7,9 +7,7 @@ and is not shared with other tabs or other sites.
 
 from __future__ import annotations
 
-import streamlit as st
-
-from trainer.ui.components import READ_DATA, component_data
+from trainer.ui.components import component_data, define
 
 _JS = """
 export default function(component) {
@@ -29,9 +27,7 @@ export default function(component) {
 }
 """
 
-_memory = st.components.v2.component(
-    "trainer_tab_memory", html="", js=_JS.replace("__READ_DATA__", READ_DATA)
-)
+_memory = define("trainer_tab_memory", _JS)
 
 
 def tab_memory(
