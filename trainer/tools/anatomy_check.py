@@ -258,12 +258,13 @@ def unverified_contradicted(
     """The ``verified: false`` items that an outside check measures: an unconfirmed position
     that a published measurement also disagrees with (the issue's target is none)."""
     by_id = {c.id: c for c in checks}
+    unverified_ids = set(unverified)
     hit: dict[str, list[str]] = {}
     for o in outs:
         check = by_id.get(o.check_id)
         if o.status != "outside" or check is None:
             continue
-        for item in sorted(measured_items(check) & set(unverified)):
+        for item in sorted(measured_items(check) & unverified_ids):
             hit.setdefault(item, []).append(o.check_id)
     return [{"item": item, "checks": ids} for item, ids in sorted(hit.items())]
 
@@ -362,7 +363,13 @@ def markdown_report(
             f"{within_fraction(r):.0%} |"
         )
     contradicted = {b: report["bodies"][b]["unverified_contradicted"] for b in bodies}
-    items = sorted({e["item"] for b in bodies for e in contradicted[b]})
+    # item -> check -> the bodies on which that check is outside
+    where: dict[str, dict[str, list[str]]] = {}
+    for b in bodies:
+        for e in contradicted[b]:
+            for cid in e["checks"]:
+                where.setdefault(e["item"], {}).setdefault(cid, []).append(b)
+    items = sorted(where)
     lines += [
         "",
         "## Unverified items a check contradicts",
@@ -376,13 +383,7 @@ def markdown_report(
     if items:
         lines += ["", "| item | outside checks (bodies) |", "|---|---|"]
         for item in items:
-            where: dict[str, list[str]] = {}
-            for b in bodies:
-                for e in contradicted[b]:
-                    if e["item"] == item:
-                        for cid in e["checks"]:
-                            where.setdefault(cid, []).append(b)
-            row = "; ".join(f"`{cid}` ({', '.join(bs)})" for cid, bs in where.items())
+            row = "; ".join(f"`{cid}` ({', '.join(bs)})" for cid, bs in where[item].items())
             lines.append(f"| `{item}` | {row} |")
     found = {(o.body_type, o.check_id): o for outs in outcomes.values() for o in outs}
     regions: dict[str, list[CheckModel]] = {}
