@@ -65,8 +65,12 @@ def test_adding_and_removing_targets_by_click_is_said_and_listed(
     wait_idle(page)
     page.get_by_label("Host key").fill(HOST_KEY)
     page.get_by_role("button", name="Open").click()
+    # The editor is drawn by the run that "Open" starts: wait for its Type box, then for that run
+    # to end, so the dropdown is not opened on a page that is still being replaced.
+    type_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Type").first
+    type_box.wait_for(timeout=20000)
     wait_idle(page)
-    page.locator('[data-testid="stSelectbox"]').nth(1).click()  # View, Type, Body type
+    type_box.click()
     page.get_by_role("option", name="Multi-site (several pins)").click()
     wait_idle(page)
 
