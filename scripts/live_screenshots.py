@@ -152,7 +152,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"wrote {out}/live_host_heatmap.png, live_phone_question.png, live_host_reveal.png, live_phone_reveal.png")
+    print(
+        f"wrote {out}/live_host_heatmap.png, live_phone_question.png, live_host_reveal.png, live_phone_reveal.png"
+    )
 
 
 if __name__ == "__main__":
