@@ -148,6 +148,7 @@ def test_every_file_field_reaches_its_domain_object() -> None:
     }
     pairs: list[tuple[type, type, dict[str, str]]] = [
         (models.SkinPointModel, core.SkinPoint, offsets),
+        (models.AlongModel, core.Along, {}),
         (models.ReferenceModel, core.Reference, {}),
         (models.ConditionModel, core.Condition, {}),
         (models.LandmarkModel, core.Landmark, {"method": "rule"}),
@@ -183,12 +184,14 @@ def _same(model_value: Any, domain_value: Any) -> bool:
     from trainer.atlas.models import SkinPointModel
 
     if isinstance(model_value, SkinPointModel):
-        return model_value.offsets_cm() == domain_value.offsets_cm and (
-            model_value.landmark,
-            model_value.ref,
-            model_value.value,
-            model_value.tolerance_cm,
-        ) == (domain_value.landmark, domain_value.ref, domain_value.value, domain_value.tolerance_cm)
+        along = model_value.along
+        return (
+            model_value.offsets_cm() == domain_value.offsets_cm
+            and (model_value.landmark, model_value.ref, model_value.value, model_value.tolerance_cm)
+            == (domain_value.landmark, domain_value.ref, domain_value.value, domain_value.tolerance_cm)
+            and (None if along is None else (along.to, along.fraction))
+            == (None if domain_value.along is None else (domain_value.along.to, domain_value.along.fraction))
+        )
     if isinstance(model_value, BaseModel):
         renamed = {**RENAMED, "kind": KIND_RENAMED.get(type(model_value).__name__, "kind")}
         return all(

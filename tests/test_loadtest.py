@@ -96,6 +96,13 @@ def _check_report(report: dict[str, object], players: int, questions: int) -> No
         value = report[key]
         assert isinstance(value, float) and 0 < value < 60_000, (key, value)
     assert report["answers_timed"] == players * questions
+    # Phones wait on the class over HTTP and rerun their page only when it moved on: at least
+    # one long poll and one such page run per phone, and no polling page runs at all.
+    assert report["state_failures"] == 0, report["error_samples"]
+    assert isinstance(report["state_requests"], int) and report["state_requests"] >= players
+    runs = report["rerun_ms_by_kind"]
+    assert isinstance(runs, dict) and runs["phase"]["n"] >= players and "poll" not in runs
+    assert isinstance(report["p95_phase_seen_ms"], float) and report["p95_phase_seen_ms"] > 0
     assert isinstance(report["elapsed_s"], float) and report["elapsed_s"] > 0
     assert report["players_saw_end"] == players
 
@@ -153,7 +160,7 @@ def test_small_class_on_sqlite_through_the_command_line(tmp_path: Path, content_
 
 
 @pytest.mark.slow
-def test_rerun_cost_measures_the_three_kinds_of_join_page_run(
+def test_rerun_cost_measures_the_join_page_runs_and_the_class_state_request(
     tmp_path: Path, content_env: dict[str, str]
 ) -> None:
     env = {**content_env, "TRAINER_DATA_DIR": str(tmp_path / "data")}
@@ -172,7 +179,7 @@ def test_rerun_cost_measures_the_three_kinds_of_join_page_run(
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["runs"] == 25
-    for kind in ("whole_page", "poll_fragment", "answer_fragment"):
+    for kind in ("whole_page", "answer_fragment", "class_state_request"):
         # Every run costs the server some CPU and takes some wall time; /proc has 10 ms ticks,
         # and 25 whole-page runs are well above one tick.
         assert report[kind]["wall_ms_per_run"] > 0, kind

@@ -2,6 +2,7 @@
 
 from trainer.atlas.build import DEFAULT_ATLAS_DIR, atlas_stamp, check_atlas, load_atlas, sidecar_key
 from trainer.atlas.core import (
+    Along,
     Atlas,
     AtlasItem,
     Avoid,
@@ -22,6 +23,7 @@ from trainer.atlas.core import (
 
 __all__ = [
     "DEFAULT_ATLAS_DIR",
+    "Along",
     "Atlas",
     "AtlasItem",
     "Avoid",

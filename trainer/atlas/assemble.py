@@ -9,6 +9,7 @@ Cross-file rules (ids that resolve, duplicates) are not checked here: see
 from __future__ import annotations
 
 from trainer.atlas.core import (
+    Along,
     Atlas,
     Avoid,
     BodyType,
@@ -42,7 +43,12 @@ from trainer.atlas.models import (
 
 def skin_point(m: SkinPointModel) -> SkinPoint:
     return SkinPoint(
-        landmark=m.landmark, offsets_cm=m.offsets_cm(), ref=m.ref, value=m.value, tolerance_cm=m.tolerance_cm
+        landmark=m.landmark,
+        offsets_cm=m.offsets_cm(),
+        ref=m.ref,
+        value=m.value,
+        tolerance_cm=m.tolerance_cm,
+        along=None if m.along is None else Along(to=m.along.to, fraction=float(m.along.fraction)),
     )
 
 

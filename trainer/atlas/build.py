@@ -51,6 +51,13 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
     def check_point(label: str, item_id: str, field: str, p: SkinPointModel) -> None:
         if p.landmark not in atlas.landmarks:
             out.append(Problem(label, item_id, f"{field}.landmark", f"unknown landmark '{p.landmark}'"))
+        if p.along is not None:
+            if p.along.to not in atlas.landmarks:
+                out.append(Problem(label, item_id, f"{field}.along.to", f"unknown landmark '{p.along.to}'"))
+            elif p.along.to == p.landmark:
+                out.append(
+                    Problem(label, item_id, f"{field}.along.to", "the line must end at another landmark")
+                )
         if p.ref not in atlas.references:
             out.append(Problem(label, item_id, f"{field}.ref", f"unknown reference '{p.ref}'"))
 

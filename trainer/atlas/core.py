@@ -21,12 +21,27 @@ DEFAULT_OFF_SKIN_LIMIT_CM = 1.5
 
 
 @dataclass(frozen=True, kw_only=True)
+class Along:
+    """``fraction`` of the straight line from a skin point's landmark to the landmark ``to``."""
+
+    to: str
+    fraction: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class SkinPoint:
     landmark: str
     offsets_cm: tuple[float, float, float]  # proximal, lateral, anterior
     ref: str
     value: str | None
     tolerance_cm: float
+    # Where given, the offsets start from landmark + fraction * (to - landmark), not the landmark.
+    along: Along | None = None
+
+    @property
+    def landmark_ids(self) -> tuple[str, ...]:
+        """Every landmark the point is measured from (its landmark, and ``along.to``)."""
+        return (self.landmark,) if self.along is None else (self.landmark, self.along.to)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,8 +312,8 @@ class Atlas:
 
     def region_landmarks(self, region_id: str) -> list[str]:
         """Landmarks the region's items and views are measured from (the ones worth showing)."""
-        ids = [p.landmark for item in self.region_items(region_id) for p in skin_points(item)]
-        ids.extend(v.center.landmark for v in self.views_of_region(region_id))
+        ids = [i for item in self.region_items(region_id) for p in skin_points(item) for i in p.landmark_ids]
+        ids.extend(i for v in self.views_of_region(region_id) for i in v.center.landmark_ids)
         return [i for i in dict.fromkeys(ids) if i in self.landmarks]
 
     def sites_of_nerve(self, nerve_id: str) -> list[Site]:

@@ -7,22 +7,34 @@ from trainer.atlas.core import Atlas, Site, SkinPoint
 _PAIRS = (("proximal", "distal"), ("lateral", "medial"), ("anterior", "posterior"))
 
 
+def _landmark_name(atlas: Atlas, landmark_id: str) -> str:
+    lm = atlas.landmarks.get(landmark_id)
+    return lm.name[0].lower() + lm.name[1:] if lm is not None else landmark_id.replace("_", " ")
+
+
 def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     """Describe a skin point the way anatomy papers do, from the landmark outwards.
 
-    >>> from trainer.atlas.core import SkinPoint
-    >>> class A:  # a stand-in atlas with one landmark name
-    ...     def name_of(self, i): return "medial malleolus"
-    ...     landmarks = {"mm": type("L", (), {"name": "medial malleolus"})()}
+    >>> from trainer.atlas.core import Along, SkinPoint
+    >>> class A:  # a stand-in atlas with two landmark names
+    ...     def name_of(self, i): return i
+    ...     landmarks = {"mm": type("L", (), {"name": "Medial malleolus"})(),
+    ...                  "tt": type("L", (), {"name": "Tibial tuberosity"})()}
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(4.0, 0.0, -1.5), ref="r", value=None, tolerance_cm=1.0), A())
     '4.0 cm proximal and 1.5 cm posterior to the medial malleolus'
+    >>> along = Along(to="tt", fraction=0.25)
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, -1.5), ref="r", value=None,
+    ...                        tolerance_cm=1.0, along=along), A())
+    '1.5 cm posterior to the point 0.25 of the way from the medial malleolus to the tibial tuberosity'
     """
     parts = []
     for (pos, neg), value in zip(_PAIRS, point.offsets_cm, strict=True):
         if abs(value) >= 0.05:
             parts.append(f"{abs(value):.1f} cm {pos if value > 0 else neg}")
-    lm = atlas.landmarks.get(point.landmark)
-    name = lm.name[0].lower() + lm.name[1:] if lm is not None else point.landmark.replace("_", " ")
+    name = _landmark_name(atlas, point.landmark)
+    if point.along is not None:
+        line = f"{point.along.fraction:g} of the way from the {name} to the {_landmark_name(atlas, point.along.to)}"
+        return f"{' and '.join(parts)} to the point {line}" if parts else f"at {line}"
     if not parts:
         return f"at the {name}"
     return f"{' and '.join(parts)} to the {name}"

@@ -58,10 +58,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AlongModel(Strict):
+    """A fraction of the straight line from a point's landmark to a second landmark.
+
+    Sources that give a position as a share of a segment ("0.35 of the posterior border of
+    sternocleidomastoid from the mastoid") travel across bodies of different size this way.
+    """
+
+    to: Id
+    fraction: float = Field(ge=0.0, le=1.0)
+
+
 class SkinPointModel(Strict):
-    """An offset in cm from a landmark, along its segment's anatomical axes."""
+    """An offset in cm from a landmark (or from a fraction of the way to a second landmark,
+    ``along``), along the landmark's segment's anatomical axes."""
 
     landmark: Id
+    along: AlongModel | None = None
     proximal_cm: float | None = None
     distal_cm: float | None = None
     lateral_cm: float | None = None

@@ -9,7 +9,6 @@ runs (the player's pins live in the page's session state and are passed back in)
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -284,16 +283,6 @@ def own_pins(stored: object, unsent: Sequence[Pin]) -> list[Pin]:
     return list(unsent)
 
 
-def clock_text(seconds_left: float, paused: bool) -> str:
-    """The phone's countdown line.
-
-    >>> clock_text(12.4, False), clock_text(12.4, True)
-    ('12 s left', 'Paused by the host · 12 s left')
-    """
-    left = f"{seconds_left:.0f} s left"
-    return f"Paused by the host · {left}" if paused else left
-
-
 #: The join page hides the app's navigation: during a class the phone offers only the class.
 NO_SIDEBAR_CSS = (
     "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'],"
@@ -301,21 +290,6 @@ NO_SIDEBAR_CSS = (
 )
 #: At most this many pins ride in the URL (the most any live question takes is 30).
 MAX_URL_PINS = 30
-
-
-#: Phones poll the class about every 3 s (DESIGN.md §5: 1–3 s), each at its own interval in
-#: this range, so a room's polls do not fire together after the host opens or reveals a question.
-POLL_RANGE_S = (2.5, 3.5)
-
-
-def poll_interval_s(rng: random.Random) -> float:
-    """This phone's poll interval, drawn once per browser session.
-
-    >>> 2.5 <= poll_interval_s(random.Random(1)) <= 3.5
-    True
-    """
-    lo, hi = POLL_RANGE_S
-    return round(rng.uniform(lo, hi), 2)
 
 
 def token_to_use(from_url: str, from_session: str) -> str:
@@ -355,8 +329,3 @@ def pins_from_param(raw: str, index: int, max_pins: int) -> list[Pin]:
             return []
         out.append((x, y))
     return out[:max_pins]
-
-
-def snapshot(session_id: str, phase: Phase, index: int) -> tuple[str, str, int]:
-    """What the poll compares: a change of class, phase or question means a full page run."""
-    return (session_id, phase.value, index)

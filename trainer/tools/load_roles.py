@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from trainer.errors import ConflictError, RuleError
 from trainer.tools.load_bounds import LoadTestError, Target
-from trainer.tools.st_client import Shared, StreamlitClient
+from trainer.tools.st_client import HttpOrigin, Shared, StreamlitClient
 
 # --------------------------------------------------------------------------------------------
 # A simulated player
@@ -32,7 +33,7 @@ class QuestionPlan:
 
 
 async def _wait_for(client: StreamlitClient, shared: Shared, ready: Any) -> bool:
-    """Poll (by the page's own fragment timers) until ``ready()``; False at the deadline."""
+    """Wait as the page does (the class watcher's long poll) until ``ready()``; False at the deadline."""
     for _ in range(1_000_000):
         if ready():
             return True
@@ -74,8 +75,13 @@ async def run_player(
             ping_interval=None,
             **kwargs,
         ) as ws:
-            client = StreamlitClient(ws, shared, "join", f"code={shared.code}")
-            await _play(shared, client, nick, plans, rng, think_s)
+            base = urlsplit(target.ws_url).path.removesuffix("/_stcore/stream")
+            origin = HttpOrigin(target.host, target.port, kwargs.get("local_addr"), base)
+            client = StreamlitClient(ws, shared, "join", f"code={shared.code}", http=origin, rng=rng)
+            try:
+                await _play(shared, client, nick, plans, rng, think_s)
+            finally:
+                client.close()
     except Exception as exc:  # OSError, TimeoutError, websockets' ConnectionClosed…: this phone is gone
         shared.error(f"{nick}: {type(exc).__name__}: {exc}")
     finally:
@@ -130,7 +136,7 @@ async def _play(
         if not await _wait_for(client, shared, lambda: answerable() or moved_on()):
             return
         if answerable():
-            await client.idle(rng.uniform(*think_s))  # reading the prompt; the page keeps polling
+            await client.idle(rng.uniform(*think_s))  # reading the prompt; the page keeps watching
         if answerable():
             pb = client.widget(pb_key)
             assert pb is not None
@@ -214,6 +220,7 @@ async def run_host(
         if shared.left() <= 0:
             break
         s = await asyncio.to_thread(live.open_next, store, session_id, now())
+        shared.moved_at = time.monotonic()
         closes_at = s.question_closes_at
         seen: set[str] = set()
         reason = "deadline"
@@ -248,6 +255,7 @@ async def run_host(
         for step in (live.close_now, live.reveal_answer):
             try:
                 await asyncio.to_thread(step, store, session_id, now())
+                shared.moved_at = time.monotonic()
             except (RuleError, ConflictError) as exc:
                 shared.error(f"host: q{i + 1}: {step.__name__}: {exc}")
         end = time.monotonic() + reveal_wait_s
@@ -257,6 +265,7 @@ async def run_host(
             await asyncio.sleep(0.1)
     try:
         await asyncio.to_thread(live.finish_class, store, session_id, now())
+        shared.moved_at = time.monotonic()
     except (RuleError, ConflictError) as exc:
         shared.error(f"host: finish: {exc}")
     return {"closed_by": closes}

@@ -83,10 +83,15 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
         rv = views[key]
         cited = math.sqrt(sum(c * c for c in p.offsets_cm))
         measured = None
-        if rv is not None and p.landmark in rv.items and i < len(rv.items[item_id].anchors_cm):
-            lm = rv.items[p.landmark].points_cm[0]
+        ids = p.landmark_ids
+        if rv is not None and all(x in rv.items for x in ids) and i < len(rv.items[item_id].anchors_cm):
+            start = rv.items[p.landmark].points_cm[0]
+            if p.along is not None:
+                # The offsets start from a point on the line to the second landmark on this body.
+                end = rv.items[p.along.to].points_cm[0]
+                start = [a + p.along.fraction * (b - a) for a, b in zip(start, end, strict=True)]
             anchor = rv.items[item_id].anchors_cm[i]
-            measured = float(math.dist(lm, anchor))
+            measured = float(math.dist(start, anchor))
         out.append(OffsetCheck(region, item_id, kind, i, p, cited, measured, rv.key if rv else None))
     return out
 
@@ -115,7 +120,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         "",
         "*Cited* is the length of the offset written in the YAML (from the source, or our stated placement).",
         "*Measured* is the straight-line distance on the rendered body from the landmark to the point after it",
-        "was snapped to the skin. They agree when the difference is within the point's tolerance.",
+        "was snapped to the skin. They agree when the difference is within the point's tolerance. For a point",
+        "given as a fraction of the way to a second landmark, both start from that point of the line instead.",
         "",
         f"{n_agree} of {n_measured} snapped points stay within tolerance of their own offset.",
         "",

@@ -1,4 +1,5 @@
-"""``python -m trainer rerun-cost``: the server CPU of one join-page run of each kind."""
+"""``python -m trainer rerun-cost``: the server CPU of one join-page run of each kind, and of one
+request of the class watch (trainer/ui/http_routes.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from trainer.tools.load_bounds import LoadTestError, Target, check_url, cpu_ticks, server_pids
 from trainer.tools.load_roles import join_as
 from trainer.tools.loadtest import LoadConfig, live_question_pool, plan_questions
-from trainer.tools.st_client import Shared, StreamlitClient, protos
+from trainer.tools.st_client import (
+    STATE_PATH,
+    WATCH_KEY,
+    HttpOrigin,
+    Shared,
+    StreamlitClient,
+    http_get_json,
+    protos,
+)
 
 # --------------------------------------------------------------------------------------------
 # Server CPU of one join-page run (``python -m trainer rerun-cost``)
@@ -47,11 +57,10 @@ async def _rerun_costs(
         open_question()
         await client.rerun(kind="full")
         board = client.widget("join_pb_0")
-        if board is None or not board.fragment_id or not client.timers:
+        if board is None or not board.fragment_id or client.widget(WATCH_KEY) is None:
             raise LoadTestError(f"the answer surface did not appear (texts: {client.texts[:5]})")
         kinds: dict[str, dict[str, Any]] = {
             "whole_page": {"kind": "full"},
-            "poll_fragment": {"kind": "poll", "fragment_id": next(iter(client.timers)), "auto": True},
             "answer_fragment": {"kind": "tap", "fragment_id": board.fragment_id},
         }
         out: dict[str, dict[str, float]] = {}
@@ -68,6 +77,23 @@ async def _rerun_costs(
                 "server_cpu_ms_per_run": round(cpu_ms / runs, 2),
                 "wall_ms_per_run": round(wall_ms / runs, 1),
             }
+        # The class watch's request, answered at once (``since`` is not the class's stamp).
+        origin = HttpOrigin(target.host, target.port)
+        path = f"{urlsplit(target.ws_url).path.removesuffix('/_stcore/stream')}{STATE_PATH}{code}?since=x"
+        for _ in range(min(20, runs)):
+            await http_get_json(origin, path, 30.0)
+        cpu0 = sum(cpu_ticks(p) or 0 for p in pids)
+        wall0 = time.monotonic()
+        for _ in range(runs):
+            status, _body = await http_get_json(origin, path, 30.0)
+            if status != 200:
+                raise LoadTestError(f"the class state route answered HTTP {status}")
+        out["class_state_request"] = {
+            "server_cpu_ms_per_run": round(
+                (sum(cpu_ticks(p) or 0 for p in pids) - cpu0) * 1000.0 / hz / runs, 2
+            ),
+            "wall_ms_per_run": round((time.monotonic() - wall0) * 1000.0 / runs, 1),
+        }
         if shared.n_errors:
             raise LoadTestError(f"the server reported errors: {shared.errors[:3]}")
         return out
@@ -80,7 +106,7 @@ def run_rerun_cost(
     atlas: Path | None = None,
     quizzes: Path | None = None,
 ) -> dict[str, Any]:
-    """Mean server CPU of a whole join-page run, a poll-fragment run and an answer-fragment run.
+    """Mean server CPU of a whole join-page run, an answer-fragment run and a class-state request.
 
     One simulated phone on an otherwise idle server (docs/live-class.md §6). The class is
     created in the server's database, like ``loadtest`` does.

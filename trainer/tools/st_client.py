@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +71,11 @@ class Shared:
     finished_seen: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     n_errors: int = 0
+    # The class watch (HTTP long polls) and when the host last moved the class on.
+    state_requests: int = 0
+    state_failures: int = 0
+    moved_at: float | None = None
+    phase_seen_ms: list[float] = field(default_factory=list)
 
     def error(self, text: str) -> None:
         self.n_errors += 1
@@ -79,11 +86,68 @@ class Shared:
         return self.deadline - time.monotonic()
 
 
-class StreamlitClient:
-    """A page in a browser tab, reduced to its protocol: query string, widgets, fragment timers."""
+#: The join page's class watcher (trainer/ui/components/class_watch.py) and the HTTP route it
+#: waits on (trainer/ui/http_routes.py).
+WATCH_KEY = "join_watch"
+STATE_PATH = "/api/class/"
+#: Longest wait for one class-state answer (the server holds a request at most 20 s).
+STATE_TIMEOUT_S = 40.0
 
-    def __init__(self, ws: Any, shared: Shared, page_name: str, query_string: str) -> None:
+
+@dataclass(frozen=True)
+class HttpOrigin:
+    """Where this tab's plain HTTP requests go, from the same source address as its websocket."""
+
+    host: str
+    port: int
+    local_addr: tuple[str, int] | None = None
+    base_path: str = ""  # the app's base URL path, "" at the root
+
+
+async def http_get_json(origin: HttpOrigin, path: str, timeout_s: float) -> tuple[int, Any]:
+    """One ``GET`` (HTTP/1.1, ``Connection: close``) as a browser's ``fetch`` sends it."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(origin.host, origin.port, local_addr=origin.local_addr), timeout=timeout_s
+    )
+    try:
+        head = f"GET {path} HTTP/1.1\r\nHost: {origin.host}:{origin.port}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode())
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(1 << 20), timeout=timeout_s)
+        while True:  # the rest, until the server closes
+            more = await asyncio.wait_for(reader.read(1 << 20), timeout=timeout_s)
+            if not more:
+                break
+            raw += more
+    finally:
+        writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    status = int(status_line.split()[1]) if len(status_line.split()) > 1 else 0
+    _, _, body = rest.partition(b"\r\n\r\n")
+    try:
+        return status, json.loads(body) if body else None
+    except ValueError:
+        return status, None
+
+
+class StreamlitClient:
+    """A page in a browser tab, reduced to its protocol: query string, widgets, fragment timers,
+    and the class watcher's HTTP long polls."""
+
+    def __init__(
+        self,
+        ws: Any,
+        shared: Shared,
+        page_name: str,
+        query_string: str,
+        http: HttpOrigin | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.ws = ws
+        self.http = http
+        self.rng = rng or random.Random()
+        self._state_task: asyncio.Task[tuple[int, Any]] | None = None
+        self._since: tuple[str, str] | None = None  # (view drawn, last stamp the server gave)
         self.shared = shared
         self.page_name = page_name
         self.page_hash = ""
@@ -249,6 +313,56 @@ class StreamlitClient:
                 return
 
     async def tick(self, until: float | None = None) -> bool:
+        """Wait as the open page does until something happens (not past ``until``); False if
+        nothing did. The join page waits on the class over HTTP; other pages run their timers."""
+        watch = self.elements.get(WATCH_KEY)
+        if watch is not None and watch.data and self.http is not None:
+            return await self._watch_class(watch, until)
+        return await self._run_timer(until)
+
+    async def _watch_class(self, watch: ElementInfo, until: float | None) -> bool:
+        """The class watcher: keep one long poll open; on a new view, wait a random part of the
+        class's spread and ask for a page run, exactly as the browser component does."""
+        assert self.http is not None and watch.data is not None
+        view = str(watch.data.get("view", ""))
+        clock = watch.data.get("clock") or {}
+        if self._since is None or self._since[0] != view:
+            self._since = (view, str(clock.get("stamp") or view))
+        if self._state_task is None:
+            since = urllib.parse.quote(self._since[1], safe="")
+            path = f"{self.http.base_path}{STATE_PATH}{watch.data.get('code', '')}?since={since}"
+            self._state_task = asyncio.create_task(http_get_json(self.http, path, STATE_TIMEOUT_S))
+            self.shared.state_requests += 1
+        stop = min(x for x in (until, self.shared.deadline) if x is not None)
+        done, _ = await asyncio.wait({self._state_task}, timeout=max(stop - time.monotonic(), 0))
+        if not done:
+            return False  # the request stays open while the learner reads or taps
+        task, self._state_task = self._state_task, None
+        try:
+            status, body = task.result()
+        except (OSError, TimeoutError) as exc:
+            status, body = 0, {"error": str(exc)}
+        if status != 200 or not isinstance(body, dict):
+            self.shared.state_failures += 1
+            if self.shared.state_failures <= 3:
+                self.shared.error(f"class state: HTTP {status}: {str(body)[:100]}")
+            await asyncio.sleep(1.0 + self.rng.random())
+            return True
+        self._since = (view, str(body.get("stamp", "")))
+        if body.get("view") != view:
+            await asyncio.sleep(self.rng.random() * float(body.get("spread_ms") or 0) / 1000.0)
+            await self.rerun([self.component_event(watch.widget_id, "moved", body["view"])], kind="phase")
+            if self.shared.moved_at is not None:
+                self.shared.phase_seen_ms.append((time.monotonic() - self.shared.moved_at) * 1000.0)
+        return True
+
+    def close(self) -> None:
+        """Drop an open long poll (the tab closes)."""
+        if self._state_task is not None:
+            self._state_task.cancel()
+            self._state_task = None
+
+    async def _run_timer(self, until: float | None = None) -> bool:
         """Sleep to the next fragment timer (not past ``until``) and run it; False if none."""
         if not self.timers:
             await asyncio.sleep(min(0.5, max(self.shared.left(), 0)))

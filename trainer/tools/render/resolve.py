@@ -1,9 +1,10 @@
 """From atlas offsets to points on the skin: landmarks, segment frames, snapping, polylines.
 
-Every atlas point is "so many cm proximal/lateral/anterior of a landmark", measured along
-the landmark's segment frame, then moved to the nearest point of the skin surface (the
-same, possibly subdivided, triangles the renderer draws, so points sit exactly on the
-image). Left-side geometry uses the mesh's mirror map and mirrored frames.
+Every atlas point is "so many cm proximal/lateral/anterior of a landmark" (or of the point a
+fraction of the way from that landmark to another), measured along the landmark's segment
+frame, then moved to the nearest point of the skin surface (the same, possibly subdivided,
+triangles the renderer draws, so points sit exactly on the image). Left-side geometry uses the
+mesh's mirror map and mirrored frames.
 """
 
 from __future__ import annotations
@@ -282,13 +283,25 @@ def build_side(
     )
 
 
+def base_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
+    """Where a skin point's offsets start: its landmark, or ``along.fraction`` of the straight
+    line from the landmark to ``along.to`` (so a ratio of a segment scales with each body)."""
+    for lid in point.landmark_ids:
+        if lid not in geo.landmarks_cm:
+            raise AtlasError(f"unknown landmark {lid!r}")
+    start = geo.landmarks_cm[point.landmark]
+    if point.along is None:
+        return np.asarray(start, dtype=np.float64)
+    end = geo.landmarks_cm[point.along.to]
+    return np.asarray(start + point.along.fraction * (end - start), dtype=np.float64)
+
+
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
-    """The unsnapped offset point of a skin point."""
-    lid = point.landmark
-    if lid not in geo.landmarks_cm:
-        raise AtlasError(f"unknown landmark {lid!r}")
-    frame = geo.frames[geo.landmark_segments[lid]]
-    return geo.landmarks_cm[lid] + frame.offset(*point.offsets_cm)
+    """The unsnapped offset point of a skin point: its base point plus the offsets along the
+    frame of the landmark's segment."""
+    base = base_point(geo, point)
+    frame = geo.frames[geo.landmark_segments[point.landmark]]
+    return base + frame.offset(*point.offsets_cm)
 
 
 def resolve_points(geo: SideGeometry, points: Sequence[SkinPoint]) -> tuple[FloatArray, FloatArray]:

@@ -11,14 +11,13 @@ Nicknames are shown with ``st.text`` only, never as markdown or HTML.
 
 from __future__ import annotations
 
-import random
-
 import streamlit as st
 
 from trainer.errors import NotFoundError
 from trainer.explorer.figures import image_url
 from trainer.live import join_page as model
 from trainer.live import service as live
+from trainer.live.class_signal import class_signal
 from trainer.live.results_page import device_key, personal_params
 from trainer.quiz.choices import option_texts, revealed_options
 from trainer.quiz.models import QuestionModel
@@ -30,7 +29,7 @@ from trainer.scoring.score import Result
 from trainer.ui.boundary import log_failure
 from trainer.ui.common import esc, page_setup, require_atlas
 from trainer.ui.components.class_memory import class_memory
-from trainer.ui.components.countdown import countdown
+from trainer.ui.components.class_watch import class_watch
 from trainer.ui.components.pinboard import pinboard, take_click
 from trainer.ui.data import get_questions
 from trainer.ui.live_common import show_error
@@ -90,8 +89,6 @@ player, session = me.player, me.session
 now = now_utc()
 phase = live.effective_phase(session, now)
 idx = session.current_index
-ss["join_snap"] = model.snapshot(session.id, phase, idx)
-ss["join_tap_target"] = None  # set again below when this run shows an active answer surface
 
 
 def _leave() -> None:
@@ -124,30 +121,10 @@ def _keep_in_url(pins_key: str) -> None:
     st.query_params["pins"] = model.pins_param(session.current_index, ss.get(pins_key, []))
 
 
-@st.fragment(run_every=ss.setdefault("join_poll_s", model.poll_interval_s(random.Random())))
-def _watch() -> None:
-    """The tiny poll: one primary-key query; a full rerun only when the class moved on."""
-    # A tap whose trigger value arrived with this fragment run (the poll fired just as the
-    # learner tapped) would otherwise be dropped: the pinboard is outside the fragment.
-    pending = ss.get("join_tap_target")
-    if pending is not None:
-        click = take_click(pending[0])
-        if click is not None:
-            _place(click, pending[1], pending[2])
-            st.rerun()
-    t = now_utc()
-    clock = store.session_clock(session.id)
-    now_phase = live.effective_phase(clock, t)
-    if model.snapshot(clock.id, now_phase, clock.current_index) != ss.get("join_snap"):
-        st.rerun()
-    if now_phase is Phase.OPEN and clock.question_closes_at is not None:
-        if live.is_paused(clock):
-            st.caption(model.clock_text(live.seconds_left(clock, t), paused=True))
-        else:  # ticks every second in the browser, from the server's close time
-            countdown("join_clock", clock.question_closes_at, t, False, live.seconds_left(clock, t))
-
-
-_watch()
+# No polling page runs: the browser waits on the class over HTTP and asks for a page run only
+# when the question or phase changes; the countdown ticks in the browser (trainer/live/class_signal.py).
+signal = class_signal(session, now)
+class_watch("join_watch", session.join_code, signal.view, signal)
 
 if phase is Phase.LOBBY:
     st.success(model.LOBBY_TEXT)
@@ -324,7 +301,6 @@ def _answer_area() -> None:
         st.warning(area.status)
     if ss.get(err_key):
         show_error(ss[err_key])
-    ss["join_tap_target"] = (pb_key, pins_key, hi) if area.taps else None
     if picture:
         assert view is not None
         pinboard(
