@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -20,9 +21,9 @@ from trainer.live import service as live
 from trainer.live.class_signal import (
     MAX_SPREAD_S,
     SignalBoard,
+    SignalHub,
     class_signal,
     spread_ms,
-    wait_for_change,
 )
 from trainer.store import Store, open_store
 from trainer.store.records import LiveSession
@@ -102,48 +103,47 @@ def test_the_board_reads_a_class_once_per_refresh_period(classroom: tuple[Store,
     assert unknown.clock is None
 
 
-def run_wait(
-    board: SignalBoard, code: str, since: str, on_sleep: Callable[[], None], clock: FakeTime
-) -> tuple[Any, int]:
-    """``wait_for_change`` with a sleep that moves the fake clock (and lets the test act)."""
-    sleeps = [0]
-
-    async def sleep(s: float) -> None:
-        sleeps[0] += 1
-        clock.t += s
-        on_sleep()
+def make_hub(store: Store, step_s: float = 0.02) -> tuple[SignalHub, list[str]]:
+    """A hub over the real store (reads counted), stepping fast so the test runs in real time."""
+    calls: list[str] = []
+    board = SignalBoard(
+        lambda c: store.get_session_by_code(c).id, counting_reader(store, calls), time.monotonic, 0.02
+    )
 
     async def blocking(fn: Callable[[], Any]) -> Any:
-        return fn()
+        return await asyncio.to_thread(fn)
 
-    out = asyncio.run(wait_for_change(board, code, since, lambda: datetime.now(UTC), blocking, sleep))
-    return out, sleeps[0]
+    return SignalHub(board, lambda: datetime.now(UTC), blocking, step_s=step_s), calls
 
 
-def test_a_waiting_phone_is_answered_when_the_host_moves_on_and_not_before(
+def test_waiting_phones_are_answered_when_the_host_moves_on_and_not_before(
     classroom: tuple[Store, LiveSession, Any],
 ) -> None:
     store, session, _ = classroom
-    clock = FakeTime()
-    board = SignalBoard(lambda c: store.get_session_by_code(c).id, counting_reader(store, []), clock)
-    now = datetime.now(UTC)
-    lobby = class_signal(store.get_session(session.id), now)
-    # Nothing changes: held for the whole hold period, then answered with the same stamp.
-    same, n_sleeps = run_wait(board, session.join_code, lobby.stamp, lambda: None, clock)
-    assert same is not None and same.stamp == lobby.stamp and n_sleeps >= 40
-    # The host opens the question while the phone waits: answered with the new view.
-    state = {"n": 0}
+    hub, calls = make_hub(store)
+    lobby = class_signal(store.get_session(session.id), datetime.now(UTC))
 
-    def host_acts() -> None:
-        state["n"] += 1
-        if state["n"] == 3:
-            live.open_next(store, session.id, datetime.now(UTC))
+    async def scenario() -> tuple[Any, list[Any], float, int]:
+        # Nothing changes: held for the whole hold period, then answered with the same stamp.
+        t0 = time.monotonic()
+        same = await hub.wait(session.join_code, lobby.stamp, hold_s=0.3)
+        held_s = time.monotonic() - t0
+        # Fifty phones wait; the host opens the question: all are answered with the new view,
+        # and the database was read by the class's one watch task, not once per phone.
+        before = len(calls)
+        phones = [asyncio.create_task(hub.wait(session.join_code, lobby.stamp, hold_s=10)) for _ in range(50)]
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(live.open_next, store, session.id, datetime.now(UTC))
+        answers = await asyncio.wait_for(asyncio.gather(*phones), timeout=5)
+        return same, answers, held_s, len(calls) - before
 
-    moved, n_sleeps = run_wait(board, session.join_code, lobby.stamp, host_acts, clock)
-    assert moved is not None and moved.view.endswith(":open:0") and 3 <= n_sleeps <= 5
-    # A phone that already has the latest stamp but an old view is answered at once.
-    assert run_wait(board, session.join_code, "stale", lambda: None, clock)[1] == 0
-    assert run_wait(board, "ZZZZZZ", "", lambda: None, clock)[0] is None
+    same, answers, held_s, reads = asyncio.run(scenario())
+    assert same is not None and same.stamp == lobby.stamp and held_s >= 0.3
+    assert all(a is not None and a.view.endswith(":open:0") for a in answers)
+    assert reads < 50  # about one per 0.02 s refresh while they waited, not one per phone
+    # A phone with an old stamp is answered at once; an unknown code gets None.
+    assert asyncio.run(hub.wait(session.join_code, "stale", hold_s=5)) is not None
+    assert asyncio.run(hub.wait("ZZZZZZ", "", hold_s=5)) is None
 
 
 def test_the_route_answers_a_running_app_over_http(tmp_path: Path) -> None:

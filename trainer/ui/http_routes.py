@@ -8,7 +8,6 @@ per process, opened on the first request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -22,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from trainer.errors import TrainerError
-from trainer.live.class_signal import SignalBoard, clean_code, wait_for_change
+from trainer.live.class_signal import SignalBoard, SignalHub, clean_code
 from trainer.store import Store, open_store
 from trainer.store.records import LiveSession
 
@@ -32,19 +31,20 @@ MAX_SINCE_CHARS = 200
 _NO_STORE = {"Cache-Control": "no-store"}
 
 _lock = threading.Lock()
-_board: SignalBoard | None = None
+_hub: SignalHub | None = None
 
 
-def _signal_board() -> SignalBoard:
-    """The process's board, over a store opened once (the database the settings name)."""
-    global _board
+def _signal_hub() -> SignalHub:
+    """The process's hub, over a store opened once (the database the settings name)."""
+    global _hub
     with _lock:
-        if _board is None:
+        if _hub is None:
             store: Store = open_store()
-            _board = SignalBoard(
+            board = SignalBoard(
                 lambda code: store.get_session_by_code(code).id, _clock_reader(store), time.monotonic
             )
-        return _board
+            _hub = SignalHub(board, _now, _run_blocking)
+        return _hub
 
 
 def _clock_reader(store: Store) -> Callable[[str], tuple[LiveSession, int]]:
@@ -72,8 +72,8 @@ async def class_state(request: Request) -> JSONResponse:
         return JSONResponse({"error": "not a class code"}, status_code=404, headers=_NO_STORE)
     since = request.query_params.get("since", "")[:MAX_SINCE_CHARS]
     try:
-        board = await run_in_threadpool(_signal_board)
-        signal = await wait_for_change(board, code, since, _now, _run_blocking, asyncio.sleep)
+        hub = await run_in_threadpool(_signal_hub)
+        signal = await hub.wait(code, since)
     except TrainerError as exc:  # the database is unreachable: the phone retries later
         _LOG.warning("class state for %s failed: %s", code, exc)
         return JSONResponse({"error": "try again"}, status_code=503, headers=_NO_STORE)
