@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     and_,
-    bindparam,
     exists,
     func,
     literal,
@@ -137,8 +136,11 @@ class AnswerRecords(StoreBase):
         """One player's answer to one question, or ``None`` (primary-key lookup)."""
         with self._read(snapshot=False) as conn:
             row = conn.execute(
-                _ONE_ANSWER,
-                {"session_id": session_id, "question_index": question_index, "player_id": player_id},
+                select(answers).where(
+                    answers.c.session_id == session_id,
+                    answers.c.question_index == question_index,
+                    answers.c.player_id == player_id,
+                )
             ).first()
         return None if row is None else answer_from_row(row)
 
@@ -271,11 +273,3 @@ class AnswerRecords(StoreBase):
             }
             out.append({k: csv_safe_cell(v) for k, v in row.items()} if csv_safe else row)
         return out
-
-
-#: One answer by primary key, built once: a phone's every tap run reads it.
-_ONE_ANSWER = select(answers).where(
-    answers.c.session_id == bindparam("session_id"),
-    answers.c.question_index == bindparam("question_index"),
-    answers.c.player_id == bindparam("player_id"),
-)
