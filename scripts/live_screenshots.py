@@ -126,9 +126,19 @@ def main() -> None:
             host.get_by_text("Live heatmap · 11 answers").wait_for(timeout=60000)
             time.sleep(2)
             host.screenshot(path=str(out / "live_host_heatmap.png"))
+            # The one player who has not answered yet, on a phone: the question with its countdown.
+            lea = browser.new_page(
+                viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True, has_touch=True
+            )
+            lea.goto(f"{base}/join?token={players[-1].token}")
+            lea.locator("text=/\\d+ s left/").first.wait_for(timeout=60000)
+            time.sleep(2)
+            lea.screenshot(path=str(out / "live_phone_question.png"))
             host.get_by_role("button", name="Close now").click()
             host.get_by_role("button", name="Reveal the answer").click()
             host.get_by_text("Mean error").wait_for(timeout=60000)
+            # Her phone moves on by itself (the class watch), without a reload.
+            lea.get_by_text("You did not answer this one.").wait_for(timeout=30000)
             time.sleep(2)
             host.screenshot(path=str(out / "live_host_reveal.png"))
             phone = browser.new_page(
@@ -142,7 +152,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"wrote {out}/live_host_heatmap.png, live_host_reveal.png, live_phone_reveal.png")
+    print(
+        f"wrote {out}/live_host_heatmap.png, live_phone_question.png, live_host_reveal.png, live_phone_reveal.png"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from trainer.atlas.validation import CheckModel, Quantity
 from trainer.cli import main
 from trainer.tools.anatomy_check import (
     Geometry,
+    NotComputable,
     Skin,
     evaluate,
     load_geometry,
@@ -122,8 +123,18 @@ def test_perpendicular_can_drop_a_second_direction_to_measure_within_a_plane() -
     assert quantity_of(q({"perpendicular": oblique}), limb()) == pytest.approx(
         float(np.linalg.norm(d - (d @ m) * m))
     )
-    with pytest.raises(ValueError, match="drop"):
-        q({"component": {**across, "drop": "leg.anterior"}})
+
+
+def test_component_with_drop_is_measured_within_a_plane() -> None:
+    # lm_a (0,10,5) -> lm_b (-3,14,4) along the line lm_a -> lm_side (-5,0,-5 from lm_a): in 3D
+    # (15 + 5) / sqrt(50); with depth (z) dropped the axis becomes (-1,0,0) and the vector (-3,4,0): 3
+    along = {"from": LM_A, "to": {"landmark": "lm_b"}, "axis": {"from": LM_A, "to": {"landmark": "lm_side"}}}
+    assert quantity_of(q({"component": along}), limb()) == pytest.approx(20 / math.sqrt(50))
+    assert quantity_of(q({"component": {**along, "drop": "leg.anterior"}}), limb()) == pytest.approx(3.0)
+    # an axis parallel to the dropped direction has no length left in the plane
+    square = {"from": LM_A, "to": {"landmark": "lm_b"}, "axis": "leg.anterior", "drop": "leg.anterior"}
+    with pytest.raises(NotComputable, match="drop"):
+        quantity_of(q({"component": square}), limb())
 
 
 def test_two_point_axis_and_ratio_give_a_fraction_along_a_line() -> None:

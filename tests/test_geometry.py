@@ -67,6 +67,8 @@ def test_a_hairpin_folded_back_on_itself_is_still_a_full_capsule() -> None:
         # Segments GEOS collapses to a point (shorter than about 1e-3 radius).
         [[0.0, 0.0], [0.0, 1e-05]],
         [[0.0, 0.0], [0.0, 1e-4], [3.0, 1e-4]],
+        # Points 1e-302 apart, which GEOS's union left as two polygons (found by hypothesis).
+        [[1.0, 0.0], [-7.5e-302, 0.0], [0.0, 0.0]],
     ],
 )
 def test_tiny_hairpins_keep_the_zone_within_its_bounds(points: list[list[float]]) -> None:

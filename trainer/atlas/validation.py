@@ -130,9 +130,10 @@ class PointSpec(_Strict):
 class VectorSpec(_Strict):
     """``to - from`` measured along (component) or across (perpendicular) ``axis``.
 
-    ``drop`` (perpendicular only) removes a second direction as well, so the distance is
-    measured within a plane: across a line drawn on the front of a limb, ``drop: thigh.anterior``
-    keeps the side-to-side distance a dissector measures and ignores the limb's depth.
+    ``drop`` removes a second direction as well, so the quantity is measured within a plane:
+    across a line drawn on the front of a limb, ``drop: thigh.anterior`` keeps the side-to-side
+    distance a dissector measures and ignores the limb's depth; along a line drawn on the sole,
+    ``drop: foot.proximal`` keeps a plane coordinate on the sole and ignores the arch's height.
     """
 
     from_: PointSpec = Field(alias="from")
@@ -156,7 +157,8 @@ class Quantity(_Strict):
 
     * ``distance``: straight 3D distance between two points, cm;
     * ``skin_distance``: length along the skin between two points, cm;
-    * ``component``: signed component of ``to - from`` along an axis, cm;
+    * ``component``: signed component of ``to - from`` along an axis (with ``drop``: both the
+      vector and the axis first projected onto the plane square to ``drop``), cm;
     * ``perpendicular``: length of ``to - from`` with its component along the axis (and along
       ``drop``, if given) removed, cm;
     * ``ratio``: one quantity divided by another.
@@ -171,8 +173,6 @@ class Quantity(_Strict):
     @model_validator(mode="after")
     def _one(self) -> Quantity:
         _exactly_one(self, ("distance", "skin_distance", "component", "perpendicular", "ratio"), "quantity")
-        if self.component is not None and self.component.drop is not None:
-            raise ValueError("'drop' applies to a perpendicular distance, not to a component")
         return self
 
 

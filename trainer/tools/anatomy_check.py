@@ -145,6 +145,16 @@ def _axis_words(axis: Axis) -> str:
     return axis if isinstance(axis, str) else "a two-point line"
 
 
+def _in_plane(d: FloatArray, n: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``d`` and the unit axis ``n`` projected onto the plane square to unit ``m`` (axis renormalised)."""
+    d = d - float(d @ m) * m
+    n = n - float(n @ m) * m
+    size = float(np.linalg.norm(n))
+    if size < 1e-9:
+        raise NotComputable("'drop' is parallel to the axis")
+    return d, n / size
+
+
 def quantity_of(q: Quantity, geo: Geometry) -> float:
     """The value of a quantity on ``geo`` (cm, or a ratio)."""
     if q.distance is not None:
@@ -159,9 +169,11 @@ def quantity_of(q: Quantity, geo: Geometry) -> float:
         if vec is not None:
             d = point_of(vec.to, geo) - point_of(vec.from_, geo)
             n = axis_vector(vec.axis, geo)
-            along = float(d @ n)
             if kind == "component":
-                return along
+                if vec.drop is not None:
+                    d, n = _in_plane(d, n, axis_vector(vec.drop, geo))
+                return float(d @ n)
+            along = float(d @ n)
             rest = d - along * n
             if vec.drop is not None:
                 m = axis_vector(vec.drop, geo)
