@@ -63,9 +63,19 @@ def test_a_failing_callback_does_not_stop_the_ones_after_it() -> None:
     assert batch.add(lambda: seen.append(1))
     assert not batch.add(boom)  # a drain is already pending: no second wake-up
     assert not batch.add(lambda: seen.append(3))
-    batch.drain()
+    assert not batch.drain()  # nothing queued meanwhile: the drain is finished
     assert seen == [1, 3]
     assert batch.add(lambda: seen.append(4))  # drained: the next callback wakes the loop again
+
+
+def test_callbacks_queued_during_a_drain_wait_for_the_next_one() -> None:
+    batch = CallbackBatch()
+    seen: list[int] = []
+    batch.add(lambda: (seen.append(1), batch.add(lambda: seen.append(2))))
+    assert batch.drain()  # more arrived: the caller schedules another drain
+    assert seen == [1] and batch.scheduled
+    assert not batch.drain()
+    assert seen == [1, 2] and not batch.scheduled
 
 
 def test_a_closed_loop_refuses_and_the_batch_is_reset() -> None:

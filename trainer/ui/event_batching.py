@@ -48,30 +48,38 @@ class CallbackBatch:
             self.queue.clear()
             self.scheduled = False
 
-    def drain(self) -> None:
-        """Run every queued callback in order (on the event loop), including ones queued meanwhile."""
-        while True:
-            with self.lock:
-                if not self.queue:
-                    self.scheduled = False
-                    return
-                batch = list(self.queue)
-                self.queue.clear()
-            for callback in batch:
-                try:
-                    callback()
-                except Exception:  # as asyncio does for a failing callback: log it, go on
-                    _LOG.exception("A Streamlit event-loop callback failed")
+    def drain(self) -> bool:
+        """Run the queued callbacks in order (on the event loop); True if more were queued
+        meanwhile (the caller schedules another drain, so other work on the loop goes first)."""
+        with self.lock:
+            batch = list(self.queue)
+            self.queue.clear()
+        for callback in batch:
+            try:
+                callback()
+            except Exception:  # as asyncio does for a failing callback: log it, go on
+                _LOG.exception("A Streamlit event-loop callback failed")
+        with self.lock:
+            if self.queue:
+                return True
+            self.scheduled = False
+            return False
 
 
 def call_soon_batched(loop: Any, batch: CallbackBatch, callback: Callable[[], None]) -> None:
     """Queue ``callback`` for ``loop``, waking the loop only if no drain is pending."""
     if batch.add(callback):
         try:
-            loop.call_soon_threadsafe(batch.drain)
+            loop.call_soon_threadsafe(_drain_on, loop, batch)
         except RuntimeError:
             batch.cancel()
             raise
+
+
+def _drain_on(loop: Any, batch: CallbackBatch) -> None:
+    """One batch, then the loop's other ready work, then the next batch (no wake-up needed)."""
+    if batch.drain():
+        loop.call_soon(_drain_on, loop, batch)
 
 
 def install() -> bool:
