@@ -16,11 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "atlas"
 
 # body type -> the lowest acceptable within fraction (within / checks that apply to the body).
-# None = not yet set; see the module docstring. 127/145, 121/145 and 127/145, rounded down, after
+# None = not yet set; see the module docstring. 127/145, 120/145 and 127/145, rounded down, after
 # the session-5 slices (docs/research/rederive_s5_*.md): 118/115/118 of 141 before; four checks were
 # added (three new independent series in the head and back, one restored 32-foot series that is
 # outside), the rest came from re-derived items (femoral artery, infrapatellar branch exit, ulnar
-# nerve at the epicondyle, medial calcaneal origin, spinal accessory exit as a fraction of the SCM).
+# nerve at the epicondyle, medial calcaneal origin). The male figure was 121 for one commit and went
+# back to 120 when the spinal accessory exit returned from Ellis's ratio to cm: as a ratio it met the
+# transverse cervical injection site on the male neck (docs/research/rederive_s5_ratio.md).
 # (male raised from 111 in Phase 3c: the femoral epicondyles became rules at the knee centre).
 # Lowered once, by one check on the female and male bodies, when the bodies were calibrated to
 # ANSUR II (issue 13): the narrower calibrated female pelvis puts the ASIS 0.03 cm short of
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # 119/112/118 (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
     "female": 0.875,
-    "male": 0.834,
+    "male": 0.827,
     "female_high_bmi": 0.875,
 }
 

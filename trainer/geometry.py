@@ -236,7 +236,11 @@ def buffer_polyline(polyline: ArrayLike, radius: float, cap_segments: int = 8) -
             middle = shapely.Point((start + end) / 2)
             pieces.append(middle.buffer(grown + length / 2, quad_segs=quad_segs))
     merged = shapely.union_all(pieces)
-    # Consecutive pieces share an end point (or overlap round a short segment): one polygon.
+    if not isinstance(merged, shapely.Polygon):
+        # Consecutive pieces overlap (they share an end point), so the union is one polygon; on
+        # near-degenerate hairpins GEOS's overlay has left them apart (found by hypothesis). A
+        # growth of a millionth of the radius joins them; the zone only grows.
+        merged = shapely.union_all([merged.buffer(1e-6 * float(radius), quad_segs=quad_segs)])
     assert isinstance(merged, shapely.Polygon), merged.geom_type
     shape = merged
     ring = np.asarray(shape.exterior.coords, dtype=np.float64)

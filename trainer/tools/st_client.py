@@ -76,6 +76,7 @@ class Shared:
     state_failures: int = 0
     moved_at: float | None = None
     phase_seen_ms: list[float] = field(default_factory=list)
+    phase_told_ms: list[float] = field(default_factory=list)
 
     def error(self, text: str) -> None:
         self.n_errors += 1
@@ -350,6 +351,8 @@ class StreamlitClient:
             return True
         self._since = (view, str(body.get("stamp", "")))
         if body.get("view") != view:
+            if self.shared.moved_at is not None:  # the long poll's answer: the phone now knows
+                self.shared.phase_told_ms.append((time.monotonic() - self.shared.moved_at) * 1000.0)
             await asyncio.sleep(self.rng.random() * float(body.get("spread_ms") or 0) / 1000.0)
             await self.rerun([self.component_event(watch.widget_id, "moved", body["view"])], kind="phase")
             if self.shared.moved_at is not None:
