@@ -103,7 +103,10 @@ def _check_report(report: dict[str, object], players: int, questions: int) -> No
     runs = report["rerun_ms_by_kind"]
     assert isinstance(runs, dict) and runs["phase"]["n"] >= players and "poll" not in runs
     assert isinstance(report["p95_phase_seen_ms"], float) and report["p95_phase_seen_ms"] > 0
-    assert isinstance(report["p95_phase_told_ms"], float) and report["p95_phase_told_ms"] <= report["p95_phase_seen_ms"]
+    assert (
+        isinstance(report["p95_phase_told_ms"], float)
+        and report["p95_phase_told_ms"] <= report["p95_phase_seen_ms"]
+    )
     assert isinstance(report["elapsed_s"], float) and report["elapsed_s"] > 0
     assert report["players_saw_end"] == players
 

@@ -667,6 +667,31 @@ def test_a_player_rejoins_with_their_token(store: Store) -> None:
     assert store.get_player(ana.id) == ana
 
 
+def test_rejoin_by_token_reads_the_player_and_their_class_in_one_statement(store: Store) -> None:
+    one = store.create_session(title="one", host_key="k", question_ids=QUESTIONS, now=T0)
+    two = store.create_session(title="two", host_key="k2", question_ids=QUESTIONS[:1], now=T0)
+    ana = store.add_player(one.id, "Ana", now=T0)
+    bo = store.add_player(two.id, "Bo", now=T0)
+    opened = store.update_session_state(one.id, one.version, now=T0, state="open")
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        assert store.rejoin_by_token(ana.token) == (ana, opened)  # the fresh phase, not a copy
+        assert len(statements) == 1
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert store.rejoin_by_token(bo.token) == (bo, two)
+    # A removed player's link is dead at once; the other class's player is untouched.
+    store.remove_player(one.id, ana.id)
+    with pytest.raises(NotFoundError):
+        store.rejoin_by_token(ana.token)
+    assert store.rejoin_by_token(bo.token)[0] == bo
+
+
 def test_players_cannot_join_a_finished_session(store: Store) -> None:
     session = store.create_session(title="t", host_key="k", question_ids=QUESTIONS, now=T0)
     store.save_rules_state(session.id, session.version, rules.finish(session.rules_state()), now=T0)
@@ -936,6 +961,7 @@ UNKNOWN = "0" * 32
         lambda s: s.add_player(UNKNOWN, "Ana", now=T0),
         lambda s: s.get_player(UNKNOWN),
         lambda s: s.get_player_by_token("nope"),
+        lambda s: s.rejoin_by_token("nope"),
         lambda s: s.list_players(UNKNOWN),
         lambda s: s.count_answers(UNKNOWN, 0),
         lambda s: s.list_answers(UNKNOWN),

@@ -116,7 +116,7 @@ def load_rendered_view(view_id: str, body_type: str, root: Path | None = None) -
     """Load one view's sidecar and depth map (cached); raise AtlasError if it is missing."""
     from trainer.settings import atlas_dir
 
-    root = Path(root if root is not None else atlas_dir()).resolve()
+    root = _resolved(str(root if root is not None else atlas_dir()))
     key = sidecar_key(view_id, body_type)
     meta = root / "sidecars" / f"{key}.json"
     try:
@@ -137,6 +137,14 @@ def load_rendered_view(view_id: str, body_type: str, root: Path | None = None) -
 
 
 _LOAD_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(root: str) -> Path:
+    """``root`` made absolute, once per process: resolving walks every part of the path with a
+    system call, and a live class's phones load their view on every page run (the sidecar's
+    modification time below is still read every time)."""
+    return Path(root).resolve()
 
 
 @functools.lru_cache(maxsize=64)

@@ -345,8 +345,8 @@ def rejoin(store: Store, token: str) -> tuple[LiveSession, Player]:
     """The player behind a URL token, and their class: a reload is the same player."""
     if not token or len(token) > 64:
         raise NotFoundError("This player link is not valid.")
-    player = store.get_player_by_token(token)
-    return store.get_session(player.session_id), player
+    player, session = store.rejoin_by_token(token)  # one statement: every phone page run
+    return session, player
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,10 +410,9 @@ def submit(
     close raises :class:`RuleError` (checked by the store in the insert's transaction).
     """
     now = require_utc(now)
-    player = store.get_player_by_token(token)
+    player, session = store.rejoin_by_token(token)
     if player.session_id != session_id:
         raise NotFoundError("This player link belongs to another class.")
-    session = store.get_session(session_id)
     index = session.current_index if question_index is None else question_index
     if index != session.current_index:
         raise RuleError(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    bindparam,
     exists,
     func,
     insert,
@@ -328,6 +329,22 @@ class ClassRecords(StoreBase):
             raise NotFoundError("This player link is not valid (the class may have been deleted).")
         return player_from_row(row)
 
+    def rejoin_by_token(self, token: str) -> tuple[Player, LiveSession]:
+        """The player behind a token and their class, in one statement: every run of a phone's
+        page starts here, so it is one round trip (a removed player's token finds no row)."""
+        with self._read(snapshot=False) as conn:
+            row = conn.execute(_REJOIN, {"token": token}).first()
+        if row is None:
+            raise NotFoundError("This player link is not valid (the class may have been deleted).")
+        player = Player(
+            id=row.player_id,
+            session_id=row.player_session_id,
+            nickname=row.player_nickname,
+            token=row.player_token,
+            joined_at=row.player_joined_at,
+        )
+        return player, session_from_row(row)
+
     def list_players(self, session_id: str) -> list[Player]:
         """Players in joining order (the lobby list)."""
         with self._read() as conn:
@@ -407,3 +424,12 @@ def _answers_to_current_question() -> Any:
         )
         .scalar_subquery()
     )
+
+
+#: A player by token joined with their class (built once: a phone's every page run uses it). The
+#: player's columns carry a ``player_`` prefix, as both tables have ``id``.
+_REJOIN = (
+    select(live_sessions, *(c.label(f"player_{c.name}") for c in players.c))
+    .join_from(players, live_sessions, players.c.session_id == live_sessions.c.id)
+    .where(players.c.token == bindparam("token"))
+)

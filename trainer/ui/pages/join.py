@@ -36,10 +36,9 @@ from trainer.ui.live_common import show_error
 from trainer.ui.option_list import show_revealed_options
 from trainer.ui.state import get_store, now_utc
 
-page_setup()
 # A phone in a class sees only the class: no navigation to the explorer or Practice (a tap there
 # would also leave the class page). The player token is kept in the session as well as the URL.
-st.markdown(model.NO_SIDEBAR_CSS, unsafe_allow_html=True)
+page_setup(extra_css=model.NO_SIDEBAR_CSS)
 ss = st.session_state
 # The content does not change during a class: a phone's rerun reuses the folder check for a
 # few seconds (an edit to the atlas shows here up to that much later).
@@ -56,7 +55,8 @@ if me.error:
     st.error(me.error)
 elif me.player is not None:
     ss["join_token"] = me.player.token
-    st.query_params["token"] = me.player.token  # back in the URL after navigating away
+    if st.query_params.get("token") != me.player.token:  # setting it sends a message: only if changed
+        st.query_params["token"] = me.player.token  # back in the URL after navigating away
 if me.player is None or me.session is None:
     forget = ss.pop("join_forget_code", None)
     if forget:
@@ -94,13 +94,17 @@ idx = session.current_index
 def _leave() -> None:
     """Forget this player on this phone (to join another class or under another name)."""
     ss.pop("join_token", None)
+    ss.pop("join_memory_kept", None)
     ss["join_forget_code"] = session.join_code
     for k in ("token", "pins"):
         st.query_params.pop(k, None)
 
 
 # The phone keeps its token of this class, so the host's shared results link finds this player.
-class_memory("join_memory", device_key(session.join_code), store=player.token)
+# Once per browser session is enough (localStorage keeps it; a reload is a new session).
+if ss.get("join_memory_kept") != player.token:
+    class_memory("join_memory", device_key(session.join_code), store=player.token)
+    ss["join_memory_kept"] = player.token
 who, leave = st.columns([3, 1])
 who.text(f"{player.nickname} · class {session.join_code}")
 leave.button("Leave", key="join_leave", on_click=_leave, help="Join another class or with another name.")
