@@ -12,9 +12,6 @@ if __name__ == "__main__":
 
     run()
 else:
-    from trainer.ui import event_batching
     from trainer.ui.http_routes import routes
-
-    event_batching.install()  # one event-loop wake-up per burst of a page run's output
 
     app = st.App(__file__, routes=routes(str(st.get_option("server.baseUrlPath") or "")))
