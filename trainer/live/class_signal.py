@@ -33,13 +33,15 @@ REFRESH_S = 0.25
 #: How often a waiting request looks at that copy.
 STEP_S = 0.25
 #: A phone waits a random part of the class's *spread* before it reruns its page for a new view,
-#: so a room does not ask the server for hundreds of page runs in the same instant. The spread
-#: grows with the class: one join-page run costs the server about 10 ms of CPU (``rerun-cost`` on
-#: an idle 2-core machine, docs/live-class.md §6), so a room's runs spread over n × 10 ms keep two
-#: server processes about half busy, leaving room for taps and Submits. A small class barely
-#: waits (10 phones: 0.1 s); 500 or more wait up to 5 s, about what a 3-s poll used to cost them.
-SPREAD_PER_PLAYER_S = 0.010
-MAX_SPREAD_S = 5.0
+#: so a room does not ask the server for hundreds of page runs in the same instant. One join-page
+#: run costs the server about 10 ms of CPU on an idle 2-core machine (``rerun-cost``), and far
+#: more when hundreds run at once. Measured with 500 phones on ``serve --processes 2``
+#: (docs/live-class.md §6): a 5-s spread (10 ms per phone) left the page runs queueing (p95 7 s,
+#: taps 3.5 s); a 10-s spread (20 ms per phone) kept page runs, taps and Submits under 0.5 s at
+#: p95. The price: a phone shows a new question up to the spread later (30 phones: 0.6 s; 100:
+#: 2 s; 500 or more: 10 s), about what the old 3-s poll and its queue cost a full room.
+SPREAD_PER_PLAYER_S = 0.020
+MAX_SPREAD_S = 10.0
 
 
 def view_key(session_id: str, phase: Phase, index: int) -> str:
@@ -84,7 +86,7 @@ def spread_ms(n_players: int) -> int:
     """The spread for a class of ``n_players`` (see :data:`SPREAD_PER_PLAYER_S`).
 
     >>> spread_ms(10), spread_ms(100), spread_ms(1000)
-    (100, 1000, 5000)
+    (200, 2000, 10000)
     """
     return int(round(min(MAX_SPREAD_S, max(n_players, 0) * SPREAD_PER_PLAYER_S) * 1000))
 
