@@ -31,7 +31,12 @@ def author_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServe
 
 
 def click_image(page: Any, x_px: float, y_px: float, width_px: int) -> None:
-    box = page.locator('img[alt="Body view"]').first.bounding_box()
+    # The image is drawn again by each run (a type change replaces the editor): wait until one is
+    # on the page before measuring it (CI once measured between two runs and got no box).
+    image = page.locator('img[alt="Body view"]').first
+    image.wait_for(state="visible", timeout=20000)
+    box = image.bounding_box()
+    assert box is not None, "the body view is not on the page"
     scale = box["width"] / width_px
     cx, cy = box["x"] + x_px * scale, box["y"] + y_px * scale
     page.mouse.move(cx, cy)
