@@ -72,7 +72,8 @@ async def class_state(request: Request) -> JSONResponse:
         return JSONResponse({"error": "not a class code"}, status_code=404, headers=_NO_STORE)
     since = request.query_params.get("since", "")[:MAX_SINCE_CHARS]
     try:
-        hub = await run_in_threadpool(_signal_hub)
+        # A thread only while the store is first opened; after that the hub is at hand.
+        hub = _hub if _hub is not None else await run_in_threadpool(_signal_hub)
         signal = await hub.wait(code, since)
     except TrainerError as exc:  # the database is unreachable: the phone retries later
         _LOG.warning("class state for %s failed: %s", code, exc)
