@@ -174,6 +174,38 @@ def test_course_point_nearest_a_landmark_and_nearest_a_line() -> None:
     ) == pytest.approx(4.0)
 
 
+def test_course_point_nearest_a_line_drawn_on_the_skin() -> None:
+    # A chord from angle -60 deg (y=10) to +60 deg (y=30) round the radius-5 cylinder runs 2.5 cm
+    # under the skin at its middle. A nerve on the skin at angle +50 deg, (3.83, y, 3.21), meets
+    # the line drawn on the skin above the chord where the chord's angle is 50 deg:
+    # x = 2.5 tan 50 = 2.98 -> t = (2.98 + 4.33) / 8.66 = 0.844 -> y = 26.9. The straight chord
+    # instead comes nearest where its x equals 3.83: t = 0.942 -> y = 28.8, nearer its end.
+    base = limb(cylinder())
+    s50, c50 = 5 * math.sin(math.radians(50)), 5 * math.cos(math.radians(50))
+    s60, c60 = 5 * math.sin(math.radians(60)), 5 * math.cos(math.radians(60))
+    geo = Geometry(
+        base.body_type,
+        base.joints_cm,
+        base.frames,
+        {**base.landmarks_cm, "lm_p": np.array([-s60, 10.0, c60]), "lm_q": np.array([s60, 30.0, c60])},
+        {**base.items, "nerve_side": ("nerve", np.array([[s50, 0.0, c50], [s50, 40.0, c50]]))},
+        base.skin,
+    )
+    line = [{"landmark": "lm_p"}, {"landmark": "lm_q"}]
+    on_skin = {"course": {"item": "nerve_side", "nearest_to_skin_line": line}}
+    chord = {"course": {"item": "nerve_side", "nearest_to_line": line}}
+    level = {"component": {"from": LM_A, "to": on_skin, "axis": "leg.proximal"}}
+    assert quantity_of(q(level), geo) == pytest.approx(16.88, abs=0.2)
+    level_chord = {"component": {"from": LM_A, "to": chord, "axis": "leg.proximal"}}
+    assert quantity_of(q(level_chord), geo) == pytest.approx(18.85, abs=0.05)
+
+
+def test_a_line_on_the_skin_needs_a_skin_mesh() -> None:
+    p = {"course": {"item": "nerve_a", "nearest_to_skin_line": [LM_A, {"landmark": "lm_b"}]}}
+    with pytest.raises(NotComputable):
+        quantity_of(q({"distance": [LM_A, p]}), limb())
+
+
 def test_course_point_nearest_another_item() -> None:
     # the vein ends at (-1,24,4), 1.41 cm from the nerve point (0,24,5)
     p = {"course": {"item": "nerve_a", "nearest_to_item": "vein_a"}}

@@ -85,6 +85,9 @@ class CourseSpec(_Strict):
     crossing: PlaneSpec | None = None
     nearest_to: PointSpec | None = None
     nearest_to_line: tuple[PointSpec, PointSpec] | None = None
+    # the same two points joined by a line drawn on the skin (the straight chord carried out onto
+    # the surface), for a source that measured against a skin incision or a line drawn on the body
+    nearest_to_skin_line: tuple[PointSpec, PointSpec] | None = None
     nearest_to_item: str | None = Field(default=None, pattern=_ID_PATTERN)
     end: Literal["first", "last"] | None = None
     farthest: Axis | None = None
@@ -98,7 +101,15 @@ class CourseSpec(_Strict):
     def _one(self) -> CourseSpec:
         _exactly_one(
             self,
-            ("crossing", "nearest_to", "nearest_to_line", "nearest_to_item", "end", "farthest"),
+            (
+                "crossing",
+                "nearest_to",
+                "nearest_to_line",
+                "nearest_to_skin_line",
+                "nearest_to_item",
+                "end",
+                "farthest",
+            ),
             "course point",
         )
         return self
@@ -310,6 +321,8 @@ def iter_points(q: Quantity) -> Iterator[PointSpec]:
                 stack.append(c.nearest_to)
             if c.nearest_to_line is not None:
                 stack.extend(c.nearest_to_line)
+            if c.nearest_to_skin_line is not None:
+                stack.extend(c.nearest_to_skin_line)
             if c.farthest is not None:
                 stack.extend(_axis_points(c.farthest))
         if p.between is not None:
