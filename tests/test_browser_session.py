@@ -35,18 +35,29 @@ def in_shadow(page: Any, selector: str) -> int:
     )
 
 
+SUBMIT_ENABLED_JS = "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Submit answer') && !b.disabled)"
+
+
+def submit_enabled(page: Any) -> bool:
+    return bool(page.evaluate(SUBMIT_ENABLED_JS))
+
+
 def answer_current(page: Any) -> None:
-    """Tap the image (twice for multi-pin types) and/or pick the first option, then submit."""
+    """Tap the image (until Submit is enabled, for multi-pin types) and/or pick the first option, then submit."""
     wait_idle(page)
     page.wait_for_timeout(500)
     img = page.locator('img[alt="Body view"]')
     if img.count() and in_shadow(page, ".pb-wrap.pb-active"):
         box = img.bounding_box()
-        for k in range(3):
+        # At least three pins (a trace needs two), and more until Submit is enabled: a multi-site
+        # question needs one pin per target, and one in the bank has four.
+        for k in range(8):
             page.mouse.click(
                 box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k)
             )
             page.wait_for_timeout(350)
+            if k >= 2 and submit_enabled(page):
+                break
     radios = page.get_by_role("radio")
     for i in range(radios.count()):
         group_first = radios.nth(i)
@@ -59,10 +70,7 @@ def answer_current(page: Any) -> None:
         checkboxes.first.check(force=True)
         page.wait_for_timeout(300)
     submit = page.get_by_role("button", name="Submit answer")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Submit answer') && !b.disabled)",
-        timeout=15000,
-    )
+    page.wait_for_function(SUBMIT_ENABLED_JS, timeout=15000)
     submit.click()
     # The answer is stored once the page offers what comes next (a case's history is an alert
     # too, so an alert on the page does not mean the answer was scored).
