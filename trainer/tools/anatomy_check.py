@@ -32,7 +32,6 @@ from trainer.atlas.validation import (
     measured_items,
 )
 from trainer.tools.anatomy_geometry import (
-    SKIN_STEP_CM,
     Geometry,
     Skin,
     closest_on_polyline,
@@ -40,6 +39,7 @@ from trainer.tools.anatomy_geometry import (
     load_geometry,
     nearest_between_polylines,
     plane_crossing,
+    skin_line,
     skin_path_length,
 )
 
@@ -127,8 +127,12 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
         a, b = (point_of(p, geo) for p in c.nearest_to_line)
         return nearest_between_polylines(path, np.stack([a, b]))
     if c.nearest_to_skin_line is not None:
+        # A line drawn on the skin (an incision): between skin landmarks on a convex limb the
+        # straight chord runs under the skin and would pull "nearest" towards its ends.
+        if geo.skin is None:
+            raise NotComputable("no skin mesh (atlas/meshes) to draw the line on")
         a, b = (point_of(p, geo) for p in c.nearest_to_skin_line)
-        return nearest_between_polylines(path, skin_line(a, b, geo))
+        return nearest_between_polylines(path, skin_line(a, b, geo.skin))
     if c.nearest_to_item is not None:
         return nearest_between_polylines(path, _polyline(c.nearest_to_item, geo))
     if c.farthest is not None:
@@ -143,18 +147,6 @@ def point_of(spec: PointSpec, geo: Geometry) -> FloatArray:
             f"'{c.item}' does not reach the plane {plane.offset_cm:+g} cm along {_axis_words(plane.axis)}"
         )
     return hit
-
-
-def skin_line(a: FloatArray, b: FloatArray, geo: Geometry) -> FloatArray:
-    """The line a-b drawn on the skin: the chord sampled every SKIN_STEP_CM, each sample moved to
-    the nearest skin point. Between two skin landmarks on a convex limb the chord runs under the
-    skin, so "nearest to the chord" is pulled towards its ends; a source that measured against a
-    skin incision means this line."""
-    if geo.skin is None:
-        raise NotComputable("no skin mesh to draw the line on")
-    steps = max(2, math.ceil(float(np.linalg.norm(b - a)) / SKIN_STEP_CM) + 1)
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    return geo.skin.project(a[None, :] + t * (b - a)[None, :])
 
 
 def _axis_words(axis: Axis) -> str:

@@ -224,13 +224,17 @@ def plane_crossing(
     return hits[0] if which == "first" else hits[-1]
 
 
-def skin_path_length(a: FloatArray, b: FloatArray, skin: Skin, step_cm: float = SKIN_STEP_CM) -> float:
-    """Length along the skin from ``a`` to ``b``: the straight chord sampled every ``step_cm``,
-    each sample moved to the nearest skin point, summed (the same construction that draws
-    course lines on the skin; on a convex surface it follows the geodesic closely)."""
+def skin_line(a: FloatArray, b: FloatArray, skin: Skin, step_cm: float = SKIN_STEP_CM) -> FloatArray:
+    """The line ``a``-``b`` drawn on the skin: the straight chord sampled every ``step_cm``, each
+    sample moved to the nearest skin point (the same construction that draws course lines on
+    the skin; on a convex surface it follows the geodesic closely)."""
     length = float(np.linalg.norm(b - a))
     k = max(int(math.ceil(length / step_cm)), 1)
     t = np.linspace(0.0, 1.0, k + 1)
-    chord = a[None, :] + t[:, None] * (b - a)[None, :]
-    on_skin = skin.project(chord)
+    return skin.project(a[None, :] + t[:, None] * (b - a)[None, :])
+
+
+def skin_path_length(a: FloatArray, b: FloatArray, skin: Skin, step_cm: float = SKIN_STEP_CM) -> float:
+    """Length along the skin from ``a`` to ``b``: the :func:`skin_line`'s segments summed."""
+    on_skin = skin_line(a, b, skin, step_cm)
     return float(np.linalg.norm(np.diff(on_skin, axis=0), axis=1).sum())
