@@ -154,6 +154,10 @@ def test_host_reopens_a_class_and_each_learner_sees_only_their_results(tmp_path:
         mine.goto(shared)
         mine.get_by_text("Ana · class").wait_for(timeout=20000)
         mine.get_by_text("Where does nerve A pierce?").wait_for(timeout=20000)
+        # The page arrives element by element: read it once the run has finished (CI once read it
+        # between the question's title and its result lines).
+        mine.get_by_text("Rank 1 of 2").wait_for(timeout=20000)
+        wait_idle(mine)
         text = _text(mine)
         assert "2.0 cm from the target" in text and "Rank 1 of 2" in text
         assert "Bo" not in text and "0.0 cm from the target" not in text
@@ -173,6 +177,8 @@ def test_host_reopens_a_class_and_each_learner_sees_only_their_results(tmp_path:
         theirs.goto(f"{server.url}/results?token={tokens['Bo']}")
         theirs.get_by_text("Bo · class").wait_for(timeout=20000)
         theirs.get_by_text("Which fluid do you dilute in?").wait_for(timeout=20000)
+        theirs.get_by_text("0.0 cm from the target").wait_for(timeout=20000)
+        wait_idle(theirs)
         text = page_text(theirs)
         assert "0.0 cm from the target" in text and "2.0 cm from the target" not in text
         assert "Ana" not in text and tokens["Ana"] not in text
