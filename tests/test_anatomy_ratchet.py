@@ -16,7 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "atlas"
 
 # body type -> the lowest acceptable within fraction (within / checks that apply to the body).
-# None = not yet set; see the module docstring. 136/151, 130/151 and 135/151, rounded down, after the
+# None = not yet set; see the module docstring. 138/155, 132/155 and 137/155, rounded down, after the
+# h7-ankle slice (docs/research/rederive_h7_ankle.md) added four independent checks from one new series
+# (Nimana 2023, skin distances from the malleoli at the malleolar plane) before their results were known:
+# two are within on every body (deep peroneal and tibial nerves) and two are outside on every body (the
+# medial dorsal cutaneous nerve, whose ankle point is the too-anterior ankle_anterior_midpoint landmark,
+# and the saphenous anterior branch, drawn 0.7 cm from the malleolus against 2.4 cm). No check that was
+# within before left the band: the fraction fell because the denominator grew. Before: 136/151, 130/151 and 135/151, rounded down, after the
 # session-6 slices (docs/research/rederive_s6_neck.md, rederive_h6_foot.md, rederive_s6_knee.md,
 # rederive_h6_upper.md): six new checks (five arm series and one groin series; one of them, the
 # LACN quarter of the elbow line, is outside on every body), one check made computable by a new
@@ -39,9 +45,9 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # checks out while one cluneal check comes in (docs/research/rederive.md). Before that:
 # 119/112/118 (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.900,
-    "male": 0.860,
-    "female_high_bmi": 0.894,
+    "female": 0.890,
+    "male": 0.851,
+    "female_high_bmi": 0.883,
 }
 
 # Not computable checks are counted against a body (they are in the denominator), so a ratchet on the
