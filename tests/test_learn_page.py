@@ -129,11 +129,12 @@ def test_an_item_the_view_does_not_show_is_reported(
 ) -> None:
     doc = _lesson()
     step = dict(doc["steps"][0])  # type: ignore[index]
-    # lacn_biceps_emergence lies round the front of the arm, out of the lateral elbow view
-    step.update(kind="sites", sites=["lacn_biceps_emergence"])
+    # macn_fascial_hiatus lies on the inner arm, out of the lateral elbow view (the LACN's
+    # emergence, used here before, moved to the lateral edge of the biceps tendon and shows now)
+    step.update(kind="sites", sites=["macn_fascial_hiatus"])
     doc["steps"] = [step]
     found = _check(tmp_path, atlas, questions, doc)
-    assert any("'lacn_biceps_emergence' is not visible in view elbow_lateral_right" in f for f in found)
+    assert any("'macn_fascial_hiatus' is not visible in view elbow_lateral_right" in f for f in found)
 
 
 def test_the_list_puts_the_method_first_and_says_where_the_learner_is(lessons: dict[str, LessonFile]) -> None:
