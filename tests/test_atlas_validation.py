@@ -77,6 +77,15 @@ def test_duplicate_ids_across_kinds(tmp_path: Path) -> None:
     assert any(p.startswith("atlas/regions/reg_a.yaml: site_a: id: duplicate id") for p in probs), probs
 
 
+def test_two_landmarks_with_one_name(tmp_path: Path) -> None:
+    data = good_atlas_data()
+    landmarks = data["landmarks.yaml"]["landmarks"]
+    landmarks[1]["name"] = landmarks[0]["name"]
+    probs = problems_for(tmp_path, data, renders=False)
+    expected = f"{landmarks[1]['id']}: name: same name as landmark '{landmarks[0]['id']}'"
+    assert any(p.endswith(expected) for p in probs), probs
+
+
 def test_record_citing_nothing(tmp_path: Path) -> None:
     data = good_atlas_data()
     data["regions/reg_a.yaml"]["nerves"][0]["references"] = []

@@ -76,8 +76,15 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
         claim(cond_label, c.id)
         need_refs(cond_label, c.id, c.references)
     lms_list = files.landmarks.landmarks if files.landmarks else []
+    names: dict[str, str] = {}
     for m, lm_label in zip(lms_list, files.labels["landmarks"], strict=False):
         claim(lm_label, m.id)
+        # the name is the label drawn on the body: two landmarks sharing one would show a learner
+        # two different points under one name (a malleolar tip and its prominence did)
+        if m.name in names:
+            out.append(Problem(lm_label, m.id, "name", f"same name as landmark '{names[m.name]}'"))
+        else:
+            names[m.name] = m.id
         need_refs(lm_label, m.id, m.references)
         seed = m.method.landmark
         if seed is not None and (seed not in atlas.landmarks or seed == m.id):
