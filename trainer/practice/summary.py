@@ -37,6 +37,9 @@ def summary_rows(results: Sequence[tuple[str, Result]]) -> list[Row]:
     return rows
 
 
+ERROR_CHART_HEADING = "Where your pins landed relative to the target"
+
+
 def error_chart(results: Sequence[Result], tolerance_cm: float = 1.0) -> go.Figure:
     """Each pin's error as an arrow end in (lateral, proximal) cm around the target at 0,0."""
     xs, ys, texts = [], [], []
@@ -74,8 +77,8 @@ def error_chart(results: Sequence[Result], tolerance_cm: float = 1.0) -> go.Figu
     fig.update_yaxes(range=[-lim, lim], title="← distal · proximal → (cm)", zeroline=True, scaleanchor="x")
     fig.update_layout(
         height=380,
+        # no figure title: on a phone it sat under plotly's toolbar; the page writes the heading
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Where your pins landed relative to the target",
         legend={"orientation": "h"},
     )
     return fig

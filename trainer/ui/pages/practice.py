@@ -10,7 +10,7 @@ import streamlit as st
 from trainer.explorer.figures import image_url
 from trainer.practice import page as model
 from trainer.practice.hints import shapes as hint_shapes
-from trainer.practice.summary import error_chart, summary_rows
+from trainer.practice.summary import ERROR_CHART_HEADING, error_chart, summary_rows
 from trainer.quiz.choices import OWN_CHOICES, option_texts, practice_orders, revealed_options, to_file_indexes
 from trainer.quiz.kinds import type_label
 from trainer.quiz.models import QUESTION_TYPES, ChoiceModel
@@ -139,6 +139,7 @@ if idx >= len(ids):
         hide_index=True,
     )
     if any(p for _, r in results for p in r.pins):
+        st.markdown(f"**{ERROR_CHART_HEADING}**")
         st.plotly_chart(error_chart([r for _, r in results]), width="stretch")
     if st.button("Practise again", type="primary"):
         del ss["pr"]
