@@ -236,10 +236,15 @@ def join_in_browser(page: Any, base: str, code: str, nick: str) -> str:
 
 
 def wait_for_image(page: Any, timeout_ms: int = 20000) -> None:
-    page.locator('img[alt="Body view"]').wait_for(state="visible", timeout=timeout_ms)
+    """Wait until the page shows exactly one loaded body view. Between two questions Streamlit
+    keeps the previous question's element until the new run has drawn its own (CI once caught the
+    last question's pin board beside the next one's picture); a second view that stayed would
+    time out here."""
     page.wait_for_function(
         "() => { const all = [document, ...[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot)];"
-        " return all.some(r => { const i = r.querySelector('img[alt=\"Body view\"]'); return i && i.complete && i.naturalWidth > 0; }); }",
+        " const imgs = all.flatMap(r => [...r.querySelectorAll('img[alt=\"Body view\"]')]);"
+        " return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0"
+        " && imgs[0].getClientRects().length > 0; }",
         timeout=timeout_ms,
     )
 
