@@ -18,7 +18,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "atlas"
 
 # body type -> the lowest acceptable within fraction (within / checks that apply to the body).
-# None = not yet set; see the module docstring. 143/156, 136/156 and 141/156, rounded down, after
+# None = not yet set; see the module docstring. 145/159, 138/159 and 144/159, rounded down, in
+# session 8 (docs/research/rederive_h9_*.md): the superior cluneal groove re-derived from both of
+# Iwanaga's distances (its midline check retired as the placement, replaced by the same quantity from
+# Loubser and Lu), then both series' PSIS distances added as the groove's counterpart checks, so it is
+# not tested only on the quantity that passes; Lu's is outside on every body (a source conflict about
+# the same tunnel). The female and male floors fell by that one new outside check. Before: 143/156, 136/156 and 141/156, rounded down, after
 # the session-7 slices (docs/research/rederive_h7_*.md): the LFCN ligament point from the largest series
 # (Zhu 2012, 240 nerves), the small saphenous vein ending at its measured origin (Gaye 2019), the LACN
 # crossing placed from Qawasmi 2024 (its check retired as the placement, 155 -> 154, with Wongkerdsook kept
@@ -52,9 +57,9 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # checks out while one cluneal check comes in (docs/research/rederive.md). Before that:
 # 119/112/118 (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.916,
-    "male": 0.871,
-    "female_high_bmi": 0.903,
+    "female": 0.911,
+    "male": 0.867,
+    "female_high_bmi": 0.905,
 }
 
 # Not computable checks are counted against a body (they are in the denominator), so a ratchet on the

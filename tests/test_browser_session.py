@@ -17,10 +17,13 @@ pytestmark = pytest.mark.browser
 
 def mixed_questions(n: int = 10) -> list[str]:
     """One of each type first, then more locate questions, so every type is exercised."""
+    types = ("locate", "multi_site", "trace", "identify", "territory", "clinical", "case")
+    if n < len(types):
+        raise ValueError(f"a mixed session needs at least {len(types)} questions, one per type")
     atlas = load_atlas()
     qs = load_questions(atlas, [quiz_dir()])
     picked: list[str] = []
-    for t in ("locate", "multi_site", "trace", "identify", "territory", "clinical", "case"):
+    for t in types:
         picked += [q.id for q in qs if q.type == t][:1]
     picked += [q.id for q in qs if q.type == "locate" and q.id not in picked][: n - len(picked)]
     return picked
