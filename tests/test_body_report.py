@@ -135,3 +135,29 @@ def test_a_malformed_anthropometry_file_names_the_file_dimension_and_field(tmp_p
     lines = str(info.value).splitlines()
     assert f"{path}: stature: rules: unknown field (not in the schema)" in lines
     assert f"{path}: stature: rule: required field is missing" in lines
+
+
+def test_heel_ankle_tape_grows_with_the_front_of_the_ankle() -> None:
+    """The heel-ankle loop must answer the question it was added for: an ankle whose front lies
+    further forward gives a longer tape (and one drawn back a shorter one), heel unchanged."""
+    from dataclasses import replace
+
+    from trainer.tools.render.anthropometry import _foot_axes, heel_ankle_circumference
+    from trainer.tools.render.body_report import load_measured_body
+
+    body = load_measured_body(ATLAS, "female")
+    along, _ = _foot_axes(body)
+    ankle = body.joint("r-ankle")
+    base = heel_ankle_circumference(body)
+
+    def shifted(shift_cm: float) -> float:
+        v = body.vertices_cm.copy()
+        # Skin of the right leg and foot in front of the ankle joint, moved along the foot's axis.
+        front = (v[:, 0] < -1.0) & ((v - ankle) @ along > 1.0) & (v[:, 1] < ankle[1] + 6.0)
+        v[front] += shift_cm * along
+        lms = dict(body.landmarks_cm)
+        lms["ankle_anterior_midpoint"] = lms["ankle_anterior_midpoint"] + shift_cm * along
+        return heel_ankle_circumference(replace(body, vertices_cm=v, landmarks_cm=lms))
+
+    assert shifted(1.0) > base + 1.0
+    assert shifted(-1.0) < base - 1.0

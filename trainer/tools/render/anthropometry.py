@@ -146,6 +146,28 @@ def bimalleolar_breadth(b: MeasuredBody) -> float:
     return extent(v[keep], X)
 
 
+def heel_ankle_circumference(b: MeasuredBody) -> float:
+    """Tape over the front of the ankle (``ankle_anterior_midpoint``) and round the back of the heel.
+
+    The tape lies in a plane through the front point that contains the foot's transverse axis; the
+    plane is tilted down towards each point of the heel's back curve (within 0.6 cm either side of
+    pternion's sagittal line) and the largest convex loop is kept, the one that passes under the
+    heel's back corner, so the tape cannot slip off the heel. The loop through pternion itself is
+    1.5-2 cm shorter on the bodies (docs/research/ankle_front_h7.md, section 5)."""
+    along, across = _foot_axes(b)
+    front = b.lm("ankle_anterior_midpoint")
+    v = _foot_vertices(b)
+    s = v @ along
+    pternion = v[int(np.argmin(s))]
+    heel = v[(s < float(s.min()) + 4.0) & (np.abs((v - pternion) @ across) < 0.6)]
+    best = 0.0
+    for p in heel:
+        normal = unit(np.cross(across, p - front))
+        loop = hull_perimeter(section_around(b, (front + p) / 2.0, normal), normal)
+        best = max(best, loop)
+    return best
+
+
 def _limb_girth(top: str, bottom: str, t: float, shift_cm: float = 0.0) -> Callable[[MeasuredBody], float]:
     """Girth perpendicular to a limb axis at fraction ``t`` from joint ``top`` to ``bottom``."""
 
@@ -452,6 +474,7 @@ RULES: dict[str, Callable[[MeasuredBody], float]] = {
     "ball_of_foot_length": ball_of_foot_length,
     "foot_breadth": foot_breadth,
     "heel_breadth": heel_breadth,
+    "heel_ankle_circumference": heel_ankle_circumference,
     "bimalleolar_breadth": bimalleolar_breadth,
     "biacromial_breadth": _bilateral("acromion"),
     "bicristal_breadth": bicristal_breadth,
