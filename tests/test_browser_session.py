@@ -10,6 +10,7 @@ import pytest
 from tests.browser import AppServer, screenshot, wait_idle
 from trainer.atlas import load_atlas
 from trainer.quiz.bank import load_questions
+from trainer.quiz.models import QUESTION_TYPES
 from trainer.settings import quiz_dir
 
 pytestmark = pytest.mark.browser
@@ -17,13 +18,12 @@ pytestmark = pytest.mark.browser
 
 def mixed_questions(n: int = 10) -> list[str]:
     """One of each type first, then more locate questions, so every type is exercised."""
-    types = ("locate", "multi_site", "trace", "identify", "territory", "clinical", "case")
-    if n < len(types):
-        raise ValueError(f"a mixed session needs at least {len(types)} questions, one per type")
+    if n < len(QUESTION_TYPES):
+        raise ValueError(f"a mixed session needs at least {len(QUESTION_TYPES)} questions, one per type")
     atlas = load_atlas()
     qs = load_questions(atlas, [quiz_dir()])
     picked: list[str] = []
-    for t in types:
+    for t in QUESTION_TYPES:
         picked += [q.id for q in qs if q.type == t][:1]
     picked += [q.id for q in qs if q.type == "locate" and q.id not in picked][: n - len(picked)]
     return picked
