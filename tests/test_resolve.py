@@ -10,6 +10,7 @@ import pytest
 from trainer.atlas.assemble import skin_point
 from trainer.atlas.core import SkinPoint
 from trainer.atlas.models import SkinPointModel
+from trainer.errors import AtlasError
 from trainer.tools.render.inputs import load_landmarks
 from trainer.tools.render.mesh import BODY_TYPES, build_skin, default_assets_dir
 from trainer.tools.render.resolve import (
@@ -156,3 +157,49 @@ def test_closed_polygon_densifies_its_closing_edge(female: tuple[SideGeometry, S
     ring = densify(right.snapper, corners, closed=True)
     closed = np.concatenate([ring, ring[:1]])
     assert np.linalg.norm(np.diff(closed, axis=0), axis=1).max() <= 0.5 + 1e-9
+
+
+def test_onto_skin_keeps_the_in_plane_offsets_and_lands_on_the_back_of_the_neck(
+    female: tuple[SideGeometry, SideGeometry],
+) -> None:
+    right, _ = female
+    pt = sp({"landmark": "eop", "distal_cm": 1.63, "lateral_cm": 2.26, "onto_skin": "posterior", "ref": "t"})
+    moved = np.asarray(resolve_points(right, [pt])[0][0]) - raw_point(right, pt)
+    frame = right.frames[right.landmark_segments["eop"]]
+    # Only the depth changes: nothing along the two written axes ...
+    assert abs(float(moved @ frame.proximal)) < 1e-6
+    assert abs(float(moved @ frame.lateral)) < 1e-6
+    # ... and the point is on the skin, on the back of the neck, not the front.
+    on_skin = np.asarray(resolve_points(right, [pt])[0][0])
+    assert right.snapper.snap(on_skin[None, :])[1][0] < 1e-3
+    assert float((on_skin - right.landmarks_cm["eop"]) @ frame.anterior) > -3.0
+    assert float((on_skin - right.landmarks_cm["eop"]) @ frame.anterior) < 6.0
+
+
+def test_onto_skin_picks_the_side_the_skin_faces(female: tuple[SideGeometry, SideGeometry]) -> None:
+    right, _ = female
+    back = sp({"landmark": "eop", "distal_cm": 5.0, "onto_skin": "posterior", "ref": "t"})
+    front = sp({"landmark": "eop", "distal_cm": 5.0, "onto_skin": "anterior", "ref": "t"})
+    (b, f), _ = resolve_points(right, [back, front])
+    anterior = right.frames[right.landmark_segments["eop"]].anterior
+    # The same in-plane point, carried back and forward: the front of the neck is the neck's
+    # depth (several cm) in front of its back.
+    assert float((f - b) @ anterior) > 4.0
+
+
+def test_onto_skin_with_nothing_there_is_a_readable_error(female: tuple[SideGeometry, SideGeometry]) -> None:
+    right, _ = female
+    far = sp({"landmark": "eop", "lateral_cm": 40.0, "onto_skin": "posterior", "ref": "t"})
+    with pytest.raises(AtlasError, match="no skin facing that way"):
+        resolve_points(right, [far])
+
+
+def test_onto_skin_refuses_a_depth_offset_on_its_own_axis() -> None:
+    with pytest.raises(ValueError, match="onto_skin: posterior finds the depth"):
+        SkinPointModel.model_validate(
+            {"landmark": "eop", "lateral_cm": 2.0, "anterior_cm": 1.0, "onto_skin": "posterior", "ref": "t"}
+        )
+    ok = SkinPointModel.model_validate(
+        {"landmark": "eop", "distal_cm": 2.0, "anterior_cm": 1.0, "onto_skin": "lateral", "ref": "t"}
+    )
+    assert ok.onto_skin == "lateral" and skin_point(ok).onto_skin == "lateral"

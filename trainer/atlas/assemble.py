@@ -49,6 +49,7 @@ def skin_point(m: SkinPointModel) -> SkinPoint:
         value=m.value,
         tolerance_cm=m.tolerance_cm,
         along=None if m.along is None else Along(to=m.along.to, fraction=float(m.along.fraction)),
+        onto_skin=m.onto_skin,
     )
 
 

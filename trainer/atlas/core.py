@@ -37,6 +37,8 @@ class SkinPoint:
     tolerance_cm: float
     # Where given, the offsets start from landmark + fraction * (to - landmark), not the landmark.
     along: Along | None = None
+    # Where given, the point is carried along this direction to the skin (no depth offset).
+    onto_skin: str | None = None
 
     @property
     def landmark_ids(self) -> tuple[str, ...]:

@@ -69,9 +69,18 @@ class AlongModel(Strict):
     fraction: float = Field(ge=0.0, le=1.0)
 
 
+SkinDirection = Literal["proximal", "distal", "lateral", "medial", "anterior", "posterior"]
+
+
 class SkinPointModel(Strict):
     """An offset in cm from a landmark (or from a fraction of the way to a second landmark,
-    ``along``), along the landmark's segment's anatomical axes."""
+    ``along``), along the landmark's segment's anatomical axes.
+
+    ``onto_skin`` names the direction the skin faces at the point (``posterior`` on the back of
+    the neck): the in-plane offsets are kept exactly and the point is carried along that axis to
+    where the skin is, so no depth number has to be written. Sources give a position seen on
+    the surface ("2 cm below and 4 cm lateral"); the depth to the skin is the body's, not theirs.
+    """
 
     landmark: Id
     along: AlongModel | None = None
@@ -84,6 +93,7 @@ class SkinPointModel(Strict):
     ref: Id
     value: str | None = None
     tolerance_cm: float = Field(default=1.0, gt=0)
+    onto_skin: SkinDirection | None = None
 
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> SkinPointModel:
@@ -94,6 +104,12 @@ class SkinPointModel(Strict):
         ):
             if getattr(self, a) is not None and getattr(self, b) is not None:
                 raise ValueError(f"give {a} or {b}, not both")
+            if self.onto_skin in (a[:-3], b[:-3]) and (
+                getattr(self, a) is not None or getattr(self, b) is not None
+            ):
+                raise ValueError(
+                    f"onto_skin: {self.onto_skin} finds the depth on the skin; give no {a} or {b}"
+                )
         return self
 
     def offsets_cm(self) -> tuple[float, float, float]:

@@ -84,7 +84,14 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
         cited = math.sqrt(sum(c * c for c in p.offsets_cm))
         measured = None
         ids = p.landmark_ids
-        if rv is not None and all(x in rv.items for x in ids) and i < len(rv.items[item_id].anchors_cm):
+        # A point carried onto the skin along an axis has no written depth, so its straight-line
+        # distance is not comparable with its in-plane offsets; the renderer keeps those exactly.
+        if (
+            p.onto_skin is None
+            and rv is not None
+            and all(x in rv.items for x in ids)
+            and i < len(rv.items[item_id].anchors_cm)
+        ):
             start = rv.items[p.landmark].points_cm[0]
             if p.along is not None:
                 # The offsets start from a point on the line to the second landmark on this body.
@@ -122,6 +129,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         "*Measured* is the straight-line distance on the rendered body from the landmark to the point after it",
         "was snapped to the skin. They agree when the difference is within the point's tolerance. For a point",
         "given as a fraction of the way to a second landmark, both start from that point of the line instead.",
+        "A point written with `onto_skin` has no depth offset: the renderer keeps its in-plane offsets exactly",
+        "and carries it along that axis to the skin, so it is not compared here.",
         "",
         f"{n_agree} of {n_measured} snapped points stay within tolerance of their own offset.",
         "",
@@ -139,7 +148,13 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         for c in rows:
             name = atlas.name_of(c.item_id)
             verified = "" if getattr(atlas.item(c.item_id), "verified", False) else " (unverified)"
-            measured = "—" if c.measured_cm is None else f"{c.measured_cm:.1f}"
+            measured = (
+                f"— (onto skin, {c.point.onto_skin})"
+                if c.point.onto_skin
+                else "—"
+                if c.measured_cm is None
+                else f"{c.measured_cm:.1f}"
+            )
             agrees = "—" if c.agrees is None else ("yes" if c.agrees else "**no**")
             lines.append(
                 f"| {_cell(name)}{verified} ({c.item_kind}) | {c.index + 1} | {_cell(offset_words(c.point, atlas))} | "

@@ -19,7 +19,6 @@ Vertex-pick landmarks are that vertex (its mirror partner on the left).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from trainer.atlas.core import Landmark, LandmarkMethod
 from trainer.errors import AtlasError
 from trainer.settings import REPO_ROOT
 from trainer.tools.render.mesh import SkinMesh
-from trainer.tools.render.resolve import Frame, segment_frame
+from trainer.tools.render.resolve import Frame, line_crossings, segment_frame
 
 FloatArray = NDArray[np.float64]
 
@@ -129,38 +128,13 @@ def rule_point(
     return np.asarray(snapper.snap(seed[None, :])[0][0], dtype=np.float64)
 
 
-@lru_cache(maxsize=4)
-def triangle_centres(skin: SkinMesh) -> FloatArray:
-    """Centroid of every skin triangle (cached per mesh object)."""
-    v = skin.vertices_cm
-    t = skin.triangles
-    return (v[t[:, 0]] + v[t[:, 1]] + v[t[:, 2]]) / 3.0
-
-
 def ray_exit(skin: SkinMesh, origin: FloatArray, direction: FloatArray) -> FloatArray:
-    """Where a ray from ``origin`` first crosses the skin (Moller-Trumbore on every triangle)."""
-    t = skin.triangles
-    # Only triangles whose centre lies within 3 cm of the ray's line can be hit (skin
-    # triangles are well under that size); this keeps the exact test cheap.
-    rel = triangle_centres(skin) - origin
-    along = rel @ direction
-    near = (along > -3.0) & (np.linalg.norm(rel - along[:, None] * direction, axis=1) < 3.0)
-    t = t[near]
-    a, b, c = (skin.vertices_cm[t[:, k]] for k in range(3))
-    e1, e2 = b - a, c - a
-    p = np.cross(direction, e2)
-    det = (e1 * p).sum(axis=1)
-    ok = np.abs(det) > 1e-12
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    s = origin - a
-    u = (s * p).sum(axis=1) * inv
-    q = np.cross(s, e1)
-    w = (q @ direction) * inv
-    dist = (q * e2).sum(axis=1) * inv
-    hit = ok & (u >= 0) & (w >= 0) & (u + w <= 1) & (dist > 1e-6)
-    if not hit.any():
+    """Where a ray from ``origin`` first crosses the skin."""
+    ahead = line_crossings(skin, origin, direction)
+    ahead = ahead[ahead > 1e-6]
+    if len(ahead) == 0:
         raise AtlasError("the ray from the seed meets no skin")
-    return origin + float(dist[hit].min()) * direction
+    return origin + float(ahead[0]) * direction
 
 
 def _seed(lm: Landmark) -> str | None:

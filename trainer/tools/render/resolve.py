@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -304,12 +305,85 @@ def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     return base + frame.offset(*point.offsets_cm)
 
 
+_DIRECTIONS = {
+    "proximal": ("proximal", 1.0),
+    "distal": ("proximal", -1.0),
+    "lateral": ("lateral", 1.0),
+    "medial": ("lateral", -1.0),
+    "anterior": ("anterior", 1.0),
+    "posterior": ("anterior", -1.0),
+}
+ONTO_SKIN_REACH_CM = 10.0
+
+
+@lru_cache(maxsize=4)
+def triangle_centres(skin: SkinMesh) -> FloatArray:
+    """Centroid of every skin triangle (cached per mesh object)."""
+    v = skin.vertices_cm
+    t = skin.triangles
+    return (v[t[:, 0]] + v[t[:, 1]] + v[t[:, 2]]) / 3.0
+
+
+def line_crossings(skin: SkinMesh, point: FloatArray, direction: FloatArray) -> FloatArray:
+    """Signed distances (sorted) along ``direction`` from ``point`` at which the whole line
+    through it crosses the skin (Moller-Trumbore, both ways). Only triangles whose centre lies
+    within 3 cm of the line can be hit (skin triangles are well under that size)."""
+    rel = triangle_centres(skin) - point
+    along = rel @ direction
+    near = np.linalg.norm(rel - along[:, None] * direction, axis=1) < 3.0
+    t = skin.triangles[near]
+    a, b, c = (skin.vertices_cm[t[:, k]] for k in range(3))
+    e1, e2 = b - a, c - a
+    p = np.cross(direction, e2)
+    det = (e1 * p).sum(axis=1)
+    ok = np.abs(det) > 1e-12
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    s = point - a
+    u = (s * p).sum(axis=1) * inv
+    q = np.cross(s, e1)
+    w = (q @ direction) * inv
+    dist = (q * e2).sum(axis=1) * inv
+    hit = ok & (u >= 0) & (w >= 0) & (u + w <= 1)
+    ts = np.sort(dist[hit])
+    # A line through a shared edge or vertex (the midline of a mirrored mesh) hits every
+    # triangle there once: count that crossing once.
+    keep = np.concatenate([[True], np.diff(ts) > 1e-6]) if len(ts) else np.zeros(0, dtype=bool)
+    return ts[keep]
+
+
+def onto_skin(
+    skin: SkinMesh, point: FloatArray, direction: FloatArray, reach_cm: float = ONTO_SKIN_REACH_CM
+) -> FloatArray:
+    """Carry ``point`` along ``direction`` to the skin that faces that way: of the places where
+    the line through the point leaves the body going that way (an even number of crossings
+    lie beyond them), the nearest within ``reach_cm``. The point's position across the line is
+    kept exactly, which is what a source's "x cm below and y cm lateral" describes."""
+    ts = line_crossings(skin, point, direction)
+    exits = [float(t) for i, t in enumerate(ts) if (len(ts) - 1 - i) % 2 == 0 and abs(t) <= reach_cm]
+    if not exits:
+        raise AtlasError(f"no skin facing that way within {reach_cm:g} cm of the point's line")
+    return point + min(exits, key=abs) * direction
+
+
+def onto_skin_direction(geo: SideGeometry, point: SkinPoint) -> FloatArray:
+    """The unit vector of a point's ``onto_skin`` direction in its landmark's segment frame."""
+    axis, sign = _DIRECTIONS[str(point.onto_skin)]
+    frame = geo.frames[geo.landmark_segments[point.landmark]]
+    return sign * np.asarray(getattr(frame, axis), dtype=np.float64)
+
+
 def resolve_points(geo: SideGeometry, points: Sequence[SkinPoint]) -> tuple[FloatArray, FloatArray]:
-    """Snapped skin points (N, 3) and snap distances (N,) of atlas skin points."""
+    """Skin points (N, 3) of atlas skin points and how far the skin moved each (N,): snapped to
+    the nearest skin, or, with ``onto_skin``, carried along that axis (in-plane moved 0 cm)."""
     if not points:
         return np.zeros((0, 3)), np.zeros(0)
     raw = np.stack([raw_point(geo, p) for p in points])
-    return geo.snapper.snap(raw)
+    out, snaps = geo.snapper.snap(raw)
+    for i, p in enumerate(points):
+        if p.onto_skin is not None:
+            out[i] = onto_skin(geo.skin, raw[i], onto_skin_direction(geo, p))
+            snaps[i] = 0.0
+    return out, snaps
 
 
 def densify(
