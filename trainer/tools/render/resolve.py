@@ -348,7 +348,7 @@ def line_crossings(skin: SkinMesh, point: FloatArray, direction: FloatArray) -> 
     # A line through a shared edge or vertex (the midline of a mirrored mesh) hits every
     # triangle there once: count that crossing once.
     keep = np.concatenate([[True], np.diff(ts) > 1e-6]) if len(ts) else np.zeros(0, dtype=bool)
-    return ts[keep]
+    return np.asarray(ts[keep], dtype=np.float64)
 
 
 def onto_skin(
