@@ -113,8 +113,11 @@ def _runs_px(item: RenderedItem) -> list[np.ndarray]:
     return runs
 
 
-def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
-    """An image-sized figure in natural pixels with y pointing down, image as a layout image."""
+def base_figure(view: RenderedView, height_px: int | None = 620) -> go.Figure:
+    """An image-sized figure in natural pixels with y pointing down, image as a layout image.
+
+    ``height_px=None`` leaves the height to the caller (plotly's default otherwise).
+    """
     w, h = view.width_px, view.height_px
     fig = go.Figure()
     fig.add_layout_image(
@@ -130,10 +133,11 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         sizing="stretch",
         layer="below",
     )
-    fig.update_xaxes(range=[0, w], visible=False, constrain="domain", fixedrange=False)
-    # On a narrow phone the square image is shorter than the figure: keep it at the top.
+    # The plot area keeps the chart's full width (so the legend wraps against the width the page
+    # sized the chart for); where it is taller than the square image, the spare range goes below.
+    fig.update_xaxes(range=[0, w], visible=False, constrain="range", fixedrange=False)
     fig.update_yaxes(
-        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top"
+        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="range", constraintoward="top"
     )
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -152,6 +156,31 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         uirevision=view.key,
     )
     return fig
+
+
+#: The horizontal legend's geometry as Chromium draws it (11 px font), measured on the explorer:
+#: an entry is about 42 px of symbol and padding plus 4.6 px per character; rows are 29 px apart.
+LEGEND_ENTRY_PAD_PX = 42.0
+LEGEND_CHAR_PX = 4.6
+LEGEND_ROW_PX = 29.0
+
+
+def legend_names(fig: go.Figure) -> list[str]:
+    """The entries the legend shows, in order (a trace with ``showlegend`` unset shows)."""
+    return [str(t.name) for t in fig.data if t.showlegend is not False and t.name]
+
+
+def legend_height_px(names: Sequence[str], width_px: float) -> float:
+    """How tall the wrapped horizontal legend is at a chart width, entries filled left to right."""
+    if not names:
+        return 0.0
+    rows, used_px = 1, 0.0
+    for name in names:
+        entry_px = LEGEND_ENTRY_PAD_PX + LEGEND_CHAR_PX * len(name)
+        if used_px and used_px + entry_px > width_px:
+            rows, used_px = rows + 1, 0.0
+        used_px += entry_px
+    return rows * LEGEND_ROW_PX + 6.0
 
 
 MIN_ARROW_SCREEN_PX = 60.0  # shorter arrows vanish under their own head on a 360 px figure
@@ -230,7 +259,7 @@ def explorer_figure(
     atlas: Atlas,
     layers: Iterable[str] = LAYERS,
     highlight: str | None = None,
-    height_px: int = 620,
+    height_px: int | None = 620,
 ) -> go.Figure:
     """The explorer view: every requested layer drawn over the render, with hover details."""
     layers = set(layers)
