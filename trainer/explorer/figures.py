@@ -113,10 +113,13 @@ def _runs_px(item: RenderedItem) -> list[np.ndarray]:
     return runs
 
 
-def base_figure(view: RenderedView, height_px: int | None = 620) -> go.Figure:
+def base_figure(view: RenderedView, height_px: int | None = 620, keep_width: bool = False) -> go.Figure:
     """An image-sized figure in natural pixels with y pointing down, image as a layout image.
 
     ``height_px=None`` leaves the height to the caller (plotly's default otherwise).
+    ``keep_width``: the plot area keeps the chart's full width (the explorer, whose legend must wrap
+    against the width its height was sized for) and spare height shows as range below the image.
+    Otherwise the plot area shrinks to the image, so a click beside it is not a pin.
     """
     w, h = view.width_px, view.height_px
     fig = go.Figure()
@@ -133,11 +136,11 @@ def base_figure(view: RenderedView, height_px: int | None = 620) -> go.Figure:
         sizing="stretch",
         layer="below",
     )
-    # The plot area keeps the chart's full width (so the legend wraps against the width the page
-    # sized the chart for); where it is taller than the square image, the spare range goes below.
-    fig.update_xaxes(range=[0, w], visible=False, constrain="range", fixedrange=False)
+    constrain = "range" if keep_width else "domain"
+    fig.update_xaxes(range=[0, w], visible=False, constrain=constrain, fixedrange=False)
+    # Where the chart is taller than the square image, keep the image at the top.
     fig.update_yaxes(
-        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="range", constraintoward="top"
+        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain=constrain, constraintoward="top"
     )
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -263,7 +266,7 @@ def explorer_figure(
 ) -> go.Figure:
     """The explorer view: every requested layer drawn over the render, with hover details."""
     layers = set(layers)
-    fig = base_figure(view, height_px)
+    fig = base_figure(view, height_px, keep_width=True)
     ppc = view.camera.px_per_cm
     region_items = [i for i in view.items.values()]
     if "territories" in layers:
