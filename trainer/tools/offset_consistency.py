@@ -86,8 +86,11 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
         ids = p.landmark_ids
         # A point carried onto the skin along an axis has no written depth, so its straight-line
         # distance is not comparable with its in-plane offsets; the renderer keeps those exactly.
+        # A distance_from point's long-axis offset is solved per body, not written, so it is not
+        # compared either.
         if (
             p.onto_skin is None
+            and p.distance_from is None
             and rv is not None
             and all(x in rv.items for x in ids)
             and i < len(rv.items[item_id].anchors_cm)
