@@ -65,10 +65,13 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # Uzel's ASIS-pubic tubercle range, and the re-fitted male neck moves two accessory-nerve
 # checks out while one cluneal check comes in (docs/research/rederive.md). Before that:
 # 119/112/118 (Phase 3b: limbs, and head with the gonion and mastoid tip re-picked).
+# Lowered on the female bodies (0.917 -> 0.916, 0.911 -> 0.910) by h12-headarm (issue 14): the retired
+# Katcherian check (docs/research/retired_checks.md) was within on both female bodies, so 155/169 became
+# 154/168 and 154/169 became 153/168; no remaining check changed its result.
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.917,
+    "female": 0.916,
     "male": 0.881,
-    "female_high_bmi": 0.911,
+    "female_high_bmi": 0.910,
 }
 
 # Not computable checks are counted against a body (they are in the denominator), so a ratchet on the

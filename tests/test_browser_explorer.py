@@ -92,6 +92,51 @@ def test_explorer_is_usable_at_phone_width(app_server: AppServer, chromium: Any)
     ctx.close()
 
 
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
+
+
+@pytest.mark.parametrize(
+    ("viewport", "region"),
+    [
+        ((1366, 800), "posterior_head_neck"),
+        ((390, 844), "posterior_head_neck"),
+        ((390, 844), "ankle_anterior_dorsum"),
+    ],
+)
+def test_explorer_image_fills_its_column(
+    app_server: AppServer, chromium: Any, viewport: tuple[int, int], region: str
+) -> None:
+    """The square render spans the chart's width and the legend follows it with no blank band.
+
+    A fixed 620 px chart left a band of about 200 px under the image on a phone. The ankle's
+    legend wraps to five rows on a phone, the head's to three.
+    """
+    phone = viewport[0] < 500
+    extra: dict[str, Any] = (
+        {"user_agent": PHONE_USER_AGENT, "is_mobile": True, "has_touch": True} if phone else {}
+    )
+    ctx = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **extra)
+    page = ctx.new_page()
+    page.goto(f"{app_server.url}/explorer?region={region}")
+    wait_idle(page)
+    wait_plot(page, "s.src.length > 0")
+    page.wait_for_timeout(500)
+    chart = page.locator(".js-plotly-plot").first.bounding_box()
+    image = page.locator(".js-plotly-plot .imagelayer image").first.bounding_box()
+    plot_area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # the clip of the image
+    legend = page.locator(".js-plotly-plot .legend").first.bounding_box()
+    assert chart is not None and image is not None and plot_area is not None and legend is not None
+    drawn_w = min(image["x"] + image["width"], chart["x"] + chart["width"]) - max(image["x"], chart["x"])
+    assert drawn_w >= 0.85 * chart["width"], (viewport, chart, image)
+    drawn_bottom = min(image["y"] + image["height"], plot_area["y"] + plot_area["height"])
+    gap_px = legend["y"] - drawn_bottom
+    assert gap_px < 40, f"{gap_px:.0f} px blank between the image and its legend at {viewport}"
+    ctx.close()
+
+
 def test_explorer_opens_at_its_own_address(app_server: AppServer, chromium: Any) -> None:
     from trainer.atlas import load_atlas
 

@@ -102,3 +102,34 @@ def test_the_nerve_card_says_where_the_sites_are_and_cites_its_sources(atlas: At
 def test_the_scale_caption_names_the_region(atlas: Atlas) -> None:
     assert page.scale_caption(atlas, "reg_a", 10.0).startswith("Region A: ")
     assert "1 cm = 10 px" in page.scale_caption(atlas, "reg_a", 10.0)
+
+
+def test_the_chart_fits_a_phone_and_keeps_its_laptop_height() -> None:
+    from trainer.explorer.figures import legend_height_px
+
+    names = ["Greater occipital nerve", "Third occipital nerve", "Lesser occipital nerve", "Sites", "Avoid"]
+    android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+    laptop = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    )
+    rows_px = lambda w: legend_height_px(names, w)  # noqa: E731
+    assert page.chart_height_px(laptop, rows_px) == page.DESKTOP_CHART_HEIGHT_PX
+    for agent in (android, iphone):
+        height_px = page.chart_height_px(agent, rows_px)
+        # The square image at the phone's chart width plus the legend's rows: no band of blank.
+        assert height_px == page.PHONE_CHART_WIDTH_PX + int(rows_px(page.PHONE_CHART_WIDTH_PX))
+        assert height_px < page.DESKTOP_CHART_HEIGHT_PX
+
+
+def test_the_legend_wraps_into_more_rows_on_a_narrower_chart() -> None:
+    from trainer.explorer.figures import LEGEND_ROW_PX, legend_height_px
+
+    names = [
+        "Deep fibular nerve at the ankle and first web space",
+        "Saphenous nerve in front of the medial malleolus",
+    ]
+    assert legend_height_px([], 400) == 0
+    # Each name is about 270 px long: side by side on a laptop, one per row on a phone.
+    assert legend_height_px(names, 600) < legend_height_px(names, 358)
+    assert legend_height_px(names, 358) - legend_height_px(names, 600) == LEGEND_ROW_PX

@@ -14,6 +14,7 @@ from trainer.atlas.core import (
     Avoid,
     BodyType,
     Condition,
+    DistanceFrom,
     Dose,
     Landmark,
     LandmarkMethod,
@@ -50,6 +51,13 @@ def skin_point(m: SkinPointModel) -> SkinPoint:
         tolerance_cm=m.tolerance_cm,
         along=None if m.along is None else Along(to=m.along.to, fraction=float(m.along.fraction)),
         onto_skin=m.onto_skin,
+        distance_from=None
+        if m.distance_from is None
+        else DistanceFrom(
+            landmark=m.distance_from.landmark,
+            distance_cm=float(m.distance_from.distance_cm),
+            going=m.distance_from.going,
+        ),
     )
 
 

@@ -58,6 +58,15 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                 out.append(
                     Problem(label, item_id, f"{field}.along.to", "the line must end at another landmark")
                 )
+        if p.distance_from is not None and p.distance_from.landmark not in atlas.landmarks:
+            out.append(
+                Problem(
+                    label,
+                    item_id,
+                    f"{field}.distance_from.landmark",
+                    f"unknown landmark '{p.distance_from.landmark}'",
+                )
+            )
         if p.ref not in atlas.references:
             out.append(Problem(label, item_id, f"{field}.ref", f"unknown reference '{p.ref}'"))
 

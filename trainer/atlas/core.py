@@ -29,6 +29,16 @@ class Along:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DistanceFrom:
+    """The point lies ``distance_cm`` in a straight line from the landmark ``landmark``, reached by
+    moving along the segment's long axis (``going`` proximal or distal) instead of a written offset."""
+
+    landmark: str
+    distance_cm: float
+    going: str  # "proximal" or "distal"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SkinPoint:
     landmark: str
     offsets_cm: tuple[float, float, float]  # proximal, lateral, anterior
@@ -39,11 +49,15 @@ class SkinPoint:
     along: Along | None = None
     # Where given, the point is carried along this direction to the skin (no depth offset).
     onto_skin: str | None = None
+    # Where given, the long-axis offset is not written: it is solved on each body so that the point
+    # lies distance_from.distance_cm from a second landmark (a source that gives two distances).
+    distance_from: DistanceFrom | None = None
 
     @property
     def landmark_ids(self) -> tuple[str, ...]:
-        """Every landmark the point is measured from (its landmark, and ``along.to``)."""
-        return (self.landmark,) if self.along is None else (self.landmark, self.along.to)
+        """Every landmark the point is measured from (its landmark, ``along.to``, ``distance_from``)."""
+        ids = (self.landmark,) if self.along is None else (self.landmark, self.along.to)
+        return ids if self.distance_from is None else (*ids, self.distance_from.landmark)
 
 
 @dataclass(frozen=True, kw_only=True)

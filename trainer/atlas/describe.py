@@ -15,7 +15,7 @@ def _landmark_name(atlas: Atlas, landmark_id: str) -> str:
 def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     """Describe a skin point the way anatomy papers do, from the landmark outwards.
 
-    >>> from trainer.atlas.core import Along, SkinPoint
+    >>> from trainer.atlas.core import Along, DistanceFrom, SkinPoint
     >>> class A:  # a stand-in atlas with two landmark names
     ...     def name_of(self, i): return i
     ...     landmarks = {"mm": type("L", (), {"name": "Medial malleolus"})(),
@@ -26,12 +26,23 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, -1.5), ref="r", value=None,
     ...                        tolerance_cm=1.0, along=along), A())
     '1.5 cm posterior to the point 0.25 of the way from the medial malleolus to the tibial tuberosity'
+    >>> reach = DistanceFrom(landmark="tt", distance_cm=4.52, going="proximal")
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 6.53, 0.0), ref="r", value=None,
+    ...                        tolerance_cm=1.0, distance_from=reach), A())
+    '4.52 cm from the tibial tuberosity, proximal to the point 6.5 cm lateral to the medial malleolus'
     """
     parts = []
     for (pos, neg), value in zip(_PAIRS, point.offsets_cm, strict=True):
         if abs(value) >= 0.05:
             parts.append(f"{abs(value):.1f} cm {pos if value > 0 else neg}")
     name = _landmark_name(atlas, point.landmark)
+    if point.distance_from is not None:
+        spec = point.distance_from
+        start = f"{' and '.join(parts)} to the {name}" if parts else f"the {name}"
+        return (
+            f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, "
+            f"{spec.going} to the point {start}"
+        )
     if point.along is not None:
         line = f"{point.along.fraction:g} of the way from the {name} to the {_landmark_name(atlas, point.along.to)}"
         return f"{' and '.join(parts)} to the point {line}" if parts else f"at {line}"

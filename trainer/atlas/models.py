@@ -69,6 +69,18 @@ class AlongModel(Strict):
     fraction: float = Field(ge=0.0, le=1.0)
 
 
+class DistanceFromModel(Strict):
+    """A straight-line distance from a second landmark that fixes the point's long-axis offset.
+
+    Sources that place a point by two distances ("45.2 mm from the PSIS and 65.3 mm from the
+    midline") give no rise of their own: the rise follows from both distances on each body.
+    """
+
+    landmark: Id
+    distance_cm: float = Field(gt=0)
+    going: Literal["proximal", "distal"]
+
+
 SkinDirection = Literal["proximal", "distal", "lateral", "medial", "anterior", "posterior"]
 
 
@@ -94,9 +106,21 @@ class SkinPointModel(Strict):
     value: str | None = None
     tolerance_cm: float = Field(default=1.0, gt=0)
     onto_skin: SkinDirection | None = None
+    distance_from: DistanceFromModel | None = None
 
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> SkinPointModel:
+        if self.distance_from is not None:
+            if self.proximal_cm is not None or self.distal_cm is not None:
+                raise ValueError(
+                    "distance_from solves the long-axis offset; give no proximal_cm or distal_cm"
+                )
+            if self.onto_skin in ("proximal", "distal"):
+                raise ValueError(
+                    "distance_from moves the point along the long axis; onto_skin must be another axis"
+                )
+            if self.distance_from.landmark == self.landmark:
+                raise ValueError("distance_from must name another landmark")
         for a, b in (
             ("proximal_cm", "distal_cm"),
             ("lateral_cm", "medial_cm"),

@@ -113,8 +113,14 @@ def _runs_px(item: RenderedItem) -> list[np.ndarray]:
     return runs
 
 
-def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
-    """An image-sized figure in natural pixels with y pointing down, image as a layout image."""
+def base_figure(view: RenderedView, height_px: int | None = 620, keep_width: bool = False) -> go.Figure:
+    """An image-sized figure in natural pixels with y pointing down, image as a layout image.
+
+    ``height_px=None`` leaves the height to the caller (plotly's default otherwise).
+    ``keep_width``: the plot area keeps the chart's full width (the explorer, whose legend must wrap
+    against the width its height was sized for) and spare height shows as range below the image.
+    Otherwise the plot area shrinks to the image, so a click beside it is not a pin.
+    """
     w, h = view.width_px, view.height_px
     fig = go.Figure()
     fig.add_layout_image(
@@ -130,10 +136,11 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         sizing="stretch",
         layer="below",
     )
-    fig.update_xaxes(range=[0, w], visible=False, constrain="domain", fixedrange=False)
-    # On a narrow phone the square image is shorter than the figure: keep it at the top.
+    constrain = "range" if keep_width else "domain"
+    fig.update_xaxes(range=[0, w], visible=False, constrain=constrain, fixedrange=False)
+    # Where the chart is taller than the square image, keep the image at the top.
     fig.update_yaxes(
-        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top"
+        range=[h, 0], visible=False, scaleanchor="x", scaleratio=1, constrain=constrain, constraintoward="top"
     )
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -152,6 +159,31 @@ def base_figure(view: RenderedView, height_px: int = 620) -> go.Figure:
         uirevision=view.key,
     )
     return fig
+
+
+#: The horizontal legend's geometry as Chromium draws it (11 px font), measured on the explorer:
+#: an entry is about 42 px of symbol and padding plus 4.6 px per character; rows are 29 px apart.
+LEGEND_ENTRY_PAD_PX = 42.0
+LEGEND_CHAR_PX = 4.6
+LEGEND_ROW_PX = 29.0
+
+
+def legend_names(fig: go.Figure) -> list[str]:
+    """The entries the legend shows, in order (a trace with ``showlegend`` unset shows)."""
+    return [str(t.name) for t in fig.data if t.showlegend is not False and t.name]
+
+
+def legend_height_px(names: Sequence[str], width_px: float) -> float:
+    """How tall the wrapped horizontal legend is at a chart width, entries filled left to right."""
+    if not names:
+        return 0.0
+    rows, used_px = 1, 0.0
+    for name in names:
+        entry_px = LEGEND_ENTRY_PAD_PX + LEGEND_CHAR_PX * len(name)
+        if used_px and used_px + entry_px > width_px:
+            rows, used_px = rows + 1, 0.0
+        used_px += entry_px
+    return rows * LEGEND_ROW_PX + 6.0
 
 
 MIN_ARROW_SCREEN_PX = 60.0  # shorter arrows vanish under their own head on a 360 px figure
@@ -230,11 +262,11 @@ def explorer_figure(
     atlas: Atlas,
     layers: Iterable[str] = LAYERS,
     highlight: str | None = None,
-    height_px: int = 620,
+    height_px: int | None = 620,
 ) -> go.Figure:
     """The explorer view: every requested layer drawn over the render, with hover details."""
     layers = set(layers)
-    fig = base_figure(view, height_px)
+    fig = base_figure(view, height_px, keep_width=True)
     ppc = view.camera.px_per_cm
     region_items = [i for i in view.items.values()]
     if "territories" in layers:

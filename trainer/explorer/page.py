@@ -7,7 +7,7 @@ is plain data from the atlas, so it is unit-tested without a server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trainer.atlas.core import Atlas
@@ -200,3 +200,26 @@ def nerve_card(atlas: Atlas, nerve_id: str) -> NerveCard:
         avoid=tuple(AvoidLine(a.name, f"keep {a.safety_radius_cm:.1f} cm away", a.why) for a in avoid),
         references=tuple(ReferenceLine(r.citation, r.doi or "", r.verified) for r in refs),
     )
+
+
+#: The explorer's 2D chart on a laptop or tablet: the square render plus the legend's rows.
+DESKTOP_CHART_HEIGHT_PX = 620
+#: The chart's width on a 390 px phone, inside the page's side padding.
+PHONE_CHART_WIDTH_PX = 358
+
+
+def is_phone(user_agent: str) -> bool:
+    """Phones say "Mobi" in their user agent (Android Chrome "Mobile", iOS Safari "Mobile/")."""
+    return "Mobi" in user_agent
+
+
+def chart_height_px(user_agent: str, legend_heights_px: Callable[[float], float]) -> int:
+    """The 2D chart's height: on a phone, its square image plus the legend wrapped at that width.
+
+    The server cannot see the screen's width, and a chart sized by the browser is drawn twice
+    (plotly first lays the legend out at the wrong width), so the height is decided here, once.
+    A fixed 620 px left a blank band of about 200 px under the image on a phone.
+    """
+    if not is_phone(user_agent):
+        return DESKTOP_CHART_HEIGHT_PX
+    return int(PHONE_CHART_WIDTH_PX + legend_heights_px(PHONE_CHART_WIDTH_PX))

@@ -86,8 +86,11 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
         ids = p.landmark_ids
         # A point carried onto the skin along an axis has no written depth, so its straight-line
         # distance is not comparable with its in-plane offsets; the renderer keeps those exactly.
+        # A distance_from point's long-axis offset is solved per body, not written, so it is not
+        # compared either.
         if (
             p.onto_skin is None
+            and p.distance_from is None
             and rv is not None
             and all(x in rv.items for x in ids)
             and i < len(rv.items[item_id].anchors_cm)
@@ -130,7 +133,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         "was snapped to the skin. They agree when the difference is within the point's tolerance. For a point",
         "given as a fraction of the way to a second landmark, both start from that point of the line instead.",
         "A point written with `onto_skin` has no depth offset: the renderer keeps its in-plane offsets exactly",
-        "and carries it along that axis to the skin, so it is not compared here.",
+        "and carries it along that axis to the skin, so it is not compared here. Nor is a point written with",
+        "`distance_from`: its long-axis offset is solved on each body from a second distance, not written.",
         "",
         f"{n_agree} of {n_measured} snapped points stay within tolerance of their own offset.",
         "",
@@ -151,6 +155,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
             measured = (
                 f"— (onto skin, {c.point.onto_skin})"
                 if c.point.onto_skin
+                else "— (distance_from)"
+                if c.point.distance_from
                 else "—"
                 if c.measured_cm is None
                 else f"{c.measured_cm:.1f}"

@@ -44,12 +44,14 @@ def get_questions(atlas: Atlas, max_stale_s: float = 0.0) -> dict[str, QuestionM
 def _explorer_fig(_view: object, _atlas: Atlas, key: tuple[object, ...]) -> object:
     from trainer.explorer.figures import explorer_figure
 
-    return explorer_figure(_view, _atlas, key[2], highlight=key[3])  # type: ignore[arg-type]
+    return explorer_figure(_view, _atlas, key[2], highlight=key[3], height_px=key[4])  # type: ignore[arg-type]
 
 
-def cached_explorer_figure(view: object, atlas: Atlas, layers: list[str], highlight: str | None) -> object:
-    """Explorer figures rebuilt only when the view, layers or highlighted nerve change."""
-    key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight)
+def cached_explorer_figure(
+    view: object, atlas: Atlas, layers: list[str], highlight: str | None, height_px: int | None = None
+) -> object:
+    """Explorer figures rebuilt only when the view, layers, highlighted nerve or height change."""
+    key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight, height_px)
     return _explorer_fig(view, atlas, key)
 
 

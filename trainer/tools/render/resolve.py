@@ -9,6 +9,7 @@ mesh's mirror map and mirrored frames.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -299,10 +300,38 @@ def base_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
 
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     """The unsnapped offset point of a skin point: its base point plus the offsets along the
-    frame of the landmark's segment."""
+    frame of the landmark's segment (with ``distance_from``, the long-axis offset is solved)."""
     base = base_point(geo, point)
     frame = geo.frames[geo.landmark_segments[point.landmark]]
-    return base + frame.offset(*point.offsets_cm)
+    p = base + frame.offset(*point.offsets_cm)
+    if point.distance_from is None:
+        return p
+    return p + distance_from_offset(geo, point, p) * frame.proximal
+
+
+def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArray) -> float:
+    """The signed long-axis offset that puts ``in_plane`` (the point with its other offsets)
+    ``distance_from.distance_cm`` in a straight line from ``distance_from.landmark``, moving the
+    way ``going`` says; the root farther along that way. With ``onto_skin`` the distance is the
+    one seen on the surface (the component along the onto_skin axis left out: the body supplies
+    the depth, as for the point's other offsets). Raises when no such point exists."""
+    spec = point.distance_from
+    assert spec is not None
+    frame = geo.frames[geo.landmark_segments[point.landmark]]
+    sign = 1.0 if spec.going == "proximal" else -1.0
+    u = sign * frame.proximal
+    w = in_plane - geo.landmarks_cm[spec.landmark]
+    if point.onto_skin is not None:
+        axis = onto_skin_direction(geo, point)
+        w = w - float(w @ axis) * axis
+    b = float(w @ u)
+    disc = b * b - (float(w @ w) - spec.distance_cm**2)
+    t = -b + math.sqrt(disc) if disc >= 0 else -1.0
+    if t < 0:
+        raise AtlasError(
+            f"no point {spec.going} of the in-plane point lies {spec.distance_cm} cm from {spec.landmark!r}"
+        )
+    return sign * t
 
 
 _DIRECTIONS = {
