@@ -68,10 +68,15 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # Lowered on the female bodies (0.917 -> 0.916, 0.911 -> 0.910) by h12-headarm (issue 14): the retired
 # Katcherian check (docs/research/retired_checks.md) was within on both female bodies, so 155/169 became
 # 154/168 and 154/169 became 153/168; no remaining check changed its result.
+# Raised after the session-12 merges to 158/171, 153/171 and 157/171 (0.923 / 0.894 / 0.918): four new
+# checks added before their results were known (two knee, two sural; all within), and two checks
+# retired because their series became the placement of the part they contradicted (the lateral plantar
+# crossing, outside on every body, and the MACN posterior branch, outside on the male): part of the
+# rise is those two outside checks leaving the denominator, not the atlas improving.
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.916,
-    "male": 0.881,
-    "female_high_bmi": 0.910,
+    "female": 0.923,
+    "male": 0.894,
+    "female_high_bmi": 0.918,
 }
 
 # Not computable checks are counted against a body (they are in the denominator), so a ratchet on the
