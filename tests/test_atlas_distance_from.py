@@ -93,6 +93,46 @@ def test_going_distal_takes_the_root_below(bodies: dict[str, SideGeometry]) -> N
     assert float(np.linalg.norm(down - geo.landmarks_cm["psis"])) == pytest.approx(4.52, abs=1e-6)
 
 
+# The nerve point of the neck: a level along the mastoid-sternoclavicular line and a distance from
+# the angle of the mandible; the front-back offset onto the border of the muscle is solved.
+NERVE_POINT = {
+    "landmark": "mastoid_tip",
+    "along": {"to": "sternoclavicular_joint", "fraction": 0.35},
+    "distal_cm": 0.97,
+    "distance_from": {"landmark": "mandible_angle", "distance_cm": 5.97, "going": "posterior"},
+}
+
+
+def test_going_posterior_solves_the_front_back_offset_and_keeps_the_level(
+    bodies: dict[str, SideGeometry],
+) -> None:
+    backs_cm = {}
+    for body, geo in bodies.items():
+        frame = geo.frames[geo.landmark_segments["mastoid_tip"]]
+        plain = raw_point(geo, sp({k: v for k, v in NERVE_POINT.items() if k != "distance_from"}))
+        raw = raw_point(geo, sp(NERVE_POINT))
+        moved = raw - plain
+        assert float(moved @ frame.proximal) == pytest.approx(0.0, abs=1e-6), body
+        assert float(moved @ frame.lateral) == pytest.approx(0.0, abs=1e-6), body
+        back = -float(moved @ frame.anterior)
+        assert back > 0, body
+        assert float(np.linalg.norm(raw - geo.landmarks_cm["mandible_angle"])) == pytest.approx(
+            5.97, abs=1e-6
+        )
+        backs_cm[body] = back
+    assert abs(backs_cm["male"] - backs_cm["female"]) > 0.05, backs_cm
+
+
+def test_going_anterior_takes_the_root_in_front(bodies: dict[str, SideGeometry]) -> None:
+    geo = bodies["female"]
+    frame = geo.frames[geo.landmark_segments["mastoid_tip"]]
+    ahead = {**NERVE_POINT, "distance_from": {**NERVE_POINT["distance_from"], "going": "anterior"}}
+    plain = raw_point(geo, sp({k: v for k, v in NERVE_POINT.items() if k != "distance_from"}))
+    raw = raw_point(geo, sp(ahead))
+    assert float((raw - plain) @ frame.anterior) > 0
+    assert float(np.linalg.norm(raw - geo.landmarks_cm["mandible_angle"])) == pytest.approx(5.97, abs=1e-6)
+
+
 def test_an_unreachable_distance_is_an_error(bodies: dict[str, SideGeometry]) -> None:
     geo = bodies["female"]
     too_short = {**GROOVE, "distance_from": {"landmark": "psis", "distance_cm": 1.0, "going": "proximal"}}
@@ -165,6 +205,22 @@ def test_a_valid_distance_point_reaches_the_atlas(tmp_path: Path) -> None:
             },
             "at",
             "give no proximal_cm or distal_cm",
+        ),
+        (
+            {
+                "distance_from": {"landmark": "lm_b", "distance_cm": 4.5, "going": "posterior"},
+                "posterior_cm": 0.8,
+            },
+            "at",
+            "give no anterior_cm or posterior_cm",
+        ),
+        (
+            {
+                "distance_from": {"landmark": "lm_b", "distance_cm": 4.5, "going": "anterior"},
+                "onto_skin": "posterior",
+            },
+            "at",
+            "onto_skin must be another axis",
         ),
         (
             {

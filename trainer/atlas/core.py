@@ -31,11 +31,12 @@ class Along:
 @dataclass(frozen=True, kw_only=True)
 class DistanceFrom:
     """The point lies ``distance_cm`` in a straight line from the landmark ``landmark``, reached by
-    moving along the segment's long axis (``going`` proximal or distal) instead of a written offset."""
+    moving along the segment's long axis (``going`` proximal or distal) or its front-back axis
+    (``going`` anterior or posterior) instead of a written offset."""
 
     landmark: str
     distance_cm: float
-    going: str  # "proximal" or "distal"
+    going: str  # "proximal", "distal", "anterior" or "posterior"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,7 +38,11 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     name = _landmark_name(atlas, point.landmark)
     if point.distance_from is not None:
         spec = point.distance_from
-        start = f"{' and '.join(parts)} to the {name}" if parts else f"the {name}"
+        anchor = f"the {name}"
+        if point.along is not None:
+            to = _landmark_name(atlas, point.along.to)
+            anchor = f"the point {point.along.fraction:g} of the way from the {name} to the {to}"
+        start = f"{' and '.join(parts)} to {anchor}" if parts else anchor
         return (
             f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, "
             f"{spec.going} to the point {start}"

@@ -70,15 +70,17 @@ class AlongModel(Strict):
 
 
 class DistanceFromModel(Strict):
-    """A straight-line distance from a second landmark that fixes the point's long-axis offset.
+    """A straight-line distance from a second landmark that fixes one of the point's offsets.
 
     Sources that place a point by two distances ("45.2 mm from the PSIS and 65.3 mm from the
     midline") give no rise of their own: the rise follows from both distances on each body.
+    ``going`` names the axis and the way the point is moved (usually along the long axis; also
+    forwards or backwards, where a source fixes the level and a distance, not the depth offset).
     """
 
     landmark: Id
     distance_cm: float = Field(gt=0)
-    going: Literal["proximal", "distal"]
+    going: Literal["proximal", "distal", "anterior", "posterior"]
 
 
 SkinDirection = Literal["proximal", "distal", "lateral", "medial", "anterior", "posterior"]
@@ -111,13 +113,18 @@ class SkinPointModel(Strict):
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> SkinPointModel:
         if self.distance_from is not None:
-            if self.proximal_cm is not None or self.distal_cm is not None:
+            pair = (
+                ("proximal", "distal")
+                if self.distance_from.going in ("proximal", "distal")
+                else ("anterior", "posterior")
+            )
+            if any(getattr(self, f"{d}_cm") is not None for d in pair):
                 raise ValueError(
-                    "distance_from solves the long-axis offset; give no proximal_cm or distal_cm"
+                    f"distance_from solves the {'/'.join(pair)} offset; give no {pair[0]}_cm or {pair[1]}_cm"
                 )
-            if self.onto_skin in ("proximal", "distal"):
+            if self.onto_skin in pair:
                 raise ValueError(
-                    "distance_from moves the point along the long axis; onto_skin must be another axis"
+                    f"distance_from moves the point {'/'.join(pair)}; onto_skin must be another axis"
                 )
             if self.distance_from.landmark == self.landmark:
                 raise ValueError("distance_from must name another landmark")

@@ -300,17 +300,25 @@ def base_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
 
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     """The unsnapped offset point of a skin point: its base point plus the offsets along the
-    frame of the landmark's segment (with ``distance_from``, the long-axis offset is solved)."""
+    frame of the landmark's segment (with ``distance_from``, the offset along its ``going`` axis is
+    solved)."""
     base = base_point(geo, point)
     frame = geo.frames[geo.landmark_segments[point.landmark]]
     p = base + frame.offset(*point.offsets_cm)
     if point.distance_from is None:
         return p
-    return p + distance_from_offset(geo, point, p) * frame.proximal
+    return p + distance_from_offset(geo, point, p) * _going_axis(frame, point.distance_from.going)
+
+
+def _going_axis(frame: Frame, going: str) -> FloatArray:
+    """The positive axis of the pair ``going`` belongs to (proximal for proximal/distal, anterior
+    for anterior/posterior)."""
+    return frame.proximal if going in ("proximal", "distal") else frame.anterior
 
 
 def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArray) -> float:
-    """The signed long-axis offset that puts ``in_plane`` (the point with its other offsets)
+    """The signed offset along the ``going`` axis (the long axis for proximal/distal, the
+    front-back axis for anterior/posterior) that puts ``in_plane`` (the point with its other offsets)
     ``distance_from.distance_cm`` in a straight line from ``distance_from.landmark``, moving the
     way ``going`` says; the root farther along that way. With ``onto_skin`` the distance is the
     one seen on the surface (the component along the onto_skin axis left out: the body supplies
@@ -318,8 +326,8 @@ def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArr
     spec = point.distance_from
     assert spec is not None
     frame = geo.frames[geo.landmark_segments[point.landmark]]
-    sign = 1.0 if spec.going == "proximal" else -1.0
-    u = sign * frame.proximal
+    sign = 1.0 if spec.going in ("proximal", "anterior") else -1.0
+    u = sign * _going_axis(frame, spec.going)
     w = in_plane - geo.landmarks_cm[spec.landmark]
     if point.onto_skin is not None:
         axis = onto_skin_direction(geo, point)
