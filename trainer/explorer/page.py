@@ -220,6 +220,11 @@ def chart_height_px(user_agent: str, legend_heights_px: Callable[[float], float]
     (plotly first lays the legend out at the wrong width), so the height is decided here, once.
     A fixed 620 px left a blank band of about 200 px under the image on a phone.
     """
-    if not is_phone(user_agent):
+    return chart_height_for(is_phone(user_agent), legend_heights_px)
+
+
+def chart_height_for(phone: bool, legend_heights_px: Callable[[float], float]) -> int:
+    """:func:`chart_height_px` once the user agent has been read (the figure cache keys on this)."""
+    if not phone:
         return DESKTOP_CHART_HEIGHT_PX
     return int(PHONE_CHART_WIDTH_PX + legend_heights_px(PHONE_CHART_WIDTH_PX))

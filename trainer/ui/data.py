@@ -42,16 +42,23 @@ def get_questions(atlas: Atlas, max_stale_s: float = 0.0) -> dict[str, QuestionM
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _explorer_fig(_view: object, _atlas: Atlas, key: tuple[object, ...]) -> object:
-    from trainer.explorer.figures import explorer_figure
+    from trainer.explorer.figures import explorer_figure, legend_height_px, legend_names
+    from trainer.explorer.page import chart_height_for
 
-    return explorer_figure(_view, _atlas, key[2], highlight=key[3], height_px=key[4])  # type: ignore[arg-type]
+    fig = explorer_figure(_view, _atlas, key[2], highlight=key[3], height_px=None)  # type: ignore[arg-type]
+    names = legend_names(fig)
+    # The height depends on the legend this figure draws, so it is set here, in the one build.
+    fig.update_layout(
+        height=chart_height_for(bool(key[4]), lambda width_px: legend_height_px(names, width_px))
+    )
+    return fig
 
 
 def cached_explorer_figure(
-    view: object, atlas: Atlas, layers: list[str], highlight: str | None, height_px: int | None = None
+    view: object, atlas: Atlas, layers: list[str], highlight: str | None, phone: bool = False
 ) -> object:
-    """Explorer figures rebuilt only when the view, layers, highlighted nerve or height change."""
-    key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight, height_px)
+    """Explorer figures rebuilt only when the view, layers, highlighted nerve or screen kind change."""
+    key = (getattr(view, "key", ""), id(atlas), tuple(sorted(layers)), highlight, phone)
     return _explorer_fig(view, atlas, key)
 
 

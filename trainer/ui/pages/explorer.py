@@ -9,7 +9,7 @@ import streamlit as st
 
 from trainer.explorer import page as model
 from trainer.explorer.atlas_labels import LAYERS
-from trainer.explorer.figures import LAYER_LABELS, legend_height_px, legend_names
+from trainer.explorer.figures import LAYER_LABELS
 from trainer.ui.common import badge, esc, get_view, page_setup, require_atlas
 from trainer.ui.data import cached_explorer_figure, cached_explorer_figure_3d
 
@@ -163,12 +163,8 @@ with fig_col:
         )
         st.caption("Drag to turn the body, scroll or pinch to zoom, hover for names.")
     else:
-        probe = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"))
-        names = legend_names(probe)
-        height_px = model.chart_height_px(
-            st.context.headers.get("User-Agent", ""), lambda width_px: legend_height_px(names, width_px)
-        )
-        fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"), height_px)
+        phone = model.is_phone(st.context.headers.get("User-Agent", ""))
+        fig = cached_explorer_figure(view, atlas, list(layers or []), ss.get("ex_nerve"), phone)
         st.plotly_chart(
             fig,
             key=chart_key,
