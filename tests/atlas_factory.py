@@ -130,6 +130,22 @@ def write_atlas(root: Path, data: dict[str, Any], renders: bool = True, snap_cm:
     return root
 
 
+def with_site_point(**fields: Any) -> dict[str, Any]:
+    """The minimal atlas with its first site's point replaced (to test one point form's rules)."""
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["sites"][0]["at"] = point(**fields)
+    return data
+
+
+def atlas_problems(tmp_path: Path, data: dict[str, Any]) -> list[str]:
+    """Write ``data`` as an atlas without renders and return its validation problems as text."""
+    from trainer.atlas import check_atlas
+
+    write_atlas(tmp_path / "atlas", data, renders=False)
+    _, problems = check_atlas(tmp_path / "atlas")
+    return [str(p) for p in problems]
+
+
 FLAT_FRAME = {"proximal": [0.0, 1.0, 0.0], "lateral": [-1.0, 0.0, 0.0], "anterior": [0.0, 0.0, 1.0]}
 
 

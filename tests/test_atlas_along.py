@@ -14,44 +14,24 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.atlas_factory import good_atlas_data, point, write_atlas
+from tests.atlas_factory import atlas_problems, good_atlas_data, with_site_point, write_atlas
+from tests.body_sides import right_sides, sp
 from trainer.atlas import check_atlas
-from trainer.atlas.assemble import skin_point
-from trainer.atlas.core import SkinPoint
 from trainer.atlas.describe import offset_words
-from trainer.atlas.models import SkinPointModel
-from trainer.tools.render.inputs import load_landmarks
-from trainer.tools.render.mesh import BODY_TYPES, build_skin, default_assets_dir
 from trainer.tools.render.resolve import (
     SideGeometry,
-    SkinSnapper,
     base_point,
-    build_side,
     raw_point,
     resolve_points,
 )
 
-ASSETS = default_assets_dir()
-ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 REGION = "regions/reg_a.yaml"
-
-
-def sp(data: dict[str, Any]) -> SkinPoint:
-    """A skin point as the atlas reader builds it from YAML."""
-    return skin_point(SkinPointModel.model_validate({"ref": "r", **data}))
 
 
 @pytest.fixture(scope="module")
 def bodies() -> dict[str, SideGeometry]:
     """The right side of the average female and the (longer) average male body."""
-    if not (ASSETS / "base.obj").is_file():
-        pytest.skip(f"MakeHuman assets not found at {ASSETS}")
-    landmarks = load_landmarks(ATLAS)
-    out = {}
-    for body in ("female", "male"):
-        skin = build_skin(str(ASSETS), body, tuple(BODY_TYPES[body]), 1)
-        out[body] = build_side(skin, "right", landmarks, SkinSnapper(skin))
-    return out
+    return right_sides("female", "male")
 
 
 def _fraction_on_line(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -112,20 +92,8 @@ def test_a_point_without_along_is_unchanged(bodies: dict[str, SideGeometry]) -> 
 # --- validation: file, item and field named ---------------------------------------------------
 
 
-def problems_for(tmp_path: Path, data: dict[str, Any]) -> list[str]:
-    write_atlas(tmp_path / "atlas", data, renders=False)
-    _, problems = check_atlas(tmp_path / "atlas")
-    return [str(p) for p in problems]
-
-
-def _with_site_point(**fields: Any) -> dict[str, Any]:
-    data = good_atlas_data()
-    data[REGION]["sites"][0]["at"] = point(**fields)
-    return data
-
-
 def test_a_valid_fraction_point_reaches_the_atlas(tmp_path: Path) -> None:
-    write_atlas(tmp_path / "atlas", _with_site_point(along={"to": "lm_b", "fraction": 0.25}, medial_cm=1.0))
+    write_atlas(tmp_path / "atlas", with_site_point(along={"to": "lm_b", "fraction": 0.25}, medial_cm=1.0))
     atlas, problems = check_atlas(tmp_path / "atlas", renders=False)
     assert problems == [] and atlas is not None
     at = atlas.sites["site_a"].at
@@ -158,7 +126,7 @@ def test_a_valid_fraction_point_reaches_the_atlas(tmp_path: Path) -> None:
 def test_a_malformed_fraction_point_names_file_item_and_field(
     tmp_path: Path, along: dict[str, Any], field: str, message: str
 ) -> None:
-    probs = problems_for(tmp_path, _with_site_point(along=along))
+    probs = atlas_problems(tmp_path, with_site_point(along=along))
     prefix = f"atlas/{REGION}: site_a: {field}: "
     assert any(p.startswith(prefix) and message in p for p in probs), probs
 
@@ -166,5 +134,5 @@ def test_a_malformed_fraction_point_names_file_item_and_field(
 def test_a_malformed_fraction_in_a_nerve_course_names_the_point(tmp_path: Path) -> None:
     data = good_atlas_data()
     data[REGION]["nerves"][0]["course"][1]["along"] = {"to": "lm_b", "fraction": 2}
-    probs = problems_for(tmp_path, data)
+    probs = atlas_problems(tmp_path, data)
     assert any(p.startswith(f"atlas/{REGION}: nerve_a: course.1.along.fraction: ") for p in probs), probs

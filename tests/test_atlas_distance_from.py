@@ -15,19 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.atlas_factory import good_atlas_data, point, write_atlas
+from tests.atlas_factory import atlas_problems, with_site_point, write_atlas
+from tests.body_sides import right_sides, sp
 from trainer.atlas import check_atlas
-from trainer.atlas.assemble import skin_point
-from trainer.atlas.core import SkinPoint
 from trainer.atlas.describe import offset_words
-from trainer.atlas.models import SkinPointModel
 from trainer.errors import AtlasError
-from trainer.tools.render.inputs import load_landmarks
-from trainer.tools.render.mesh import BODY_TYPES, build_skin, default_assets_dir
-from trainer.tools.render.resolve import SideGeometry, SkinSnapper, build_side, raw_point, resolve_points
+from trainer.tools.render.resolve import SideGeometry, raw_point, resolve_points
 
-ASSETS = default_assets_dir()
-ATLAS = Path(__file__).resolve().parents[1] / "atlas"
 REGION = "regions/reg_a.yaml"
 GROOVE = {
     "landmark": "sacral_crest_psis_level",
@@ -36,22 +30,10 @@ GROOVE = {
 }
 
 
-def sp(data: dict[str, Any]) -> SkinPoint:
-    """A skin point as the atlas reader builds it from YAML."""
-    return skin_point(SkinPointModel.model_validate({"ref": "r", **data}))
-
-
 @pytest.fixture(scope="module")
 def bodies() -> dict[str, SideGeometry]:
     """The right side of the average female and male bodies (different pelvic widths)."""
-    if not (ASSETS / "base.obj").is_file():
-        pytest.skip(f"MakeHuman assets not found at {ASSETS}")
-    landmarks = load_landmarks(ATLAS)
-    out = {}
-    for body in ("female", "male"):
-        skin = build_skin(str(ASSETS), body, tuple(BODY_TYPES[body]), 1)
-        out[body] = build_side(skin, "right", landmarks, SkinSnapper(skin))
-    return out
+    return right_sides("female", "male")
 
 
 def test_the_point_keeps_its_lateral_offset_and_lies_the_distance_from_the_second_landmark(
@@ -143,21 +125,9 @@ def test_an_unreachable_distance_is_an_error(bodies: dict[str, SideGeometry]) ->
 # --- validation: file, item and field named ---------------------------------------------------
 
 
-def problems_for(tmp_path: Path, data: dict[str, Any]) -> list[str]:
-    write_atlas(tmp_path / "atlas", data, renders=False)
-    _, problems = check_atlas(tmp_path / "atlas")
-    return [str(p) for p in problems]
-
-
-def _with_site_point(**fields: Any) -> dict[str, Any]:
-    data = good_atlas_data()
-    data[REGION]["sites"][0]["at"] = point(**fields)
-    return data
-
-
 def test_a_valid_distance_point_reaches_the_atlas(tmp_path: Path) -> None:
     reach = {"landmark": "lm_b", "distance_cm": 4.5, "going": "proximal"}
-    write_atlas(tmp_path / "atlas", _with_site_point(distance_from=reach, lateral_cm=6.5))
+    write_atlas(tmp_path / "atlas", with_site_point(distance_from=reach, lateral_cm=6.5))
     atlas, problems = check_atlas(tmp_path / "atlas", renders=False)
     assert problems == [] and atlas is not None
     at = atlas.sites["site_a"].at
@@ -240,6 +210,6 @@ def test_a_valid_distance_point_reaches_the_atlas(tmp_path: Path) -> None:
 def test_a_malformed_distance_point_names_file_item_and_field(
     tmp_path: Path, fields: dict[str, Any], field: str, message: str
 ) -> None:
-    probs = problems_for(tmp_path, _with_site_point(**fields))
+    probs = atlas_problems(tmp_path, with_site_point(**fields))
     prefix = f"atlas/{REGION}: site_a: {field}: "
     assert any(p.startswith(prefix) and message in p for p in probs), probs
