@@ -298,6 +298,17 @@ def base_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     return np.asarray(start + point.along.fraction * (end - start), dtype=np.float64)
 
 
+#: Each direction word as (the frame axis it lies on, +1 or -1 along it).
+_DIRECTIONS = {
+    "proximal": ("proximal", 1.0),
+    "distal": ("proximal", -1.0),
+    "lateral": ("lateral", 1.0),
+    "medial": ("lateral", -1.0),
+    "anterior": ("anterior", 1.0),
+    "posterior": ("anterior", -1.0),
+}
+
+
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     """The unsnapped offset point of a skin point: its base point plus the offsets along the
     frame of the landmark's segment (with ``distance_from``, the offset along its ``going`` axis is
@@ -307,13 +318,8 @@ def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     p = base + frame.offset(*point.offsets_cm)
     if point.distance_from is None:
         return p
-    return p + distance_from_offset(geo, point, p) * _going_axis(frame, point.distance_from.going)
-
-
-def _going_axis(frame: Frame, going: str) -> FloatArray:
-    """The positive axis of the pair ``going`` belongs to (proximal for proximal/distal, anterior
-    for anterior/posterior)."""
-    return frame.proximal if going in ("proximal", "distal") else frame.anterior
+    axis, _ = _DIRECTIONS[point.distance_from.going]
+    return p + distance_from_offset(geo, point, p) * np.asarray(getattr(frame, axis), dtype=np.float64)
 
 
 def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArray) -> float:
@@ -326,8 +332,8 @@ def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArr
     spec = point.distance_from
     assert spec is not None
     frame = geo.frames[geo.landmark_segments[point.landmark]]
-    sign = 1.0 if spec.going in ("proximal", "anterior") else -1.0
-    u = sign * _going_axis(frame, spec.going)
+    axis_name, sign = _DIRECTIONS[spec.going]
+    u = sign * np.asarray(getattr(frame, axis_name), dtype=np.float64)
     w = in_plane - geo.landmarks_cm[spec.landmark]
     if point.onto_skin is not None:
         axis = onto_skin_direction(geo, point)
@@ -342,14 +348,6 @@ def distance_from_offset(geo: SideGeometry, point: SkinPoint, in_plane: FloatArr
     return sign * t
 
 
-_DIRECTIONS = {
-    "proximal": ("proximal", 1.0),
-    "distal": ("proximal", -1.0),
-    "lateral": ("lateral", 1.0),
-    "medial": ("lateral", -1.0),
-    "anterior": ("anterior", 1.0),
-    "posterior": ("anterior", -1.0),
-}
 ONTO_SKIN_REACH_CM = 10.0
 
 
