@@ -76,8 +76,11 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # Then to 163/176, 158/176 and 162/176 (0.926 / 0.897 / 0.920) when five neck checks were added before
 # their results were known (two trapezius-entry heights, three emergence levels below the meatal line;
 # all within on every body).
+# Lowered on the female body (0.926 -> 0.925) by the session-12 review: the Dangintawat union-height
+# check (band -0.5 to 33.1 cm, so it could not fail) was withdrawn, taking one "within" off every body:
+# 162/175, 157/175 and 161/175.
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.926,
+    "female": 0.925,
     "male": 0.897,
     "female_high_bmi": 0.920,
 }
