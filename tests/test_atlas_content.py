@@ -25,12 +25,22 @@ def test_validate_passes_on_the_whole_atlas_and_every_bank() -> None:
 @pytest.mark.parametrize("body_type", ["female"])
 def test_every_offset_survives_snapping_to_the_rendered_body(body_type: str) -> None:
     checks = offset_checks(load_atlas(), body_type)
-    # A point carried onto the skin along an axis (onto_skin) has no written depth, so its
-    # straight-line distance is not its offset; test_resolve checks that it keeps its in-plane
-    # offsets exactly. Every other point must be measured.
-    unmeasured = [(c.item_id, c.index) for c in checks if c.measured_cm is None and c.point.onto_skin is None]
+    # A point carried onto the skin along an axis (onto_skin) has no written depth, and a point
+    # written level_of / distance_from has no written long-axis offset, so its straight-line
+    # distance is not its offset; test_resolve, test_atlas_level_of and test_atlas_distance_from
+    # check that those points keep their written offsets exactly. Every other point is measured.
+    unmeasured = [
+        (c.item_id, c.index)
+        for c in checks
+        if c.measured_cm is None
+        and c.point.onto_skin is None
+        and c.point.level_of is None
+        and c.point.distance_from is None
+    ]
     assert unmeasured == []
-    assert any(c.point.onto_skin for c in checks)  # the exemption is in use, not dead code
+    # The exemptions are in use, not dead code.
+    assert any(c.point.onto_skin for c in checks)
+    assert any(c.point.level_of and c.point.onto_skin is None for c in checks)
     disagree = [
         f"{c.item_id}[{c.index}]: cited {c.cited_cm:.1f} cm, measured {c.measured_cm:.1f} cm (tolerance {c.point.tolerance_cm:g})"
         for c in checks

@@ -58,6 +58,7 @@ def skin_point(m: SkinPointModel) -> SkinPoint:
             distance_cm=float(m.distance_from.distance_cm),
             going=m.distance_from.going,
         ),
+        level_of=m.level_of,
     )
 
 

@@ -67,6 +67,8 @@ def _cross_checks(files: AtlasFiles, atlas: Atlas) -> list[Problem]:
                     f"unknown landmark '{p.distance_from.landmark}'",
                 )
             )
+        if p.level_of is not None and p.level_of not in atlas.landmarks:
+            out.append(Problem(label, item_id, f"{field}.level_of", f"unknown landmark '{p.level_of}'"))
         if p.ref not in atlas.references:
             out.append(Problem(label, item_id, f"{field}.ref", f"unknown reference '{p.ref}'"))
 

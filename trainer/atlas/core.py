@@ -53,12 +53,17 @@ class SkinPoint:
     # Where given, the long-axis offset is not written: it is solved on each body so that the point
     # lies distance_from.distance_cm from a second landmark (a source that gives two distances).
     distance_from: DistanceFrom | None = None
+    # Where given, the long-axis offset is not written: the point takes the level of this second
+    # landmark (a source that says "at the level of X, so far from Y").
+    level_of: str | None = None
 
     @property
     def landmark_ids(self) -> tuple[str, ...]:
-        """Every landmark the point is measured from (its landmark, ``along.to``, ``distance_from``)."""
+        """Every landmark the point is measured from (its landmark, ``along.to``, ``distance_from``,
+        ``level_of``)."""
         ids = (self.landmark,) if self.along is None else (self.landmark, self.along.to)
-        return ids if self.distance_from is None else (*ids, self.distance_from.landmark)
+        ids = ids if self.distance_from is None else (*ids, self.distance_from.landmark)
+        return ids if self.level_of is None else (*ids, self.level_of)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,6 +30,9 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 6.53, 0.0), ref="r", value=None,
     ...                        tolerance_cm=1.0, distance_from=reach), A())
     '4.52 cm from the tibial tuberosity, proximal to the point 6.5 cm lateral to the medial malleolus'
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, -0.77), ref="r", value=None,
+    ...                        tolerance_cm=1.0, level_of="tt"), A())
+    'at the level of the tibial tuberosity, 0.8 cm posterior to the medial malleolus'
     """
     parts = []
     for (pos, neg), value in zip(_PAIRS, point.offsets_cm, strict=True):
@@ -47,6 +50,13 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
             f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, "
             f"{spec.going} to the point {start}"
         )
+    if point.level_of is not None:
+        level = f"at the level of the {_landmark_name(atlas, point.level_of)}"
+        anchor = f"the {name}"
+        if point.along is not None:
+            to = _landmark_name(atlas, point.along.to)
+            anchor = f"the point {point.along.fraction:g} of the way from the {name} to the {to}"
+        return f"{level}, {' and '.join(parts)} to {anchor}" if parts else f"{level}, in line with {anchor}"
     if point.along is not None:
         line = f"{point.along.fraction:g} of the way from the {name} to the {_landmark_name(atlas, point.along.to)}"
         return f"{' and '.join(parts)} to the point {line}" if parts else f"at {line}"

@@ -94,6 +94,10 @@ class SkinPointModel(Strict):
     the neck): the in-plane offsets are kept exactly and the point is carried along that axis to
     where the skin is, so no depth number has to be written. Sources give a position seen on
     the surface ("2 cm below and 4 cm lateral"); the depth to the skin is the body's, not theirs.
+
+    ``level_of`` names a second landmark whose level (along the segment's long axis) the point
+    takes instead of a written proximal/distal offset: sources say "at the level of the patellar
+    apex, 7.7 mm behind the adductor tubercle", and the drop between the two is the body's.
     """
 
     landmark: Id
@@ -109,9 +113,21 @@ class SkinPointModel(Strict):
     tolerance_cm: float = Field(default=1.0, gt=0)
     onto_skin: SkinDirection | None = None
     distance_from: DistanceFromModel | None = None
+    level_of: Id | None = None
 
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> SkinPointModel:
+        if self.level_of is not None:
+            if self.proximal_cm is not None or self.distal_cm is not None:
+                raise ValueError("level_of sets the point's level; give no proximal_cm or distal_cm")
+            if self.onto_skin in ("proximal", "distal"):
+                raise ValueError("level_of sets the point's level; onto_skin must be another axis")
+            if self.distance_from is not None and self.distance_from.going in ("proximal", "distal"):
+                raise ValueError(
+                    "level_of and distance_from going proximal/distal both set the level; give one"
+                )
+            if self.level_of == self.landmark:
+                raise ValueError("level_of must name another landmark")
         if self.distance_from is not None:
             pair = (
                 ("proximal", "distal")

@@ -86,11 +86,12 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
         ids = p.landmark_ids
         # A point carried onto the skin along an axis has no written depth, so its straight-line
         # distance is not comparable with its in-plane offsets; the renderer keeps those exactly.
-        # A distance_from point's long-axis offset is solved per body, not written, so it is not
-        # compared either.
+        # A distance_from or level_of point's long-axis offset is solved per body, not written, so
+        # it is not compared either.
         if (
             p.onto_skin is None
             and p.distance_from is None
+            and p.level_of is None
             and rv is not None
             and all(x in rv.items for x in ids)
             and i < len(rv.items[item_id].anchors_cm)
@@ -134,7 +135,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
         "given as a fraction of the way to a second landmark, both start from that point of the line instead.",
         "A point written with `onto_skin` has no depth offset: the renderer keeps its in-plane offsets exactly",
         "and carries it along that axis to the skin, so it is not compared here. Nor is a point written with",
-        "`distance_from`: its long-axis offset is solved on each body from a second distance, not written.",
+        "`distance_from` or `level_of`: its long-axis offset is solved on each body (from a second distance,",
+        "or the level of a second landmark), not written.",
         "",
         f"{n_agree} of {n_measured} snapped points stay within tolerance of their own offset.",
         "",
@@ -157,6 +159,8 @@ def offset_consistency_report(atlas: Atlas, body_type: str | None = None) -> str
                 if c.point.onto_skin
                 else "— (distance_from)"
                 if c.point.distance_from
+                else "— (level_of)"
+                if c.point.level_of
                 else "—"
                 if c.measured_cm is None
                 else f"{c.measured_cm:.1f}"

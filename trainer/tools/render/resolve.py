@@ -311,11 +311,15 @@ _DIRECTIONS = {
 
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     """The unsnapped offset point of a skin point: its base point plus the offsets along the
-    frame of the landmark's segment (with ``distance_from``, the offset along its ``going`` axis is
+    frame of the landmark's segment (with ``level_of``, the long-axis offset is the one that puts the
+    point level with that landmark; with ``distance_from``, the offset along its ``going`` axis is
     solved)."""
     base = base_point(geo, point)
     frame = geo.frames[geo.landmark_segments[point.landmark]]
     p = base + frame.offset(*point.offsets_cm)
+    if point.level_of is not None:
+        up = np.asarray(frame.proximal, dtype=np.float64)
+        p = p + float((geo.landmarks_cm[point.level_of] - p) @ up) * up
     if point.distance_from is None:
         return p
     axis, _ = _DIRECTIONS[point.distance_from.going]
