@@ -318,8 +318,12 @@ def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     frame = geo.frames[geo.landmark_segments[point.landmark]]
     p = base + frame.offset(*point.offsets_cm)
     if point.level_of is not None:
+        # Moved along the point's own long axis until it is level with the second landmark, level
+        # meaning along that landmark's segment's long axis (the patellar apex's level is the leg's,
+        # even for a point written from a thigh landmark; the two axes differ by 6-8 degrees here).
         up = np.asarray(frame.proximal, dtype=np.float64)
-        p = p + float((geo.landmarks_cm[point.level_of] - p) @ up) * up
+        level_up = np.asarray(geo.frames[geo.landmark_segments[point.level_of]].proximal, dtype=np.float64)
+        p = p + float((geo.landmarks_cm[point.level_of] - p) @ level_up) / float(up @ level_up) * up
     if point.distance_from is None:
         return p
     axis, _ = _DIRECTIONS[point.distance_from.going]
