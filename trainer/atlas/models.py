@@ -95,9 +95,10 @@ class SkinPointModel(Strict):
     where the skin is, so no depth number has to be written. Sources give a position seen on
     the surface ("2 cm below and 4 cm lateral"); the depth to the skin is the body's, not theirs.
 
-    ``level_of`` names a second landmark whose level (along the segment's long axis) the point
-    takes instead of a written proximal/distal offset: sources say "at the level of the patellar
-    apex, 7.7 mm behind the adductor tubercle", and the drop between the two is the body's.
+    ``level_of`` names a second landmark whose level (along that landmark's own segment's long
+    axis) the point takes instead of a written proximal/distal offset: sources say "at the level of
+    the patellar apex, 7.7 mm behind the adductor tubercle", and the drop between the two is the
+    body's.
     """
 
     landmark: Id
