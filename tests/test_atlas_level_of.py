@@ -19,6 +19,7 @@ from tests.atlas_factory import atlas_problems, with_site_point, write_atlas
 from tests.body_sides import right_sides, sp
 from trainer.atlas import check_atlas
 from trainer.atlas.describe import offset_words
+from trainer.errors import AtlasError
 from trainer.tools.render.resolve import SideGeometry, raw_point, resolve_points
 
 REGION = "regions/reg_a.yaml"
@@ -87,6 +88,17 @@ def test_without_level_of_the_written_drop_is_used(bodies: dict[str, SideGeometr
     assert float((raw - geo.landmarks_cm["adductor_tubercle"]) @ frame.proximal) == pytest.approx(-4.0)
     levelled = raw_point(geo, sp(KNEE))
     assert float(np.linalg.norm(levelled - raw)) > 0.05
+
+
+def test_level_of_across_segments_far_out_of_line_is_refused(bodies: dict[str, SideGeometry]) -> None:
+    """In the A-pose the forearm's long axis lies some 55 degrees from the trunk's: a wrist point
+    "level with the ASIS" has no one meaning, and the move along the forearm would be magnified."""
+    geo = bodies["female"]
+    forearm = geo.frames[geo.landmark_segments["radial_styloid"]]
+    trunk = geo.frames[geo.landmark_segments["asis"]]
+    assert float(np.asarray(forearm.proximal) @ np.asarray(trunk.proximal)) < 0.8  # the premise
+    with pytest.raises(AtlasError, match="level_of 'asis'"):
+        raw_point(geo, sp({"landmark": "radial_styloid", "level_of": "asis"}))
 
 
 # --- validation: file, item and field named ---------------------------------------------------

@@ -33,6 +33,10 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, -0.77), ref="r", value=None,
     ...                        tolerance_cm=1.0, level_of="tt"), A())
     'at the level of the tibial tuberosity, 0.8 cm posterior to the medial malleolus'
+    >>> across = DistanceFrom(landmark="tt", distance_cm=3.0, going="anterior")
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 1.0, 0.0), ref="r", value=None,
+    ...                        tolerance_cm=1.0, level_of="tt", distance_from=across), A())
+    'at the level of the tibial tuberosity, 3 cm from the tibial tuberosity, anterior to the point 1.0 cm lateral to the medial malleolus'
     """
     parts = []
     for (pos, neg), value in zip(_PAIRS, point.offsets_cm, strict=True):
@@ -46,10 +50,10 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
             to = _landmark_name(atlas, point.along.to)
             anchor = f"the point {point.along.fraction:g} of the way from the {name} to the {to}"
         start = f"{' and '.join(parts)} to {anchor}" if parts else anchor
-        return (
-            f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, "
-            f"{spec.going} to the point {start}"
-        )
+        reach = f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, {spec.going} to the point {start}"
+        if point.level_of is not None:  # the two forms combine (distance_from then goes across the limb)
+            return f"at the level of the {_landmark_name(atlas, point.level_of)}, {reach}"
+        return reach
     if point.level_of is not None:
         level = f"at the level of the {_landmark_name(atlas, point.level_of)}"
         anchor = f"the {name}"

@@ -309,6 +309,11 @@ _DIRECTIONS = {
 }
 
 
+#: ``level_of`` joins two segments' ideas of "level" only where their long axes lie within 30 degrees
+#: (the thigh and the leg differ by 6-8 degrees in the rest pose).
+LEVEL_OF_MIN_COSINE = math.cos(math.radians(30.0))
+
+
 def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     """The unsnapped offset point of a skin point: its base point plus the offsets along the
     frame of the landmark's segment (with ``level_of``, the long-axis offset is the one that puts the
@@ -323,7 +328,15 @@ def raw_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
         # even for a point written from a thigh landmark; the two axes differ by 6-8 degrees here).
         up = np.asarray(frame.proximal, dtype=np.float64)
         level_up = np.asarray(geo.frames[geo.landmark_segments[point.level_of]].proximal, dtype=np.float64)
-        p = p + float((geo.landmarks_cm[point.level_of] - p) @ level_up) / float(up @ level_up) * up
+        cosine = float(up @ level_up)
+        if cosine < LEVEL_OF_MIN_COSINE:
+            # Far apart (an arm point level with a trunk landmark in the A-pose), "level" has no one
+            # meaning and the move along the point's own axis grows as 1/cosine.
+            raise AtlasError(
+                f"level_of {point.level_of!r}: its segment's long axis is {math.degrees(math.acos(max(-1.0, cosine))):.0f}"
+                f" degrees from that of {point.landmark!r}'s segment (at most 30 allowed)"
+            )
+        p = p + float((geo.landmarks_cm[point.level_of] - p) @ level_up) / cosine * up
     if point.distance_from is None:
         return p
     axis, _ = _DIRECTIONS[point.distance_from.going]
