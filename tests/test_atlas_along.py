@@ -107,12 +107,52 @@ def test_a_valid_fraction_point_reaches_the_atlas(tmp_path: Path) -> None:
     )
 
 
+def test_a_distance_point_lies_that_far_along_the_line_on_bodies_of_different_length(
+    bodies: dict[str, SideGeometry],
+) -> None:
+    """Kim's crossing: 15.92 mm from the inferior pole along the line to the tibial tuberosity."""
+    shares = {}
+    for body, geo in bodies.items():
+        a, b = geo.landmarks_cm["patella_apex"], geo.landmarks_cm["tibial_tuberosity"]
+        raw = raw_point(
+            geo, sp({"landmark": "patella_apex", "along": {"to": "tibial_tuberosity", "distance_cm": 1.592}})
+        )
+        assert float(np.linalg.norm(raw - a)) == pytest.approx(1.592, abs=1e-6), body
+        assert _fraction_on_line(raw, a, b) * float(np.linalg.norm(b - a)) == pytest.approx(1.592, abs=1e-6)
+        # On the line, not straight down the leg: the tendon line runs obliquely on these bodies.
+        frame = geo.frames[geo.landmark_segments["patella_apex"]]
+        assert abs(float((raw - a) @ frame.lateral)) > 0.1, body
+        shares[body] = _fraction_on_line(raw, a, b)
+    # A fixed distance is a different share of tendons of different length.
+    assert abs(shares["male"] - shares["female"]) > 0.005, shares
+
+
+def test_a_valid_distance_point_reaches_the_atlas(tmp_path: Path) -> None:
+    write_atlas(
+        tmp_path / "atlas", with_site_point(along={"to": "lm_b", "distance_cm": 1.59}, lateral_cm=1.64)
+    )
+    atlas, problems = check_atlas(tmp_path / "atlas", renders=False)
+    assert problems == [] and atlas is not None
+    at = atlas.sites["site_a"].at
+    assert at.along is not None and (at.along.to, at.along.fraction, at.along.distance_cm) == (
+        "lm_b",
+        None,
+        1.59,
+    )
+    assert (
+        offset_words(at, atlas)
+        == "1.6 cm lateral to the point 1.59 cm along the line from the landmark A to the landmark B"
+    )
+
+
 @pytest.mark.parametrize(
     ("along", "field", "message"),
     [
         ({"to": "lm_b", "fraction": 1.5}, "at.along.fraction", "less than or equal to 1"),
         ({"to": "lm_b", "fraction": -0.1}, "at.along.fraction", "greater than or equal to 0"),
-        ({"to": "lm_b"}, "at.along.fraction", "required field is missing"),
+        ({"to": "lm_b"}, "at.along", "give along.fraction or along.distance_cm"),
+        ({"to": "lm_b", "fraction": 0.3, "distance_cm": 1.6}, "at.along", "(one of them)"),
+        ({"to": "lm_b", "distance_cm": 0}, "at.along.distance_cm", "greater than 0"),
         ({"fraction": 0.3}, "at.along.to", "required field is missing"),
         (
             {"to": "lm_b", "fraction": 0.3, "from": "lm_a"},

@@ -49,7 +49,13 @@ def skin_point(m: SkinPointModel) -> SkinPoint:
         ref=m.ref,
         value=m.value,
         tolerance_cm=m.tolerance_cm,
-        along=None if m.along is None else Along(to=m.along.to, fraction=float(m.along.fraction)),
+        along=None
+        if m.along is None
+        else Along(
+            to=m.along.to,
+            fraction=None if m.along.fraction is None else float(m.along.fraction),
+            distance_cm=None if m.along.distance_cm is None else float(m.along.distance_cm),
+        ),
         onto_skin=m.onto_skin,
         distance_from=None
         if m.distance_from is None

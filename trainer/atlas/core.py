@@ -22,10 +22,25 @@ DEFAULT_OFF_SKIN_LIMIT_CM = 1.5
 
 @dataclass(frozen=True, kw_only=True)
 class Along:
-    """``fraction`` of the straight line from a skin point's landmark to the landmark ``to``."""
+    """A point on the straight line from a skin point's landmark to the landmark ``to``: its
+    ``fraction``, or ``distance_cm`` along it from the landmark (exactly one is given)."""
 
     to: str
-    fraction: float
+    fraction: float | None = None
+    distance_cm: float | None = None
+
+    def share(self, line_length_cm: float) -> float:
+        """The fraction of a line of this length at which the point lies."""
+        if self.fraction is not None:
+            return self.fraction
+        assert self.distance_cm is not None
+        return self.distance_cm / line_length_cm
+
+    def words(self, start: str, end: str) -> str:
+        """ "0.35 of the way from A to B" or "1.59 cm along the line from A to B"."""
+        if self.fraction is not None:
+            return f"{self.fraction:g} of the way from the {start} to the {end}"
+        return f"{self.distance_cm:g} cm along the line from the {start} to the {end}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,9 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, -1.5), ref="r", value=None,
     ...                        tolerance_cm=1.0, along=along), A())
     '1.5 cm posterior to the point 0.25 of the way from the medial malleolus to the tibial tuberosity'
+    >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 0.0, 0.0), ref="r", value=None,
+    ...                        tolerance_cm=1.0, along=Along(to="tt", distance_cm=1.59)), A())
+    'at 1.59 cm along the line from the medial malleolus to the tibial tuberosity'
     >>> reach = DistanceFrom(landmark="tt", distance_cm=4.52, going="proximal")
     >>> offset_words(SkinPoint(landmark="mm", offsets_cm=(0.0, 6.53, 0.0), ref="r", value=None,
     ...                        tolerance_cm=1.0, distance_from=reach), A())
@@ -48,7 +51,7 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
         anchor = f"the {name}"
         if point.along is not None:
             to = _landmark_name(atlas, point.along.to)
-            anchor = f"the point {point.along.fraction:g} of the way from the {name} to the {to}"
+            anchor = f"the point {point.along.words(name, to)}"
         start = f"{' and '.join(parts)} to {anchor}" if parts else anchor
         reach = f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, {spec.going} to the point {start}"
         if point.level_of is not None:  # the two forms combine (distance_from then goes across the limb)
@@ -59,10 +62,10 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
         anchor = f"the {name}"
         if point.along is not None:
             to = _landmark_name(atlas, point.along.to)
-            anchor = f"the point {point.along.fraction:g} of the way from the {name} to the {to}"
+            anchor = f"the point {point.along.words(name, to)}"
         return f"{level}, {' and '.join(parts)} to {anchor}" if parts else f"{level}, in line with {anchor}"
     if point.along is not None:
-        line = f"{point.along.fraction:g} of the way from the {name} to the {_landmark_name(atlas, point.along.to)}"
+        line = point.along.words(name, _landmark_name(atlas, point.along.to))
         return f"{' and '.join(parts)} to the point {line}" if parts else f"at {line}"
     if not parts:
         return f"at the {name}"

@@ -59,14 +59,25 @@ class Strict(BaseModel):
 
 
 class AlongModel(Strict):
-    """A fraction of the straight line from a point's landmark to a second landmark.
+    """A point on the straight line from a point's landmark to a second landmark: a fraction of
+    the line, or a distance along it.
 
     Sources that give a position as a share of a segment ("0.35 of the posterior border of
-    sternocleidomastoid from the mastoid") travel across bodies of different size this way.
+    sternocleidomastoid from the mastoid") travel across bodies of different size this way; a
+    source that measured along a line it defines by two landmarks ("where the branch met the line
+    from the inferior pole of the patella to the tibial tuberosity, 15.92 mm below the pole") gives
+    ``distance_cm`` instead.
     """
 
     to: Id
-    fraction: float = Field(ge=0.0, le=1.0)
+    fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    distance_cm: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _fraction_or_distance(self) -> AlongModel:
+        if (self.fraction is None) == (self.distance_cm is None):
+            raise ValueError("give along.fraction or along.distance_cm (one of them)")
+        return self
 
 
 class DistanceFromModel(Strict):

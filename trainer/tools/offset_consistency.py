@@ -100,7 +100,8 @@ def offset_checks(atlas: Atlas, body_type: str | None = None) -> list[OffsetChec
             if p.along is not None:
                 # The offsets start from a point on the line to the second landmark on this body.
                 end = rv.items[p.along.to].points_cm[0]
-                start = [a + p.along.fraction * (b - a) for a, b in zip(start, end, strict=True)]
+                share = p.along.share(math.dist(start, end))
+                start = [a + share * (b - a) for a, b in zip(start, end, strict=True)]
             anchor = rv.items[item_id].anchors_cm[i]
             measured = float(math.dist(start, anchor))
         out.append(OffsetCheck(region, item_id, kind, i, p, cited, measured, rv.key if rv else None))

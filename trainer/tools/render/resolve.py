@@ -295,7 +295,8 @@ def base_point(geo: SideGeometry, point: SkinPoint) -> FloatArray:
     if point.along is None:
         return np.asarray(start, dtype=np.float64)
     end = geo.landmarks_cm[point.along.to]
-    return np.asarray(start + point.along.fraction * (end - start), dtype=np.float64)
+    share = point.along.share(float(np.linalg.norm(end - start)))
+    return np.asarray(start + share * (end - start), dtype=np.float64)
 
 
 #: Each direction word as (the frame axis it lies on, +1 or -1 along it).
