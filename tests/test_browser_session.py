@@ -45,9 +45,19 @@ def submit_enabled(page: Any) -> bool:
     return bool(page.evaluate(SUBMIT_ENABLED_JS))
 
 
+# The question's input is ready: the pin board is live, or its options are drawn. On a loaded
+# machine the pin board can go live a few seconds after the page is idle; checking it only once
+# skipped the pins and left Submit disabled.
+INPUT_READY_JS = (
+    "() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && e.shadowRoot.querySelector('.pb-wrap.pb-active'))"
+    " || document.querySelectorAll('input[type=radio], [data-testid=\"stCheckbox\"] input').length > 0"
+)
+
+
 def answer_current(page: Any) -> None:
     """Tap the image (until Submit is enabled, for multi-pin types) and/or pick the first option, then submit."""
     wait_idle(page)
+    page.wait_for_function(INPUT_READY_JS, timeout=20000)
     page.wait_for_timeout(500)
     img = page.locator('img[alt="Body view"]')
     if img.count() and in_shadow(page, ".pb-wrap.pb-active"):
