@@ -114,9 +114,9 @@ def test_the_chart_fits_a_phone_and_keeps_its_laptop_height() -> None:
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
     )
     rows_px = lambda w: legend_height_px(names, w)  # noqa: E731
-    assert page.chart_height_px(laptop, rows_px) == page.DESKTOP_CHART_HEIGHT_PX
+    assert page.chart_height_for(page.is_phone(laptop), rows_px) == page.DESKTOP_CHART_HEIGHT_PX
     for agent in (android, iphone):
-        height_px = page.chart_height_px(agent, rows_px)
+        height_px = page.chart_height_for(page.is_phone(agent), rows_px)
         # The square image at the phone's chart width plus the legend's rows: no band of blank.
         assert height_px == page.PHONE_CHART_WIDTH_PX + int(rows_px(page.PHONE_CHART_WIDTH_PX))
         assert height_px < page.DESKTOP_CHART_HEIGHT_PX

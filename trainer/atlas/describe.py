@@ -46,12 +46,11 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
         if abs(value) >= 0.05:
             parts.append(f"{abs(value):.1f} cm {pos if value > 0 else neg}")
     name = _landmark_name(atlas, point.landmark)
+    # Where the written offsets start: the landmark, or a point on the line to a second landmark.
+    line = None if point.along is None else point.along.words(name, _landmark_name(atlas, point.along.to))
+    anchor = f"the {name}" if line is None else f"the point {line}"
     if point.distance_from is not None:
         spec = point.distance_from
-        anchor = f"the {name}"
-        if point.along is not None:
-            to = _landmark_name(atlas, point.along.to)
-            anchor = f"the point {point.along.words(name, to)}"
         start = f"{' and '.join(parts)} to {anchor}" if parts else anchor
         reach = f"{spec.distance_cm:g} cm from the {_landmark_name(atlas, spec.landmark)}, {spec.going} to the point {start}"
         if point.level_of is not None:  # the two forms combine (distance_from then goes across the limb)
@@ -59,13 +58,8 @@ def offset_words(point: SkinPoint, atlas: Atlas) -> str:
         return reach
     if point.level_of is not None:
         level = f"at the level of the {_landmark_name(atlas, point.level_of)}"
-        anchor = f"the {name}"
-        if point.along is not None:
-            to = _landmark_name(atlas, point.along.to)
-            anchor = f"the point {point.along.words(name, to)}"
         return f"{level}, {' and '.join(parts)} to {anchor}" if parts else f"{level}, in line with {anchor}"
-    if point.along is not None:
-        line = point.along.words(name, _landmark_name(atlas, point.along.to))
+    if line is not None:
         return f"{' and '.join(parts)} to the point {line}" if parts else f"at {line}"
     if not parts:
         return f"at the {name}"

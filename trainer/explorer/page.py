@@ -213,18 +213,15 @@ def is_phone(user_agent: str) -> bool:
     return "Mobi" in user_agent
 
 
-def chart_height_px(user_agent: str, legend_heights_px: Callable[[float], float]) -> int:
-    """The 2D chart's height: on a phone, its square image plus the legend wrapped at that width.
+def chart_height_for(phone: bool, legend_heights_px: Callable[[float], float]) -> int:
+    """The 2D chart's height: on a phone (:func:`is_phone`), its square image plus the legend
+    wrapped at that width.
 
     The server cannot see the screen's width, and a chart sized by the browser is drawn twice
     (plotly first lays the legend out at the wrong width), so the height is decided here, once.
-    A fixed 620 px left a blank band of about 200 px under the image on a phone.
+    A fixed 620 px left a blank band of about 200 px under the image on a phone. It takes the
+    phone flag, not the user agent, because the figure cache keys on that flag.
     """
-    return chart_height_for(is_phone(user_agent), legend_heights_px)
-
-
-def chart_height_for(phone: bool, legend_heights_px: Callable[[float], float]) -> int:
-    """:func:`chart_height_px` once the user agent has been read (the figure cache keys on this)."""
     if not phone:
         return DESKTOP_CHART_HEIGHT_PX
     return int(PHONE_CHART_WIDTH_PX + legend_heights_px(PHONE_CHART_WIDTH_PX))
