@@ -54,34 +54,73 @@ INPUT_READY_JS = (
 )
 
 
+# The label of the radio group a case with several pin steps shows above its image.
+PIN_STEP_PICKER = "Your taps place the pins of"
+
+
+def pin_count(option: Any) -> tuple[int, int]:
+    """(placed, wanted) from a pin-step option's label, e.g. 'Step 6 (1/3 pins)'."""
+    text = str(option.evaluate("e => (e.closest('label') || e.parentElement).innerText"))
+    found = re.search(r"\((\d+)/(\d+) pins?\)", text)
+    if not found:
+        raise AssertionError(f"no pin count in the pin-step option {text!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def tap_image(page: Any, k: int) -> None:
+    """Tap the body image at the k-th of a diagonal row of points (distinct, inside the view)."""
+    img = page.locator('img[alt="Body view"]')
+    img.scroll_into_view_if_needed()
+    box = img.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k))
+    page.wait_for_timeout(350)
+
+
 def answer_current(page: Any) -> None:
-    """Tap the image (until Submit is enabled, for multi-pin types) and/or pick the first option, then submit."""
+    """Answer every part of the current question, then submit.
+
+    A case can show all its steps at once: several option groups, several "select all" groups
+    and pin steps on one image. So every option group gets its first option, every checkbox is
+    ticked, and pins are placed (at least three, since a trace needs two) until Submit is enabled.
+    Before this, only the first option group and the first checkbox were answered, and such a
+    case, drawn as the first question of a random session, left Submit disabled.
+    """
     wait_idle(page)
     page.wait_for_function(INPUT_READY_JS, timeout=20000)
     page.wait_for_timeout(500)
+    groups = page.get_by_role("radiogroup")
+    for g in range(groups.count()):
+        if groups.nth(g).get_attribute("aria-label") == PIN_STEP_PICKER:
+            continue
+        first = groups.nth(g).get_by_role("radio").first
+        if first.is_visible():
+            first.check(force=True)
+            page.wait_for_timeout(300)
+    checkboxes = page.locator('[data-testid="stCheckbox"] input')
+    for c in range(checkboxes.count()):
+        checkboxes.nth(c).check(force=True)
+        page.wait_for_timeout(200)
     img = page.locator('img[alt="Body view"]')
     if img.count() and in_shadow(page, ".pb-wrap.pb-active"):
-        box = img.bounding_box()
-        # At least three pins (a trace needs two), and more until Submit is enabled: a multi-site
-        # question needs one pin per target, and one in the bank has four.
-        for k in range(8):
-            page.mouse.click(
-                box["x"] + box["width"] * (0.45 + 0.05 * k), box["y"] + box["height"] * (0.5 + 0.04 * k)
-            )
-            page.wait_for_timeout(350)
-            if k >= 2 and submit_enabled(page):
-                break
-    radios = page.get_by_role("radio")
-    for i in range(radios.count()):
-        group_first = radios.nth(i)
-        if group_first.is_visible():
-            group_first.check(force=True)
-            page.wait_for_timeout(300)
-            break
-    checkboxes = page.locator('[data-testid="stCheckbox"] input')
-    if checkboxes.count():
-        checkboxes.first.check(force=True)
-        page.wait_for_timeout(300)
+        steps = page.get_by_role("radiogroup", name=PIN_STEP_PICKER)
+        if steps.count():
+            # A case with several pin steps: pick each step in turn and fill its pins.
+            options = steps.first.get_by_role("radio")
+            for s in range(options.count()):
+                options.nth(s).check(force=True)
+                wait_idle(page)
+                for k in range(8):
+                    placed, wanted = pin_count(options.nth(s))
+                    if placed >= wanted:
+                        break
+                    tap_image(page, k)
+        else:
+            # At least three pins (a trace needs two), and more until Submit is enabled: a
+            # multi-site question needs one pin per target (one in the bank has four).
+            for k in range(8):
+                tap_image(page, k)
+                if k >= 2 and submit_enabled(page):
+                    break
     submit = page.get_by_role("button", name="Submit answer")
     page.wait_for_function(SUBMIT_ENABLED_JS, timeout=15000)
     submit.click()
