@@ -295,8 +295,18 @@ def _buttons(controls: list[model.Control], columns: bool = True) -> None:
         )
 
 
+def _keep_roster_open() -> None:
+    """The host is working in the players panel: draw it open from now on.
+
+    Its open state otherwise lives only in the browser, and a message appearing or going above it
+    (a rename's confirmation, a raced control) makes Streamlit draw the panel anew, closed.
+    """
+    ss["host_roster_open"] = True
+
+
 def _on_player(action: str) -> None:
     """Rename or remove the player picked in the roster (the host's own tab only)."""
+    _keep_roster_open()
     pid = ss.get("host_player_pick")
     if pid:
         done, text = model.manage_player(store, session.id, pid, action, ss.get("host_player_name", ""))
@@ -308,14 +318,17 @@ def _roster() -> None:
     roster = {p.id: p.nickname for p in store.list_players(session.id)}
     if not roster:
         return
-    with st.expander(f"Players ({len(roster)}): rename or remove", expanded=False):
+    with st.expander(f"Players ({len(roster)}): rename or remove", expanded=bool(ss.get("host_roster_open"))):
         st.selectbox(
             "Player",
             list(roster),
             format_func=lambda pid: inert_label(roster.get(pid, "")),
             key="host_player_pick",
+            on_change=_keep_roster_open,
         )
-        st.text_input("New name", key="host_player_name", max_chars=NICKNAME_MAX_CHARS)
+        st.text_input(
+            "New name", key="host_player_name", max_chars=NICKNAME_MAX_CHARS, on_change=_keep_roster_open
+        )
         c1, c2 = st.columns(2)
         c1.button("Rename", on_click=_on_player, args=("rename",), key="host_player_rename")
         c2.button("Remove", on_click=_on_player, args=("remove",), key="host_player_remove")

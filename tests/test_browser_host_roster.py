@@ -1,0 +1,68 @@
+"""The host's players panel stays open while the host works in it (Chromium).
+
+A message the host page shows once (a rename's "Renamed to ...", a refused or raced control)
+used to be drawn above everything else only on the run that had it. Its arrival and its going
+shifted the page, Streamlit drew the panel as a new element, and the open panel snapped shut:
+after a rename the host had to open it again, and in CI a raced "Add 30 s" closed it between the
+host picking a player and pressing Remove.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import need_browser, start_app, wait_idle
+from tests.test_live_support import (
+    LAPTOP,
+    PHONE,
+    host_login,
+    join_in_browser,
+    make_class,
+    new_context,
+    write_content,
+)
+from trainer.store import open_store
+
+pytestmark = pytest.mark.browser
+
+
+def pick_player(host: Any, nickname: str) -> None:
+    box = host.locator('[data-testid="stSelectbox"]').filter(has_text="Player")
+    box.locator("input").click()
+    host.keyboard.type(nickname)
+    host.keyboard.press("Enter")
+    wait_idle(host)
+
+
+def test_the_players_panel_stays_open_through_a_rename_and_the_next_pick(
+    tmp_path: Path, chromium: Any
+) -> None:
+    need_browser()
+    env = write_content(tmp_path)
+    server = start_app(tmp_path, env)
+    try:
+        session = make_class(open_store(data_dir=tmp_path / "data"), env, ["live_one", "live_two"])
+        for name in ("Cy", "Dee"):
+            join_in_browser(new_context(chromium, env, PHONE).new_page(), server.url, session.join_code, name)
+        host = new_context(chromium, env, LAPTOP).new_page()
+        host_login(host, f"{server.url}/host?session={session.id}")
+        host.get_by_text("Players (2): rename or remove").click()
+        wait_idle(host)
+        remove = host.get_by_role("button", name="Remove", exact=True)
+        remove.wait_for(timeout=10000)
+
+        pick_player(host, "Cy")
+        host.get_by_label("New name").fill("Cyd")
+        host.get_by_role("button", name="Rename", exact=True).click()
+        wait_idle(host)
+        host.get_by_text("Renamed to Cyd.").wait_for(timeout=10000)
+        assert remove.is_visible(), "the players panel closed when the rename's message appeared"
+
+        pick_player(host, "Dee")  # the next run no longer has the message
+        assert not host.get_by_text("Renamed to Cyd.").is_visible()
+        assert remove.is_visible(), "the players panel closed when the rename's message went away"
+    finally:
+        server.stop()
