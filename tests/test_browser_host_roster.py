@@ -3,8 +3,9 @@
 A message the host page shows once (a rename's "Renamed to ...", a refused or raced control)
 used to be drawn above everything else only on the run that had it. Its arrival and its going
 shifted the page, Streamlit drew the panel as a new element, and the open panel snapped shut:
-after a rename the host had to open it again, and in CI a raced "Add 30 s" closed it between the
-host picking a player and pressing Remove.
+after a rename the host had to open it again, and in one CI run the panel most likely closed this
+way between the host picking a player and pressing Remove. Any interaction in the panel now keeps it
+drawn open.
 """
 
 from __future__ import annotations
