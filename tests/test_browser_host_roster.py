@@ -67,3 +67,22 @@ def test_the_players_panel_stays_open_through_a_rename_and_the_next_pick(
         assert remove.is_visible(), "the players panel closed when the rename's message went away"
     finally:
         server.stop()
+
+
+def test_the_players_panel_appears_in_the_lobby_when_the_first_player_joins(
+    tmp_path: Path, chromium: Any
+) -> None:
+    """The host opens the lobby before anyone has joined; the panel must come without a click."""
+    need_browser()
+    env = write_content(tmp_path)
+    server = start_app(tmp_path, env)
+    try:
+        session = make_class(open_store(data_dir=tmp_path / "data"), env, ["live_one", "live_two"])
+        host = new_context(chromium, env, LAPTOP).new_page()
+        host_login(host, f"{server.url}/host?session={session.id}")
+        host.get_by_text(session.join_code).first.wait_for(timeout=10000)
+        assert host.get_by_text("rename or remove").count() == 0  # nobody to rename yet
+        join_in_browser(new_context(chromium, env, PHONE).new_page(), server.url, session.join_code, "Cy")
+        host.get_by_text("Players (1): rename or remove").wait_for(timeout=15000)
+    finally:
+        server.stop()

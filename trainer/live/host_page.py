@@ -171,6 +171,18 @@ def needs_full_run(snap: Snapshot | None, clock: SessionClock | LiveSession) -> 
     return snapshot(clock) != snap
 
 
+def roster_changed(drawn_players: int | None, players_now: int) -> bool:
+    """A player joined or left since the page was drawn, so the poll reruns the whole page.
+
+    The players panel (rename or remove) is drawn only in a full run; without this, a host who
+    opened the lobby before anyone joined never got the panel to remove an unsuitable nickname.
+
+    >>> roster_changed(0, 1), roster_changed(2, 2), roster_changed(None, 3)
+    (True, False, False)
+    """
+    return drawn_players is not None and drawn_players != players_now
+
+
 def time_left_text(session: LiveSession, now: datetime) -> str:
     """The host's "Time left" metric: seconds while open, else "closed"."""
     if session.state is Phase.OPEN:

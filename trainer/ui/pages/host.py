@@ -216,6 +216,7 @@ url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code
 phase = session.state
 idx = session.current_index
 ss["host_snap"] = model.snapshot(session)
+ss["host_roster_n"] = len(store.list_players(session.id))  # before the poll below compares it
 
 head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
@@ -250,7 +251,7 @@ def _watch() -> None:
     if live.effective_phase(s, now) is not s.state:
         live.tick(store, s.id, now)
         st.rerun()
-    if model.needs_full_run(ss.get("host_snap"), s):
+    if model.needs_full_run(ss.get("host_snap"), s) or model.roster_changed(ss.get("host_roster_n"), players):
         st.rerun()
     if s.state is Phase.LOBBY:
         return  # the lobby fragment lists the players
