@@ -61,6 +61,8 @@ def test_the_players_panel_stays_open_through_a_rename_and_the_next_pick(
         wait_idle(host)
         host.get_by_text("Renamed to Cyd.").wait_for(timeout=10000)
         assert remove.is_visible(), "the players panel closed when the rename's message appeared"
+        picker = host.locator('[data-testid="stSelectbox"]').filter(has_text="Player").locator("input")
+        assert picker.input_value() == "Cyd", "the picker still shows the old name after the rename"
 
         pick_player(host, "Dee")  # the next run no longer has the message
         assert not host.get_by_text("Renamed to Cyd.").is_visible()

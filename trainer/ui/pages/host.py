@@ -305,13 +305,23 @@ def _keep_roster_open() -> None:
     ss["host_roster_open"] = True
 
 
+def _pick_key() -> str:
+    """The player picker's key. A rename gives it a new one: the picker kept showing the old
+    name for the same player (Streamlit does not redraw a kept choice's label)."""
+    n = int(ss.get("host_roster_renames", 0))
+    return "host_player_pick" if n == 0 else f"host_player_pick_{n}"
+
+
 def _on_player(action: str) -> None:
     """Rename or remove the player picked in the roster (the host's own tab only)."""
     _keep_roster_open()
-    pid = ss.get("host_player_pick")
+    pid = ss.get(_pick_key())
     if pid:
         done, text = model.manage_player(store, session.id, pid, action, ss.get("host_player_name", ""))
         ss["host_note" if done else "host_msg"] = text
+        if done and action == "rename":
+            ss["host_roster_renames"] = int(ss.get("host_roster_renames", 0)) + 1
+            ss["host_roster_keep"] = pid  # the new picker starts on the renamed player
 
 
 def _roster() -> None:
@@ -319,12 +329,16 @@ def _roster() -> None:
     roster = {p.id: p.nickname for p in store.list_players(session.id)}
     if not roster:
         return
+    ids = list(roster)
+    keep = ss.get("host_roster_keep")
     with st.expander(f"Players ({len(roster)}): rename or remove", expanded=bool(ss.get("host_roster_open"))):
+        key = _pick_key()
         st.selectbox(
             "Player",
-            list(roster),
+            ids,
+            index=ids.index(keep) if key not in ss and keep in ids else 0,
             format_func=lambda pid: inert_label(roster.get(pid, "")),
-            key="host_player_pick",
+            key=key,
             on_change=_keep_roster_open,
         )
         st.text_input(
