@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.tools.anatomy_geometry import Geometry, load_geometry
+from trainer.tools.anatomy_geometry import Geometry, load_geometry, plane_crossing
 
 ATLAS_DIR = Path(__file__).resolve().parents[1] / "atlas"
 BODY_TYPES = ("female", "male", "female_high_bmi")
@@ -28,15 +28,6 @@ PAIRS = (
 # up to the division (7 cm).
 HEIGHTS_CM = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
 JOINT_LINE_ABOVE_TIP_CM = 1.3
-
-
-def _crossing(points_cm: np.ndarray, axis: np.ndarray, level_cm: float) -> np.ndarray | None:
-    """Where a polyline crosses the plane ``axis . x == level_cm`` (first crossing), if it does."""
-    heights = points_cm @ axis
-    for a, b, ha, hb in zip(points_cm[:-1], points_cm[1:], heights[:-1], heights[1:], strict=True):
-        if (ha - level_cm) * (hb - level_cm) <= 0 and ha != hb:
-            return a + (level_cm - ha) / (hb - ha) * (b - a)
-    return None
 
 
 @pytest.fixture(scope="module", params=BODY_TYPES)
@@ -53,8 +44,8 @@ def test_nerve_lies_behind_the_vein_above_the_ankle(geometry: Geometry, nerve_id
     vein = geometry.items[vein_id][1]
     for height_cm in HEIGHTS_CM:
         level_cm = joint_line_cm + height_cm
-        at_nerve = _crossing(nerve, proximal, level_cm)
-        at_vein = _crossing(vein, proximal, level_cm)
+        at_nerve = plane_crossing(nerve, proximal * level_cm, proximal)
+        at_vein = plane_crossing(vein, proximal * level_cm, proximal)
         assert at_nerve is not None and at_vein is not None, (
             f"{geometry.body_type}: {nerve_id} or {vein_id} is not drawn {height_cm:g} cm above the joint line"
         )

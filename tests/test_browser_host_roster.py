@@ -10,12 +10,13 @@ drawn open.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import need_browser, start_app, wait_idle
+from tests.browser import AppServer, need_browser, start_app, wait_idle
 from tests.test_live_support import (
     LAPTOP,
     PHONE,
@@ -25,9 +26,31 @@ from tests.test_live_support import (
     new_context,
     write_content,
 )
-from trainer.store import open_store
+from trainer.store import LiveSession, open_store
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def lobby(tmp_path: Path) -> Iterator[tuple[AppServer, dict[str, str], LiveSession]]:
+    """A running app and a class in its lobby, nobody joined yet."""
+    need_browser()
+    env = write_content(tmp_path)
+    server = start_app(tmp_path, env)
+    try:
+        yield server, env, make_class(open_store(data_dir=tmp_path / "data"), env, ["live_one", "live_two"])
+    finally:
+        server.stop()
+
+
+def open_host(chromium: Any, server: AppServer, env: dict[str, str], session: LiveSession) -> Any:
+    host = new_context(chromium, env, LAPTOP).new_page()
+    host_login(host, f"{server.url}/host?session={session.id}")
+    return host
+
+
+def join(chromium: Any, server: AppServer, env: dict[str, str], session: LiveSession, nickname: str) -> None:
+    join_in_browser(new_context(chromium, env, PHONE).new_page(), server.url, session.join_code, nickname)
 
 
 def pick_player(host: Any, nickname: str) -> None:
@@ -38,53 +61,37 @@ def pick_player(host: Any, nickname: str) -> None:
     wait_idle(host)
 
 
-def test_the_players_panel_stays_open_through_a_rename_and_the_next_pick(
-    tmp_path: Path, chromium: Any
-) -> None:
-    need_browser()
-    env = write_content(tmp_path)
-    server = start_app(tmp_path, env)
-    try:
-        session = make_class(open_store(data_dir=tmp_path / "data"), env, ["live_one", "live_two"])
-        for name in ("Cy", "Dee"):
-            join_in_browser(new_context(chromium, env, PHONE).new_page(), server.url, session.join_code, name)
-        host = new_context(chromium, env, LAPTOP).new_page()
-        host_login(host, f"{server.url}/host?session={session.id}")
-        host.get_by_text("Players (2): rename or remove").click()
-        wait_idle(host)
-        remove = host.get_by_role("button", name="Remove", exact=True)
-        remove.wait_for(timeout=10000)
+def test_the_players_panel_stays_open_through_a_rename_and_the_next_pick(lobby: Any, chromium: Any) -> None:
+    server, env, session = lobby
+    for name in ("Cy", "Dee"):
+        join(chromium, server, env, session, name)
+    host = open_host(chromium, server, env, session)
+    host.get_by_text("Players (2): rename or remove").click()
+    wait_idle(host)
+    remove = host.get_by_role("button", name="Remove", exact=True)
+    remove.wait_for(timeout=10000)
 
-        pick_player(host, "Cy")
-        host.get_by_label("New name").fill("Cyd")
-        host.get_by_role("button", name="Rename", exact=True).click()
-        wait_idle(host)
-        host.get_by_text("Renamed to Cyd.").wait_for(timeout=10000)
-        assert remove.is_visible(), "the players panel closed when the rename's message appeared"
-        picker = host.locator('[data-testid="stSelectbox"]').filter(has_text="Player").locator("input")
-        assert picker.input_value() == "Cyd", "the picker still shows the old name after the rename"
+    pick_player(host, "Cy")
+    host.get_by_label("New name").fill("Cyd")
+    host.get_by_role("button", name="Rename", exact=True).click()
+    wait_idle(host)
+    host.get_by_text("Renamed to Cyd.").wait_for(timeout=10000)
+    assert remove.is_visible(), "the players panel closed when the rename's message appeared"
+    picker = host.locator('[data-testid="stSelectbox"]').filter(has_text="Player").locator("input")
+    assert picker.input_value() == "Cyd", "the picker still shows the old name after the rename"
 
-        pick_player(host, "Dee")  # the next run no longer has the message
-        assert not host.get_by_text("Renamed to Cyd.").is_visible()
-        assert remove.is_visible(), "the players panel closed when the rename's message went away"
-    finally:
-        server.stop()
+    pick_player(host, "Dee")  # the next run no longer has the message
+    assert not host.get_by_text("Renamed to Cyd.").is_visible()
+    assert remove.is_visible(), "the players panel closed when the rename's message went away"
 
 
 def test_the_players_panel_appears_in_the_lobby_when_the_first_player_joins(
-    tmp_path: Path, chromium: Any
+    lobby: Any, chromium: Any
 ) -> None:
     """The host opens the lobby before anyone has joined; the panel must come without a click."""
-    need_browser()
-    env = write_content(tmp_path)
-    server = start_app(tmp_path, env)
-    try:
-        session = make_class(open_store(data_dir=tmp_path / "data"), env, ["live_one", "live_two"])
-        host = new_context(chromium, env, LAPTOP).new_page()
-        host_login(host, f"{server.url}/host?session={session.id}")
-        host.get_by_text(session.join_code).first.wait_for(timeout=10000)
-        assert host.get_by_text("rename or remove").count() == 0  # nobody to rename yet
-        join_in_browser(new_context(chromium, env, PHONE).new_page(), server.url, session.join_code, "Cy")
-        host.get_by_text("Players (1): rename or remove").wait_for(timeout=15000)
-    finally:
-        server.stop()
+    server, env, session = lobby
+    host = open_host(chromium, server, env, session)
+    host.get_by_text(session.join_code).first.wait_for(timeout=10000)
+    assert host.get_by_text("rename or remove").count() == 0  # nobody to rename yet
+    join(chromium, server, env, session, "Cy")
+    host.get_by_text("Players (1): rename or remove").wait_for(timeout=15000)

@@ -216,7 +216,10 @@ url = live.join_url(base_url or "http://<this-computer>:8501", session.join_code
 phase = session.state
 idx = session.current_index
 ss["host_snap"] = model.snapshot(session)
-ss["host_roster_n"] = len(store.list_players(session.id))  # before the poll below compares it
+# The players, once per run: the players panel draws them, and the poll below compares their
+# count with the class's to rerun the page when someone joins or leaves.
+roster = {p.id: p.nickname for p in store.list_players(session.id)}
+ss["host_roster_n"] = len(roster)
 
 head, side_col = st.columns([3, 1])
 head.subheader(plain_md(session.title))
@@ -326,7 +329,6 @@ def _on_player(action: str) -> None:
 
 def _roster() -> None:
     """Rename or remove a player: an unsuitable name disappears from every screen at once."""
-    roster = {p.id: p.nickname for p in store.list_players(session.id)}
     if not roster:
         return
     ids = list(roster)
