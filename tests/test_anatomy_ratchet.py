@@ -87,10 +87,14 @@ ROOT = Path(__file__).resolve().parents[1] / "atlas"
 # on the two drawn copies of the textbook vein line. Unlike the others, their result was foreseen (the drawn line
 # runs at 2-4 degrees, rederive_h13_saphankle.md); both are outside on every body. No check that was within before
 # left the band: the fraction fell because the denominator grew (docs/research/rederive_h13b_gsv.md).
+# Session 15 (h15-gsv): 163/176, 158/176 and 162/176 again (0.926 / 0.897 / 0.920). The MRI series became the
+# placement of both vein lines up to 40 mm above the plafond, so its two checks were retired (outside on every body,
+# by less than 0.02): the whole rise is those two outside checks leaving the denominator; no remaining check changed
+# its status (docs/research/rederive_h15_gsv.md, docs/research/retired_checks.md).
 COMMITTED_WITHIN_FRACTION: dict[str, float] | None = {
-    "female": 0.915,
-    "male": 0.887,
-    "female_high_bmi": 0.910,
+    "female": 0.926,
+    "male": 0.897,
+    "female_high_bmi": 0.920,
 }
 
 # Not computable checks are counted against a body (they are in the denominator), so a ratchet on the
