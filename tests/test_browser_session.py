@@ -133,6 +133,15 @@ def answer_current(page: Any) -> None:
     )
 
 
+# The summary's error chart: where its legend and its x-axis title are drawn on the screen.
+CHART_BOXES_JS = (
+    "() => { const gd = [...document.querySelectorAll('.js-plotly-plot')].pop();"
+    " const l = gd.querySelector('.legend').getBoundingClientRect();"
+    " const x = gd.querySelector('.g-xtitle').getBoundingClientRect();"
+    " return {legend_top: l.top, xtitle_bottom: x.bottom}; }"
+)
+
+
 def test_ten_question_session_with_a_profile_updates_progress(app_server: AppServer, chromium: Any) -> None:
     ctx = chromium.new_context(viewport={"width": 1200, "height": 1200})
     page = ctx.new_page()
@@ -156,6 +165,11 @@ def test_ten_question_session_with_a_profile_updates_progress(app_server: AppSer
         page.get_by_role("button", name=label).click()
         wait_idle(page)
     page.get_by_text("Session summary").wait_for(timeout=20000)
+    # The error chart's legend sits below its x-axis title, not on it (plotly's default place for a
+    # horizontal legend is where that title is drawn; they overlapped on every screen width).
+    page.wait_for_selector(".js-plotly-plot .legend .traces", timeout=20000)
+    boxes = page.evaluate(CHART_BOXES_JS)
+    assert boxes["legend_top"] >= boxes["xtitle_bottom"], boxes
     screenshot(page, "session_summary")
 
     page.goto(app_server.url + "/progress")

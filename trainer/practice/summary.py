@@ -79,6 +79,8 @@ def error_chart(results: Sequence[Result], tolerance_cm: float = 1.0) -> go.Figu
         height=380,
         # no figure title: on a phone it sat under plotly's toolbar; the page writes the heading
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h"},
+        # Below the x-axis title, not on it: plotly's default place for a horizontal legend
+        # (just under the plot) is where the axis title is drawn, and on a phone they overlapped.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.24, "x": 0},
     )
     return fig
