@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,23 @@ def test_a_submit_scores_every_step_and_stores_an_attempt(atlas: Atlas, qs: dict
     assert model.next_label(0, 2) == "Next question" and model.next_label(1, 2) == "See summary"
     assert model.session_score([("a", result), ("b", result)]) == pytest.approx(result.credit)
     assert model.session_score([]) == 0.0
+
+
+def test_caption_names_the_view_when_a_region_has_several() -> None:
+    """The wrist's radial-side and dorsal views look alike at a glance: the caption says which."""
+    real = load_atlas()
+    side_view = load_rendered_view("radial_side_right", "male", real.root)
+    dorsal = load_rendered_view("wrist_hand_dorsal_left", "female", real.root)
+    assert model.view_caption(real, side_view) == (
+        "Dorsal wrist and hand · Lateral view (radial side) · right side · Average male"
+    )
+    assert (
+        model.view_caption(real, dorsal)
+        == "Dorsal wrist and hand · Posterior view · left side · Average female"
+    )
+
+
+def test_caption_of_a_region_with_one_view_has_no_view_name(tmp_path: Path) -> None:
+    atlas = load_atlas(write_atlas(tmp_path / "atlas", good_atlas_data()))
+    view = load_rendered_view("view_a_left", "female", atlas.root)
+    assert model.view_caption(atlas, view) == f"Region A · left side · {atlas.body_types['female'].name}"

@@ -50,8 +50,10 @@ def linked_region(atlas: Atlas, wanted: str | None, already_linked: str | None) 
 
 
 def base_views(atlas: Atlas, region_id: str) -> list[str]:
-    """The region's views without their side (``knee_anteromedial``), in a stable order."""
-    return sorted({v.base_id for v in atlas.views_of_region(region_id)})
+    """The region's views without their side (``knee_anteromedial``), in the order the region's
+    file defines them: the first is the region's main view, which the explorer opens on (sorted
+    by name, a later side view such as ``front_of_knee`` would have come first)."""
+    return list(dict.fromkeys(v.base_id for v in atlas.views_of_region(region_id)))
 
 
 def view_name(atlas: Atlas, region_id: str, base_id: str) -> str:

@@ -92,6 +92,21 @@ class Draft:
         return [p for k in sorted(self.pins) for p in self.pins[k]]
 
 
+def view_caption(atlas: Atlas, view: RenderedView) -> str:
+    """Region, which of its views (when it has several), side and body under the question: the
+    side views of a limb look alike, and the learner should know which face they are tapping."""
+    from trainer.explorer.page import base_views, view_name
+
+    v = atlas.views[view.view_id]
+    parts = [atlas.regions[v.region].name if v.region in atlas.regions else v.region]
+    if len(base_views(atlas, v.region)) > 1:
+        parts.append(view_name(atlas, v.region, v.base_id))
+    parts.append("midline" if v.side == "midline" else f"{v.side} side")
+    body = atlas.body_types.get(view.body_type)
+    parts.append(body.name if body is not None else view.body_type)
+    return " · ".join(parts)
+
+
 def new_draft(q: QuestionModel) -> Draft:
     placing = placing_parts(q)
     return Draft({p.index: [] for p in placing}, placing[0].index if placing else None)

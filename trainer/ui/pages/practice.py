@@ -165,8 +165,7 @@ if q.vignette:
     st.info(q.vignette)
 st.markdown(f"**{esc(q.prompt)}**", unsafe_allow_html=True)
 if view is not None:
-    side = atlas.views[view.view_id].side
-    st.caption(f"{atlas.regions[view.region].name} · {side} side · {atlas.body_types[view.body_type].name}")
+    st.caption(model.view_caption(atlas, view))
 
 result: Result | None = ss.get("pr_result")
 answered = result is not None
