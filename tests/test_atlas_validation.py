@@ -213,3 +213,16 @@ def test_a_body_with_more_soft_tissue_may_have_its_own_off_skin_limit(tmp_path: 
         "off the skin: 2.0 cm from the surface on 'female' (limit 1.5 cm)" in p
         for p in problems_for(tmp_path / "b", data, snap_cm=2.0)
     )
+
+
+def test_turning_a_view_from_the_front_toward_the_back_is_refused(tmp_path: Path) -> None:
+    """'Toward the back' has no meaning for a view from straight in front: named, not guessed."""
+    data = good_atlas_data()
+    data["regions/reg_a.yaml"]["views"][0]["turn_posterior_deg"] = 20
+    probs = problems_for(tmp_path, data, renders=False)
+    assert any(
+        p.startswith("atlas/regions/reg_a.yaml: view_a:") and "cannot be turned toward the back" in p
+        for p in probs
+    ), probs
+    data["regions/reg_a.yaml"]["views"][0]["look_from"] = "anteromedial"
+    assert not [p for p in problems_for(tmp_path, data, renders=False) if "turned" in p]

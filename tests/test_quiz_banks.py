@@ -83,6 +83,51 @@ def test_target_not_visible_in_the_view(tmp_path: Path) -> None:
     ), problems
 
 
+def _outline_at(atlas_root: Path, view_key: str, gap_px: int, item: str = "site_a") -> None:
+    """Make the fake render's body end ``gap_px`` to the right of ``item``'s first point."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    meta = json.loads((atlas_root / "sidecars" / f"{view_key}.json").read_text())
+    x_px = round(meta["items"][item]["points_px"][0][0])
+    path = atlas_root / "sidecars" / f"{view_key}.depth.png"
+    depth = np.asarray(Image.open(path)).copy()
+    depth[:, x_px + gap_px :] = 0  # no skin
+    Image.fromarray(depth).save(path)
+
+
+def test_target_on_the_edge_of_the_outline_is_refused(tmp_path: Path) -> None:
+    """A site 2 px (0.2 cm at 10 px/cm) from the outline is seen edge-on: every question that
+    places it (a trace: its nerve, which runs along the same edge) is refused for that view; the
+    choice questions that only name it are not."""
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    _outline_at(atlas_root, "view_a_right__female", 2)
+    atlas = load_atlas(atlas_root)
+    problems = [str(p) for p in check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])[0]]
+    edge = [p for p in problems if "inside the body's outline" in p]
+    assert any(
+        p.endswith(
+            "q_locate: targets: 'site_a' lies 0.20 cm inside the body's outline in view view_a_right "
+            "(female); a target placed by tapping must lie at least 0.5 cm inside, where the skin "
+            "faces the camera: use a view that faces it"
+        )
+        for p in edge
+    ), problems
+    assert {p.split(": ")[1] for p in edge} == {"q_locate", "q_multi", "q_trace", "q_case"}, edge
+    assert not [p for p in edge if "view_a_left" in p], edge
+
+
+def test_target_well_inside_the_outline_passes(tmp_path: Path) -> None:
+    """The same cut 6 px away (0.6 cm) leaves the site facing the camera."""
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    _outline_at(atlas_root, "view_a_right__female", 6)
+    atlas = load_atlas(atlas_root)
+    problems, _ = check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])
+    assert not [p for p in problems if "outline" in str(p)], problems
+
+
 def test_yaml_syntax_error_in_a_bank(tmp_path: Path) -> None:
     probs = bank_problems(tmp_path, "schema_version: 1\nquestions: [\n")
     assert any("YAML syntax error (line" in p for p in probs), probs

@@ -98,7 +98,15 @@ def test_every_view_cuts_the_body_cleanly() -> None:
         body = bodies[pose]
         geo = body.sides[view.side]
         centre, _ = resolve_points(geo, [view.center])
-        cam = view_camera(centre[0], geo.frames[region.segment], view.look_from, view.up, view.extent_cm, 900)
+        cam = view_camera(
+            centre[0],
+            geo.frames[region.segment],
+            view.look_from,
+            view.up,
+            view.extent_cm,
+            900,
+            view.turn_posterior_deg,
+        )
         skin = body.skin
         original = _boundary(np.concatenate([skin.triangles, skin.eye_triangles]))
         v, _, t = view_mesh(skin, region.segment, view.side, view.look_from, cam, view.extent_cm)

@@ -135,6 +135,7 @@ def views(v: ViewModel, region_id: str) -> list[View]:
             up=v.up,
             supination_deg=v.supination_deg,
             elbow_extended=v.elbow_extended,
+            turn_posterior_deg=v.turn_posterior_deg,
         )
         for side in v.sides
     ]

@@ -187,6 +187,7 @@ class View:
     up: str
     supination_deg: float | None = None  # forearm turned from the A-pose (90 = palm forward)
     elbow_extended: bool = False  # the A-pose's flexed elbows straightened
+    turn_posterior_deg: float = 0.0  # camera turned round the limb toward the back
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,7 +47,12 @@ LookFrom = Literal[
     "inferior",
     "superior",
     "anterosuperior",  # above and in front at once: the dorsum of the foot without the leg end-on
+    "inferomedial",  # below and medial at once: the medial heel and the sole's medial border face-on
 ]
+
+#: Views whose direction has no "toward the back" round the limb (straight front or back, or
+#: along the limb): ``turn_posterior_deg`` is refused on them.
+TURN_UNDEFINED = frozenset({"anterior", "posterior", "superior", "inferior", "anterosuperior"})
 
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -302,6 +307,15 @@ class ViewModel(Strict):
     supination_deg: float | None = Field(default=None, ge=0, le=180)
     # Straighten the A-pose's slightly flexed elbows (the lateral elbow view in anatomical position).
     elbow_extended: bool = False
+    # Turn the camera round the limb's long axis toward the back (anteromedial turned 20 = 65
+    # degrees from the front): one view that faces two sites too far apart for the named ones.
+    turn_posterior_deg: float = Field(default=0.0, ge=-45, le=45)
+
+    @model_validator(mode="after")
+    def _turn(self) -> ViewModel:
+        if self.turn_posterior_deg and self.look_from in TURN_UNDEFINED:
+            raise ValueError(f"a view from {self.look_from} cannot be turned toward the back")
+        return self
 
     @field_validator("sides")
     @classmethod

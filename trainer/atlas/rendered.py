@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,26 @@ class RenderedView:
         on_body = inside & (self.nearest_skin_px[row, col] <= OFF_BODY_SNAP_PX) & np.isfinite(depth)
         depth = np.where(np.isfinite(depth), depth, 0.0)
         return self.camera.unproject(x, y, depth), on_body
+
+    def inside_outline_cm(self, points_px: FloatArray, up_to_cm: float) -> FloatArray:
+        """How far inside the body's outline each image point ``(N, 2)`` lies, in cm at the view's
+        scale, counted up to ``up_to_cm`` (0 off the body). Near 0 the skin is seen edge-on: a
+        tap there cannot be aimed. Only a window round each point is searched, so it is cheap.
+        """
+        background = ~np.isfinite(self.depth_cm)
+        h, w = background.shape
+        reach_px = int(math.ceil(up_to_cm * self.camera.px_per_cm))
+        pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+        out = np.zeros(len(pts))
+        for k, (x, y) in enumerate(pts):
+            col, row = int(round(x)), int(round(y))
+            if not (0 <= col < w and 0 <= row < h) or background[row, col]:
+                continue
+            r0, c0 = max(row - reach_px, 0), max(col - reach_px, 0)
+            rows, cols = np.nonzero(background[r0 : row + reach_px + 1, c0 : col + reach_px + 1])
+            dist_px = np.hypot(rows + r0 - row, cols + c0 - col).min() if len(rows) else np.inf
+            out[k] = min(float(dist_px) / self.camera.px_per_cm, up_to_cm)
+        return out
 
 
 def _decode_depth(path: Path, near_cm: float, scale_cm: float) -> FloatArray:

@@ -113,8 +113,15 @@ def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]
     return found
 
 
+#: A site the learner places by tapping lies at least this far inside the body's outline in its
+#: view (at the view's scale). Nearer the edge the skin is seen edge-on: a pixel there spans
+#: centimetres of skin, and half of a 1 cm full-credit disc would lie off the body.
+MIN_INSIDE_OUTLINE_CM = 0.5
+
+
 def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
-    """Every target must be visible on every side and body type the question can be shown on.
+    """Every target must be visible on every side and body type the question can be shown on,
+    and every target placed by tapping must face the camera (:data:`MIN_INSIDE_OUTLINE_CM`).
 
     Targets the atlas does not know are left to the rules ("unknown atlas id"), so one
     mistake is not reported twice.
@@ -128,6 +135,7 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
         return []
     targets = [*q.targets, *placing_targets(q)] if is_case(q) else list(q.targets)
     targets = [t for t in dict.fromkeys(targets) if atlas.item(t) is not None]
+    placed = set(placing_targets(q))
     views = view_ids_of(atlas, q.view)
     out: list[str] = []
     for view_id in views:
@@ -140,6 +148,18 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
                 item = rv.items.get(t)
                 if item is None or not item.any_visible:
                     out.append(f"'{t}' is not visible in view {view_id} ({bt})")
+                elif t in placed and item.kind in ("site", "nerve"):
+                    # a site's one point; a nerve (tap anywhere on it): its best-placed point
+                    inside_cm = float(
+                        rv.inside_outline_cm(item.points_px[item.visible], MIN_INSIDE_OUTLINE_CM).max()
+                    )
+                    if inside_cm < MIN_INSIDE_OUTLINE_CM:
+                        out.append(
+                            f"'{t}' lies {inside_cm:.2f} cm inside the body's outline in view {view_id} "
+                            f"({bt}); a target placed by tapping must lie at least "
+                            f"{MIN_INSIDE_OUTLINE_CM:g} cm inside, where the skin faces the camera: "
+                            "use a view that faces it"
+                        )
     return out
 
 

@@ -54,12 +54,15 @@ def view_key(view_id: str, body_type: str) -> str:
     return sidecar_key(view_id, body_type)  # the name the app looks the files up by
 
 
-def look_vector(frame: Frame, look_from: str) -> FloatArray:
-    """Unit vector from the subject toward the camera for a ``look_from`` word.
+def look_vector(frame: Frame, look_from: str, turn_posterior_deg: float = 0.0) -> FloatArray:
+    """Unit vector from the subject toward the camera for a ``look_from`` word, turned round the
+    limb's long axis toward the back by ``turn_posterior_deg``.
 
     >>> f = Frame(np.array([0.0, 1, 0]), np.array([-1.0, 0, 0]), np.array([0.0, 0, 1]))
     >>> look_vector(f, "anteromedial").round(4).tolist()
     [0.7071, 0.0, 0.7071]
+    >>> look_vector(f, "anteromedial", 45).round(4).tolist()
+    [1.0, 0.0, 0.0]
     """
     p, lat, a = frame.proximal, frame.lateral, frame.anterior
     table = {
@@ -74,18 +77,44 @@ def look_vector(frame: Frame, look_from: str) -> FloatArray:
         "superior": p,
         "inferior": -p,
         "anterosuperior": a + p,
+        "inferomedial": -p - lat,
     }
     if look_from not in table:
         raise AtlasError(f"unknown look_from {look_from!r}")
     v = table[look_from]
-    return v / np.linalg.norm(v)
+    v = v / np.linalg.norm(v)
+    if turn_posterior_deg:
+        v = _turned_posterior(frame, v, math.radians(turn_posterior_deg), look_from)
+    return v
+
+
+def _turned_posterior(frame: Frame, v: FloatArray, angle_rad: float, look_from: str) -> FloatArray:
+    """``v`` rotated round the proximal axis so that it moves toward the back of the limb."""
+    p = frame.proximal / np.linalg.norm(frame.proximal)
+    along = float(v @ p) * p
+    across = v - along
+    r = float(np.linalg.norm(across))
+    toward = np.cross(p, across)
+    back = float(toward @ -frame.anterior)
+    if r < 1e-6 or abs(back) < 1e-6:
+        raise AtlasError(f"a view from {look_from!r} cannot be turned toward the back")
+    toward = toward / np.linalg.norm(toward) * (1.0 if back > 0 else -1.0)
+    across = across / r
+    turned: FloatArray = along + r * (math.cos(angle_rad) * across + math.sin(angle_rad) * toward)
+    return turned
 
 
 def view_camera(
-    center_cm: FloatArray, frame: Frame, look_from: str, up: str, extent_cm: float, size_px: int
+    center_cm: FloatArray,
+    frame: Frame,
+    look_from: str,
+    up: str,
+    extent_cm: float,
+    size_px: int,
+    turn_posterior_deg: float = 0.0,
 ) -> Camera:
     """Orthographic camera on the region's frame; ``up`` falls back to anterior if degenerate."""
-    direction = -look_vector(frame, look_from)
+    direction = -look_vector(frame, look_from, turn_posterior_deg)
     up_vec = {"proximal": frame.proximal, "distal": -frame.proximal, "anterior": frame.anterior}[up]
     if abs(float(up_vec @ direction)) > 0.95:
         up_vec = frame.anterior if abs(float(frame.anterior @ direction)) < 0.95 else frame.proximal
@@ -314,7 +343,9 @@ def render_view(
     geo = body.sides[side]
     frame = geo.frames[region.segment]
     center, _ = resolve_points(geo, [view.center])
-    camera = view_camera(center[0], frame, view.look_from, view.up, view.extent_cm, size_px)
+    camera = view_camera(
+        center[0], frame, view.look_from, view.up, view.extent_cm, size_px, view.turn_posterior_deg
+    )
     skin = body.skin
     reliefs = _landmark_reliefs(body.sides["right"], camera) + _landmark_reliefs(body.sides["left"], camera)
     verts, normals, drawn = view_mesh(skin, region.segment, side, view.look_from, camera, view.extent_cm)
