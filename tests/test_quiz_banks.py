@@ -109,14 +109,31 @@ def test_target_on_the_edge_of_the_outline_is_refused(tmp_path: Path) -> None:
     edge = [p for p in problems if "inside the body's outline" in p]
     assert any(
         p.endswith(
-            "q_locate: targets: 'site_a' lies 0.20 cm inside the body's outline in view view_a_right "
-            "(female); a target placed by tapping must lie at least 0.5 cm inside, where the skin "
-            "faces the camera: use a view that faces it"
+            "q_locate: targets: 'site_a' lies 0.20 cm inside the body's outline or the image's edge in "
+            "view view_a_right (female); a target placed by tapping must lie at least 0.5 cm inside "
+            "both, where the skin faces the camera and is not cut off: use a view that faces it"
         )
         for p in edge
     ), problems
     assert {p.split(": ")[1] for p in edge} == {"q_locate", "q_multi", "q_trace", "q_case"}, edge
     assert not [p for p in edge if "view_a_left" in p], edge
+
+
+def test_target_at_the_image_edge_is_refused(tmp_path: Path) -> None:
+    """Skin all the way to the frame, but the site 3 px (0.3 cm) from the image's left edge: half
+    of its full-credit disc is off the picture."""
+    import json
+
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    meta_path = atlas_root / "sidecars" / "view_a_right__female.json"
+    meta = json.loads(meta_path.read_text())
+    meta["items"]["site_a"]["points_px"] = [[3.0, 100.0]]
+    meta_path.write_text(json.dumps(meta))
+    atlas = load_atlas(atlas_root)
+    problems = [str(p) for p in check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])[0]]
+    assert any(
+        "q_locate: targets: 'site_a' lies 0.30 cm inside" in p and "view_a_right" in p for p in problems
+    ), problems
 
 
 def test_target_well_inside_the_outline_passes(tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ class RenderedView:
 
     def inside_outline_cm(self, points_px: FloatArray, up_to_cm: float) -> FloatArray:
         """How far inside the body's outline each image point ``(N, 2)`` lies, in cm at the view's
-        scale, counted up to ``up_to_cm`` (0 off the body). Near 0 the skin is seen edge-on: a
-        tap there cannot be aimed. Only a window round each point is searched, so it is cheap.
+        scale, counted up to ``up_to_cm`` (0 off the body). The image's own edge counts as
+        outline. Near 0 the skin is seen edge-on, or cut off by the frame: a tap there cannot be
+        aimed. Only a window round each point is searched, so it is cheap.
         """
         background = ~np.isfinite(self.depth_cm)
         h, w = background.shape
@@ -109,6 +110,7 @@ class RenderedView:
             r0, c0 = max(row - reach_px, 0), max(col - reach_px, 0)
             rows, cols = np.nonzero(background[r0 : row + reach_px + 1, c0 : col + reach_px + 1])
             dist_px = np.hypot(rows + r0 - row, cols + c0 - col).min() if len(rows) else np.inf
+            dist_px = min(dist_px, x, w - x, y, h - y)  # the frame's edge
             out[k] = min(float(dist_px) / self.camera.px_per_cm, up_to_cm)
         return out
 

@@ -114,8 +114,9 @@ def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]
 
 
 #: A site the learner places by tapping lies at least this far inside the body's outline in its
-#: view (at the view's scale). Nearer the edge the skin is seen edge-on: a pixel there spans
-#: centimetres of skin, and half of a 1 cm full-credit disc would lie off the body.
+#: view (at the view's scale), and inside the image's edge. Nearer the outline the skin is seen
+#: edge-on: a pixel there spans centimetres of skin, and half of a 1 cm full-credit disc would
+#: lie off the body (or, at the image's edge, off the picture).
 MIN_INSIDE_OUTLINE_CM = 0.5
 
 
@@ -155,10 +156,10 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
                     )
                     if inside_cm < MIN_INSIDE_OUTLINE_CM:
                         out.append(
-                            f"'{t}' lies {inside_cm:.2f} cm inside the body's outline in view {view_id} "
-                            f"({bt}); a target placed by tapping must lie at least "
-                            f"{MIN_INSIDE_OUTLINE_CM:g} cm inside, where the skin faces the camera: "
-                            "use a view that faces it"
+                            f"'{t}' lies {inside_cm:.2f} cm inside the body's outline or the image's edge "
+                            f"in view {view_id} ({bt}); a target placed by tapping must lie at least "
+                            f"{MIN_INSIDE_OUTLINE_CM:g} cm inside both, where the skin faces the camera "
+                            "and is not cut off: use a view that faces it"
                         )
     return out
 
