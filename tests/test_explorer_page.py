@@ -10,6 +10,7 @@ import pytest
 from tests.atlas_factory import good_atlas_data, point, write_atlas
 from trainer.atlas import Atlas, load_atlas
 from trainer.explorer import page
+from trainer.quiz.views import base_views, view_name
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +64,9 @@ def test_a_region_link_is_followed_once(atlas: Atlas) -> None:
 
 def test_views_are_named_by_where_they_look_from(atlas: Atlas) -> None:
     # the region file's order, main view first (not by name: "reg_a_supinated" sorts first)
-    assert page.base_views(atlas, "reg_a") == ["view_a", "reg_a_supinated"]
-    assert page.view_name(atlas, "reg_a", "view_a") == "Anterior view (view a)"
-    assert page.view_name(atlas, "reg_a", "reg_a_supinated") == "Lateral view (supinated)"
+    assert base_views(atlas, "reg_a") == ["view_a", "reg_a_supinated"]
+    assert view_name(atlas, "reg_a", "view_a") == "Anterior view (view a)"
+    assert view_name(atlas, "reg_a", "reg_a_supinated") == "Lateral view (supinated)"
     assert page.view_for(atlas, "reg_a", "view_a", "left") == "view_a_left"
     assert page.view_for(atlas, "reg_a", "view_a", "right") == "view_a_right"
     assert page.view_for(atlas, "reg_a", "view_a", "upside-down") is None

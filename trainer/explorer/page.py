@@ -49,20 +49,6 @@ def linked_region(atlas: Atlas, wanted: str | None, already_linked: str | None) 
     return wanted if wanted in atlas.regions and wanted != already_linked else None
 
 
-def base_views(atlas: Atlas, region_id: str) -> list[str]:
-    """The region's views without their side (``knee_anteromedial``), in the order the region's
-    file defines them: the first is the region's main view, which the explorer opens on (sorted
-    by name, a later side view such as ``front_of_knee`` would have come first)."""
-    return list(dict.fromkeys(v.base_id for v in atlas.views_of_region(region_id)))
-
-
-def view_name(atlas: Atlas, region_id: str, base_id: str) -> str:
-    """ "Anterior view", or "Lateral view (supinated)" when a region has several views."""
-    v = next(v for v in atlas.views_of_region(region_id) if v.base_id == base_id)
-    rest = base_id.replace(region_id, "").strip("_").replace("_", " ")
-    return f"{v.look_from.capitalize()} view" + (f" ({rest})" if rest else "")
-
-
 def view_for(atlas: Atlas, region_id: str, base_id: str, side: str) -> str | None:
     """The view of that side (a midline view serves both); None when the region has none."""
     return next(

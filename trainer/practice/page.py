@@ -33,7 +33,7 @@ from trainer.quiz.kinds import (
     type_label,
 )
 from trainer.quiz.models import QuestionModel
-from trainer.quiz.views import ANY_SIDE, view_id_for
+from trainer.quiz.views import ANY_SIDE, base_views, view_id_for, view_name
 from trainer.scoring.results import Result
 from trainer.scoring.score import count_noun, extra_pin_policy_text, score, trace_instructions
 
@@ -95,8 +95,6 @@ class Draft:
 def view_caption(atlas: Atlas, view: RenderedView) -> str:
     """Region, which of its views (when it has several), side and body under the question: the
     side views of a limb look alike, and the learner should know which face they are tapping."""
-    from trainer.explorer.page import base_views, view_name
-
     v = atlas.views[view.view_id]
     parts = [atlas.regions[v.region].name if v.region in atlas.regions else v.region]
     if len(base_views(atlas, v.region)) > 1:

@@ -50,3 +50,17 @@ def view_region(atlas: Atlas, view_ref: str | None) -> str | None:
 
 def is_known_view(atlas: Atlas, view_ref: str | None) -> bool:
     return bool(view_ids_of(atlas, view_ref))
+
+
+def base_views(atlas: Atlas, region_id: str) -> list[str]:
+    """The region's views without their side (``knee_anteromedial``), in the order the region's
+    file defines them: the first is the region's main view, which the explorer opens on (sorted
+    by name, a later side view such as ``front_of_knee`` would have come first)."""
+    return list(dict.fromkeys(v.base_id for v in atlas.views_of_region(region_id)))
+
+
+def view_name(atlas: Atlas, region_id: str, base_id: str) -> str:
+    """ "Anterior view", or "Lateral view (supinated)" when a region has several views."""
+    v = next(v for v in atlas.views_of_region(region_id) if v.base_id == base_id)
+    rest = base_id.replace(region_id, "").strip("_").replace("_", " ")
+    return f"{v.look_from.capitalize()} view" + (f" ({rest})" if rest else "")

@@ -89,11 +89,12 @@ def _warm_up() -> None:
         atlas = load_atlas_once(atlas_stamp())
         from trainer.explorer import page as model
         from trainer.explorer.figures import explorer_figure
+        from trainer.quiz.views import base_views
 
         region = next(iter(atlas.regions), None)
         if region is None:
             return
-        view_id = model.view_for(atlas, region, model.base_views(atlas, region)[0], "right")
+        view_id = model.view_for(atlas, region, base_views(atlas, region)[0], "right")
         if view_id is not None:
             explorer_figure(load_rendered_view(view_id, atlas.default_body_type), atlas, model.DEFAULT_LAYERS)
     except Exception:  # noqa: BLE001 - a warm-up failure only means the page loads it itself

@@ -10,6 +10,7 @@ import streamlit as st
 from trainer.explorer import page as model
 from trainer.explorer.atlas_labels import LAYERS
 from trainer.explorer.figures import LAYER_LABELS
+from trainer.quiz.views import base_views, view_name
 from trainer.ui.common import badge, esc, get_view, page_setup, require_atlas
 from trainer.ui.data import cached_explorer_figure, cached_explorer_figure_3d
 
@@ -94,21 +95,19 @@ side = c2.segmented_control("Side", ["right", "left"], key="ex_side", format_fun
 body = c3.selectbox(
     "Body type", list(atlas.body_types), key="ex_body", format_func=lambda b: atlas.body_types[b].name
 )
-base_views = model.base_views(atlas, region_id)
+region_views = base_views(atlas, region_id)
 base = (
     c4.selectbox(
         "View",
-        base_views,
+        region_views,
         key=f"ex_view_{region_id}",
-        format_func=lambda b: model.view_name(atlas, region_id, b),
+        format_func=lambda b: view_name(atlas, region_id, b),
     )
-    if len(base_views) > 1
-    else base_views[0]
+    if len(region_views) > 1
+    else region_views[0]
 )
-if len(base_views) == 1:
-    c4.text_input(
-        "View", model.view_name(atlas, region_id, base), disabled=True, key=f"ex_view_one_{region_id}"
-    )
+if len(region_views) == 1:
+    c4.text_input("View", view_name(atlas, region_id, base), disabled=True, key=f"ex_view_one_{region_id}")
 view_id = model.view_for(atlas, region_id, base, side)
 DIMENSIONS = {"2d": "Image (2D)", "3d": "Body (3D)"}
 ss.setdefault("ex_dim", "2d")
