@@ -136,6 +136,34 @@ def test_target_at_the_image_edge_is_refused(tmp_path: Path) -> None:
     ), problems
 
 
+def test_a_course_to_trace_must_mostly_face_the_camera(tmp_path: Path) -> None:
+    """Nerve A runs 6 cm down the fake body; the body ends 2 cm down it, so under a third of the
+    course lies 0.5 cm inside. A trace is scored on the whole course and is refused; a multi-site
+    question that may tap anywhere on the nerve needs only one point that far in, and is refused
+    for its site (now off the body) but not for the nerve."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())
+    key = "view_a_right__female"
+    course_px = json.loads((atlas_root / "sidecars" / f"{key}.json").read_text())["items"]["nerve_a"][
+        "points_px"
+    ]
+    top_y = min(y for _, y in course_px)
+    depth = np.asarray(Image.open(atlas_root / "sidecars" / f"{key}.depth.png")).copy()
+    depth[round(top_y) + 21 :, :] = 0  # no skin below 2 cm down the course
+    Image.fromarray(depth).save(atlas_root / "sidecars" / f"{key}.depth.png")
+    atlas = load_atlas(atlas_root)
+    problems = [str(p) for p in check_banks(atlas, [write_bank(tmp_path / "quizzes", good_bank())])[0]]
+    [trace] = [p for p in problems if ": q_trace: " in p]
+    assert "q_trace: targets: only 31% of 'nerve_a' lies 0.5 cm inside" in trace, trace
+    assert "a course to trace needs at least 50% there" in trace, trace
+    multi = [p for p in problems if ": q_multi: " in p]
+    assert multi and all("'site_a'" in p for p in multi), multi
+
+
 def test_target_well_inside_the_outline_passes(tmp_path: Path) -> None:
     """The same cut 6 px away (0.6 cm) leaves the site facing the camera."""
     atlas_root = write_atlas(tmp_path / "atlas", good_atlas_data())

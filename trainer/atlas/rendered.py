@@ -114,6 +114,24 @@ class RenderedView:
             out[k] = min(float(dist_px) / self.camera.px_per_cm, up_to_cm)
         return out
 
+    def course_inside_share(
+        self, points_px: FloatArray, visible: NDArray[np.bool_], min_cm: float, step_px: float = 5.0
+    ) -> float:
+        """Share of a course's visible length (sampled every ``step_px``) that lies at least
+        ``min_cm`` inside the outline (:meth:`inside_outline_cm`): a trace is scored on its
+        whole visible course, so most of it must face the camera, not just one point."""
+        pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+        vis = np.asarray(visible, dtype=bool).reshape(-1)
+        samples = [
+            np.linspace(a, b, max(2, int(np.linalg.norm(b - a) / step_px) + 1))
+            for a, b, va, vb in zip(pts[:-1], pts[1:], vis[:-1], vis[1:], strict=True)
+            if va and vb
+        ]
+        if not samples:
+            return 0.0
+        inside = self.inside_outline_cm(np.concatenate(samples), min_cm)
+        return float(np.mean(inside >= min_cm))
+
 
 def _decode_depth(path: Path, near_cm: float, scale_cm: float) -> FloatArray:
     with Image.open(path) as im:

@@ -119,6 +119,10 @@ def _check_question(atlas: Atlas, label: str, q: QuestionModel) -> list[Problem]
 #: lie off the body (or, at the image's edge, off the picture).
 MIN_INSIDE_OUTLINE_CM = 0.5
 
+#: A course to trace is scored on its whole visible length, so at least this share of it must lie
+#: :data:`MIN_INSIDE_OUTLINE_CM` inside the outline (a tap-anywhere nerve needs only one point).
+MIN_TRACED_SHARE = 0.5
+
 
 def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     """Every target must be visible on every side and body type the question can be shown on,
@@ -129,7 +133,7 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     """
     from trainer.atlas.rendered import load_rendered_view
     from trainer.errors import AtlasError
-    from trainer.quiz.kinds import is_case, placing_targets
+    from trainer.quiz.kinds import is_case, is_trace, placing_targets
     from trainer.quiz.views import view_ids_of
 
     if not q.view:
@@ -137,6 +141,7 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
     targets = [*q.targets, *placing_targets(q)] if is_case(q) else list(q.targets)
     targets = [t for t in dict.fromkeys(targets) if atlas.item(t) is not None]
     placed = set(placing_targets(q))
+    traced = set(q.targets) if is_trace(q) else set()
     views = view_ids_of(atlas, q.view)
     out: list[str] = []
     for view_id in views:
@@ -149,6 +154,15 @@ def _visibility_problems(atlas: Atlas, q: QuestionModel) -> list[str]:
                 item = rv.items.get(t)
                 if item is None or not item.any_visible:
                     out.append(f"'{t}' is not visible in view {view_id} ({bt})")
+                elif t in traced and item.kind == "nerve":
+                    share = rv.course_inside_share(item.points_px, item.visible, MIN_INSIDE_OUTLINE_CM)
+                    if share < MIN_TRACED_SHARE:
+                        out.append(
+                            f"only {share:.0%} of '{t}' lies {MIN_INSIDE_OUTLINE_CM:g} cm inside the body's "
+                            f"outline or the image's edge in view {view_id} ({bt}); a course to trace needs "
+                            f"at least {MIN_TRACED_SHARE:.0%} there, where the skin faces the camera: use a "
+                            "view that faces it"
+                        )
                 elif t in placed and item.kind in ("site", "nerve"):
                     # a site's one point; a nerve (tap anywhere on it): its best-placed point
                     inside_cm = float(
