@@ -76,6 +76,13 @@ def tap_image(page: Any, k: int) -> None:
     page.wait_for_timeout(350)
 
 
+def centre(control: Any) -> None:
+    """Scroll a control to the middle of the window before clicking it: scrolled only "into
+    view", it can stop under Streamlit's fixed toolbar, which then takes the click (seen on a
+    case after another case, where an option ended at y = 0)."""
+    control.evaluate("e => e.scrollIntoView({block: 'center'})")
+
+
 def answer_current(page: Any) -> None:
     """Answer every part of the current question, then submit.
 
@@ -94,10 +101,12 @@ def answer_current(page: Any) -> None:
             continue
         first = groups.nth(g).get_by_role("radio").first
         if first.is_visible():
+            centre(first)
             first.check(force=True)
             page.wait_for_timeout(300)
     checkboxes = page.locator('[data-testid="stCheckbox"] input')
     for c in range(checkboxes.count()):
+        centre(checkboxes.nth(c))
         checkboxes.nth(c).check(force=True)
         page.wait_for_timeout(200)
     img = page.locator('img[alt="Body view"]')
@@ -107,6 +116,7 @@ def answer_current(page: Any) -> None:
             # A case with several pin steps: pick each step in turn and fill its pins.
             options = steps.first.get_by_role("radio")
             for s in range(options.count()):
+                centre(options.nth(s))
                 options.nth(s).check(force=True)
                 wait_idle(page)
                 for k in range(8):
