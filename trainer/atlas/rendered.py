@@ -98,17 +98,17 @@ class RenderedView:
         outline. Near 0 the skin is seen edge-on, or cut off by the frame: a tap there cannot be
         aimed. Only a window round each point is searched, so it is cheap.
         """
-        background = ~np.isfinite(self.depth_cm)
-        h, w = background.shape
+        h, w = self.depth_cm.shape
         reach_px = int(math.ceil(up_to_cm * self.camera.px_per_cm))
         pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
         out = np.zeros(len(pts))
         for k, (x, y) in enumerate(pts):
             col, row = int(round(x)), int(round(y))
-            if not (0 <= col < w and 0 <= row < h) or background[row, col]:
+            if not (0 <= col < w and 0 <= row < h) or not np.isfinite(self.depth_cm[row, col]):
                 continue
             r0, c0 = max(row - reach_px, 0), max(col - reach_px, 0)
-            rows, cols = np.nonzero(background[r0 : row + reach_px + 1, c0 : col + reach_px + 1])
+            window = self.depth_cm[r0 : row + reach_px + 1, c0 : col + reach_px + 1]
+            rows, cols = np.nonzero(~np.isfinite(window))
             dist_px = np.hypot(rows + r0 - row, cols + c0 - col).min() if len(rows) else np.inf
             dist_px = min(dist_px, x, w - x, y, h - y)  # the frame's edge
             out[k] = min(float(dist_px) / self.camera.px_per_cm, up_to_cm)
